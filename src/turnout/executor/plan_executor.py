@@ -1,0 +1,146 @@
+"""Run a query plan: fetches concurrently where the plan allows, results merged into one response tree."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ..planner.plan_nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
+from ..supergraph.model import SupergraphModel
+from ..transport.base import SubgraphClient, TransportError
+from .entities import Representations, collect_objects
+from .merge import deep_merge
+
+__all__ = ["ExecutionState", "PlanExecutor"]
+
+
+@dataclass
+class ExecutionState:
+    """The response being built: merged data and the errors collected so far."""
+
+    variables: Mapping[str, Any]
+    data: dict[str, Any] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    subgraph_calls: int = 0
+
+
+class PlanExecutor:
+    """Executes plans against subgraphs through a SubgraphClient."""
+
+    def __init__(self, model: SupergraphModel, client: SubgraphClient, urls: Mapping[str, str] | None = None) -> None:
+        self.model = model
+        self.client = client
+        self.urls = {g.name: (urls or {}).get(g.name, g.url) for g in model.subgraphs.values()}
+        self.object_types = frozenset(n for n, t in model.types.items() if t.kind == "object")
+        self._representations: dict[int, Representations] = {}
+
+    async def execute(self, plan: QueryPlan, variables: Mapping[str, Any]) -> ExecutionState:
+        state = ExecutionState(variables=variables)
+        if plan.node is not None:
+            await self._run(plan.node, state)
+        return state
+
+    async def _run(self, node: PlanNode, state: ExecutionState) -> None:
+        if isinstance(node, Fetch):
+            await self._root_fetch(node, state)
+        elif isinstance(node, Flatten):
+            await self._entity_fetch(node, state)
+        elif isinstance(node, Sequence):
+            for child in node.nodes:
+                await self._run(child, state)
+        elif isinstance(node, Parallel):
+            await asyncio.gather(*(self._run(child, state) for child in node.nodes))
+        elif isinstance(node, Condition):
+            branch = node.if_clause if state.variables.get(node.variable) else node.else_clause
+            if branch is not None:
+                await self._run(branch, state)
+
+    def _request(self, fetch: Fetch, state: ExecutionState, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        variables = {v: state.variables[v] for v in fetch.variable_usages if v in state.variables}
+        if extra:
+            variables.update(extra)
+        request: dict[str, Any] = {"query": fetch.operation}
+        if variables:
+            request["variables"] = variables
+        return request
+
+    async def _send(self, fetch: Fetch, request: dict[str, Any], state: ExecutionState) -> dict[str, Any] | None:
+        state.subgraph_calls += 1
+        try:
+            return await self.client.send(fetch.service, self.urls[fetch.service], request)
+        except TransportError as error:
+            state.errors.append(
+                {"message": str(error), "extensions": {"code": error.code, "serviceName": fetch.service}}
+            )
+            return None
+
+    async def _root_fetch(self, fetch: Fetch, state: ExecutionState) -> None:
+        response = await self._send(fetch, self._request(fetch, state), state)
+        if response is None:
+            return
+        for error in response.get("errors") or ():
+            state.errors.append(_subgraph_error(error, fetch.service, None))
+        data = response.get("data")
+        if isinstance(data, dict):
+            deep_merge(state.data, data, self.object_types)
+
+    async def _entity_fetch(self, node: Flatten, state: ExecutionState) -> None:
+        fetch = node.node
+        builder = self._representations.get(fetch.id)
+        if builder is None or builder.requires is not fetch.requires:
+            builder = Representations(fetch.requires or (), self.model.possible_types)
+            self._representations[fetch.id] = builder
+        objects: list[tuple[dict[str, Any], list[str | int]]] = []
+        collect_objects(state.data, node.path, objects)
+        representations: list[dict[str, Any]] = []
+        index_of: dict[bytes, int] = {}
+        targets: list[list[tuple[dict[str, Any], list[str | int]]]] = []
+        for obj, path in objects:
+            rep = builder.build(obj)
+            if rep is None:
+                continue
+            key = orjson.dumps(rep, option=orjson.OPT_SORT_KEYS)
+            index = index_of.get(key)
+            if index is None:
+                index = len(representations)
+                index_of[key] = index
+                representations.append(rep)
+                targets.append([])
+            targets[index].append((obj, path))
+        if not representations:
+            return
+        request = self._request(fetch, state, {"representations": representations})
+        response = await self._send(fetch, request, state)
+        if response is None:
+            return
+        for error in response.get("errors") or ():
+            state.errors.append(_subgraph_error(error, fetch.service, targets))
+        data = response.get("data")
+        entities = data.get("_entities") if isinstance(data, dict) else None
+        if not isinstance(entities, list):
+            return
+        for index, entity in enumerate(entities[: len(targets)]):
+            if isinstance(entity, dict):
+                for obj, _path in targets[index]:
+                    deep_merge(obj, entity, self.object_types)
+
+
+def _subgraph_error(
+    error: Any, service: str, targets: list[list[tuple[dict[str, Any], list[str | int]]]] | None
+) -> dict[str, Any]:
+    if not isinstance(error, dict):
+        return {"message": str(error), "extensions": {"serviceName": service}}
+    out: dict[str, Any] = {"message": str(error.get("message", "Subgraph error"))}
+    path = error.get("path")
+    if isinstance(path, list):
+        if targets is None:
+            out["path"] = path
+        elif len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int) and path[1] < len(targets):
+            out["path"] = [*targets[path[1]][0][1], *path[2:]]
+    extensions = error.get("extensions")
+    out["extensions"] = {**(extensions if isinstance(extensions, dict) else {}), "serviceName": service}
+    return out

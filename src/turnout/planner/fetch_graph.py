@@ -1,0 +1,178 @@
+"""Fetch groups: the subgraph operations a plan is made of, built up while the walker visits a query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from graphql import ArgumentNode, DirectiveNode
+
+from .normalize import collect_variables
+
+__all__ = ["FetchGroup", "FieldBuilder", "SelectionBuilder"]
+
+
+class FieldBuilder:
+    """A field of a subgraph operation under construction."""
+
+    __slots__ = ("arguments", "arguments_text", "directives", "directives_text", "name", "response_key", "sub")
+
+    def __init__(
+        self,
+        response_key: str,
+        name: str,
+        arguments: tuple[ArgumentNode, ...],
+        arguments_text: str,
+        directives: tuple[DirectiveNode, ...],
+        directives_text: str,
+        composite: bool,
+    ) -> None:
+        self.response_key = response_key
+        self.name = name
+        self.arguments = arguments
+        self.arguments_text = arguments_text
+        self.directives = directives
+        self.directives_text = directives_text
+        self.sub: SelectionBuilder | None = SelectionBuilder() if composite else None
+
+
+class SelectionBuilder:
+    """A selection set under construction: fields by response key, inline fragments by condition."""
+
+    __slots__ = ("condition", "items")
+
+    def __init__(self, condition: tuple[str | None, tuple[DirectiveNode, ...]] = (None, ())) -> None:
+        # for an inline fragment: its type condition and directives
+        self.condition = condition
+        self.items: dict[tuple[str, ...], FieldBuilder | SelectionBuilder] = {}
+        # keys: ("f", response_key, directives_text) or ("t", type_condition or "", directives_text)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def field(
+        self,
+        response_key: str,
+        name: str,
+        *,
+        arguments: tuple[ArgumentNode, ...] = (),
+        arguments_text: str = "",
+        directives: tuple[DirectiveNode, ...] = (),
+        directives_text: str = "",
+        composite: bool = False,
+    ) -> FieldBuilder:
+        key = ("f", response_key, directives_text)
+        existing = self.items.get(key)
+        if isinstance(existing, FieldBuilder):
+            return existing
+        created = FieldBuilder(
+            response_key, name, arguments, arguments_text, directives, directives_text, composite
+        )
+        self.items[key] = created
+        return created
+
+    def typename(self) -> None:
+        self.field("__typename", "__typename")
+
+    def find_field(self, response_key: str) -> FieldBuilder | None:
+        for key, item in self.items.items():
+            if key[0] == "f" and key[1] == response_key and isinstance(item, FieldBuilder):
+                return item
+        return None
+
+    def fragment(
+        self, type_condition: str | None, directives: tuple[DirectiveNode, ...] = (), directives_text: str = ""
+    ) -> SelectionBuilder:
+        key = ("t", type_condition or "", directives_text)
+        existing = self.items.get(key)
+        if isinstance(existing, SelectionBuilder):
+            return existing
+        created = SelectionBuilder((type_condition, directives))
+        self.items[key] = created
+        return created
+
+    def fragments(self) -> list[tuple[str | None, tuple[DirectiveNode, ...], SelectionBuilder]]:
+        out = []
+        for key, item in self.items.items():
+            if key[0] == "t" and isinstance(item, SelectionBuilder):
+                out.append((item.condition[0], item.condition[1], item))
+        return out
+
+    # -- printing -------------------------------------------------------------------------------------------
+
+    def print(self, indent: int | None = None) -> str:
+        """`{ a b { c } }` compact (indent None) or pretty with the given indentation."""
+        parts: list[str] = []
+        self._print(parts, indent)
+        return "".join(parts)
+
+    def _print(self, out: list[str], indent: int | None) -> None:
+        if indent is None:
+            out.append("{")
+            first = True
+            for key, item in self.items.items():
+                if not first:
+                    out.append(" ")
+                first = False
+                self._print_item(out, key, item, None)
+            out.append("}")
+            return
+        pad = "  " * (indent + 1)
+        out.append("{\n")
+        for key, item in self.items.items():
+            out.append(pad)
+            self._print_item(out, key, item, indent + 1)
+            out.append("\n")
+        out.append("  " * indent + "}")
+
+    def _print_item(
+        self, out: list[str], key: tuple[str, ...], item: FieldBuilder | SelectionBuilder, indent: int | None
+    ) -> None:
+        if isinstance(item, FieldBuilder):
+            if item.response_key != item.name:
+                out.append(f"{item.response_key}: ")
+            out.append(item.name)
+            out.append(item.arguments_text)
+            out.append(item.directives_text)
+            if item.sub is not None:
+                out.append(" ")
+                if not item.sub:
+                    item.sub.typename()
+                item.sub._print(out, indent)
+        else:
+            condition = key[1]
+            out.append("..." + (f" on {condition}" if condition else ""))
+            out.append(key[2])
+            out.append(" ")
+            if not item:
+                item.typename()
+            item._print(out, indent)
+
+    def variables(self, found: set[str]) -> None:
+        for item in self.items.values():
+            if isinstance(item, FieldBuilder):
+                collect_variables(item.arguments, item.directives, found)
+                if item.sub is not None:
+                    item.sub.variables(found)
+            else:
+                collect_variables((), item.condition[1], found)
+                item.variables(found)
+
+
+@dataclass(eq=False, kw_only=True)
+class FetchGroup:
+    """One subgraph operation: a root fetch, or an `_entities` fetch at a path of the response."""
+
+    id: int
+    graph: str
+    path: tuple[str, ...]
+    is_entity: bool
+    operation_type: str = "query"
+    selection: SelectionBuilder = field(default_factory=SelectionBuilder)
+    # entity fetches: what each representation carries, per type condition in the response data
+    requires: SelectionBuilder = field(default_factory=SelectionBuilder)
+    # type condition in the data -> __typename sent in the representation (interface objects)
+    rep_typenames: dict[str, str] = field(default_factory=dict)
+    parents: set[int] = field(default_factory=set)
+    root_index: int = 0
+    # context values this fetch needs: variable name -> (path to the ancestor data, selection key)
+    context_inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)

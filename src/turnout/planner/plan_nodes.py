@@ -1,0 +1,94 @@
+"""Query plan nodes: a closed set of frozen dataclasses (Fetch, Flatten, Sequence, Parallel, Condition)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from .normalize import Selection
+
+__all__ = [
+    "Condition",
+    "Fetch",
+    "Flatten",
+    "Parallel",
+    "PlanNode",
+    "QueryPlan",
+    "RepField",
+    "RepFragment",
+    "Sequence",
+]
+
+PlanNode = Union["Fetch", "Flatten", "Sequence", "Parallel", "Condition"]
+RepSelection = Union["RepField", "RepFragment"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RepField:
+    """A field of a representation: read from `key` in the response data, sent as `name`."""
+
+    key: str
+    name: str
+    selections: tuple[RepSelection, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RepFragment:
+    """The representation of objects whose type matches `type_condition`."""
+
+    type_condition: str
+    typename: str | None
+    selections: tuple[RepSelection, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Fetch:
+    """One request to a subgraph. With `requires`, an `_entities` request for the objects at its Flatten path."""
+
+    id: int
+    service: str
+    graph: str
+    operation: str
+    operation_kind: str
+    variable_usages: tuple[str, ...]
+    requires: tuple[RepFragment, ...] | None = None
+    display_requires: str | None = None
+    display_selection: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Flatten:
+    """Run `node` for every object found at `path` of the response (`@` stands for list items)."""
+
+    path: tuple[str, ...]
+    node: Fetch
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Sequence:
+    nodes: tuple[PlanNode, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Parallel:
+    nodes: tuple[PlanNode, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Condition:
+    """Run `if_clause` when the boolean variable is true, `else_clause` otherwise."""
+
+    variable: str
+    if_clause: PlanNode | None
+    else_clause: PlanNode | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class QueryPlan:
+    """A plan, and what the executor needs to shape the client's response from the fetched data."""
+
+    node: PlanNode | None
+    operation_kind: str
+    root_type: str
+    selections: tuple[Selection, ...]
+    has_introspection: bool = False

@@ -1,0 +1,192 @@
+"""The planning pipeline, top to bottom: operation -> normalized selections -> fetch groups -> plan."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from graphql import DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, print_ast
+
+from ..supergraph.model import SupergraphModel
+from .capabilities import Capabilities
+from .fetch_graph import FetchGroup, FieldBuilder, SelectionBuilder
+from .normalize import Field, Fragment, Selection, normalize_selection_set
+from .plan_nodes import Fetch, Flatten, Parallel, PlanNode, QueryPlan, RepField, RepFragment, Sequence
+from .routing import DEFAULT_ROUTING, Routing
+from .walker import PlanningError, Walker
+
+__all__ = ["PlanningError", "QueryPlanner", "select_operation"]
+
+_NAME_UNSAFE = re.compile(r"[^_0-9A-Za-z]")
+
+
+def select_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
+    """The operation to run; PlanningError when the name is missing or unknown."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name:
+        for operation in operations:
+            if operation.name and operation.name.value == operation_name:
+                return operation
+        raise PlanningError(f'Unknown operation named "{operation_name}".')
+    if len(operations) != 1:
+        raise PlanningError("Must provide operation name if query contains multiple operations.")
+    return operations[0]
+
+
+class QueryPlanner:
+    """Plans operations over one supergraph. Build once per supergraph; `plan` is pure."""
+
+    def __init__(self, model: SupergraphModel) -> None:
+        self.model = model
+        self._capabilities: dict[Routing, Capabilities] = {}
+
+    def capabilities(self, routing: Routing) -> Capabilities:
+        caps = self._capabilities.get(routing)
+        if caps is None:
+            if len(self._capabilities) > 256:
+                self._capabilities.clear()
+            caps = Capabilities(self.model, routing)
+            self._capabilities[routing] = caps
+        return caps
+
+    def plan(
+        self, document: DocumentNode, operation_name: str | None = None, routing: Routing = DEFAULT_ROUTING
+    ) -> QueryPlan:
+        operation = select_operation(document, operation_name)
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        kind = operation.operation.value
+        root_type = self.model.root_type(kind)
+        if root_type is None:
+            raise PlanningError(f"The schema has no {kind} type.")
+        selections = normalize_selection_set(operation.selection_set, fragments)
+        walker = Walker(self.capabilities(routing))
+        walker.plan_root(kind, root_type, selections)
+        variables = {
+            v.variable.name.value: print_ast(v) for v in operation.variable_definitions or ()
+        }
+        name = operation.name.value if operation.name else None
+        fetches = {g.id: self._fetch(g, variables, name) for g in walker.groups}
+        node = self._tree(walker.groups, fetches, kind)
+        return QueryPlan(
+            node=node,
+            operation_kind=kind,
+            root_type=root_type,
+            selections=selections,
+            has_introspection=_has_introspection(selections),
+        )
+
+    # -- fetch nodes ----------------------------------------------------------------------------------------
+
+    def _fetch(self, group: FetchGroup, variables: Mapping[str, str], operation_name: str | None) -> Fetch:
+        used: set[str] = set()
+        group.selection.variables(used)
+        usages = tuple(v for v in variables if v in used)
+        definitions = [variables[v] for v in usages]
+        service = self.model.subgraphs[group.graph].name
+        if group.is_entity:
+            definitions.insert(0, "$representations: [_Any!]!")
+            body = "{_entities(representations: $representations) " + group.selection.print() + "}"
+        else:
+            body = group.selection.print()
+        header = "query" if group.is_entity else group.operation_type
+        if operation_name:
+            header += f" {operation_name}__{_NAME_UNSAFE.sub('_', service)}__{group.id}"
+        if definitions:
+            header += "(" + ", ".join(definitions) + ")"
+        requires = None
+        display_requires = None
+        if group.is_entity:
+            requires = tuple(
+                RepFragment(
+                    type_condition=condition or "",
+                    typename=group.rep_typenames.get(condition or ""),
+                    selections=_rep_selections(sub),
+                )
+                for condition, _directives, sub in group.requires.fragments()
+            )
+            display_requires = group.requires.print(0)
+        return Fetch(
+            id=group.id,
+            service=service,
+            graph=group.graph,
+            operation=f"{header} {body}",
+            operation_kind="query" if group.is_entity else group.operation_type,
+            variable_usages=usages,
+            requires=requires,
+            display_requires=display_requires,
+            display_selection=group.selection.print(0),
+        )
+
+    # -- plan tree --------------------------------------------------------------------------------------------
+
+    def _tree(self, groups: list[FetchGroup], fetches: Mapping[int, Fetch], kind: str) -> PlanNode | None:
+        if not groups:
+            return None
+        if kind == "mutation":
+            roots = sorted({g.root_index for g in groups})
+            steps = [self._levels([g for g in groups if g.root_index == r], fetches) for r in roots]
+            return _wrap(Sequence, [s for s in steps if s is not None])
+        return self._levels(groups, fetches)
+
+    def _levels(self, groups: list[FetchGroup], fetches: Mapping[int, Fetch]) -> PlanNode | None:
+        by_id = {g.id: g for g in groups}
+        level: dict[int, int] = {}
+
+        def depth(group: FetchGroup, seen: frozenset[int] = frozenset()) -> int:
+            if group.id in level:
+                return level[group.id]
+            parents = [by_id[p] for p in group.parents if p in by_id and p not in seen]
+            value = 0 if not parents else 1 + max(depth(p, seen | {group.id}) for p in parents)
+            level[group.id] = value
+            return value
+
+        for group in groups:
+            depth(group)
+        steps: list[PlanNode] = []
+        for current in range(max(level.values()) + 1 if level else 0):
+            nodes: list[PlanNode] = []
+            for group in groups:
+                if level[group.id] != current or _empty(group):
+                    continue
+                fetch = fetches[group.id]
+                nodes.append(Flatten(path=group.path, node=fetch) if group.is_entity else fetch)
+            if nodes:
+                steps.append(_wrap(Parallel, nodes))
+        return _wrap(Sequence, steps) if steps else None
+
+
+def _empty(group: FetchGroup) -> bool:
+    return not group.selection
+
+
+def _wrap(kind: type[Sequence] | type[Parallel], nodes: list[PlanNode]) -> PlanNode:
+    if len(nodes) == 1:
+        return nodes[0]
+    return kind(nodes=tuple(nodes))
+
+
+def _rep_selections(builder: SelectionBuilder) -> tuple[RepField | RepFragment, ...]:
+    out: list[RepField | RepFragment] = []
+    for key, item in builder.items.items():
+        if isinstance(item, FieldBuilder):
+            out.append(
+                RepField(
+                    key=item.response_key,
+                    name=item.name,
+                    selections=_rep_selections(item.sub) if item.sub is not None else None,
+                )
+            )
+        else:
+            out.append(RepFragment(type_condition=key[1], typename=None, selections=_rep_selections(item)))
+    return tuple(out)
+
+
+def _has_introspection(selections: tuple[Selection, ...]) -> bool:
+    for item in selections:
+        if isinstance(item, Field) and item.name in ("__schema", "__type"):
+            return True
+        if isinstance(item, Fragment) and _has_introspection(item.selections):
+            return True
+    return False

@@ -1,0 +1,595 @@
+"""Walk a normalized operation over the supergraph, choosing moves, and build the fetch groups.
+
+At each object the walker decides, field by field, where the field's value comes from: the subgraph
+already fetching the object (a field move), or another subgraph reached through an entity key (an
+entity move, possibly after fetching `@requires` fields). When several subgraphs could serve a field,
+it scores each option with `estimate` (the number of extra fetches the subtree would need) and takes
+the cheapest. Interfaces and unions are narrowed to the object types each subgraph can return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from graphql import (
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    SelectionSetNode,
+)
+
+from .capabilities import Capabilities
+from .fetch_graph import FetchGroup, SelectionBuilder
+from .normalize import Field, Fragment, Selection, normalize_selection_set
+
+__all__ = ["PlanningError", "Walker"]
+
+INF = float("inf")
+Conds = tuple[tuple[tuple[object, ...], str], ...]
+
+
+class PlanningError(Exception):
+    """The operation cannot be planned over this supergraph (a field no subgraph can reach)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldType:
+    named: str
+    list_depth: int
+    composite: bool
+
+
+class Walker:
+    """Builds the fetch groups of one operation under one Routing (through Capabilities)."""
+
+    def __init__(self, caps: Capabilities, operation_name: str | None = None) -> None:
+        self.caps = caps
+        self.model = caps.model
+        self.groups: list[FetchGroup] = []
+        self._entity_groups: dict[tuple[object, ...], FetchGroup] = {}
+        self._root_groups: dict[str, FetchGroup] = {}
+        self._estimates: dict[tuple[object, ...], float] = {}
+        self._reach: dict[tuple[str, str, str, str], float] = {}
+        self._field_types: dict[tuple[str, str], FieldType | None] = {}
+        self._flat: dict[tuple[int, str, bool], list[Selection]] = {}
+        self._field_sets: dict[int, tuple[Selection, ...]] = {}
+        # response keys the client uses at each object position, so planner-added fields never collide
+        self._user_keys: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}
+        # keep the selection tuples alive so their ids stay unique in the caches above
+        self._pinned: list[object] = []
+
+    # -- schema helpers -------------------------------------------------------------------------------------
+
+    def field_type(self, type_name: str, field_name: str) -> FieldType | None:
+        key = (type_name, field_name)
+        if key in self._field_types:
+            return self._field_types[key]
+        gtype = self.model.schema.get_type(type_name)
+        result: FieldType | None = None
+        if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType) and field_name in gtype.fields:
+            t = gtype.fields[field_name].type
+            depth = 0
+            while isinstance(t, GraphQLNonNull | GraphQLList):
+                if isinstance(t, GraphQLList):
+                    depth += 1
+                t = t.of_type
+            typedef = self.model.types.get(t.name)
+            result = FieldType(t.name, depth, bool(typedef and typedef.is_composite))
+        self._field_types[key] = result
+        return result
+
+    def field_set(self, selection_set: SelectionSetNode) -> tuple[Selection, ...]:
+        found = self._field_sets.get(id(selection_set))
+        if found is None:
+            found = normalize_selection_set(selection_set, {})
+            self._field_sets[id(selection_set)] = found
+            self._pinned.append(selection_set)
+        return found
+
+    def flatten(self, selections: Sequence[Selection], type_name: str, keep_foreign: bool = False) -> list[Selection]:
+        """The selections that apply to an object of `type_name`; type conditions resolved.
+
+        Fragments that still carry @skip/@include stay as condition-only fragments. With keep_foreign
+        (an interface object, whose real type is not known yet) fragments on other types are kept.
+        """
+        key = (id(selections), type_name, keep_foreign)
+        found = self._flat.get(key)
+        if found is not None:
+            return found
+        out: list[Selection] = []
+        for item in selections:
+            if isinstance(item, Field):
+                out.append(item)
+                continue
+            condition = item.type_condition
+            matches = self._matches(type_name, condition)
+            if matches and not item.directives:
+                out.extend(self.flatten(item.selections, type_name, keep_foreign))
+            elif matches:
+                out.append(Fragment(type_condition=None, directives=item.directives,
+                                    selections=item.selections, directives_text=item.directives_text))
+            elif keep_foreign and condition is not None and self._may_overlap(type_name, condition):
+                out.append(item)
+        self._flat[key] = out
+        self._pinned.append(selections)
+        return out
+
+    def _matches(self, type_name: str, condition: str | None) -> bool:
+        if condition is None or condition == type_name:
+            return True
+        typedef = self.model.types.get(type_name)
+        if typedef is not None and typedef.kind == "interface":
+            # an interface object "is" every interface the interface implements
+            return condition in typedef.interfaces
+        return self.caps.type_matches(type_name, condition)
+
+    def _may_overlap(self, type_name: str, condition: str) -> bool:
+        mine = set(self.caps.possible_types(type_name))
+        return bool(mine & set(self.caps.possible_types(condition)))
+
+    def level_keys(self, items: Sequence[Selection]) -> dict[str, tuple[str, str]]:
+        keys: dict[str, tuple[str, str]] = {}
+        for item in items:
+            if isinstance(item, Field):
+                keys.setdefault(item.response_key, (item.name, item.arguments_text))
+            else:
+                for key, value in self.level_keys(item.selections).items():
+                    keys.setdefault(key, value)
+        return keys
+
+    def provided_for(self, provided: Sequence[Selection] | None, type_name: str) -> dict[str, Field]:
+        if not provided:
+            return {}
+        out: dict[str, Field] = {}
+        for item in self.flatten(provided, type_name):
+            if isinstance(item, Field):
+                out.setdefault(item.name, item)
+        return out
+
+    # -- moves ----------------------------------------------------------------------------------------------
+
+    def local_ok(self, graph: str, type_name: str, field: Field, provided: dict[str, Field], internal: bool) -> bool:
+        if field.name in provided:
+            return True
+        caps = self.caps
+        if caps.requires(graph, type_name, field.name) is not None:
+            return False
+        if internal:
+            return caps.has_for_keys(graph, type_name, field.name)
+        return caps.serves(graph, type_name, field.name)
+
+    def can_provide(self, graph: str, type_name: str, selections: Sequence[Selection]) -> bool:
+        for item in self.flatten(selections, type_name):
+            if isinstance(item, Fragment):
+                if not self.can_provide(graph, type_name, item.selections):
+                    return False
+                continue
+            if item.name == "__typename":
+                continue
+            if not self.caps.has_for_keys(graph, type_name, item.name):
+                return False
+            if self.caps.requires(graph, type_name, item.name) is not None:
+                return False
+            if item.selections:
+                ftype = self.field_type(type_name, item.name)
+                if ftype is None:
+                    return False
+                typedef = self.model.types[ftype.named]
+                targets = self.caps.runtime_types_in(graph, ftype.named) if typedef.is_abstract else (ftype.named,)
+                for target in targets:
+                    if not self.can_provide(graph, target, item.selections):
+                        return False
+        return True
+
+    def entity_type_in(self, target: str, type_name: str, field_name: str | None) -> str | None:
+        """The type to jump into in `target` for an object of `type_name` (itself, or an interface object)."""
+        candidates = [type_name] + [i for i, g in self.caps.interface_objects_for(type_name) if g == target]
+        for candidate in candidates:
+            if not self.caps.has_type(target, candidate) or not self.caps.resolvable_keys(target, candidate):
+                continue
+            if field_name is None or self.caps.field_in(target, candidate, field_name) is not None:
+                return candidate
+        return None
+
+    def reach(self, graph: str, type_name: str, target: str, entity_type: str) -> float:
+        """Fetches needed to jump from `graph` into `target` for an object of `type_name`: 1, 2 or INF."""
+        key = (graph, type_name, target, entity_type)
+        found = self._reach.get(key)
+        if found is not None:
+            return found
+        keys = self.caps.resolvable_keys(target, entity_type)
+        result = INF
+        if any(self.can_provide(graph, type_name, self.field_set(k.selection)) for k in keys):
+            result = 1.0
+        else:
+            for middle in self.caps.graph_order:
+                if middle in (graph, target):
+                    continue
+                middle_type = self.entity_type_in(middle, type_name, None)
+                if middle_type is None:
+                    continue
+                middle_keys = self.caps.resolvable_keys(middle, middle_type)
+                if not any(self.can_provide(graph, type_name, self.field_set(k.selection)) for k in middle_keys):
+                    continue
+                if any(self.can_provide(middle, type_name, self.field_set(k.selection)) for k in keys):
+                    result = 2.0
+                    break
+        self._reach[key] = result
+        return result
+
+    def options(self, graph: str, type_name: str, field: Field) -> list[tuple[str, str]]:
+        """(target subgraph, entity type there) for serving T.f anywhere else (or in `graph` with @requires)."""
+        out: list[tuple[str, str]] = []
+        for target in self.caps.serving_graphs(type_name, field.name):
+            if target == graph and self.caps.requires(graph, type_name, field.name) is None:
+                continue
+            entity = self.entity_type_in(target, type_name, field.name)
+            if entity is not None:
+                out.append((target, entity))
+        for interface, target in self.caps.interface_objects_for(type_name):
+            if (target, interface) in out or not self.caps.serves(target, interface, field.name):
+                continue
+            if self.caps.resolvable_keys(target, interface):
+                out.append((target, interface))
+        return out
+
+    # -- estimates --------------------------------------------------------------------------------------------
+
+    def estimate(
+        self, graph: str, type_name: str, selections: Sequence[Selection], provided: Sequence[Selection] | None,
+        depth: int = 0,
+    ) -> float:
+        """How many extra fetches resolving `selections` from `graph` would take (INF: impossible)."""
+        if not selections or depth > 12:
+            return 0.0
+        key = (graph, type_name, id(selections), id(provided) if provided else 0)
+        found = self._estimates.get(key)
+        if found is not None:
+            return found
+        self._estimates[key] = 0.0  # recursion guard
+        typedef = self.model.types.get(type_name)
+        result = 0.0
+        if typedef is not None and typedef.is_abstract and not self.caps.is_interface_object(graph, type_name):
+            for runtime in self.caps.runtime_types_in(graph, type_name):
+                items = self.flatten(selections, runtime)
+                result = max(result, self._estimate_object(graph, runtime, items, provided, depth))
+        else:
+            iface = typedef is not None and typedef.kind == "interface"
+            result = self._estimate_object(graph, type_name, self.flatten(selections, type_name, iface), provided, depth)
+        self._estimates[key] = result
+        self._pinned.append(selections)
+        return result
+
+    def _estimate_object(
+        self, graph: str, type_name: str, items: Sequence[Selection], provided: Sequence[Selection] | None,
+        depth: int,
+    ) -> float:
+        provided_here = self.provided_for(provided, type_name)
+        targets: set[str] = set()
+        total = 0.0
+        interface_object = self.caps.is_interface_object(graph, type_name)
+        for item in items:
+            if isinstance(item, Fragment):
+                if item.type_condition is not None:  # foreign fragment on an interface object
+                    if "@real" not in targets:
+                        targets.add("@real")
+                        total += 1
+                    continue
+                total += self._estimate_object(graph, type_name, self.flatten(item.selections, type_name), provided, depth)
+                continue
+            if item.name == "__typename":
+                if interface_object and "@real" not in targets:
+                    targets.add("@real")
+                    total += 1
+                continue
+            ftype = self.field_type(type_name, item.name)
+            if ftype is None:
+                continue
+            if self.local_ok(graph, type_name, item, provided_here, False):
+                if ftype.composite and item.selections:
+                    sub_provided = self._sub_provided(graph, type_name, item, provided_here)
+                    total += self.estimate(graph, ftype.named, item.selections, sub_provided, depth + 1)
+                continue
+            best = INF
+            best_target = ""
+            for target, entity in self.options(graph, type_name, item):
+                cost = self.reach(graph, type_name, target, entity)
+                if cost == INF:
+                    continue
+                if target in targets:
+                    cost -= 1
+                if ftype.composite and item.selections:
+                    cost += self.estimate(target, ftype.named, item.selections,
+                                          self._target_provides(target, entity, item), depth + 1)
+                if cost < best:
+                    best, best_target = cost, target
+            if best == INF:
+                return INF
+            targets.add(best_target)
+            total += best
+        return total
+
+    def _sub_provided(
+        self, graph: str, type_name: str, field: Field, provided_here: dict[str, Field]
+    ) -> tuple[Selection, ...] | None:
+        if field.name in provided_here and provided_here[field.name].selections:
+            return provided_here[field.name].selections
+        provides = self.caps.provides(graph, type_name, field.name)
+        return self.field_set(provides) if provides is not None else None
+
+    def _target_provides(self, target: str, entity: str, field: Field) -> tuple[Selection, ...] | None:
+        provides = self.caps.provides(target, entity, field.name)
+        return self.field_set(provides) if provides is not None else None
+
+    # -- the walk ---------------------------------------------------------------------------------------------
+
+    def new_group(self, graph: str, path: tuple[str, ...], is_entity: bool, operation_type: str,
+                  root_index: int) -> FetchGroup:
+        group = FetchGroup(id=len(self.groups), graph=graph, path=path, is_entity=is_entity,
+                           operation_type=operation_type, root_index=root_index)
+        self.groups.append(group)
+        return group
+
+    def plan_root(self, operation_type: str, root_type: str, selections: Sequence[Selection]) -> None:
+        items = self.flatten(selections, root_type)
+        self._plan_root_items(operation_type, root_type, items, [])
+
+    def _plan_root_items(self, operation_type: str, root_type: str, items: Sequence[Selection],
+                         wrappers: list[Fragment]) -> None:
+        for item in items:
+            if isinstance(item, Fragment):
+                self._plan_root_items(operation_type, root_type, self.flatten(item.selections, root_type),
+                                      [*wrappers, item])
+                continue
+            if item.name in ("__typename", "__schema", "__type"):
+                continue
+            ftype = self.field_type(root_type, item.name)
+            if ftype is None:
+                raise PlanningError(f"Cannot query field \"{item.name}\" on type \"{root_type}\".")
+            best: tuple[float, int, str] | None = None
+            for order, graph in enumerate(self.caps.serving_graphs(root_type, item.name)):
+                provides = self._target_provides(graph, root_type, item)
+                cost = self.estimate(graph, ftype.named, item.selections, provides) if ftype.composite else 0.0
+                if operation_type == "query" and graph not in self._root_groups:
+                    cost += 1
+                candidate = (cost, order, graph)
+                if best is None or candidate < best:
+                    best = candidate
+            if best is None or best[0] == INF:
+                raise PlanningError(f"No subgraph can resolve {root_type}.{item.name}.")
+            graph = best[2]
+            group = self._root_group(operation_type, graph)
+            sel = group.selection
+            for wrapper in wrappers:
+                sel = sel.fragment(None, wrapper.directives, wrapper.directives_text)
+            self.place(group, sel, root_type, (), item, {}, (), frozenset(), False, ftype, graph, root_type)
+
+    def _root_group(self, operation_type: str, graph: str) -> FetchGroup:
+        if operation_type == "mutation":
+            last = self.groups[-1] if self.groups else None
+            roots = [g for g in self.groups if not g.is_entity]
+            if roots and roots[-1].graph == graph and last is not None and not last.is_entity:
+                return roots[-1]
+            return self.new_group(graph, (), False, operation_type, len(roots))
+        group = self._root_groups.get(graph)
+        if group is None:
+            group = self.new_group(graph, (), False, operation_type, 0)
+            self._root_groups[graph] = group
+        return group
+
+    def walk(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
+             selections: Sequence[Selection], provided: Sequence[Selection] | None, conds: Conds,
+             exclude: frozenset[str], internal: bool = False) -> set[int]:
+        typedef = self.model.types[type_name]
+        if typedef.is_abstract:
+            if self.caps.is_interface_object(group.graph, type_name):
+                items = self.flatten(selections, type_name, keep_foreign=True)
+                return self.walk_object(group, sel, type_name, path, items, provided, conds, exclude, internal)
+            return self.walk_abstract(group, sel, type_name, path, selections, provided, conds, exclude, internal)
+        return self.walk_object(group, sel, type_name, path, self.flatten(selections, type_name), provided,
+                                conds, exclude, internal)
+
+    def walk_abstract(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
+                      selections: Sequence[Selection], provided: Sequence[Selection] | None, conds: Conds,
+                      exclude: frozenset[str], internal: bool = False) -> set[int]:
+        producers = {group.id}
+        sel.typename()
+        for runtime in self.caps.runtime_types_in(group.graph, type_name):
+            items = self.flatten(selections, runtime)
+            if all(isinstance(i, Field) and i.name == "__typename" and not i.directives for i in items):
+                continue
+            frag = sel.fragment(runtime)
+            producers |= self.walk_object(group, frag, runtime, path, items, provided, conds, exclude, internal)
+        return producers
+
+    def walk_object(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
+                    items: Sequence[Selection], provided: Sequence[Selection] | None, conds: Conds,
+                    exclude: frozenset[str], internal: bool = False) -> set[int]:
+        producers = {group.id}
+        interface_object = self.caps.is_interface_object(group.graph, type_name)
+        level_keys = self._user_keys.setdefault(path, {})
+        if not internal:
+            for key, value in self.level_keys(items).items():
+                level_keys.setdefault(key, value)
+        provided_here = self.provided_for(provided, type_name)
+        needs_real_type: list[Selection] = []
+        for item in items:
+            if isinstance(item, Fragment):
+                if item.type_condition is not None:
+                    needs_real_type.append(item)
+                    continue
+                sub = sel.fragment(None, item.directives, item.directives_text)
+                inner = self.flatten(item.selections, type_name, interface_object)
+                producers |= self.walk_object(group, sub, type_name, path, inner, provided,
+                                              (*conds, (tuple(item.directives), item.directives_text)),
+                                              exclude, internal)
+                continue
+            if item.name == "__typename":
+                if interface_object:
+                    needs_real_type.append(item)
+                else:
+                    sel.field(item.response_key, "__typename", directives=item.directives,
+                              directives_text=item.directives_text)
+                continue
+            producers |= self.plan_field(group, sel, type_name, path, item, provided_here, conds, exclude,
+                                         level_keys, internal)
+        if needs_real_type:
+            producers |= self.jump_to_real_type(group, sel, type_name, path, needs_real_type, conds, exclude,
+                                                level_keys)
+        return producers
+
+    def plan_field(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
+                   field: Field, provided_here: dict[str, Field], conds: Conds, exclude: frozenset[str],
+                   level_keys: dict[str, tuple[str, str]], internal: bool) -> set[int]:
+        graph = group.graph
+        ftype = self.field_type(type_name, field.name)
+        if ftype is None:
+            raise PlanningError(f"Cannot query field \"{field.name}\" on type \"{type_name}\".")
+        best: tuple[float, int, str, str] | None = None
+        if self.local_ok(graph, type_name, field, provided_here, internal):
+            cost = 0.0
+            if ftype.composite and field.selections:
+                sub_provided = self._sub_provided(graph, type_name, field, provided_here)
+                cost = self.estimate(graph, ftype.named, field.selections, sub_provided)
+            if cost == 0.0:
+                return self.place(group, sel, type_name, path, field, provided_here, conds, exclude, internal,
+                                  ftype, graph, type_name)
+            best = (cost, 0, graph, type_name)
+        for order, (target, entity) in enumerate(self.options(graph, type_name, field), start=1):
+            if target in exclude:
+                continue
+            existing = self._entity_groups.get((target, path, group.id, "")) if not self.caps.requires(
+                target, entity, field.name) else None
+            cost = 0.0 if existing is not None else self.reach(graph, type_name, target, entity)
+            if cost == INF:
+                continue
+            if ftype.composite and field.selections:
+                cost += self.estimate(target, ftype.named, field.selections,
+                                      self._target_provides(target, entity, field))
+            candidate = (cost, order, target, entity)
+            if best is None or candidate[:2] < best[:2]:
+                best = candidate
+        if best is None or best[0] == INF:
+            raise PlanningError(
+                f"Cannot plan {type_name}.{field.name}: no subgraph can resolve it from \"{self._name(graph)}\"."
+            )
+        _, _, target, entity = best
+        if target == graph and entity == type_name and best[1] == 0:
+            return self.place(group, sel, type_name, path, field, provided_here, conds, exclude, internal,
+                              ftype, graph, type_name)
+        requires = self.caps.requires(target, entity, field.name)
+        child, body = self.entity_group(group, sel, type_name, path, target, entity, conds, exclude, level_keys,
+                                        requires)
+        return {child.id} | self.place(child, body, type_name, path, field, {}, (), exclude, internal, ftype,
+                                       target, entity)
+
+    def _name(self, graph: str) -> str:
+        return self.model.subgraphs[graph].name
+
+    def place(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
+              field: Field, provided_here: dict[str, Field], conds: Conds, exclude: frozenset[str],
+              internal: bool, ftype: FieldType, graph: str, entity: str) -> set[int]:
+        """Put `field` in `group` at `sel` and walk its selections there."""
+        built = sel.field(field.response_key, field.name, arguments=field.arguments,
+                          arguments_text=field.arguments_text, directives=field.directives,
+                          directives_text=field.directives_text, composite=ftype.composite)
+        if not ftype.composite or built.sub is None:
+            return {group.id}
+        sub_path = path + (field.response_key,) + ("@",) * ftype.list_depth
+        sub_provided = self._sub_provided(graph, entity, field, provided_here)
+        return self.walk(group, built.sub, ftype.named, sub_path, field.selections, sub_provided, (), exclude,
+                         internal)
+
+    def jump_to_real_type(self, group: FetchGroup, sel: SelectionBuilder, interface: str, path: tuple[str, ...],
+                          items: list[Selection], conds: Conds, exclude: frozenset[str],
+                          level_keys: dict[str, tuple[str, str]]) -> set[int]:
+        """From an interface object, fetch `__typename` and type-conditioned selections where the interface is real."""
+        candidates = [
+            g for g in self.caps.graph_order
+            if g not in exclude and self.caps.has_type(g, interface)
+            and not self.caps.is_interface_object(g, interface) and self.caps.resolvable_keys(g, interface)
+        ]
+        candidates.sort(key=lambda g: self.reach(group.graph, interface, g, interface))
+        if not candidates or self.reach(group.graph, interface, candidates[0], interface) == INF:
+            raise PlanningError(f"Cannot find the concrete type of {interface}: no subgraph defines it as an entity.")
+        target = candidates[0]
+        child, body = self.entity_group(group, sel, interface, path, target, interface, conds, exclude,
+                                        level_keys, None)
+        return {child.id} | self.walk_abstract(child, body, interface, path, items, None, (), exclude)
+
+    def entity_group(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
+                     target: str, entity: str, conds: Conds, exclude: frozenset[str],
+                     level_keys: dict[str, tuple[str, str]], requires: SelectionSetNode | None,
+                     ) -> tuple[FetchGroup, SelectionBuilder]:
+        """The `_entities` fetch on `target` for objects at `path`, with their representation planned."""
+        cache_key: tuple[object, ...] = (target, path, group.id, "" if requires is None else id(requires))
+        child = self._entity_groups.get(cache_key)
+        if child is None:
+            child = self.new_group(target, path, True, "query", group.root_index)
+            child.parents.add(group.id)
+            self._entity_groups[cache_key] = child
+        rep = child.requires.fragment(type_name)
+        sel.typename()
+        if not rep:
+            rep.typename()
+            keys = self.caps.resolvable_keys(target, entity)
+            chosen = next(
+                (k for k in keys if self.can_provide(group.graph, type_name, self.field_set(k.selection))),
+                keys[0] if keys else None,
+            )
+            if chosen is None:
+                raise PlanningError(f"{entity} has no resolvable key in \"{self._name(target)}\".")
+            producers = self.add_required(group, sel, type_name, path, self.field_set(chosen.selection), rep,
+                                          exclude | {target}, level_keys)
+            child.parents |= producers - {child.id}
+            if entity != type_name:
+                child.rep_typenames[type_name] = entity
+        if requires is not None:
+            producers = self.add_required(group, sel, type_name, path, self.field_set(requires), rep,
+                                          exclude | {target}, level_keys)
+            child.parents |= producers - {child.id}
+        body = child.selection.fragment(entity)
+        for directives, text in conds:
+            body = body.fragment(None, directives, text)  # type: ignore[arg-type]
+        return child, body
+
+    def add_required(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
+                     required: Sequence[Selection], rep: SelectionBuilder, exclude: frozenset[str],
+                     level_keys: dict[str, tuple[str, str]]) -> set[int]:
+        """Fetch fields a representation needs into the object at `path`; record them in `rep`."""
+        renamed = self._internal_keys(required, level_keys)
+        self._record_rep(rep, renamed, required)
+        self._pinned.append(renamed)
+        return self.walk(group, sel, type_name, path, renamed, None, (), exclude, internal=True)
+
+    def _internal_keys(self, required: Sequence[Selection], level_keys: dict[str, tuple[str, str]]
+                       ) -> tuple[Selection, ...]:
+        out: list[Selection] = []
+        for item in required:
+            if isinstance(item, Fragment):
+                out.append(Fragment(type_condition=item.type_condition, directives=item.directives,
+                                    selections=self._internal_keys(item.selections, {}),
+                                    directives_text=item.directives_text))
+                continue
+            key = item.name
+            user = level_keys.get(item.name)
+            if user is not None and user != (item.name, item.arguments_text) and item.name != "__typename":
+                digest = hashlib.sha1(item.arguments_text.encode()).hexdigest()[:6]
+                key = f"_t_{item.name}_{digest}" if item.arguments_text else f"_t_{item.name}"
+            out.append(Field(response_key=key, name=item.name, arguments=item.arguments,
+                             directives=(), selections=self._internal_keys(item.selections, {}),
+                             arguments_text=item.arguments_text, directives_text=""))
+        return tuple(out)
+
+    def _record_rep(self, rep: SelectionBuilder, renamed: Sequence[Selection], original: Sequence[Selection]) -> None:
+        for item in renamed:
+            if isinstance(item, Fragment):
+                sub = rep.fragment(item.type_condition)
+                self._record_rep(sub, item.selections, item.selections)
+                continue
+            built = rep.field(item.response_key, item.name, composite=bool(item.selections))
+            if item.selections and built.sub is not None:
+                self._record_rep(built.sub, item.selections, item.selections)

@@ -1,0 +1,37 @@
+"""The Starlette application: /graphql, /health, and the lifecycle of the gateway's connections."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..gateway import Gateway
+from .graphql_http import GraphQLEndpoint
+
+__all__ = ["create_app"]
+
+
+def create_app(gateway: Gateway, *, graphql_path: str = "/graphql") -> Starlette:
+    """An ASGI app serving `gateway`."""
+
+    async def health(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await gateway.client.close()
+
+    endpoint = GraphQLEndpoint(gateway)
+    routes = [
+        Route(graphql_path, endpoint.handle, methods=["GET", "POST"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
