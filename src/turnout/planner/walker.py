@@ -532,21 +532,21 @@ class Walker:
             child.parents.add(group.id)
             self._entity_groups[cache_key] = child
         rep = child.requires.fragment(type_name)
+        # every branch that reaches this group needs the key in its own part of the parent's selection
         sel.typename()
-        if not rep:
-            rep.typename()
-            keys = self.caps.resolvable_keys(target, entity)
-            chosen = next(
-                (k for k in keys if self.can_provide(group.graph, type_name, self.field_set(k.selection))),
-                keys[0] if keys else None,
-            )
-            if chosen is None:
-                raise PlanningError(f"{entity} has no resolvable key in \"{self._name(target)}\".")
-            producers = self.add_required(group, sel, type_name, path, self.field_set(chosen.selection), rep,
-                                          exclude | {target}, level_keys)
-            child.parents |= producers - {child.id}
-            if entity != type_name:
-                child.rep_typenames[type_name] = entity
+        rep.typename()
+        keys = self.caps.resolvable_keys(target, entity)
+        chosen = next(
+            (k for k in keys if self.can_provide(group.graph, type_name, self.field_set(k.selection))),
+            keys[0] if keys else None,
+        )
+        if chosen is None:
+            raise PlanningError(f"{entity} has no resolvable key in \"{self._name(target)}\".")
+        producers = self.add_required(group, sel, type_name, path, self.field_set(chosen.selection), rep,
+                                      exclude | {target}, level_keys)
+        child.parents |= producers - {child.id}
+        if entity != type_name:
+            child.rep_typenames[type_name] = entity
         if requires is not None:
             producers = self.add_required(group, sel, type_name, path, self.field_set(requires), rep,
                                           exclude | {target}, level_keys)
