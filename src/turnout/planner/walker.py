@@ -22,7 +22,7 @@ from graphql import (
 )
 
 from .capabilities import Capabilities
-from .fetch_graph import FetchGroup, SelectionBuilder
+from .fetch_graph import FetchGroup, FieldBuilder, SelectionBuilder
 from .normalize import Field, Fragment, Selection, normalize_selection_set
 
 __all__ = ["PlanningError", "Walker"]
@@ -461,8 +461,7 @@ class Walker:
         for order, (target, entity) in enumerate(self.options(graph, type_name, field), start=1):
             if target in exclude:
                 continue
-            existing = self._entity_groups.get((target, path, group.id, "")) if not self.caps.requires(
-                target, entity, field.name) else None
+            existing = self._entity_groups.get((target, path, group.id))
             cost = 0.0 if existing is not None else self.reach(graph, type_name, target, entity)
             if cost == INF:
                 continue
@@ -524,17 +523,11 @@ class Walker:
                      target: str, entity: str, conds: Conds, exclude: frozenset[str],
                      level_keys: dict[str, tuple[str, str]], requires: SelectionSetNode | None,
                      ) -> tuple[FetchGroup, SelectionBuilder]:
-        """The `_entities` fetch on `target` for objects at `path`, with their representation planned."""
-        cache_key: tuple[object, ...] = (target, path, group.id, "" if requires is None else id(requires))
-        child = self._entity_groups.get(cache_key)
-        if child is None:
-            child = self.new_group(target, path, True, "query", group.root_index)
-            child.parents.add(group.id)
-            self._entity_groups[cache_key] = child
-        rep = child.requires.fragment(type_name)
-        # every branch that reaches this group needs the key in its own part of the parent's selection
-        sel.typename()
-        rep.typename()
+        """The `_entities` fetch on `target` for objects at `path`, with their representation planned.
+
+        One fetch per (subgraph, path, parent) takes every field, `@requires` included, unless the
+        requirement is itself produced downstream of that fetch; then the field gets a fetch of its own.
+        """
         keys = self.caps.resolvable_keys(target, entity)
         chosen = next(
             (k for k in keys if self.can_provide(group.graph, type_name, self.field_set(k.selection))),
@@ -542,28 +535,64 @@ class Walker:
         )
         if chosen is None:
             raise PlanningError(f"{entity} has no resolvable key in \"{self._name(target)}\".")
-        producers = self.add_required(group, sel, type_name, path, self.field_set(chosen.selection), rep,
-                                      exclude | {target}, level_keys)
+        # every branch that reaches the fetch needs the key in its own part of the parent's selection
+        sel.typename()
+        needed = self._internal_keys(self.field_set(chosen.selection), level_keys)
+        producers = self.walk(group, sel, type_name, path, needed, None, (), exclude | {target}, internal=True)
+        if requires is not None:
+            required = self._internal_keys(self.field_set(requires), level_keys)
+            producers |= self.walk(group, sel, type_name, path, required, None, (), exclude, internal=True)
+            needed = needed + required
+        self._pinned.append(needed)
+        cache_key: tuple[object, ...] = (target, path, group.id)
+        child = self._entity_groups.get(cache_key)
+        if child is not None and (
+            any(p == child.id or self._depends(p, child.id) for p in producers)
+            or self._rep_conflicts(child.requires.fragment(type_name), needed)
+        ):
+            cache_key = (target, path, group.id, id(requires))
+            child = self._entity_groups.get(cache_key)
+        if child is None:
+            child = self.new_group(target, path, True, "query", group.root_index)
+            child.parents.add(group.id)
+            self._entity_groups[cache_key] = child
         child.parents |= producers - {child.id}
+        rep = child.requires.fragment(type_name)
+        rep.typename()
+        self._record_rep(rep, needed, needed)
         if entity != type_name:
             child.rep_typenames[type_name] = entity
-        if requires is not None:
-            producers = self.add_required(group, sel, type_name, path, self.field_set(requires), rep,
-                                          exclude | {target}, level_keys)
-            child.parents |= producers - {child.id}
         body = child.selection.fragment(entity)
         for directives, text in conds:
             body = body.fragment(None, directives, text)  # type: ignore[arg-type]
         return child, body
 
-    def add_required(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
-                     required: Sequence[Selection], rep: SelectionBuilder, exclude: frozenset[str],
-                     level_keys: dict[str, tuple[str, str]]) -> set[int]:
-        """Fetch fields a representation needs into the object at `path`; record them in `rep`."""
-        renamed = self._internal_keys(required, level_keys)
-        self._record_rep(rep, renamed, required)
-        self._pinned.append(renamed)
-        return self.walk(group, sel, type_name, path, renamed, None, (), exclude, internal=True)
+    @staticmethod
+    def _rep_conflicts(rep: SelectionBuilder, needed: Sequence[Selection]) -> bool:
+        """Whether a representation already carries a field of the same name read from other data."""
+        for item in needed:
+            if isinstance(item, Field):
+                for existing in rep.items.values():
+                    if (
+                        isinstance(existing, FieldBuilder)
+                        and existing.name == item.name
+                        and existing.response_key != item.response_key
+                    ):
+                        return True
+        return False
+
+    def _depends(self, group_id: int, ancestor: int) -> bool:
+        """Whether group `group_id` runs after `ancestor` (directly or through other fetches)."""
+        stack = list(self.groups[group_id].parents)
+        seen: set[int] = set()
+        while stack:
+            current = stack.pop()
+            if current == ancestor:
+                return True
+            if current not in seen:
+                seen.add(current)
+                stack.extend(self.groups[current].parents)
+        return False
 
     def _internal_keys(self, required: Sequence[Selection], level_keys: dict[str, tuple[str, str]]
                        ) -> tuple[Selection, ...]:
@@ -576,9 +605,12 @@ class Walker:
                 continue
             key = item.name
             user = level_keys.get(item.name)
-            if user is not None and user != (item.name, item.arguments_text) and item.name != "__typename":
+            if item.arguments_text and user != (item.name, item.arguments_text):
+                # fields with arguments get a key of their own, so requirements never collide
                 digest = hashlib.sha1(item.arguments_text.encode()).hexdigest()[:6]
-                key = f"_t_{item.name}_{digest}" if item.arguments_text else f"_t_{item.name}"
+                key = f"_t_{item.name}_{digest}"
+            elif user is not None and user != (item.name, item.arguments_text) and item.name != "__typename":
+                key = f"_t_{item.name}"
             out.append(Field(response_key=key, name=item.name, arguments=item.arguments,
                              directives=(), selections=self._internal_keys(item.selections, {}),
                              arguments_text=item.arguments_text, directives_text=""))

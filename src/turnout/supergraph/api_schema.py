@@ -59,6 +59,8 @@ class _Filter:
         return _named(type_node) not in self.removed_types
 
     def field(self, node: Any) -> Any:
+        if "arguments" not in node.keys:  # an input field
+            return self.strip(node)
         arguments = tuple(
             self.strip(a) for a in node.arguments or () if not self.hidden(a) and self.keep_type_ref(a.type)
         )
