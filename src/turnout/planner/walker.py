@@ -10,7 +10,7 @@ the cheapest. Interfaces and unions are narrowed to the object types each subgra
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from graphql import (
@@ -194,29 +194,21 @@ class Walker:
                 return candidate
         return None
 
-    def reach(self, graph: str, type_name: str, target: str, entity_type: str) -> float:
-        """Fetches needed to jump from `graph` into `target` for an object of `type_name`: 1, 2 or INF."""
+    def reach(self, graph: str, type_name: str, target: str, entity_type: str, depth: int = 0) -> float:
+        """Fetches needed to jump from `graph` into `target` for an object of `type_name` (INF: impossible).
+
+        One for the jump itself, plus whatever obtaining the cheapest key's fields costs from `graph`.
+        """
         key = (graph, type_name, target, entity_type)
         found = self._reach.get(key)
         if found is not None:
             return found
-        keys = self.caps.resolvable_keys(target, entity_type)
+        self._reach[key] = INF  # recursion guard
         result = INF
-        if any(self.can_provide(graph, type_name, self.field_set(k.selection)) for k in keys):
-            result = 1.0
-        else:
-            for middle in self.caps.graph_order:
-                if middle in (graph, target):
-                    continue
-                middle_type = self.entity_type_in(middle, type_name, None)
-                if middle_type is None:
-                    continue
-                middle_keys = self.caps.resolvable_keys(middle, middle_type)
-                if not any(self.can_provide(graph, type_name, self.field_set(k.selection)) for k in middle_keys):
-                    continue
-                if any(self.can_provide(middle, type_name, self.field_set(k.selection)) for k in keys):
-                    result = 2.0
-                    break
+        for k in self.caps.resolvable_keys(target, entity_type):
+            needed = self.estimate(graph, type_name, self.field_set(k.selection), None, depth + 1,
+                                   internal=True, exclude=frozenset({target}))
+            result = min(result, 1.0 + needed)
         self._reach[key] = result
         return result
 
@@ -240,32 +232,35 @@ class Walker:
 
     def estimate(
         self, graph: str, type_name: str, selections: Sequence[Selection], provided: Sequence[Selection] | None,
-        depth: int = 0,
+        depth: int = 0, internal: bool = False, exclude: frozenset[str] = frozenset(),
     ) -> float:
         """How many extra fetches resolving `selections` from `graph` would take (INF: impossible)."""
-        if not selections or depth > 12:
+        if not selections:
             return 0.0
-        key = (graph, type_name, id(selections), id(provided) if provided else 0)
+        if depth > 16:
+            return INF
+        key = (graph, type_name, id(selections), id(provided) if provided else 0, internal, exclude)
         found = self._estimates.get(key)
         if found is not None:
             return found
-        self._estimates[key] = 0.0  # recursion guard
+        self._estimates[key] = INF  # recursion guard: a cycle is never the cheapest way
         typedef = self.model.types.get(type_name)
         result = 0.0
         if typedef is not None and typedef.is_abstract and not self.caps.is_interface_object(graph, type_name):
             for runtime in self.caps.runtime_types_in(graph, type_name):
                 items = self.flatten(selections, runtime)
-                result = max(result, self._estimate_object(graph, runtime, items, provided, depth))
+                result = max(result, self._estimate_object(graph, runtime, items, provided, depth, internal, exclude))
         else:
             iface = typedef is not None and typedef.kind == "interface"
-            result = self._estimate_object(graph, type_name, self.flatten(selections, type_name, iface), provided, depth)
+            items = self.flatten(selections, type_name, iface)
+            result = self._estimate_object(graph, type_name, items, provided, depth, internal, exclude)
         self._estimates[key] = result
         self._pinned.append(selections)
         return result
 
     def _estimate_object(
         self, graph: str, type_name: str, items: Sequence[Selection], provided: Sequence[Selection] | None,
-        depth: int,
+        depth: int, internal: bool, exclude: frozenset[str],
     ) -> float:
         provided_here = self.provided_for(provided, type_name)
         targets: set[str] = set()
@@ -273,44 +268,102 @@ class Walker:
         interface_object = self.caps.is_interface_object(graph, type_name)
         for item in items:
             if isinstance(item, Fragment):
-                if item.type_condition is not None:  # foreign fragment on an interface object
+                if item.type_condition is not None:  # a fragment on an interface object's real type
                     if "@real" not in targets:
                         targets.add("@real")
                         total += 1
                     continue
-                total += self._estimate_object(graph, type_name, self.flatten(item.selections, type_name), provided, depth)
+                inner = self.flatten(item.selections, type_name, interface_object)
+                total += self._estimate_object(graph, type_name, inner, provided, depth, internal, exclude)
                 continue
             if item.name == "__typename":
                 if interface_object and "@real" not in targets:
                     targets.add("@real")
                     total += 1
                 continue
-            ftype = self.field_type(type_name, item.name)
-            if ftype is None:
-                continue
-            if self.local_ok(graph, type_name, item, provided_here, False):
-                if ftype.composite and item.selections:
-                    sub_provided = self._sub_provided(graph, type_name, item, provided_here)
-                    total += self.estimate(graph, ftype.named, item.selections, sub_provided, depth + 1)
-                continue
-            best = INF
-            best_target = ""
-            for target, entity in self.options(graph, type_name, item):
-                cost = self.reach(graph, type_name, target, entity)
-                if cost == INF:
-                    continue
-                if target in targets:
-                    cost -= 1
-                if ftype.composite and item.selections:
-                    cost += self.estimate(target, ftype.named, item.selections,
-                                          self._target_provides(target, entity, item), depth + 1)
-                if cost < best:
-                    best, best_target = cost, target
-            if best == INF:
+            cost, target = self._field_cost(graph, type_name, item, provided_here, depth, targets, internal, exclude)
+            if cost == INF:
                 return INF
-            targets.add(best_target)
-            total += best
+            if target is not None:
+                targets.add(target)
+            total += cost
         return total
+
+    def _field_cost(
+        self, graph: str, type_name: str, item: Field, provided_here: dict[str, Field], depth: int,
+        targets: set[str], internal: bool, exclude: frozenset[str],
+    ) -> tuple[float, str | None]:
+        """The cheapest way to resolve one field from `graph`: (extra fetches, subgraph jumped to or None)."""
+        ftype = self.field_type(type_name, item.name)
+        if ftype is None:
+            return 0.0, None
+        composite = ftype.composite and bool(item.selections)
+        best, best_target = INF, None
+        if self.local_ok(graph, type_name, item, provided_here, internal):
+            best = 0.0
+            if composite:
+                sub_provided = self._sub_provided(graph, type_name, item, provided_here)
+                best = self.estimate(graph, ftype.named, item.selections, sub_provided, depth + 1)
+            if best == 0.0:
+                return best, None
+        for target, entity in self.options(graph, type_name, item):
+            if target in exclude:
+                continue
+            cost = self.reach(graph, type_name, target, entity, depth)
+            if cost == INF:
+                continue
+            if target in targets:
+                cost -= 1
+            if composite:
+                cost += self.estimate(target, ftype.named, item.selections,
+                                      self._target_provides(target, entity, item), depth + 1)
+            if cost < best:
+                best, best_target = cost, target
+        if best == INF and composite:
+            split = self._split(graph, type_name, item, provided_here, exclude, depth)
+            if split is not None:
+                best = sum(cost for cost, _sub in split.values())
+        return best, best_target
+
+    def _split(
+        self, graph: str, type_name: str, field: Field, provided_here: dict[str, Field], exclude: frozenset[str],
+        depth: int = 0, existing: Mapping[str, FetchGroup] | None = None,
+    ) -> dict[tuple[str, str], tuple[float, list[Selection]]] | None:
+        """Share a field's selections among several subgraphs that all serve the field (value types).
+
+        Returns {(subgraph, entity type): (cost, selections)} or None when some selection fits nowhere.
+        """
+        ftype = self.field_type(type_name, field.name)
+        if ftype is None or self.model.types[ftype.named].is_abstract:
+            return None
+        candidates: list[tuple[str, str, float]] = []
+        if self.local_ok(graph, type_name, field, provided_here, False):
+            candidates.append((graph, type_name, 0.0))
+        for target, entity in self.options(graph, type_name, field):
+            if target in exclude:
+                continue
+            reach = 0.0 if existing and target in existing else self.reach(graph, type_name, target, entity, depth)
+            if reach != INF:
+                candidates.append((target, entity, reach))
+        chosen: dict[tuple[str, str], tuple[float, list[Selection]]] = {}
+        for sub in self.flatten(field.selections, ftype.named):
+            best: tuple[float, int] | None = None
+            single = (sub,)
+            self._pinned.append(single)
+            for index, (target, entity, reach) in enumerate(candidates):
+                provides = (self._sub_provided(graph, type_name, field, provided_here) if target == graph
+                            else self._target_provides(target, entity, field))
+                cost = self.estimate(target, ftype.named, single, provides, depth + 1)
+                if (target, entity) not in chosen:
+                    cost += reach
+                if cost != INF and (best is None or (cost, index) < best):
+                    best = (cost, index)
+            if best is None:
+                return None
+            target, entity, _reach = candidates[best[1]]
+            previous = chosen.get((target, entity), (0.0, []))
+            chosen[(target, entity)] = (previous[0] + best[0], [*previous[1], sub])
+        return chosen
 
     def _sub_provided(
         self, graph: str, type_name: str, field: Field, provided_here: dict[str, Field]
@@ -358,14 +411,44 @@ class Walker:
                 candidate = (cost, order, graph)
                 if best is None or candidate < best:
                     best = candidate
-            if best is None or best[0] == INF:
-                raise PlanningError(f"No subgraph can resolve {root_type}.{item.name}.")
-            graph = best[2]
-            group = self._root_group(operation_type, graph)
-            sel = group.selection
-            for wrapper in wrappers:
-                sel = sel.fragment(None, wrapper.directives, wrapper.directives_text)
-            self.place(group, sel, root_type, (), item, {}, (), frozenset(), False, ftype, graph, root_type)
+            if best is not None and best[0] != INF:
+                parts = [(best[2], item)]
+            else:
+                parts = self._split_root(root_type, item)
+            for graph, part in parts:
+                group = self._root_group(operation_type, graph)
+                sel = group.selection
+                for wrapper in wrappers:
+                    sel = sel.fragment(None, wrapper.directives, wrapper.directives_text)
+                self.place(group, sel, root_type, (), part, {}, (), frozenset(), False, ftype, graph, root_type)
+
+    def _split_root(self, root_type: str, field: Field) -> list[tuple[str, Field]]:
+        """A root field no single subgraph can answer whole: each serving subgraph answers a part."""
+        ftype = self.field_type(root_type, field.name)
+        serving = self.caps.serving_graphs(root_type, field.name)
+        if ftype is None or not serving or self.model.types[ftype.named].is_abstract:
+            raise PlanningError(f"No subgraph can resolve {root_type}.{field.name}.")
+        chosen: dict[str, list[Selection]] = {}
+        for sub in self.flatten(field.selections, ftype.named):
+            single = (sub,)
+            self._pinned.append(single)
+            best: tuple[float, int] | None = None
+            for index, graph in enumerate(serving):
+                cost = self.estimate(graph, ftype.named, single, self._target_provides(graph, root_type, field))
+                cost += 0 if graph in chosen or graph in self._root_groups else 1
+                if cost != INF and (best is None or (cost, index) < best):
+                    best = (cost, index)
+            if best is None:
+                raise PlanningError(f"No subgraph can resolve {root_type}.{field.name}.")
+            chosen.setdefault(serving[best[1]], []).append(sub)
+        return [(graph, self._with_selections(field, subs)) for graph, subs in chosen.items()]
+
+    def _with_selections(self, field: Field, selections: Sequence[Selection]) -> Field:
+        part = Field(response_key=field.response_key, name=field.name, arguments=field.arguments,
+                     directives=field.directives, selections=tuple(selections),
+                     arguments_text=field.arguments_text, directives_text=field.directives_text)
+        self._pinned.append(part)
+        return part
 
     def _root_group(self, operation_type: str, graph: str) -> FetchGroup:
         if operation_type == "mutation":
@@ -472,9 +555,24 @@ class Walker:
             if best is None or candidate[:2] < best[:2]:
                 best = candidate
         if best is None or best[0] == INF:
-            raise PlanningError(
-                f"Cannot plan {type_name}.{field.name}: no subgraph can resolve it from \"{self._name(graph)}\"."
-            )
+            split = self._split(graph, type_name, field, provided_here, exclude,
+                                existing={g.graph: g for k, g in self._entity_groups.items() if k[1:3] == (path, group.id)})
+            if split is None:
+                raise PlanningError(
+                    f"Cannot plan {type_name}.{field.name}: no subgraph can resolve it from \"{self._name(graph)}\"."
+                )
+            producers: set[int] = set()
+            for (target, entity), (_cost, subs) in split.items():
+                part = self._with_selections(field, subs)
+                if target == graph and entity == type_name:
+                    producers |= self.place(group, sel, type_name, path, part, provided_here, conds, exclude,
+                                            internal, ftype, graph, type_name)
+                    continue
+                child, body = self.entity_group(group, sel, type_name, path, target, entity, conds, exclude,
+                                                level_keys, self.caps.requires(target, entity, field.name))
+                producers |= {child.id} | self.place(child, body, type_name, path, part, {}, (), exclude, internal,
+                                                     ftype, target, entity)
+            return producers
         _, _, target, entity = best
         if target == graph and entity == type_name and best[1] == 0:
             return self.place(group, sel, type_name, path, field, provided_here, conds, exclude, internal,
