@@ -198,6 +198,8 @@ class _Run:
         ):
             # an interface object whose concrete type was not needed
             return found
+        if typename is None and isinstance(gtype, GraphQLInterfaceType):
+            return gtype
         return None
 
     def error(self, message: str, path: Path) -> None:

@@ -28,6 +28,8 @@ from .normalize import Field, Fragment, Selection, normalize_selection_set
 __all__ = ["PlanningError", "Walker"]
 
 INF = float("inf")
+# a tie-breaker far below one fetch: the cost of a field resolved after an entity jump
+MOVED_FIELD_COST = 1e-4
 Conds = tuple[tuple[tuple[object, ...], str], ...]
 
 
@@ -56,6 +58,7 @@ class Walker:
         self._field_types: dict[tuple[str, str], FieldType | None] = {}
         self._flat: dict[tuple[int, str, bool], list[Selection]] = {}
         self._field_sets: dict[int, tuple[Selection, ...]] = {}
+        self._sizes: dict[int, int] = {}
         # response keys the client uses at each object position, so planner-added fields never collide
         self._user_keys: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}
         # keep the selection tuples alive so their ids stay unique in the caches above
@@ -129,6 +132,16 @@ class Walker:
     def _may_overlap(self, type_name: str, condition: str) -> bool:
         mine = set(self.caps.possible_types(type_name))
         return bool(mine & set(self.caps.possible_types(condition)))
+
+    def size(self, selection: Selection) -> int:
+        """Fields in a selection's subtree (itself included)."""
+        found = self._sizes.get(id(selection))
+        if found is None:
+            own = 1 if isinstance(selection, Field) else 0
+            found = own + sum(self.size(s) for s in selection.selections)
+            self._sizes[id(selection)] = found
+            self._pinned.append(selection)
+        return found
 
     def level_keys(self, items: Sequence[Selection]) -> dict[str, tuple[str, str]]:
         keys: dict[str, tuple[str, str]] = {}
@@ -314,6 +327,8 @@ class Walker:
                 continue
             if target in targets:
                 cost -= 1
+            # between plans with as many fetches, prefer the one that moves fewer fields behind a jump
+            cost += MOVED_FIELD_COST * self.size(item)
             if composite:
                 cost += self.estimate(target, ftype.named, item.selections,
                                       self._target_provides(target, entity, item), depth + 1)
@@ -548,6 +563,7 @@ class Walker:
             cost = 0.0 if existing is not None else self.reach(graph, type_name, target, entity)
             if cost == INF:
                 continue
+            cost += MOVED_FIELD_COST * self.size(field)
             if ftype.composite and field.selections:
                 cost += self.estimate(target, ftype.named, field.selections,
                                       self._target_provides(target, entity, field))
