@@ -21,6 +21,7 @@ from graphql import (
     SelectionSetNode,
 )
 
+from ..supergraph.model import KeyDef
 from .capabilities import Capabilities
 from .fetch_graph import FetchGroup, FieldBuilder, SelectionBuilder
 from .normalize import Field, Fragment, Selection, normalize_selection_set
@@ -31,6 +32,17 @@ INF = float("inf")
 # a tie-breaker far below one fetch: the cost of a field resolved after an entity jump
 MOVED_FIELD_COST = 1e-4
 Conds = tuple[tuple[tuple[object, ...], str], ...]
+
+
+class ProvidedFields(dict[str, Field]):
+    """Fields `@provides` makes local at one position, by name; `selections` is the provided selection set."""
+
+    def __init__(self, selections: Sequence[Selection] | None = None) -> None:
+        super().__init__()
+        self.selections = selections
+
+
+NOTHING_PROVIDED = ProvidedFields()
 
 
 class PlanningError(Exception):
@@ -54,7 +66,7 @@ class Walker:
         self._entity_groups: dict[tuple[object, ...], FetchGroup] = {}
         self._root_groups: dict[str, FetchGroup] = {}
         self._estimates: dict[tuple[object, ...], float] = {}
-        self._reach: dict[tuple[str, str, str, str], float] = {}
+        self._reach: dict[tuple[object, ...], tuple[float, KeyDef | None]] = {}
         self._field_types: dict[tuple[str, str], FieldType | None] = {}
         self._flat: dict[tuple[int, str, bool], list[Selection]] = {}
         self._field_sets: dict[int, tuple[Selection, ...]] = {}
@@ -153,10 +165,10 @@ class Walker:
                     keys.setdefault(key, value)
         return keys
 
-    def provided_for(self, provided: Sequence[Selection] | None, type_name: str) -> dict[str, Field]:
+    def provided_for(self, provided: Sequence[Selection] | None, type_name: str) -> ProvidedFields:
         if not provided:
-            return {}
-        out: dict[str, Field] = {}
+            return NOTHING_PROVIDED
+        out = ProvidedFields(provided)
         for item in self.flatten(provided, type_name):
             if isinstance(item, Field):
                 out.setdefault(item.name, item)
@@ -174,29 +186,6 @@ class Walker:
             return caps.has_for_keys(graph, type_name, field.name)
         return caps.serves(graph, type_name, field.name)
 
-    def can_provide(self, graph: str, type_name: str, selections: Sequence[Selection]) -> bool:
-        for item in self.flatten(selections, type_name):
-            if isinstance(item, Fragment):
-                if not self.can_provide(graph, type_name, item.selections):
-                    return False
-                continue
-            if item.name == "__typename":
-                continue
-            if not self.caps.has_for_keys(graph, type_name, item.name):
-                return False
-            if self.caps.requires(graph, type_name, item.name) is not None:
-                return False
-            if item.selections:
-                ftype = self.field_type(type_name, item.name)
-                if ftype is None:
-                    return False
-                typedef = self.model.types[ftype.named]
-                targets = self.caps.runtime_types_in(graph, ftype.named) if typedef.is_abstract else (ftype.named,)
-                for target in targets:
-                    if not self.can_provide(graph, target, item.selections):
-                        return False
-        return True
-
     def entity_type_in(self, target: str, type_name: str, field_name: str | None) -> str | None:
         """The type to jump into in `target` for an object of `type_name` (itself, or an interface object)."""
         candidates = [type_name] + [i for i, g in self.caps.interface_objects_for(type_name) if g == target]
@@ -207,22 +196,31 @@ class Walker:
                 return candidate
         return None
 
-    def reach(self, graph: str, type_name: str, target: str, entity_type: str, depth: int = 0) -> float:
+    def reach(self, graph: str, type_name: str, target: str, entity_type: str, depth: int = 0,
+              provided: ProvidedFields = NOTHING_PROVIDED) -> float:
         """Fetches needed to jump from `graph` into `target` for an object of `type_name` (INF: impossible).
 
         One for the jump itself, plus whatever obtaining the cheapest key's fields costs from `graph`.
         """
-        key = (graph, type_name, target, entity_type)
+        return 1.0 + self.best_key(graph, type_name, target, entity_type, depth, provided)[0]
+
+    def best_key(self, graph: str, type_name: str, target: str, entity_type: str, depth: int = 0,
+                 provided: ProvidedFields = NOTHING_PROVIDED) -> tuple[float, KeyDef | None]:
+        """The key of `target` that is cheapest to obtain from `graph` here, and what obtaining it costs."""
+        key = (graph, type_name, target, entity_type, id(provided.selections) if provided else 0)
         found = self._reach.get(key)
         if found is not None:
             return found
-        self._reach[key] = INF  # recursion guard
-        result = INF
+        self._reach[key] = (INF, None)  # recursion guard
+        result: tuple[float, KeyDef | None] = (INF, None)
         for k in self.caps.resolvable_keys(target, entity_type):
-            needed = self.estimate(graph, type_name, self.field_set(k.selection), None, depth + 1,
+            needed = self.estimate(graph, type_name, self.field_set(k.selection), provided.selections, depth + 1,
                                    internal=True, exclude=frozenset({target}))
-            result = min(result, 1.0 + needed)
+            if needed < result[0]:
+                result = (needed, k)
         self._reach[key] = result
+        if provided:
+            self._pinned.append(provided.selections)
         return result
 
     def options(self, graph: str, type_name: str, field: Field) -> list[tuple[str, str]]:
@@ -303,7 +301,7 @@ class Walker:
         return total
 
     def _field_cost(
-        self, graph: str, type_name: str, item: Field, provided_here: dict[str, Field], depth: int,
+        self, graph: str, type_name: str, item: Field, provided_here: ProvidedFields, depth: int,
         targets: set[str], internal: bool, exclude: frozenset[str],
     ) -> tuple[float, str | None]:
         """The cheapest way to resolve one field from `graph`: (extra fetches, subgraph jumped to or None)."""
@@ -322,7 +320,7 @@ class Walker:
         for target, entity in self.options(graph, type_name, item):
             if target in exclude:
                 continue
-            cost = self.reach(graph, type_name, target, entity, depth)
+            cost = self.reach(graph, type_name, target, entity, depth, provided_here)
             if cost == INF:
                 continue
             if target in targets:
@@ -341,7 +339,7 @@ class Walker:
         return best, best_target
 
     def _split(
-        self, graph: str, type_name: str, field: Field, provided_here: dict[str, Field], exclude: frozenset[str],
+        self, graph: str, type_name: str, field: Field, provided_here: ProvidedFields, exclude: frozenset[str],
         depth: int = 0, existing: Mapping[str, FetchGroup] | None = None,
     ) -> dict[tuple[str, str], tuple[float, list[Selection]]] | None:
         """Share a field's selections among several subgraphs that all serve the field (value types).
@@ -357,7 +355,8 @@ class Walker:
         for target, entity in self.options(graph, type_name, field):
             if target in exclude:
                 continue
-            reach = 0.0 if existing and target in existing else self.reach(graph, type_name, target, entity, depth)
+            reach = (0.0 if existing and target in existing
+                     else self.reach(graph, type_name, target, entity, depth, provided_here))
             if reach != INF:
                 candidates.append((target, entity, reach))
         chosen: dict[tuple[str, str], tuple[float, list[Selection]]] = {}
@@ -381,7 +380,7 @@ class Walker:
         return chosen
 
     def _sub_provided(
-        self, graph: str, type_name: str, field: Field, provided_here: dict[str, Field]
+        self, graph: str, type_name: str, field: Field, provided_here: ProvidedFields
     ) -> tuple[Selection, ...] | None:
         if field.name in provided_here and provided_here[field.name].selections:
             return provided_here[field.name].selections
@@ -540,7 +539,7 @@ class Walker:
         return producers
 
     def plan_field(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
-                   field: Field, provided_here: dict[str, Field], conds: Conds, exclude: frozenset[str],
+                   field: Field, provided_here: ProvidedFields, conds: Conds, exclude: frozenset[str],
                    level_keys: dict[str, tuple[str, str]], internal: bool) -> set[int]:
         graph = group.graph
         ftype = self.field_type(type_name, field.name)
@@ -560,7 +559,7 @@ class Walker:
             if target in exclude:
                 continue
             existing = self._entity_groups.get((target, path, group.id))
-            cost = 0.0 if existing is not None else self.reach(graph, type_name, target, entity)
+            cost = 0.0 if existing is not None else self.reach(graph, type_name, target, entity, 0, provided_here)
             if cost == INF:
                 continue
             cost += MOVED_FIELD_COST * self.size(field)
@@ -585,7 +584,8 @@ class Walker:
                                             internal, ftype, graph, type_name)
                     continue
                 child, body = self.entity_group(group, sel, type_name, path, target, entity, conds, exclude,
-                                                level_keys, self.caps.requires(target, entity, field.name))
+                                                level_keys, self.caps.requires(target, entity, field.name),
+                                                provided_here)
                 producers |= {child.id} | self.place(child, body, type_name, path, part, {}, (), exclude, internal,
                                                      ftype, target, entity)
             return producers
@@ -595,7 +595,7 @@ class Walker:
                               ftype, graph, type_name)
         requires = self.caps.requires(target, entity, field.name)
         child, body = self.entity_group(group, sel, type_name, path, target, entity, conds, exclude, level_keys,
-                                        requires)
+                                        requires, provided_here)
         return {child.id} | self.place(child, body, type_name, path, field, {}, (), exclude, internal, ftype,
                                        target, entity)
 
@@ -603,7 +603,7 @@ class Walker:
         return self.model.subgraphs[graph].name
 
     def place(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
-              field: Field, provided_here: dict[str, Field], conds: Conds, exclude: frozenset[str],
+              field: Field, provided_here: ProvidedFields, conds: Conds, exclude: frozenset[str],
               internal: bool, ftype: FieldType, graph: str, entity: str) -> set[int]:
         """Put `field` in `group` at `sel` and walk its selections there."""
         built = sel.field(field.response_key, field.name, arguments=field.arguments,
@@ -636,23 +636,21 @@ class Walker:
     def entity_group(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
                      target: str, entity: str, conds: Conds, exclude: frozenset[str],
                      level_keys: dict[str, tuple[str, str]], requires: SelectionSetNode | None,
-                     ) -> tuple[FetchGroup, SelectionBuilder]:
+                     provided: ProvidedFields = NOTHING_PROVIDED) -> tuple[FetchGroup, SelectionBuilder]:
         """The `_entities` fetch on `target` for objects at `path`, with their representation planned.
 
         One fetch per (subgraph, path, parent) takes every field, `@requires` included, unless the
         requirement is itself produced downstream of that fetch; then the field gets a fetch of its own.
         """
         keys = self.caps.resolvable_keys(target, entity)
-        chosen = next(
-            (k for k in keys if self.can_provide(group.graph, type_name, self.field_set(k.selection))),
-            keys[0] if keys else None,
-        )
+        chosen = self.best_key(group.graph, type_name, target, entity, 0, provided)[1] or (keys[0] if keys else None)
         if chosen is None:
             raise PlanningError(f"{entity} has no resolvable key in \"{self._name(target)}\".")
         # every branch that reaches the fetch needs the key in its own part of the parent's selection
         sel.typename()
         needed = self._internal_keys(self.field_set(chosen.selection), level_keys)
-        producers = self.walk(group, sel, type_name, path, needed, None, (), exclude | {target}, internal=True)
+        producers = self.walk(group, sel, type_name, path, needed, provided.selections, (), exclude | {target},
+                              internal=True)
         if requires is not None:
             required = self._internal_keys(self.field_set(requires), level_keys)
             producers |= self.walk(group, sel, type_name, path, required, None, (), exclude, internal=True)
