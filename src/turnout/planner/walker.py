@@ -434,7 +434,8 @@ class Walker:
                 sel = group.selection
                 for wrapper in wrappers:
                     sel = sel.fragment(None, wrapper.directives, wrapper.directives_text)
-                self.place(group, sel, root_type, (), part, {}, (), frozenset(), False, ftype, graph, root_type)
+                self.place(group, sel, root_type, (), part, NOTHING_PROVIDED, (), frozenset(), False, ftype, graph,
+                           root_type)
 
     def _split_root(self, root_type: str, field: Field) -> list[tuple[str, Field]]:
         """A root field no single subgraph can answer whole: each serving subgraph answers a part."""
@@ -586,7 +587,7 @@ class Walker:
                 child, body = self.entity_group(group, sel, type_name, path, target, entity, conds, exclude,
                                                 level_keys, self.caps.requires(target, entity, field.name),
                                                 provided_here)
-                producers |= {child.id} | self.place(child, body, type_name, path, part, {}, (), exclude, internal,
+                producers |= {child.id} | self.place(child, body, type_name, path, part, NOTHING_PROVIDED, (), exclude, internal,
                                                      ftype, target, entity)
             return producers
         _, _, target, entity = best
@@ -596,7 +597,7 @@ class Walker:
         requires = self.caps.requires(target, entity, field.name)
         child, body = self.entity_group(group, sel, type_name, path, target, entity, conds, exclude, level_keys,
                                         requires, provided_here)
-        return {child.id} | self.place(child, body, type_name, path, field, {}, (), exclude, internal, ftype,
+        return {child.id} | self.place(child, body, type_name, path, field, NOTHING_PROVIDED, (), exclude, internal, ftype,
                                        target, entity)
 
     def _name(self, graph: str) -> str:
@@ -613,8 +614,17 @@ class Walker:
             return {group.id}
         sub_path = path + (field.response_key,) + ("@",) * ftype.list_depth
         sub_provided = self._sub_provided(graph, entity, field, provided_here)
-        return self.walk(group, built.sub, ftype.named, sub_path, field.selections, sub_provided, (), exclude,
-                         internal)
+        return self.walk(group, built.sub, self.local_type(graph, entity, field.name, ftype.named), sub_path,
+                         field.selections, sub_provided, (), exclude, internal)
+
+    def local_type(self, graph: str, type_name: str, field_name: str, default: str) -> str:
+        """The field's type in that subgraph, where it differs from the supergraph's (`@join__field(type:)`)."""
+        info = self.caps.field_in(graph, type_name, field_name)
+        if info is None or not info.type:
+            return default
+        named = info.type.replace("[", "").replace("]", "").replace("!", "").strip()
+        typedef = self.model.types.get(named)
+        return named if typedef is not None and typedef.is_composite else default
 
     def jump_to_real_type(self, group: FetchGroup, sel: SelectionBuilder, interface: str, path: tuple[str, ...],
                           items: list[Selection], conds: Conds, exclude: frozenset[str],
