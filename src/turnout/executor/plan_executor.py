@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from ..planner.plan_nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Sequence
+from ..planner.plan_nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Rename, Sequence
 from ..supergraph.model import SupergraphModel
 from ..transport.base import SubgraphClient, TransportError
 from .entities import Representations, collect_objects
@@ -86,7 +86,27 @@ class PlanExecutor:
             state.errors.append(_subgraph_error(error, fetch.service, None))
         data = response.get("data")
         if isinstance(data, dict):
+            if fetch.renames:
+                self._rename(data, fetch.renames)
             deep_merge(state.data, data, self.object_types)
+
+    def _rename(self, value: Any, renames: tuple[Rename, ...]) -> None:
+        """Move values the planner fetched under an alias back to their key in the response data."""
+        if isinstance(value, list):
+            for item in value:
+                self._rename(item, renames)
+            return
+        if not isinstance(value, dict):
+            return
+        for rename in renames:
+            if rename.key not in value or not _matches(
+                value.get("__typename"), rename.type_condition, self.model.possible_types
+            ):
+                continue
+            if rename.children:
+                self._rename(value[rename.key], rename.children)
+            if rename.key != rename.data_key:
+                value[rename.data_key] = value.pop(rename.key)
 
     async def _entity_fetch(self, node: Flatten, state: ExecutionState) -> None:
         fetch = node.node
@@ -125,8 +145,14 @@ class PlanExecutor:
             return
         for index, entity in enumerate(entities[: len(targets)]):
             if isinstance(entity, dict):
+                if fetch.renames:
+                    self._rename(entity, fetch.renames)
                 for obj, _path in targets[index]:
                     deep_merge(obj, entity, self.object_types)
+
+
+def _matches(typename: Any, condition: str | None, possible: Mapping[str, tuple[str, ...]]) -> bool:
+    return condition is None or typename == condition or typename in possible.get(condition, ())
 
 
 def _subgraph_error(

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from graphql import ArgumentNode, DirectiveNode
 
 from .normalize import collect_variables
 
-__all__ = ["FetchGroup", "FieldBuilder", "SelectionBuilder"]
+__all__ = ["FetchGroup", "FieldBuilder", "SelectionBuilder", "separate_conflicting_fields"]
 
 
 class FieldBuilder:
     """A field of a subgraph operation under construction."""
 
-    __slots__ = ("arguments", "arguments_text", "directives", "directives_text", "name", "response_key", "sub")
+    __slots__ = (
+        "arguments", "arguments_text", "data_key", "directives", "directives_text", "name", "response_key", "sub",
+    )
 
     def __init__(
         self,
@@ -27,6 +30,9 @@ class FieldBuilder:
         composite: bool,
     ) -> None:
         self.response_key = response_key
+        # the key the value is stored under in the response data; differs from the alias sent to the
+        # subgraph only when two fragments would otherwise ask for one key with two types
+        self.data_key = response_key
         self.name = name
         self.arguments = arguments
         self.arguments_text = arguments_text
@@ -38,11 +44,15 @@ class FieldBuilder:
 class SelectionBuilder:
     """A selection set under construction: fields by response key, inline fragments by condition."""
 
-    __slots__ = ("condition", "items")
+    __slots__ = ("condition", "items", "parent_type")
 
-    def __init__(self, condition: tuple[str | None, tuple[DirectiveNode, ...]] = (None, ())) -> None:
+    def __init__(
+        self, condition: tuple[str | None, tuple[DirectiveNode, ...]] = (None, ()), parent_type: str | None = None
+    ) -> None:
         # for an inline fragment: its type condition and directives
         self.condition = condition
+        # the type whose fields this selection set selects (in the subgraph)
+        self.parent_type = parent_type
         self.items: dict[tuple[str, ...], FieldBuilder | SelectionBuilder] = {}
         # keys: ("f", response_key, directives_text) or ("t", type_condition or "", directives_text)
 
@@ -86,7 +96,7 @@ class SelectionBuilder:
         existing = self.items.get(key)
         if isinstance(existing, SelectionBuilder):
             return existing
-        created = SelectionBuilder((type_condition, directives))
+        created = SelectionBuilder((type_condition, directives), type_condition or self.parent_type)
         self.items[key] = created
         return created
 
@@ -156,6 +166,43 @@ class SelectionBuilder:
             else:
                 collect_variables((), item.condition[1], found)
                 item.variables(found)
+
+
+def separate_conflicting_fields(selection: SelectionBuilder, type_of: Callable[[str | None, str], str]) -> bool:
+    """Alias apart fields that share a response key but not a type across sibling fragments.
+
+    `... on User { id }` and `... on Admin { id }` are invalid together in a subgraph whose `User.id`
+    is `ID!` and `Admin.id` is `ID`. The later one is sent as `_t_id_Admin` and keeps `id` as its
+    data key, so the executor renames it back. Returns whether anything was renamed.
+    """
+    renamed = False
+    seen: dict[str, str] = {}
+    for builder, built in _fields_at_level(selection):
+        shape = type_of(builder.parent_type, built.name)
+        known = seen.setdefault(built.response_key, shape)
+        if known != shape and built.name != "__typename":
+            alias = f"_t_{built.data_key}_{builder.parent_type}"
+            old_key = ("f", built.response_key, built.directives_text)
+            built.response_key = alias
+            builder.items = {
+                (("f", alias, built.directives_text) if key == old_key else key): item
+                for key, item in builder.items.items()
+            }
+            renamed = True
+    for _builder, built in _fields_at_level(selection):
+        if built.sub is not None:
+            renamed = separate_conflicting_fields(built.sub, type_of) or renamed
+    return renamed
+
+
+def _fields_at_level(selection: SelectionBuilder) -> list[tuple[SelectionBuilder, FieldBuilder]]:
+    out: list[tuple[SelectionBuilder, FieldBuilder]] = []
+    for item in list(selection.items.values()):
+        if isinstance(item, FieldBuilder):
+            out.append((selection, item))
+        else:
+            out.extend(_fields_at_level(item))
+    return out
 
 
 @dataclass(eq=False, kw_only=True)

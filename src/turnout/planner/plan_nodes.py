@@ -14,6 +14,7 @@ __all__ = [
     "Parallel",
     "PlanNode",
     "QueryPlan",
+    "Rename",
     "RepField",
     "RepFragment",
     "Sequence",
@@ -42,6 +43,16 @@ class RepFragment:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Rename:
+    """A subgraph answer's `key` (an alias the planner chose) stored under `data_key` in the response data."""
+
+    type_condition: str | None
+    key: str
+    data_key: str
+    children: tuple[Rename, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Fetch:
     """One request to a subgraph. With `requires`, an `_entities` request for the objects at its Flatten path."""
 
@@ -54,6 +65,7 @@ class Fetch:
     requires: tuple[RepFragment, ...] | None = None
     display_requires: str | None = None
     display_selection: str = ""
+    renames: tuple[Rename, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -9,9 +9,9 @@ from graphql import DocumentNode, FragmentDefinitionNode, OperationDefinitionNod
 
 from ..supergraph.model import SupergraphModel
 from .capabilities import Capabilities
-from .fetch_graph import FetchGroup, FieldBuilder, SelectionBuilder
+from .fetch_graph import FetchGroup, FieldBuilder, SelectionBuilder, separate_conflicting_fields
 from .normalize import Field, Fragment, Selection, normalize_selection_set
-from .plan_nodes import Fetch, Flatten, Parallel, PlanNode, QueryPlan, RepField, RepFragment, Sequence
+from .plan_nodes import Fetch, Flatten, Parallel, PlanNode, QueryPlan, Rename, RepField, RepFragment, Sequence
 from .routing import DEFAULT_ROUTING, Routing
 from .walker import PlanningError, Walker
 
@@ -67,7 +67,7 @@ class QueryPlanner:
             v.variable.name.value: print_ast(v) for v in operation.variable_definitions or ()
         }
         name = operation.name.value if operation.name else None
-        fetches = {g.id: self._fetch(g, variables, name) for g in walker.groups}
+        fetches = {g.id: self._fetch(g, variables, name, walker) for g in walker.groups}
         node = self._tree(walker.groups, fetches, kind)
         return QueryPlan(
             node=node,
@@ -79,7 +79,12 @@ class QueryPlanner:
 
     # -- fetch nodes ----------------------------------------------------------------------------------------
 
-    def _fetch(self, group: FetchGroup, variables: Mapping[str, str], operation_name: str | None) -> Fetch:
+    def _fetch(
+        self, group: FetchGroup, variables: Mapping[str, str], operation_name: str | None, walker: Walker
+    ) -> Fetch:
+        renames: tuple[Rename, ...] = ()
+        if separate_conflicting_fields(group.selection, lambda t, f: walker.field_shape(group.graph, t, f)):
+            renames = _renames(group.selection, None)
         used: set[str] = set()
         group.selection.variables(used)
         usages = tuple(v for v in variables if v in used)
@@ -117,6 +122,7 @@ class QueryPlanner:
             requires=requires,
             display_requires=display_requires,
             display_selection=group.selection.print(0),
+            renames=renames,
         )
 
     # -- plan tree --------------------------------------------------------------------------------------------
@@ -180,6 +186,19 @@ def _rep_selections(builder: SelectionBuilder) -> tuple[RepField | RepFragment, 
             )
         else:
             out.append(RepFragment(type_condition=key[1], typename=None, selections=_rep_selections(item)))
+    return tuple(out)
+
+
+def _renames(builder: SelectionBuilder, condition: str | None) -> tuple[Rename, ...]:
+    out: list[Rename] = []
+    for item in builder.items.values():
+        if isinstance(item, FieldBuilder):
+            children = _renames(item.sub, None) if item.sub is not None else ()
+            if children or item.data_key != item.response_key:
+                out.append(Rename(type_condition=condition, key=item.response_key, data_key=item.data_key,
+                                  children=children))
+        else:
+            out.extend(_renames(item, item.condition[0] or condition))
     return tuple(out)
 
 

@@ -397,6 +397,8 @@ class Walker:
                   root_index: int) -> FetchGroup:
         group = FetchGroup(id=len(self.groups), graph=graph, path=path, is_entity=is_entity,
                            operation_type=operation_type, root_index=root_index)
+        if not is_entity:
+            group.selection.parent_type = self.model.root_type(operation_type)
         self.groups.append(group)
         return group
 
@@ -614,8 +616,22 @@ class Walker:
             return {group.id}
         sub_path = path + (field.response_key,) + ("@",) * ftype.list_depth
         sub_provided = self._sub_provided(graph, entity, field, provided_here)
-        return self.walk(group, built.sub, self.local_type(graph, entity, field.name, ftype.named), sub_path,
-                         field.selections, sub_provided, (), exclude, internal)
+        local = self.local_type(graph, entity, field.name, ftype.named)
+        built.sub.parent_type = local
+        return self.walk(group, built.sub, local, sub_path, field.selections, sub_provided, (), exclude, internal)
+
+    def field_shape(self, graph: str, type_name: str | None, field_name: str) -> str:
+        """The field's type as the subgraph declares it (`[ID!]`), for field-merging checks."""
+        if type_name is None:
+            return ""
+        info = self.caps.field_in(graph, type_name, field_name)
+        if info is not None and info.type:
+            return info.type
+        gtype = self.model.schema.get_type(type_name)
+        fields = getattr(gtype, "fields", None)
+        if not fields or field_name not in fields:
+            return ""
+        return str(fields[field_name].type)
 
     def local_type(self, graph: str, type_name: str, field_name: str, default: str) -> str:
         """The field's type in that subgraph, where it differs from the supergraph's (`@join__field(type:)`)."""
