@@ -497,7 +497,21 @@ class Walker:
                       exclude: frozenset[str], internal: bool = False) -> set[int]:
         producers = {group.id}
         sel.typename()
-        for runtime in self.caps.runtime_types_in(group.graph, type_name):
+        runtime_types = self.caps.runtime_types_in(group.graph, type_name)
+        if not runtime_types:
+            # nothing can come back here, but a field no subgraph can reach from here is still an error
+            for item in self.flatten(selections, type_name, keep_foreign=False):
+                if isinstance(item, Field) and item.name != "__typename":
+                    reachable = self.local_ok(group.graph, type_name, item, NOTHING_PROVIDED, internal) or any(
+                        self.reach(group.graph, type_name, target, entity) != INF
+                        for target, entity in self.options(group.graph, type_name, item)
+                    )
+                    if not reachable:
+                        raise PlanningError(
+                            f"Cannot plan {type_name}.{item.name}: no subgraph can resolve it from "
+                            f"\"{self._name(group.graph)}\"."
+                        )
+        for runtime in runtime_types:
             items = self.flatten(selections, runtime)
             if all(isinstance(i, Field) and i.name == "__typename" and not i.directives for i in items):
                 continue
