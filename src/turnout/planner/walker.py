@@ -71,6 +71,8 @@ class Walker:
         self._flat: dict[tuple[int, str, bool], list[Selection]] = {}
         self._field_sets: dict[int, tuple[Selection, ...]] = {}
         self._sizes: dict[int, int] = {}
+        # subgraphs that could produce the object at each response path (shareable fields)
+        self._positions: dict[tuple[str, ...], frozenset[str]] = {}
         # response keys the client uses at each object position, so planner-added fields never collide
         self._user_keys: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}
         # keep the selection tuples alive so their ids stay unique in the caches above
@@ -498,6 +500,16 @@ class Walker:
         producers = {group.id}
         sel.typename()
         runtime_types = self.caps.runtime_types_in(group.graph, type_name)
+        # a shareable field must answer the same from every subgraph that could resolve it here, so
+        # only the object types all of them can return are asked for
+        for other in self._positions.get(path, ()):
+            if (
+                other != group.graph
+                and self.caps.has_type(other, type_name)
+                and not self.caps.is_interface_object(other, type_name)
+            ):
+                allowed = self.caps.runtime_types_in(other, type_name)
+                runtime_types = tuple(t for t in runtime_types if t in allowed)
         if not runtime_types:
             # nothing can come back here, but a field no subgraph can reach from here is still an error
             for item in self.flatten(selections, type_name, keep_foreign=False):
@@ -632,6 +644,12 @@ class Walker:
         sub_provided = self._sub_provided(graph, entity, field, provided_here)
         local = self.local_type(graph, entity, field.name, ftype.named)
         built.sub.parent_type = local
+        if sub_path not in self._positions:
+            parents = self._positions.get(path)
+            self._positions[sub_path] = frozenset(
+                g for g in self.caps.serving_graphs(type_name, field.name)
+                if parents is None or g in parents or self.caps.resolvable_keys(g, type_name)
+            ) | {graph}
         return self.walk(group, built.sub, local, sub_path, field.selections, sub_provided, (), exclude, internal)
 
     def field_shape(self, graph: str, type_name: str | None, field_name: str) -> str:
