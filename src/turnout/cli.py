@@ -6,12 +6,16 @@ import logging
 import sys
 import urllib.request
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .config import Config, ConfigError, load_config
 from .supergraph.join_spec import read_supergraph
 from .supergraph.model import SupergraphError, SupergraphModel
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
 
 __all__ = ["app", "main"]
 
@@ -34,26 +38,73 @@ def load_supergraph(location: str) -> SupergraphModel:
         raise typer.Exit(2) from None
 
 
-@app.command()
-def serve(
-    supergraph: Annotated[str, typer.Option(help="Supergraph SDL: a file path or URL.", envvar="TURNOUT_SUPERGRAPH")],
-    host: Annotated[str, typer.Option(envvar="TURNOUT_HOST")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="TURNOUT_PORT")] = 4000,
-    introspection: Annotated[bool, typer.Option(envvar="TURNOUT_INTROSPECTION")] = True,
-    subgraph_timeout: Annotated[float, typer.Option(help="Seconds per subgraph request.")] = 30.0,
-    log_level: Annotated[str, typer.Option(envvar="TURNOUT_LOG_LEVEL")] = "warning",
-) -> None:
-    """Serve the federated graph over HTTP."""
-    import uvicorn
+def build_config(config: Path | None, overrides: dict[tuple[str, ...], object]) -> Config:
+    try:
+        return load_config(config, overrides=overrides)
+    except ConfigError as error:
+        typer.echo(f"turnout: {error}", err=True)
+        raise typer.Exit(2) from None
 
+
+def build_gateway(cfg: Config, model: SupergraphModel) -> Gateway:
     from .gateway import Gateway
-    from .server.app import create_app
     from .transport.http import HttpTransport
 
-    logging.basicConfig(level=log_level.upper(), stream=sys.stderr)
-    model = load_supergraph(supergraph)
-    gateway = Gateway(model, HttpTransport(timeout=subgraph_timeout), introspection=introspection)
-    uvicorn.run(create_app(gateway), host=host, port=port, log_level=log_level, access_log=False)
+    transport = HttpTransport(timeout=cfg.subgraph_timeout, timeouts=cfg.subgraph_timeouts())
+    return Gateway(model, transport, introspection=cfg.server.introspection, urls=cfg.subgraph_urls())
+
+
+@app.command()
+def serve(
+    supergraph: Annotated[str | None, typer.Option(help="Supergraph SDL: a file path or URL. [env: TURNOUT_SUPERGRAPH]")] = None,
+    config: Annotated[Path | None, typer.Option(help="turnout.yaml with further settings.", envvar="TURNOUT_CONFIG")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on. [env: TURNOUT_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on. [env: TURNOUT_PORT]")] = None,
+    introspection: Annotated[bool | None, typer.Option("--introspection/--no-introspection",
+                                                       help="Answer __schema/__type queries.")] = None,
+    subgraph_timeout: Annotated[float | None, typer.Option(help="Default seconds per subgraph request.")] = None,
+    log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
+) -> None:
+    """Serve the federated graph over HTTP (POST and GET /graphql, /health)."""
+    import uvicorn
+
+    from .server.app import create_app
+
+    cfg = build_config(config, {
+        ("supergraph",): supergraph, ("server", "host"): host, ("server", "port"): port,
+        ("server", "introspection"): introspection, ("subgraph_timeout",): subgraph_timeout,
+        ("log_level",): log_level,
+    })
+    if not cfg.supergraph:
+        typer.echo("turnout: no supergraph: pass --supergraph PATH|URL (or set it in the config)", err=True)
+        raise typer.Exit(2)
+    logging.basicConfig(level=cfg.log_level.upper(), stream=sys.stderr)
+    gateway = build_gateway(cfg, load_supergraph(cfg.supergraph))
+    application = create_app(gateway, graphql_path=cfg.server.graphql_path, max_body_bytes=cfg.server.max_body_bytes)
+    uvicorn.run(application, host=cfg.server.host, port=cfg.server.port, log_level=cfg.log_level, access_log=False)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface for the gateway and the example subgraphs.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Gateway port.")] = 4000,
+    subgraph_port: Annotated[int, typer.Option(help="First of three ports for the example subgraphs.")] = 4101,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")] = None,
+    examples: Annotated[Path | None, typer.Option(help="The repository's examples/ folder.")] = None,
+) -> None:
+    """Start the example shop (three subgraphs) behind the gateway, show a few queries, keep serving."""
+    import asyncio
+
+    from .demo import DemoError, run_demo
+
+    try:
+        asyncio.run(run_demo(host=host, port=port, subgraph_port=subgraph_port, duration=duration,
+                             examples=examples))
+    except DemoError as error:
+        typer.echo(f"turnout: {error}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()

@@ -16,7 +16,7 @@ from .graphql_http import GraphQLEndpoint
 __all__ = ["create_app"]
 
 
-def create_app(gateway: Gateway, *, graphql_path: str = "/graphql") -> Starlette:
+def create_app(gateway: Gateway, *, graphql_path: str = "/graphql", max_body_bytes: int = 2 * 1024 * 1024) -> Starlette:
     """An ASGI app serving `gateway`."""
 
     async def health(_request: Request) -> Response:
@@ -29,7 +29,7 @@ def create_app(gateway: Gateway, *, graphql_path: str = "/graphql") -> Starlette
         finally:
             await gateway.client.close()
 
-    endpoint = GraphQLEndpoint(gateway)
+    endpoint = GraphQLEndpoint(gateway, max_body_bytes=max_body_bytes)
     routes = [
         Route(graphql_path, endpoint.handle, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),

@@ -1,0 +1,106 @@
+"""One Config for the whole process: read from YAML, overridden by TURNOUT_* variables and command flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = ["Config", "ConfigError", "ServerConfig", "SubgraphConfig", "load_config"]
+
+
+class ConfigError(ValueError):
+    """A configuration file or variable that cannot be used; the message says which and why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubgraphConfig(_Strict):
+    """Per-subgraph settings, by subgraph name."""
+
+    url: str | None = Field(default=None, description="Replaces the URL the supergraph gives.")
+    timeout: float | None = Field(default=None, gt=0, description="Seconds a request to it may take.")
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=4000, ge=0, le=65535)
+    graphql_path: str = "/graphql"
+    introspection: bool = True
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+
+
+class Config(_Strict):
+    """Everything turnout reads at start-up."""
+
+    supergraph: str | None = Field(default=None, description="Supergraph SDL: a file path or an http(s) URL.")
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    subgraph_timeout: float = Field(default=30.0, gt=0, description="Default seconds per subgraph request.")
+    subgraphs: dict[str, SubgraphConfig] = Field(default_factory=dict)
+    log_level: str = "warning"
+
+    def subgraph_urls(self) -> dict[str, str]:
+        return {name: s.url for name, s in self.subgraphs.items() if s.url}
+
+    def subgraph_timeouts(self) -> dict[str, float]:
+        return {name: s.timeout for name, s in self.subgraphs.items() if s.timeout}
+
+
+# TURNOUT_* variables and the settings they set
+_ENV: dict[str, tuple[str, ...]] = {
+    "TURNOUT_SUPERGRAPH": ("supergraph",),
+    "TURNOUT_HOST": ("server", "host"),
+    "TURNOUT_PORT": ("server", "port"),
+    "TURNOUT_GRAPHQL_PATH": ("server", "graphql_path"),
+    "TURNOUT_INTROSPECTION": ("server", "introspection"),
+    "TURNOUT_MAX_BODY_BYTES": ("server", "max_body_bytes"),
+    "TURNOUT_SUBGRAPH_TIMEOUT": ("subgraph_timeout",),
+    "TURNOUT_LOG_LEVEL": ("log_level",),
+}
+
+
+def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        data = data.setdefault(key, {})
+    data[path[-1]] = value
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[tuple[str, ...], Any] | None = None,
+) -> Config:
+    """Read the YAML file (if any), then TURNOUT_* variables, then explicit overrides (command flags)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path} is not valid YAML: {error}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path} must hold a mapping of settings")
+        data = loaded or {}
+    for name, target in _ENV.items():
+        value = (env if env is not None else os.environ).get(name)
+        if value is not None and value != "":
+            _set(data, target, value)
+    for target, value in (overrides or {}).items():
+        if value is not None:
+            _set(data, target, value)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        where = f" in {path}" if path else ""
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigError(f"invalid configuration{where}: {problems}") from None
