@@ -1,0 +1,1 @@
+"""Migrations: stages, routing per request, side-by-side comparison, fallback, evidence."""
