@@ -26,6 +26,11 @@ __all__ = ["build_api_schema"]
 
 N = TypeVar("N", bound=Node)
 
+_EXECUTABLE_LOCATIONS = frozenset({
+    "QUERY", "MUTATION", "SUBSCRIPTION", "FIELD", "FRAGMENT_DEFINITION", "FRAGMENT_SPREAD", "INLINE_FRAGMENT",
+    "VARIABLE_DEFINITION",
+})
+
 
 def _named(node: Any) -> str:
     while not isinstance(node, NamedTypeNode):
@@ -38,6 +43,8 @@ class _Filter:
         self.links = links
         self.inaccessible = links.directive_name("inaccessible", "inaccessible")
         self.removed_types: set[str] = set()
+        # custom directives that only annotate the type system: clients never see them
+        self.removed_directives: set[str] = set()
 
     def hidden(self, node: Node) -> bool:
         if self.inaccessible is None:
@@ -45,7 +52,10 @@ class _Filter:
         return any(d.name.value == self.inaccessible for d in getattr(node, "directives", None) or ())
 
     def directives(self, directives: Iterable[DirectiveNode] | None) -> tuple[DirectiveNode, ...]:
-        return tuple(d for d in directives or () if not self.links.is_machinery_directive(d.name.value))
+        return tuple(
+            d for d in directives or ()
+            if not self.links.is_machinery_directive(d.name.value) and d.name.value not in self.removed_directives
+        )
 
     def strip(self, node: N, **changes: Any) -> N:
         values = {key: getattr(node, key) for key in node.keys}
@@ -85,6 +95,11 @@ def build_api_schema(document: DocumentNode, links: LinkedSpecs) -> GraphQLSchem
     """Remove federation machinery and `@inaccessible` elements; build the schema clients are served."""
     keep = _Filter(links)
     for definition in document.definitions:
+        if isinstance(definition, DirectiveDefinitionNode) and not any(
+            location.value in _EXECUTABLE_LOCATIONS for location in definition.locations
+        ):
+            keep.removed_directives.add(definition.name.value)
+    for definition in document.definitions:
         if isinstance(definition, TypeDefinitionNode | TypeExtensionNode):
             name = definition.name.value
             if links.is_machinery_type(name) or keep.hidden(definition):
@@ -100,7 +115,7 @@ def build_api_schema(document: DocumentNode, links: LinkedSpecs) -> GraphQLSchem
             definitions.append(keep.strip(definition, operation_types=operation_types))
         elif isinstance(definition, DirectiveDefinitionNode):
             name = definition.name.value
-            if name in ("link", "core") or links.is_machinery_directive(name):
+            if name in ("link", "core") or links.is_machinery_directive(name) or name in keep.removed_directives:
                 continue
             definitions.append(keep.strip(definition))
         elif isinstance(definition, TypeDefinitionNode | TypeExtensionNode):

@@ -87,6 +87,8 @@ class LinkedSpecs:
     directives: dict[str, tuple[str, str]] = field(default_factory=dict)
     # local type names -> feature (for types imported under their own name)
     imported_types: dict[str, str] = field(default_factory=dict)
+    # (feature, directive) -> the local name an `import:` gave it
+    imported_directives: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(self, url: str, alias: str | None, imports: Sequence[Any], line: int | None) -> None:
         match = _SPEC_URL.match(url)
@@ -107,6 +109,7 @@ class LinkedSpecs:
                 raise SupergraphError(f"@link import of {url!r} is not a name or {{name, as}}", line=line)
             if original.startswith("@"):
                 self.directives[local.lstrip("@")] = (name, original.lstrip("@"))
+                self.imported_directives[(name, original.lstrip("@"))] = local.lstrip("@")
             else:
                 self.imported_types[local] = name
 
@@ -124,6 +127,9 @@ class LinkedSpecs:
     def directive_name(self, feature: str, directive: str) -> str | None:
         if feature not in self.features:
             return None
+        imported = self.imported_directives.get((feature, directive))
+        if imported is not None:
+            return imported
         for local, (feat, original) in self.directives.items():
             if feat == feature and original == directive:
                 return local
@@ -207,6 +213,16 @@ class _Reader:
         self.subgraphs: dict[str, Subgraph] = {}
         self.types: dict[str, TypeDef] = {}
 
+    def _guess_line(self, message: str) -> int | None:
+        """The first line using a name the message quotes (graphql-core's TypeErrors carry no location)."""
+        for name in re.findall(r"'([_A-Za-z][_0-9A-Za-z.]*)'", message):
+            word = re.compile(r"\b" + re.escape(name.split(".")[-1]) + r"\b")
+            for number, line in enumerate(self.sdl.splitlines(), start=1):
+                if word.search(line) and not line.lstrip().startswith(("type ", "enum ", "interface ", "union ",
+                                                                        "input ", "scalar ")):
+                    return number
+        return None
+
     def error(self, message: str, node: Node | None) -> SupergraphError:
         return SupergraphError(message, line=_line(self.source, node))
 
@@ -223,8 +239,10 @@ class _Reader:
         try:
             schema = build_ast_schema(self.document, assume_valid_sdl=False)
         except (GraphQLError, TypeError) as error:
-            node = getattr(error, "nodes", None)
-            raise self.error(f"invalid supergraph schema: {error}", node[0] if node else None) from None
+            nodes = getattr(error, "nodes", None)
+            if nodes:
+                raise self.error(f"invalid supergraph schema: {error}", nodes[0]) from None
+            raise SupergraphError(f"invalid supergraph schema: {error}", line=self._guess_line(str(error))) from None
         self._read_graphs()
         self._read_types()
         query_type = schema.query_type.name if schema.query_type else None
@@ -388,6 +406,19 @@ class _Reader:
                 for node in nodes:
                     for fnode in getattr(node, "fields", None) or ():
                         self._read_field(typedef, fnode, default_graphs)
+                if owner:
+                    # join v0.1: a subgraph that declares a key can return the key's fields
+                    for graph, entry in typedef.in_graphs.items():
+                        for key in entry.keys:
+                            for selection in key.selection.selections:
+                                fdef = typedef.fields.get(getattr(selection, "name").value)  # noqa: B009
+                                if fdef is not None and graph not in fdef.in_graphs:
+                                    fdef.in_graphs[graph] = FieldInGraph(graph=graph)
+            if typedef.kind == "enum":
+                for node in nodes:
+                    for value in getattr(node, "values", None) or ():
+                        for d in self._directives([value], "join", "enumValue"):
+                            self._graph(_args(d), d)
             self.types[name] = typedef
         for typedef in self.types.values():
             if typedef.kind == "union" and not typedef.members_in:
