@@ -15,7 +15,7 @@ demo: $(STAMP)
 	$(BIN)/turnout demo $(DEMO_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 test: $(STAMP) lint
