@@ -6,16 +6,14 @@ import logging
 import sys
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
+import orjson
 import typer
 
 from .config import Config, ConfigError, load_config
 from .supergraph.join_spec import read_supergraph
 from .supergraph.model import SupergraphError, SupergraphModel
-
-if TYPE_CHECKING:
-    from .gateway import Gateway
 
 __all__ = ["app", "main"]
 
@@ -46,14 +44,6 @@ def build_config(config: Path | None, overrides: dict[tuple[str, ...], object]) 
         raise typer.Exit(2) from None
 
 
-def build_gateway(cfg: Config, model: SupergraphModel) -> Gateway:
-    from .gateway import Gateway
-    from .transport.http import HttpTransport
-
-    transport = HttpTransport(timeout=cfg.subgraph_timeout, timeouts=cfg.subgraph_timeouts())
-    return Gateway(model, transport, introspection=cfg.server.introspection, urls=cfg.subgraph_urls())
-
-
 @app.command()
 def serve(
     supergraph: Annotated[str | None, typer.Option(help="Supergraph SDL: a file path or URL. [env: TURNOUT_SUPERGRAPH]")] = None,
@@ -68,6 +58,7 @@ def serve(
     """Serve the federated graph over HTTP (POST and GET /graphql, /health)."""
     import uvicorn
 
+    from .assembly import AssemblyError, build_gateway
     from .server.app import create_app
 
     cfg = build_config(config, {
@@ -79,7 +70,11 @@ def serve(
         typer.echo("turnout: no supergraph: pass --supergraph PATH|URL (or set it in the config)", err=True)
         raise typer.Exit(2)
     logging.basicConfig(level=cfg.log_level.upper(), stream=sys.stderr)
-    gateway = build_gateway(cfg, load_supergraph(cfg.supergraph))
+    try:
+        gateway = build_gateway(cfg, load_supergraph(cfg.supergraph))
+    except AssemblyError as error:
+        typer.echo(f"turnout: {error}", err=True)
+        raise typer.Exit(2) from None
     application = create_app(gateway, graphql_path=cfg.server.graphql_path, max_body_bytes=cfg.server.max_body_bytes)
     uvicorn.run(application, host=cfg.server.host, port=cfg.server.port, log_level=cfg.log_level, access_log=False)
 
@@ -105,6 +100,200 @@ def demo(
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         pass
+
+
+def _migration_context(config: Path | None, supergraph: str | None) -> tuple[Config, list[Any], Any, Any]:
+    """The config, its migrations (checked against the supergraph when one is known) and the store."""
+    from .assembly import AssemblyError, build_migrations, open_store
+    from .migration.model import Migration
+
+    cfg = build_config(config, {("supergraph",): supergraph})
+    model = load_supergraph(cfg.supergraph) if cfg.supergraph else None
+    migrations: list[Migration]
+    try:
+        if model is not None:
+            migrations = build_migrations(cfg.migrations, model)
+        else:
+            migrations = [
+                Migration(name=m.name, from_subgraph=m.from_subgraph or "?", to_subgraph=m.to_subgraph or "?",
+                          fields=tuple(m.fields), label=m.label)
+                for m in cfg.migrations
+            ]
+    except AssemblyError as error:
+        typer.echo(f"turnout: {error}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        store = open_store(cfg)
+    except Exception as error:
+        typer.echo(f"turnout: cannot open the store {cfg.store.url}: {error}", err=True)
+        raise typer.Exit(2) from None
+    return cfg, migrations, store, model
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+ConfigOption = Annotated[Path | None, typer.Option(help="turnout.yaml.", envvar="TURNOUT_CONFIG")]
+SupergraphOption = Annotated[str | None, typer.Option(help="Supergraph (default: the config's).")]
+
+
+@app.command()
+def migrations(
+    config: ConfigOption = None,
+    supergraph: SupergraphOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Every migrating field: stage, rollout, evidence and readiness."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .migration.report import migration_report
+
+    _cfg, found, store, model = _migration_context(config, supergraph)
+    try:
+        report = migration_report(found, store, model)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(orjson.dumps({"migrations": report}, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table(title="turnout migrations", show_lines=False)
+    for column in ("migration", "fields", "stage", "rollout", "comparisons", "match", "ops", "noise",
+                   "fallbacks", "from p50/p99 ms", "to p50/p99 ms", "next"):
+        table.add_column(column, overflow="fold")
+    for row in report:
+        ev = row["evidence"]
+        rate = ev["match_rate"]
+        table.add_row(
+            row["name"],
+            "\n".join(row["fields"]),
+            row["stage"],
+            "-" if row["percent"] is None else f"{row['percent']:g}%",
+            str(ev["comparisons"]),
+            "-" if rate is None else f"{rate:.1%}",
+            str(ev["operations"]),
+            str(ev["noise"]),
+            str(ev["fallbacks"]),
+            f"{_ms(ev['latency_from_ms'][0])}/{_ms(ev['latency_from_ms'][1])}",
+            f"{_ms(ev['latency_to_ms'][0])}/{_ms(ev['latency_to_ms'][1])}",
+            (f"{row['next_stage']}: " if row["next_stage"] else "") + (row["removal"] or row["readiness"]),
+        )
+    Console(width=200).print(table)
+
+
+@app.command()
+def diffs(
+    name: Annotated[str, typer.Argument(help="The migration.")],
+    config: ConfigOption = None,
+    supergraph: SupergraphOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """A migration's differences, grouped by coordinate, operation and kind, with samples."""
+    from rich.console import Console
+    from rich.table import Table
+
+    _cfg, found, store, _model = _migration_context(config, supergraph)
+    if name not in {m.name for m in found}:
+        typer.echo(f"turnout: no migration named {name!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        groups = store.diff_groups(name)
+    finally:
+        store.close()
+    if as_json:
+        from dataclasses import asdict
+
+        typer.echo(orjson.dumps({"groups": [asdict(g) for g in groups]}, option=orjson.OPT_INDENT_2,
+                                default=str).decode())
+        return
+    table = Table(title=f"differences of {name}")
+    for column in ("signature", "coordinate", "operation", "kind", "count", "status", "sample (from -> to)"):
+        table.add_column(column, overflow="fold")
+    for group in groups:
+        status = "noise" if group.noise else "open"
+        if group.acknowledged_until is not None:
+            status = f"acknowledged until {group.acknowledged_until:%Y-%m-%d %H:%M}"
+        sample = group.samples[0] if group.samples else None
+        table.add_row(group.signature[:12], group.coordinate, group.operation, group.kind, str(group.count), status,
+                      f"{sample.primary} -> {sample.candidate}" if sample else "")
+    Console(width=200).print(table)
+
+
+@app.command()
+def ack(
+    signature: Annotated[str, typer.Argument(help="A diff group's signature (a unique prefix is enough).")],
+    name: Annotated[str, typer.Option("--migration", help="The migration.")],
+    reason: Annotated[str, typer.Option(help="Why this difference is acceptable.")],
+    days: Annotated[float, typer.Option(help="How long the acknowledgement holds.")] = 7.0,
+    by: Annotated[str, typer.Option(envvar="USER")] = "unknown",
+    config: ConfigOption = None,
+) -> None:
+    """Acknowledge a diff group: it stops blocking promotion until the acknowledgement expires."""
+    from datetime import UTC, datetime, timedelta
+
+    _cfg, _found, store, _model = _migration_context(config, None)
+    try:
+        matches = [g.signature for g in store.diff_groups(name) if g.signature.startswith(signature)]
+        if len(matches) != 1:
+            typer.echo(f"turnout: {len(matches)} diff groups of {name} match {signature!r}", err=True)
+            raise typer.Exit(2)
+        store.acknowledge(matches[0], until=datetime.now(UTC) + timedelta(days=days), by=by, reason=reason)
+    finally:
+        store.close()
+    typer.echo(f"acknowledged {matches[0][:12]} for {days:g} days")
+
+
+@app.command()
+def migrate(
+    name: Annotated[str, typer.Argument(help="The migration.")],
+    to: Annotated[str, typer.Option("--to", help="monolith, side_by_side, migrated or removed.")],
+    percent: Annotated[float | None, typer.Option(help="Rollout in migrated (0-100).")] = None,
+    force: Annotated[bool, typer.Option(help="Move even though the gate says no (needs --reason).")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why; kept in the stage log.")] = None,
+    by: Annotated[str, typer.Option(envvar="USER")] = "unknown",
+    config: ConfigOption = None,
+    supergraph: SupergraphOption = None,
+) -> None:
+    """Move a migration to another stage, if its evidence allows (gateways pick it up within seconds)."""
+    from dataclasses import asdict
+
+    from .migration.model import MigrationState, Stage
+    from .migration.readiness import check_move
+
+    try:
+        target = Stage(to)
+    except ValueError:
+        typer.echo(f"turnout: unknown stage {to!r}; one of {', '.join(s.value for s in Stage)}", err=True)
+        raise typer.Exit(2) from None
+    if percent is not None and not 0 <= percent <= 100:
+        typer.echo("turnout: --percent must be between 0 and 100", err=True)
+        raise typer.Exit(2)
+    if force and not reason:
+        typer.echo("turnout: --force needs a --reason", err=True)
+        raise typer.Exit(2)
+    _cfg, found, store, model = _migration_context(config, supergraph)
+    try:
+        migration = next((m for m in found if m.name == name), None)
+        if migration is None:
+            typer.echo(f"turnout: no migration named {name!r}", err=True)
+            raise typer.Exit(2)
+        state = store.get_states().get(name, MigrationState(name=name))
+        evidence = store.evidence(name)
+        verdict = check_move(migration, state, target, evidence, percent=percent or 100.0, model=model)
+        if not verdict.ok and not force:
+            typer.echo(f"turnout: {name} cannot move to {target}: {verdict.summary}", err=True)
+            typer.echo("(use --force --reason '...' to move anyway; it is logged)", err=True)
+            raise typer.Exit(1)
+        rollout = percent if percent is not None else (state.percent if target == state.stage else 100.0)
+        change = store.set_stage(name, target, percent=rollout, by=by,
+                                 reason=reason or ("" if verdict.ok else verdict.summary), forced=not verdict.ok,
+                                 evidence={k: (str(v) if not isinstance(v, int | float | None) else v)
+                                           for k, v in asdict(evidence).items()})
+    finally:
+        store.close()
+    shown = f" at {change.percent:g}%" if target == Stage.MIGRATED else ""
+    typer.echo(f"{name}: {change.from_stage} -> {change.to_stage}{shown}")
 
 
 @app.command()

@@ -10,7 +10,19 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["Config", "ConfigError", "ServerConfig", "SubgraphConfig", "load_config"]
+__all__ = [
+    "CohortConfig",
+    "Config",
+    "ConfigError",
+    "GatesConfig",
+    "MigrationConfig",
+    "RuleConfig",
+    "ServerConfig",
+    "ShadowConfig",
+    "StoreConfig",
+    "SubgraphConfig",
+    "load_config",
+]
 
 
 class ConfigError(ValueError):
@@ -36,6 +48,65 @@ class ServerConfig(_Strict):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
 
 
+class RuleConfig(_Strict):
+    """How one coordinate is compared (see CoordinateRule)."""
+
+    ignore: bool = False
+    unordered: bool = False
+    float_tolerance: float | None = Field(default=None, ge=0)
+    null_equals_missing: bool = False
+
+
+class GatesConfig(_Strict):
+    min_match_rate: float = Field(default=0.99, ge=0, le=1)
+    min_comparisons: int = Field(default=100, ge=0)
+    min_operations: int = Field(default=1, ge=0)
+    removed_after_seconds: float = Field(default=86400.0, ge=0)
+
+
+class MigrationConfig(_Strict):
+    """One migration: fields moving from one subgraph to another (or bound to an @override label)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    from_subgraph: str | None = Field(default=None, alias="from")
+    to_subgraph: str | None = Field(default=None, alias="to")
+    fields: list[str] = Field(default_factory=list)
+    label: str | None = None
+    rules: dict[str, RuleConfig] = Field(default_factory=dict)
+    sample_rate: float = Field(default=0.1, ge=0, le=1)
+    noise_rate: float = Field(default=0.05, ge=0, le=1)
+    shadow_mutations: bool = False
+    reverse_compare: bool = False
+    gates: GatesConfig = Field(default_factory=GatesConfig)
+
+
+class StoreConfig(_Strict):
+    """Where stages and evidence live: a SQLite file (one instance) or PostgreSQL (several)."""
+
+    url: str = "sqlite:///turnout.db"
+    full_values: bool = False
+    redact_patterns: list[str] = Field(default_factory=list)
+    samples_per_hour: int = Field(default=5, ge=0)
+    retention_days: float = Field(default=14.0, gt=0)
+    flush_interval: float = Field(default=1.0, gt=0)
+
+
+class CohortConfig(_Strict):
+    """What makes requests one cohort (sticky rollouts): a header, a JWT claim or a variable."""
+
+    header: str | None = None
+    claim: str | None = None
+    variable: str | None = None
+
+
+class ShadowConfig(_Strict):
+    queue_size: int = Field(default=1000, ge=1)
+    concurrency: int = Field(default=4, ge=1)
+    timeout: float = Field(default=30.0, gt=0)
+
+
 class Config(_Strict):
     """Everything turnout reads at start-up."""
 
@@ -44,6 +115,12 @@ class Config(_Strict):
     subgraph_timeout: float = Field(default=30.0, gt=0, description="Default seconds per subgraph request.")
     subgraphs: dict[str, SubgraphConfig] = Field(default_factory=dict)
     log_level: str = "warning"
+    metrics: bool = True
+    migrations: list[MigrationConfig] = Field(default_factory=list)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    cohort: CohortConfig = Field(default_factory=CohortConfig)
+    shadow: ShadowConfig = Field(default_factory=ShadowConfig)
+    refresh_interval: float = Field(default=2.0, gt=0, description="Seconds between reads of the stages.")
 
     def subgraph_urls(self) -> dict[str, str]:
         return {name: s.url for name, s in self.subgraphs.items() if s.url}
@@ -62,6 +139,7 @@ _ENV: dict[str, tuple[str, ...]] = {
     "TURNOUT_MAX_BODY_BYTES": ("server", "max_body_bytes"),
     "TURNOUT_SUBGRAPH_TIMEOUT": ("subgraph_timeout",),
     "TURNOUT_LOG_LEVEL": ("log_level",),
+    "TURNOUT_STORE_URL": ("store", "url"),
 }
 
 

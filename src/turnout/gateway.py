@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -12,8 +14,11 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
     GraphQLSyntaxError,
+    InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
     execute,
@@ -23,8 +28,13 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from graphql.validation import NoSchemaIntrospectionCustomRule, specified_rules
 
-from .executor.plan_executor import PlanExecutor
+from .executor.plan_executor import ExecutionState, FetchMemo, PlanExecutor
 from .executor.projection import Projector
+from .migration.compare import compare_responses, noisy_coordinates
+from .migration.engine import MigrationEngine
+from .migration.model import CoordinateRule, Difference
+from .migration.routing import Decision
+from .observability.metrics import Metrics
 from .planner.plan_nodes import QueryPlan
 from .planner.query_planner import PlanningError, QueryPlanner, select_operation
 from .planner.routing import DEFAULT_ROUTING, Routing
@@ -94,6 +104,24 @@ def _format(error: GraphQLError) -> dict[str, Any]:
     return dict(out)
 
 
+def _introspection_only(selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
+                        ) -> SelectionSetNode:
+    """The root selections that introspect, fragments followed (named ones inlined)."""
+    kept: list[Any] = []
+    for node in selection_set.selections:
+        if isinstance(node, FieldNode):
+            if node.name.value in ("__schema", "__type"):
+                kept.append(node)
+        elif isinstance(node, InlineFragmentNode):
+            kept.append(InlineFragmentNode(type_condition=node.type_condition, directives=node.directives,
+                                           selection_set=_introspection_only(node.selection_set, fragments)))
+        elif isinstance(node, FragmentSpreadNode) and node.name.value in fragments:
+            definition = fragments[node.name.value]
+            kept.append(InlineFragmentNode(type_condition=definition.type_condition, directives=node.directives,
+                                           selection_set=_introspection_only(definition.selection_set, fragments)))
+    return SelectionSetNode(selections=tuple(kept))
+
+
 class Gateway:
     """Serves one supergraph: the planner, the executor and their caches."""
 
@@ -105,7 +133,14 @@ class Gateway:
         introspection: bool = True,
         urls: Mapping[str, str] | None = None,
         cache_size: int = 2048,
+        engine: MigrationEngine | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.engine = engine
+        self.metrics = metrics
+        # started with the server and closed after it, in reverse order (the evidence recorder, ...)
+        self.on_start: list[Callable[[], Awaitable[None]]] = []
+        self.on_close: list[Callable[[], Awaitable[None]]] = []
         self.model = model
         self.client = client
         self.introspection = introspection
@@ -118,6 +153,20 @@ class Gateway:
         if not introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
         self._rules = rules
+
+    async def start(self) -> None:
+        for hook in self.on_start:
+            await hook()
+        if self.engine is not None:
+            await self.engine.start()
+
+    async def close(self) -> None:
+        """Stop comparisons, flush evidence, close subgraph connections."""
+        if self.engine is not None:
+            await self.engine.close()
+        for hook in reversed(self.on_close):
+            await hook()
+        await self.client.close()
 
     # -- steps ----------------------------------------------------------------------------------------------
 
@@ -149,8 +198,48 @@ class Gateway:
             self._plans.put(key, plan)
         return plan
 
-    async def execute(self, request: GraphQLRequest, routing: Routing = DEFAULT_ROUTING) -> dict[str, Any]:
-        """Run one request; returns `{"data": ..., "errors": [...]}`. RequestError when nothing can run."""
+    async def execute(self, request: GraphQLRequest, routing: Routing | None = None) -> dict[str, Any]:
+        """Run one request; returns `{"data": ..., "errors": [...]}`. RequestError when nothing can run.
+
+        Without an explicit routing, the migration engine (if any) decides it for this request; shadow
+        comparisons are queued after the response is built and never delay it.
+        """
+        if self.metrics is None:
+            return (await self._execute(request, routing))[0]
+        started = time.perf_counter()
+        try:
+            response, kind = await self._execute(request, routing)
+        except RequestError:
+            self.metrics.request("unknown", "rejected", time.perf_counter() - started)
+            raise
+        self.metrics.request(kind, "errors" if "errors" in response else "ok", time.perf_counter() - started)
+        return response
+
+    async def _execute(self, request: GraphQLRequest, routing: Routing | None) -> tuple[dict[str, Any], str]:
+        document, operation, variables = self._admit(request)
+        kind = operation.operation.value
+        decision = None
+        if routing is None:
+            if self.engine is not None:
+                decision = self.engine.decide(request.headers, variables)
+                routing = decision.primary
+            else:
+                routing = DEFAULT_ROUTING
+        plan = self.plan(request.query, request.operation_name, routing)
+        memo = FetchMemo() if decision is not None and (decision.candidates or decision.served_by_to) else None
+        state = await self.executor.execute(plan, variables, memo)
+        operation_name = request.operation_name or (operation.name.value if operation.name else "(anonymous)")
+        if decision is not None and decision.served_by_to:
+            plan, state = await self._fall_back(request, decision, plan, state, variables, memo, kind,
+                                                operation_name)
+        response = self._respond(plan, state, document, operation, variables)
+        if self.metrics is not None:
+            self.metrics.fetches(state.fetches)
+        if decision is not None and decision.candidates and memo is not None:
+            self._compare_later(request, decision, plan, state, response, variables, memo, kind, operation_name)
+        return response, kind
+
+    def _admit(self, request: GraphQLRequest) -> tuple[DocumentNode, OperationDefinitionNode, dict[str, Any]]:
         document = self.prepare(request.query)
         try:
             operation = select_operation(document, request.operation_name)
@@ -167,8 +256,10 @@ class Gateway:
             raise RequestError([_format(e) for e in coerced])
         for name, value in coerced.items():
             variables.setdefault(name, value)
-        plan = self.plan(request.query, request.operation_name, routing)
-        state = await self.executor.execute(plan, variables)
+        return document, operation, variables
+
+    def _respond(self, plan: QueryPlan, state: ExecutionState, document: DocumentNode,
+                 operation: OperationDefinitionNode, variables: dict[str, Any]) -> dict[str, Any]:
         if plan.has_introspection:
             state.data.update(self._introspect(document, operation, variables))
         data = self.projector.project(plan.root_type, plan.selections, state.data, variables, state.errors)
@@ -177,19 +268,86 @@ class Gateway:
             response["errors"] = state.errors
         return response
 
+    # -- migrations -----------------------------------------------------------------------------------------
+
+    async def _fall_back(
+        self, request: GraphQLRequest, decision: Decision, plan: QueryPlan, state: ExecutionState,
+        variables: dict[str, Any], memo: FetchMemo | None, kind: str, operation_name: str,
+    ) -> tuple[QueryPlan, ExecutionState]:
+        """When a migrated field's new subgraph failed, answer from the old one (and record it)."""
+        assert self.engine is not None and decision.fallback is not None
+        failed = {f.service for f in state.fetches if not f.ok}
+        culprits = [m for m in decision.served_by_to if m.to_subgraph in failed]
+        if not culprits:
+            return plan, state
+        fallback_plan = self.plan(request.query, request.operation_name, decision.fallback)
+        if kind == "mutation" and (memo is None or not self.executor.writes_known(fallback_plan, variables, memo)):
+            # never a second write: a mutation falls back only when its writes need not be sent again
+            return plan, state
+        fallback_state = await self.executor.execute(fallback_plan, variables, memo)
+        for migration in culprits:
+            self.engine.record_fallback(migration, operation_name)
+        return fallback_plan, fallback_state
+
+    def _compare_later(
+        self, request: GraphQLRequest, decision: Decision, plan: QueryPlan, state: ExecutionState,
+        response: dict[str, Any], variables: dict[str, Any], memo: FetchMemo, kind: str, operation_name: str,
+    ) -> None:
+        engine = self.engine
+        assert engine is not None
+        eligible: dict[str, QueryPlan] = {}
+        for name, candidate_routing in decision.candidates.items():
+            try:
+                candidate = self.plan(request.query, request.operation_name, candidate_routing)
+            except RequestError:
+                continue
+            if candidate.signature != plan.signature:
+                eligible[name] = candidate
+        migration = engine.pick_shadow(eligible, kind)
+        if migration is None:
+            return
+        candidate_plan = eligible[migration.name]
+        primary_fetches = list(state.fetches)
+
+        async def job() -> None:
+            try:
+                async with asyncio.timeout(engine.shadow.timeout):
+                    candidate_state = await self.executor.execute(candidate_plan, variables, memo.copy())
+            except TimeoutError:
+                engine.record_comparison(migration, operation_name, [], candidate_failed=True)
+                return
+            candidate_response = self._project(candidate_plan, candidate_state, variables)
+            if engine.wants_noise_run(migration):
+                again = await self.executor.execute(plan, variables, None)
+                differences = self._compare(plan, response, self._project(plan, again, variables), variables, {})
+                engine.learn_noise(migration, noisy_coordinates(differences))
+            differences = self._compare(plan, response, candidate_response, variables, migration.rules)
+            failed = any(not f.ok and f.service == migration.to_subgraph for f in candidate_state.fetches)
+            engine.record_comparison(migration, operation_name, differences, failed)
+            engine.record_latencies(migration, [*primary_fetches, *candidate_state.fetches])
+
+        if not engine.shadow.submit(job):
+            engine.record_drop(migration)
+
+    def _project(self, plan: QueryPlan, state: ExecutionState, variables: dict[str, Any]) -> dict[str, Any]:
+        data = self.projector.project(plan.root_type, plan.selections, state.data, variables, state.errors)
+        return {"data": data, "errors": state.errors} if state.errors else {"data": data}
+
+    def _compare(self, plan: QueryPlan, primary: dict[str, Any], candidate: dict[str, Any],
+                 variables: dict[str, Any], rules: Mapping[str, CoordinateRule]) -> list[Difference]:
+        return compare_responses(primary, candidate, schema=self.model.api_schema, root_type=plan.root_type,
+                                 selections=plan.selections, variables=variables, rules=rules)
+
     def _introspect(self, document: DocumentNode, operation: OperationDefinitionNode,
                     variables: Mapping[str, Any]) -> dict[str, Any]:
-        """Answer `__schema` / `__type` root fields from the API schema."""
-        selections = tuple(
-            s for s in operation.selection_set.selections
-            if isinstance(s, FieldNode) and s.name.value in ("__schema", "__type")
-        )
+        """Answer `__schema` / `__type` root fields (in fragments too) from the API schema."""
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         only = OperationDefinitionNode(
             operation=operation.operation,
             name=operation.name,
             variable_definitions=operation.variable_definitions,
             directives=operation.directives,
-            selection_set=SelectionSetNode(selections=selections),
+            selection_set=_introspection_only(operation.selection_set, fragments),
         )
         definitions = tuple(d for d in document.definitions if not isinstance(d, OperationDefinitionNode))
         result = execute(

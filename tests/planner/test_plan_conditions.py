@@ -11,7 +11,7 @@ from graphql import parse
 
 from support.fixtures import load_supergraph
 from turnout.planner.display import print_plan
-from turnout.planner.plan_nodes import Fetch, Flatten, PlanNode
+from turnout.planner.plan_nodes import Condition, Fetch, Flatten, PlanNode
 from turnout.planner.query_planner import QueryPlanner
 from turnout.planner.routing import Routing
 from turnout.supergraph.join_spec import read_supergraph
@@ -97,10 +97,14 @@ def test_condition_on_an_inline_fragment_covers_its_key() -> None:
                   }
                 }
               },
-              Fetch(service: "products") {
-                {
-                  topProducts @skip(if: $r) {
-                    name
+              Condition(if: $r) {
+                Else {
+                  Fetch(service: "products") {
+                    {
+                      topProducts @skip(if: $r) {
+                        name
+                      }
+                    }
                   }
                 }
               },
@@ -188,12 +192,16 @@ def test_condition_on_a_root_field_with_a_jump_below() -> None:
                   }
                 }
               },
-              Fetch(service: "products") {
-                {
-                  topProducts @include(if: $on) {
-                    name
-                    __typename
-                    upc
+              Condition(if: $on) {
+                Then {
+                  Fetch(service: "products") {
+                    {
+                      topProducts @include(if: $on) {
+                        name
+                        __typename
+                        upc
+                      }
+                    }
                   }
                 }
               },
@@ -285,7 +293,9 @@ def operations(node: PlanNode | None) -> list[str]:
         return [node.operation]
     if isinstance(node, Flatten):
         return operations(node.node)
-    return [op for child in node.nodes for op in operations(child)]  # type: ignore[union-attr]
+    if isinstance(node, Condition):
+        return operations(node.if_clause) + operations(node.else_clause)
+    return [op for child in node.nodes for op in operations(child)]
 
 
 def test_fetches_declare_the_condition_variables_they_use() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,37 @@ from ..transport.base import SubgraphClient, TransportError
 from .entities import Representations, collect_objects
 from .merge import deep_merge
 
-__all__ = ["ExecutionState", "PlanExecutor"]
+__all__ = ["ExecutionState", "FetchMemo", "FetchRecord", "PlanExecutor"]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRecord:
+    """What one fetch of a plan did: for latency evidence and for fallback decisions."""
+
+    service: str
+    milliseconds: float
+    ok: bool              # answered, and without GraphQL errors
+    memo_hit: bool
+    root: bool            # a root fetch (for a mutation: the write itself)
+
+
+class FetchMemo:
+    """Subgraph answers of one request, by (service, operation, variables): a re-run sends only what differs."""
+
+    __slots__ = ("answers",)
+
+    def __init__(self) -> None:
+        # answers are kept serialized: the executor merges into the dicts it receives
+        self.answers: dict[bytes, bytes | TransportError] = {}
+
+    @staticmethod
+    def key(service: str, request: Mapping[str, Any]) -> bytes:
+        return orjson.dumps([service, request.get("query"), request.get("variables")], option=orjson.OPT_SORT_KEYS)
+
+    def copy(self) -> FetchMemo:
+        other = FetchMemo()
+        other.answers = dict(self.answers)
+        return other
 
 
 @dataclass
@@ -26,6 +57,8 @@ class ExecutionState:
     data: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     subgraph_calls: int = 0
+    memo: FetchMemo | None = None
+    fetches: list[FetchRecord] = field(default_factory=list)
 
 
 class PlanExecutor:
@@ -38,11 +71,29 @@ class PlanExecutor:
         self.object_types = frozenset(n for n, t in model.types.items() if t.kind == "object")
         self._representations: dict[int, Representations] = {}
 
-    async def execute(self, plan: QueryPlan, variables: Mapping[str, Any]) -> ExecutionState:
-        state = ExecutionState(variables=variables)
+    async def execute(
+        self, plan: QueryPlan, variables: Mapping[str, Any], memo: FetchMemo | None = None
+    ) -> ExecutionState:
+        """Run `plan`. With a memo, answers already in it are reused and new ones are added to it."""
+        state = ExecutionState(variables=variables, memo=memo)
         if plan.node is not None:
             await self._run(plan.node, state)
         return state
+
+    def writes_known(self, plan: QueryPlan, variables: Mapping[str, Any], memo: FetchMemo) -> bool:
+        """Whether every root fetch of `plan` (for a mutation: the writes) already has its answer in `memo`."""
+        state = ExecutionState(variables=variables)
+        roots: list[Fetch] = []
+        stack: list[PlanNode] = [plan.node] if plan.node is not None else []
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Fetch):
+                roots.append(node)
+            elif isinstance(node, Sequence | Parallel):
+                stack.extend(node.nodes)
+            elif isinstance(node, Condition):
+                stack.extend(n for n in (node.if_clause, node.else_clause) if n is not None)
+        return all(FetchMemo.key(f.service, self._request(f, state)) in memo.answers for f in roots)
 
     async def _run(self, node: PlanNode, state: ExecutionState) -> None:
         if isinstance(node, Fetch):
@@ -68,22 +119,45 @@ class PlanExecutor:
             request["variables"] = variables
         return request
 
-    async def _send(self, fetch: Fetch, request: dict[str, Any], state: ExecutionState) -> dict[str, Any] | None:
-        state.subgraph_calls += 1
-        try:
-            return await self.client.send(fetch.service, self.urls[fetch.service], request)
-        except TransportError as error:
+    async def _send(
+        self, fetch: Fetch, request: dict[str, Any], state: ExecutionState, root: bool
+    ) -> dict[str, Any] | None:
+        memo = state.memo
+        key = FetchMemo.key(fetch.service, request) if memo is not None else b""
+        kept = memo.answers.get(key) if memo is not None else None
+        hit = kept is not None
+        started = time.perf_counter()
+        answer: dict[str, Any] | TransportError
+        if isinstance(kept, bytes):
+            answer = orjson.loads(kept)
+        elif kept is not None:
+            answer = kept
+        else:
+            state.subgraph_calls += 1
+            try:
+                answer = await self.client.send(fetch.service, self.urls[fetch.service], request)
+            except TransportError as error:
+                answer = error
+            if memo is not None:
+                memo.answers[key] = answer if isinstance(answer, TransportError) else orjson.dumps(answer)
+        elapsed = (time.perf_counter() - started) * 1000.0
+        if isinstance(answer, TransportError):
+            state.fetches.append(FetchRecord(service=fetch.service, milliseconds=elapsed, ok=False, memo_hit=hit,
+                                             root=root))
             state.errors.append(
-                {"message": str(error), "extensions": {"code": error.code, "serviceName": fetch.service}}
+                {"message": str(answer), "extensions": {"code": answer.code, "serviceName": fetch.service}}
             )
             return None
+        state.fetches.append(FetchRecord(service=fetch.service, milliseconds=elapsed, ok=not answer.get("errors"),
+                                         memo_hit=hit, root=root))
+        return answer
 
     async def _root_fetch(self, fetch: Fetch, state: ExecutionState) -> None:
-        response = await self._send(fetch, self._request(fetch, state), state)
+        response = await self._send(fetch, self._request(fetch, state), state, True)
         if response is None:
             return
         for error in response.get("errors") or ():
-            state.errors.append(_subgraph_error(error, fetch.service, None))
+            state.errors.append(_subgraph_error(error, fetch.service))
         data = response.get("data")
         if isinstance(data, dict):
             if fetch.renames:
@@ -134,11 +208,11 @@ class PlanExecutor:
         if not representations:
             return
         request = self._request(fetch, state, {"representations": representations})
-        response = await self._send(fetch, request, state)
+        response = await self._send(fetch, request, state, False)
         if response is None:
             return
         for error in response.get("errors") or ():
-            state.errors.append(_subgraph_error(error, fetch.service, targets))
+            state.errors.extend(_entity_errors(error, fetch.service, targets))
         data = response.get("data")
         entities = data.get("_entities") if isinstance(data, dict) else None
         if not isinstance(entities, list):
@@ -155,18 +229,36 @@ def _matches(typename: Any, condition: str | None, possible: Mapping[str, tuple[
     return condition is None or typename == condition or typename in possible.get(condition, ())
 
 
-def _subgraph_error(
-    error: Any, service: str, targets: list[list[tuple[dict[str, Any], list[str | int]]]] | None
-) -> dict[str, Any]:
+def _client_path(path: list[Any]) -> list[Any]:
+    """A subgraph error path as the client sees it: cut where the planner's internal keys begin."""
+    for index, segment in enumerate(path):
+        if isinstance(segment, str) and segment.startswith("_t_"):
+            return path[:index]
+    return path
+
+
+def _subgraph_error(error: Any, service: str, path: list[Any] | None = None) -> dict[str, Any]:
     if not isinstance(error, dict):
         return {"message": str(error), "extensions": {"serviceName": service}}
     out: dict[str, Any] = {"message": str(error.get("message", "Subgraph error"))}
-    path = error.get("path")
-    if isinstance(path, list):
-        if targets is None:
-            out["path"] = path
-        elif len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int) and path[1] < len(targets):
-            out["path"] = [*targets[path[1]][0][1], *path[2:]]
+    given = error.get("path")
+    if path is None and isinstance(given, list):
+        path = given
+    if path is not None:
+        out["path"] = _client_path(path)
     extensions = error.get("extensions")
     out["extensions"] = {**(extensions if isinstance(extensions, dict) else {}), "serviceName": service}
     return out
+
+
+def _entity_errors(
+    error: Any, service: str, targets: list[list[tuple[dict[str, Any], list[str | int]]]]
+) -> list[dict[str, Any]]:
+    """An `_entities` error, once at every response path that shares the failed representation."""
+    path = error.get("path") if isinstance(error, dict) else None
+    if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int) \
+            and path[1] < len(targets):
+        return [_subgraph_error(error, service, [*where, *path[2:]]) for _obj, where in targets[path[1]]]
+    formatted = _subgraph_error(error, service)
+    formatted.pop("path", None)  # a path inside the subgraph's own operation means nothing to the client
+    return [formatted]

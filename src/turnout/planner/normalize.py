@@ -8,6 +8,7 @@ from typing import Union
 
 from graphql import (
     ArgumentNode,
+    BooleanValueNode,
     DirectiveNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -75,8 +76,26 @@ def print_directives(directives: Iterable[DirectiveNode]) -> str:
 _EXECUTABLE_FORWARDED = frozenset({"skip", "include"})
 
 
-def _kept_directives(directives: Iterable[DirectiveNode] | None) -> tuple[DirectiveNode, ...]:
-    return tuple(d for d in directives or () if d.name.value in _EXECUTABLE_FORWARDED)
+def _literal_condition(directive: DirectiveNode) -> bool | None:
+    """The value of `@skip(if: true)`-style literal conditions: True to keep, False to drop, None if variable."""
+    for argument in directive.arguments or ():
+        if argument.name.value == "if" and isinstance(argument.value, BooleanValueNode):
+            return argument.value.value != (directive.name.value == "skip")
+    return None
+
+
+def _kept_directives(directives: Iterable[DirectiveNode] | None) -> tuple[DirectiveNode, ...] | None:
+    """The directives forwarded to subgraphs, literal conditions resolved; None when the selection is skipped."""
+    kept = []
+    for directive in directives or ():
+        if directive.name.value not in _EXECUTABLE_FORWARDED:
+            continue
+        literal = _literal_condition(directive)
+        if literal is False:
+            return None
+        if literal is None:
+            kept.append(directive)
+    return tuple(kept)
 
 
 def normalize_selection_set(
@@ -91,6 +110,8 @@ def normalize_selection_set(
     for node in selection_set.selections:
         if isinstance(node, FieldNode):
             directives = _kept_directives(node.directives)
+            if directives is None:
+                continue
             name = node.name.value
             out.append(
                 Field(
@@ -106,6 +127,8 @@ def normalize_selection_set(
         elif isinstance(node, InlineFragmentNode):
             condition = node.type_condition.name.value if node.type_condition else None
             directives = _kept_directives(node.directives)
+            if directives is None:
+                continue
             out.append(
                 Fragment(
                     type_condition=condition,
@@ -119,6 +142,8 @@ def normalize_selection_set(
             if definition is None:
                 continue
             directives = _kept_directives(node.directives)
+            if directives is None:
+                continue
             out.append(
                 Fragment(
                     type_condition=definition.type_condition.name.value,

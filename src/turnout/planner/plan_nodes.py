@@ -104,3 +104,5 @@ class QueryPlan:
     root_type: str
     selections: tuple[Selection, ...]
     has_introspection: bool = False
+    # the subgraph operations, in order: two plans with the same signature fetch the same things
+    signature: tuple[str, ...] = ()

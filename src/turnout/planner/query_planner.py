@@ -5,13 +5,24 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from graphql import DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, print_ast
+from graphql import DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, VariableNode, print_ast
 
 from ..supergraph.model import SupergraphModel
 from .capabilities import Capabilities
 from .fetch_graph import FetchGroup, FieldBuilder, SelectionBuilder, separate_conflicting_fields
 from .normalize import Field, Fragment, Selection, normalize_selection_set
-from .plan_nodes import Fetch, Flatten, Parallel, PlanNode, QueryPlan, Rename, RepField, RepFragment, Sequence
+from .plan_nodes import (
+    Condition,
+    Fetch,
+    Flatten,
+    Parallel,
+    PlanNode,
+    QueryPlan,
+    Rename,
+    RepField,
+    RepFragment,
+    Sequence,
+)
 from .routing import DEFAULT_ROUTING, Routing
 from .walker import PlanningError, Walker
 
@@ -75,6 +86,7 @@ class QueryPlanner:
             root_type=root_type,
             selections=selections,
             has_introspection=_has_introspection(selections),
+            signature=tuple(f"{f.service}\n{f.operation}" for f in fetches.values()),
         )
 
     # -- fetch nodes ----------------------------------------------------------------------------------------
@@ -157,10 +169,34 @@ class QueryPlanner:
                 if level[group.id] != current or _empty(group):
                     continue
                 fetch = fetches[group.id]
-                nodes.append(Flatten(path=group.path, node=fetch) if group.is_entity else fetch)
+                if group.is_entity:
+                    nodes.append(Flatten(path=group.path, node=fetch))
+                    continue
+                condition = _root_condition(group.selection)
+                if condition is None:
+                    nodes.append(fetch)
+                else:
+                    variable, include = condition
+                    nodes.append(Condition(variable=variable, if_clause=fetch if include else None,
+                                           else_clause=None if include else fetch))
             if nodes:
                 steps.append(_wrap(Parallel, nodes))
         return _wrap(Sequence, steps) if steps else None
+
+
+def _root_condition(selection: SelectionBuilder) -> tuple[str, bool] | None:
+    """(variable, include?) when every root selection of a fetch carries the same @skip/@include."""
+    found: set[tuple[str, bool]] = set()
+    for item in selection.items.values():
+        directives = item.directives if isinstance(item, FieldBuilder) else item.condition[1]
+        if len(directives) != 1:
+            return None
+        directive = directives[0]
+        argument = next((a for a in directive.arguments or () if a.name.value == "if"), None)
+        if argument is None or not isinstance(argument.value, VariableNode):
+            return None
+        found.add((argument.value.name.value, directive.name.value == "include"))
+    return found.pop() if len(found) == 1 else None
 
 
 def _empty(group: FetchGroup) -> bool:

@@ -10,8 +10,9 @@ the cheapest. Interfaces and unions are narrowed to the object types each subgra
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from graphql import (
     GraphQLInterfaceType,
@@ -28,6 +29,7 @@ from .normalize import Field, Fragment, Selection, normalize_selection_set
 
 __all__ = ["PlanningError", "Walker"]
 
+T = TypeVar("T")
 INF = float("inf")
 # a tie-breaker far below one fetch: the cost of a field resolved after an entity jump
 MOVED_FIELD_COST = 1e-4
@@ -67,6 +69,8 @@ class Walker:
         self._root_groups: dict[str, FetchGroup] = {}
         self._estimates: dict[tuple[object, ...], float] = {}
         self._reach: dict[tuple[object, ...], tuple[float, KeyDef | None]] = {}
+        self._active: set[tuple[object, ...]] = set()
+        self._cycle_seen = False
         self._field_types: dict[tuple[str, str], FieldType | None] = {}
         self._flat: dict[tuple[int, str, bool], list[Selection]] = {}
         self._field_sets: dict[int, tuple[Selection, ...]] = {}
@@ -209,21 +213,42 @@ class Walker:
     def best_key(self, graph: str, type_name: str, target: str, entity_type: str, depth: int = 0,
                  provided: ProvidedFields = NOTHING_PROVIDED) -> tuple[float, KeyDef | None]:
         """The key of `target` that is cheapest to obtain from `graph` here, and what obtaining it costs."""
-        key = (graph, type_name, target, entity_type, id(provided.selections) if provided else 0)
-        found = self._reach.get(key)
-        if found is not None:
-            return found
-        self._reach[key] = (INF, None)  # recursion guard
-        result: tuple[float, KeyDef | None] = (INF, None)
-        for k in self.caps.resolvable_keys(target, entity_type):
-            needed = self.estimate(graph, type_name, self.field_set(k.selection), provided.selections, depth + 1,
-                                   internal=True, exclude=frozenset({target}))
-            if needed < result[0]:
-                result = (needed, k)
-        self._reach[key] = result
+        key = ("reach", graph, type_name, target, entity_type, id(provided.selections) if provided else 0)
         if provided:
             self._pinned.append(provided.selections)
-        return result
+
+        def compute() -> tuple[float, KeyDef | None]:
+            result: tuple[float, KeyDef | None] = (INF, None)
+            for k in self.caps.resolvable_keys(target, entity_type):
+                needed = self.estimate(graph, type_name, self.field_set(k.selection), provided.selections,
+                                       depth + 1, internal=True, exclude=frozenset({target}))
+                if needed < result[0]:
+                    result = (needed, k)
+            return result
+
+        return self._memo(self._reach, key, compute, (INF, None))
+
+    def _memo(self, cache: dict[tuple[object, ...], T], key: tuple[object, ...], compute: Callable[[], T],
+              in_cycle: T) -> T:
+        """Memoize `compute`; a computation that re-enters itself sees `in_cycle` (a cycle is never the
+        cheapest way) and results that depended on such a guess are not kept."""
+        found = cache.get(key)
+        if found is not None:
+            return found
+        if key in self._active:
+            self._cycle_seen = True
+            return in_cycle
+        outer = self._cycle_seen
+        self._cycle_seen = False
+        self._active.add(key)
+        try:
+            value = compute()
+        finally:
+            self._active.discard(key)
+        if not self._cycle_seen:
+            cache[key] = value
+        self._cycle_seen = outer or self._cycle_seen
+        return value
 
     def options(self, graph: str, type_name: str, field: Field) -> list[tuple[str, str]]:
         """(target subgraph, entity type there) for serving T.f anywhere else (or in `graph` with @requires)."""
@@ -253,23 +278,23 @@ class Walker:
         if depth > 16:
             return INF
         key = (graph, type_name, id(selections), id(provided) if provided else 0, internal, exclude)
-        found = self._estimates.get(key)
-        if found is not None:
-            return found
-        self._estimates[key] = INF  # recursion guard: a cycle is never the cheapest way
-        typedef = self.model.types.get(type_name)
-        result = 0.0
-        if typedef is not None and typedef.is_abstract and not self.caps.is_interface_object(graph, type_name):
-            for runtime in self.caps.runtime_types_in(graph, type_name):
-                items = self.flatten(selections, runtime)
-                result = max(result, self._estimate_object(graph, runtime, items, provided, depth, internal, exclude))
-        else:
-            iface = typedef is not None and typedef.kind == "interface"
-            items = self.flatten(selections, type_name, iface)
-            result = self._estimate_object(graph, type_name, items, provided, depth, internal, exclude)
-        self._estimates[key] = result
         self._pinned.append(selections)
-        return result
+
+        def compute() -> float:
+            typedef = self.model.types.get(type_name)
+            result = 0.0
+            if typedef is not None and typedef.is_abstract and not self.caps.is_interface_object(graph, type_name):
+                for runtime in self.caps.runtime_types_in(graph, type_name):
+                    items = self.flatten(selections, runtime)
+                    cost = self._estimate_object(graph, runtime, items, provided, depth, internal, exclude)
+                    result = max(result, cost)
+            else:
+                iface = typedef is not None and typedef.kind == "interface"
+                items = self.flatten(selections, type_name, iface)
+                result = self._estimate_object(graph, type_name, items, provided, depth, internal, exclude)
+            return result
+
+        return self._memo(self._estimates, key, compute, INF)
 
     def _estimate_object(
         self, graph: str, type_name: str, items: Sequence[Selection], provided: Sequence[Selection] | None,

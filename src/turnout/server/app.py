@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..gateway import Gateway
+from ..observability.metrics import CONTENT_TYPE
 from .graphql_http import GraphQLEndpoint
 
 __all__ = ["create_app"]
@@ -22,16 +23,23 @@ def create_app(gateway: Gateway, *, graphql_path: str = "/graphql", max_body_byt
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def metrics(_request: Request) -> Response:
+        if gateway.metrics is None:
+            return Response("metrics are off\n", status_code=404, media_type="text/plain")
+        return Response(gateway.metrics.render(), media_type=CONTENT_TYPE)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await gateway.start()
         try:
             yield
         finally:
-            await gateway.client.close()
+            await gateway.close()
 
     endpoint = GraphQLEndpoint(gateway, max_body_bytes=max_body_bytes)
     routes = [
         Route(graphql_path, endpoint.handle, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,512 @@
+"""Structural comparison of two GraphQL responses, each difference attributed to its schema coordinate."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from graphql import (
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLString,
+    GraphQLUnionType,
+)
+
+from ..executor.projection import directives_include
+from ..planner.normalize import Field, Selection
+from .model import CoordinateRule, Difference
+
+__all__ = ["compare_responses", "noisy_coordinates"]
+
+Path = tuple[str | int, ...]
+_Composite = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
+_Runtime = GraphQLObjectType | GraphQLInterfaceType
+
+_NO_RULES: Mapping[str, CoordinateRule] = MappingProxyType({})
+
+# Unordered matching first pairs elements with equal canonical forms; the leftovers (which may still be
+# equal within a float tolerance) are paired by full comparison only while that stays this cheap.
+_PAIRWISE_LIMIT = 4096
+# Beyond this many path segments values are compared whole, as plain JSON without rules and without recursion,
+# so that no input can exhaust the stack.
+_MAX_DEPTH = 128
+
+
+def compare_responses(
+    primary: dict[str, Any],
+    candidate: dict[str, Any],
+    *,
+    schema: GraphQLSchema,
+    root_type: str,
+    selections: tuple[Selection, ...],
+    variables: Mapping[str, Any],
+    rules: Mapping[str, CoordinateRule] = _NO_RULES,
+    default_rule: CoordinateRule = CoordinateRule(),
+) -> list[Difference]:
+    """The differences between two full responses ({"data": ..., "errors": [...]}) of one operation.
+
+    `selections` are the operation's normalized selections on `root_type`; `variables` decide @skip/@include.
+    Rules are looked up by coordinate ("Type.field"), then "Type.*", else `default_rule`.
+    Data differences come first, in document order; error differences follow, ordered by their paths
+    in document order, and a difference in the number of errors without a path comes last.
+    """
+    comparator = _Comparator(schema, root_type, variables, rules, default_rule)
+    p_response: Mapping[str, Any] = primary if isinstance(primary, Mapping) else {}
+    c_response: Mapping[str, Any] = candidate if isinstance(candidate, Mapping) else {}
+    p_data, c_data = p_response.get("data"), c_response.get("data")
+    root = comparator.composite(root_type)
+    if isinstance(p_data, Mapping) and isinstance(c_data, Mapping):
+        comparator.object(root, root_type, p_data, c_data, (selections,), ())
+    else:
+        comparator.value(None, p_data, c_data, (), root_type, default_rule, ())
+    comparator.errors(p_response.get("errors"), c_response.get("errors"), p_data, c_data, selections)
+    return comparator.out
+
+
+def noisy_coordinates(differences: Iterable[Difference]) -> set[str]:
+    """The coordinates that differ in a primary-vs-primary comparison: their differences are noise."""
+    return {difference.coordinate for difference in differences}
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One response key of an object: where it is in the schema and which fields of the operation select it."""
+
+    coordinate: str
+    gtype: GraphQLOutputType | None
+    groups: tuple[tuple[Selection, ...], ...]  # the sub-selections of the fields that select the key
+
+
+# A field of the operation with the type conditions of the fragments around it, outermost first.
+_Occurrence = tuple[Field, tuple[str, ...]]
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def _numbers_equal(a: int | float, b: int | float, tolerance: float | None) -> bool:
+    if a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)):
+        return True
+    if tolerance is None:
+        return False
+    try:
+        return abs(a - b) <= tolerance
+    except OverflowError:
+        return False
+
+
+def _deep_equal(a: Any, b: Any) -> bool:
+    """Plain JSON equality (numbers numerically), without recursion."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if x is y:
+            continue
+        kind = _kind(x)
+        if kind != _kind(y):
+            return False
+        if kind == "object":
+            if x.keys() != y.keys():
+                return False
+            stack.extend((x[k], y[k]) for k in x)
+        elif kind == "array":
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y, strict=True))
+        elif not (_numbers_equal(x, y, None) if kind == "number" else x == y):
+            return False
+    return True
+
+
+def _canonical(value: Any) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
+    except (RecursionError, ValueError, TypeError):  # too deep, circular, or keys that are not strings
+        return f"<unrepresentable {id(value)}>"
+
+
+def _unwrap(gtype: GraphQLOutputType | None) -> GraphQLOutputType | None:
+    return gtype.of_type if isinstance(gtype, GraphQLNonNull) else gtype
+
+
+class _Comparator:
+    def __init__(self, schema: GraphQLSchema, root_type: str, variables: Mapping[str, Any],
+                 rules: Mapping[str, CoordinateRule], default_rule: CoordinateRule) -> None:
+        self.schema = schema
+        self.root_type = root_type
+        self.variables = variables
+        self.rules = rules
+        self.default_rule = default_rule
+        self.out: list[Difference] = []
+        self._collected: dict[tuple[int, ...], dict[str, list[_Occurrence]]] = {}
+        self._resolved: dict[tuple[int, str, tuple[str, ...]], dict[str, _Entry]] = {}
+        self._same: dict[tuple[int, int, int, str, CoordinateRule, int], bool] = {}
+        self._probing = 0
+
+    # -- schema and rules -------------------------------------------------------------------------------
+
+    def composite(self, name: str) -> _Composite | None:
+        found = self.schema.get_type(name)
+        return found if isinstance(found, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType) else None
+
+    def rule(self, coordinate: str) -> CoordinateRule:
+        found = self.rules.get(coordinate)
+        if found is None and "." in coordinate:
+            found = self.rules.get(coordinate.split(".", 1)[0] + ".*")
+        return self.default_rule if found is None else found
+
+    def matches(self, runtime: _Runtime, condition: str) -> bool:
+        if condition == runtime.name:
+            return True
+        gtype = self.schema.get_type(condition)
+        return isinstance(gtype, GraphQLInterfaceType | GraphQLUnionType) and self.schema.is_sub_type(gtype, runtime)
+
+    def runtimes(self, parent: _Composite | None, values: Iterable[Any]) -> tuple[_Runtime, ...]:
+        """The object's runtime types: static for object types, else each side's known `__typename`."""
+        if parent is None or isinstance(parent, GraphQLObjectType):
+            return () if parent is None else (parent,)
+        found: list[_Runtime] = []
+        for value in values:
+            typename = value.get("__typename") if isinstance(value, Mapping) else None
+            gtype = self.schema.get_type(typename) if isinstance(typename, str) else None
+            if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType) and gtype not in found:
+                found.append(gtype)
+        return tuple(found)
+
+    # -- selections ---------------------------------------------------------------------------------------
+
+    def collect(self, groups: tuple[tuple[Selection, ...], ...]) -> dict[str, list[_Occurrence]]:
+        """Every included field by response key in document order, with its fragments' type conditions."""
+        key = tuple(id(group) for group in groups)
+        found = self._collected.get(key)
+        if found is None:
+            found = {}
+            for group in groups:
+                self._collect(group, (), found)
+            self._collected[key] = found
+        return found
+
+    def _collect(self, selections: Sequence[Selection], conditions: tuple[str, ...],
+                 out: dict[str, list[_Occurrence]]) -> None:
+        for item in selections:
+            if item.directives and not directives_include(item.directives, self.variables):
+                continue
+            if isinstance(item, Field):
+                out.setdefault(item.response_key, []).append((item, conditions))
+            else:
+                inner = conditions if item.type_condition is None else (*conditions, item.type_condition)
+                self._collect(item.selections, inner, out)
+
+    def entries(self, parent: _Composite | None, parent_name: str, groups: tuple[tuple[Selection, ...], ...],
+                values: Iterable[Any]) -> dict[str, _Entry]:
+        collected = self.collect(groups)
+        runtimes = self.runtimes(parent, values)
+        key = (id(collected), parent_name, tuple(r.name for r in runtimes))
+        found = self._resolved.get(key)
+        if found is None:
+            found = {
+                response_key: self._entry(parent, parent_name, runtimes, occurrences)
+                for response_key, occurrences in collected.items()
+            }
+            self._resolved[key] = found
+        return found
+
+    def _entry(self, parent: _Composite | None, parent_name: str, runtimes: tuple[_Runtime, ...],
+               occurrences: list[_Occurrence]) -> _Entry:
+        name = occurrences[0][0].name
+        for runtime in runtimes:
+            applicable = tuple(f for f, conditions in occurrences if all(self.matches(runtime, c) for c in conditions))
+            if applicable:
+                return _Entry(f"{runtime.name}.{name}", self._field_type(name, [runtime.name]),
+                              tuple(f.selections for f in applicable))
+        # No runtime type known (or none the fields apply to): the fragment the key came from, if only one.
+        innermost = {conditions[-1] if conditions else None for _, conditions in occurrences}
+        single = next(iter(innermost)) if len(innermost) == 1 else None
+        owner = single if single is not None else parent_name
+        lookup = [owner, *(c for c in innermost if c is not None), parent_name]
+        if parent is not None:
+            lookup.append(parent.name)
+        return _Entry(f"{owner}.{name}", self._field_type(name, lookup), tuple(f.selections for f, _ in occurrences))
+
+    def _field_type(self, name: str, owners: Sequence[str]) -> GraphQLOutputType | None:
+        if name == "__typename":
+            return GraphQLString
+        for owner in owners:
+            gtype = self.schema.get_type(owner)
+            if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType) and name in gtype.fields:
+                found: GraphQLOutputType = gtype.fields[name].type
+                return found
+        return None
+
+    # -- data ---------------------------------------------------------------------------------------------
+
+    def emit(self, path: Path, coordinate: str, kind: str, primary: Any = None, candidate: Any = None) -> None:
+        self.out.append(Difference(path=path, coordinate=coordinate, kind=kind, primary=primary, candidate=candidate))
+
+    def object(self, parent: _Composite | None, parent_name: str, p: Mapping[str, Any], c: Mapping[str, Any],
+               groups: tuple[tuple[Selection, ...], ...], path: Path) -> None:
+        entries = self.entries(parent, parent_name, groups, (p, c))
+        keys = [*entries, *(k for k in p if k not in entries), *(k for k in c if k not in entries and k not in p)]
+        for key in keys:
+            in_p, in_c = key in p, key in c
+            if not (in_p or in_c):
+                continue
+            entry = entries.get(key) or _Entry(f"{parent_name}.{key}", None, ())
+            rule = self.rule(entry.coordinate)
+            if rule.ignore:
+                continue
+            if in_p and in_c:
+                self.value(entry.gtype, p[key], c[key], (*path, key), entry.coordinate, rule, entry.groups)
+            elif in_p:
+                if not (rule.null_equals_missing and p[key] is None):
+                    self.emit((*path, key), entry.coordinate, "missing", primary=p[key])
+            elif not (rule.null_equals_missing and c[key] is None):
+                self.emit((*path, key), entry.coordinate, "extra", candidate=c[key])
+
+    def value(self, gtype: GraphQLOutputType | None, p: Any, c: Any, path: Path, coordinate: str,
+              rule: CoordinateRule, groups: tuple[tuple[Selection, ...], ...]) -> None:
+        """Compare two values at one coordinate; `gtype` None means plain JSON (a custom scalar, an unknown key)."""
+        if rule.ignore:
+            return
+        if len(path) > _MAX_DEPTH:
+            if not _deep_equal(p, c):
+                self.emit(path, coordinate, "value", p, c)
+            return
+        gtype = _unwrap(gtype)
+        kind = _kind(p)
+        if kind != _kind(c):
+            self.emit(path, coordinate, "type", p, c)
+        elif kind in ("object", "array"):
+            # Pairing list elements compares pairs again: remember which pairs were equal. When only equality
+            # matters (probing), a pair known to differ is marked with one difference, which `equal` drops.
+            key = (id(p), id(c), id(gtype), coordinate, rule, id(groups))
+            same = self._same.get(key)
+            if same is not None and (same or self._probing):
+                if not same:
+                    self.emit(path, coordinate, "value", p, c)
+                return
+            mark = len(self.out)
+            self.container(gtype, kind, p, c, path, coordinate, rule, groups)
+            self._same[key] = len(self.out) == mark
+        elif kind == "number":
+            if not _numbers_equal(p, c, rule.float_tolerance):
+                self.emit(path, coordinate, "value", p, c)
+        elif p != c:
+            self.emit(path, coordinate, "value", p, c)
+
+    def container(self, gtype: GraphQLOutputType | None, kind: str, p: Any, c: Any, path: Path, coordinate: str,
+                  rule: CoordinateRule, groups: tuple[tuple[Selection, ...], ...]) -> None:
+        if kind == "object":
+            if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+                self.object(gtype, gtype.name, p, c, groups, path)
+            else:
+                self.json_object(p, c, path, coordinate, rule)
+        else:
+            item = gtype.of_type if isinstance(gtype, GraphQLList) else None
+            self.array(item, p, c, path, coordinate, rule, groups)
+
+    def json_object(self, p: Mapping[str, Any], c: Mapping[str, Any], path: Path, coordinate: str,
+                    rule: CoordinateRule) -> None:
+        for key in [*p, *(k for k in c if k not in p)]:
+            if key in p and key in c:
+                self.value(None, p[key], c[key], (*path, key), coordinate, rule, ())
+            elif key in p:
+                if not (rule.null_equals_missing and p[key] is None):
+                    self.emit((*path, key), coordinate, "missing", primary=p[key])
+            elif not (rule.null_equals_missing and c[key] is None):
+                self.emit((*path, key), coordinate, "extra", candidate=c[key])
+
+    def array(self, item: GraphQLOutputType | None, p: Sequence[Any], c: Sequence[Any], path: Path,
+              coordinate: str, rule: CoordinateRule, groups: tuple[tuple[Selection, ...], ...]) -> None:
+        if rule.unordered:
+            left_p, left_c = self.unmatched(item, p, c, path, coordinate, rule, groups)
+            if not (left_p or left_c):
+                return
+            if len(p) != len(c):
+                self.emit(path, coordinate, "length", len(p), len(c))
+            for i, j in zip(left_p, left_c, strict=False):
+                self.value(item, p[i], c[j], (*path, i), coordinate, rule, groups)
+            return
+        if len(p) != len(c):
+            self.emit(path, coordinate, "length", len(p), len(c))
+        mark = len(self.out)
+        for i in range(min(len(p), len(c))):
+            self.value(item, p[i], c[i], (*path, i), coordinate, rule, groups)
+        if len(p) == len(c) and len(self.out) > mark:
+            left_p, left_c = self.unmatched(item, p, c, path, coordinate, rule, groups)
+            if not (left_p or left_c):
+                del self.out[mark:]
+                self.emit(path, coordinate, "order", list(p), list(c))
+
+    def equal(self, gtype: GraphQLOutputType | None, p: Any, c: Any, path: Path, coordinate: str,
+              rule: CoordinateRule, groups: tuple[tuple[Selection, ...], ...]) -> bool:
+        mark = len(self.out)
+        self._probing += 1
+        try:
+            self.value(gtype, p, c, path, coordinate, rule, groups)
+        finally:
+            self._probing -= 1
+        same = len(self.out) == mark
+        del self.out[mark:]
+        return same
+
+    def unmatched(self, item: GraphQLOutputType | None, p: Sequence[Any], c: Sequence[Any], path: Path,
+                  coordinate: str, rule: CoordinateRule, groups: tuple[tuple[Selection, ...], ...]
+                  ) -> tuple[list[int], list[int]]:
+        """Pair the two lists' elements as multisets; the indices left unpaired on each side, in order.
+
+        Elements pair when their normal forms are equal; the rest (which may still be equal within a float
+        tolerance) are tried pair by pair when there are few, else neighbours in canonical order are tried."""
+        depth = len(path) + 1
+        p_keys = [_canonical(self.normal(item, value, coordinate, rule, groups, depth)) for value in p]
+        c_keys = [_canonical(self.normal(item, value, coordinate, rule, groups, depth)) for value in c]
+        waiting: dict[str, list[int]] = {}
+        for j, key in enumerate(c_keys):
+            waiting.setdefault(key, []).append(j)
+        left_p: list[int] = []
+        for i, key in enumerate(p_keys):
+            same = waiting.get(key)
+            if same:
+                same.pop(0)
+            else:
+                left_p.append(i)
+        left_c = sorted(j for indices in waiting.values() for j in indices)
+        if not (left_p and left_c):
+            return left_p, left_c
+        if len(left_p) * len(left_c) <= _PAIRWISE_LIMIT:
+            tries = [(i, j) for i in left_p for j in left_c]
+        else:
+            tries = list(zip(sorted(left_p, key=p_keys.__getitem__), sorted(left_c, key=c_keys.__getitem__),
+                             strict=False))
+        paired_p: set[int] = set()
+        paired_c: set[int] = set()
+        for i, j in tries:
+            if i not in paired_p and j not in paired_c and self.equal(
+                item, p[i], c[j], (*path, i), coordinate, rule, groups
+            ):
+                paired_p.add(i)
+                paired_c.add(j)
+        return [i for i in left_p if i not in paired_p], [j for j in left_c if j not in paired_c]
+
+    def normal(self, gtype: GraphQLOutputType | None, value: Any, coordinate: str, rule: CoordinateRule,
+               groups: tuple[tuple[Selection, ...], ...], depth: int) -> Any:
+        """A value as the comparison sees it: ignored and null-equals-missing keys dropped, unordered lists
+        sorted, integral floats as ints. Equal normal forms compare equal (float tolerance aside)."""
+        if rule.ignore:
+            return None
+        if depth > _MAX_DEPTH:
+            return _canonical(value)
+        gtype = _unwrap(gtype)
+        if isinstance(value, Mapping):
+            out: dict[str, Any] = {}
+            if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+                entries = self.entries(gtype, gtype.name, groups, (value,))
+                for key, inner in value.items():
+                    entry = entries.get(key) or _Entry(f"{gtype.name}.{key}", None, ())
+                    inner_rule = self.rule(entry.coordinate)
+                    if not inner_rule.ignore and not (inner is None and inner_rule.null_equals_missing):
+                        out[key] = self.normal(entry.gtype, inner, entry.coordinate, inner_rule, entry.groups, depth + 1)
+            else:
+                for key, inner in value.items():
+                    if not (inner is None and rule.null_equals_missing):
+                        out[key] = self.normal(None, inner, coordinate, rule, (), depth + 1)
+            return out
+        if isinstance(value, list | tuple):
+            item = gtype.of_type if isinstance(gtype, GraphQLList) else None
+            items = [self.normal(item, v, coordinate, rule, groups, depth + 1) for v in value]
+            return sorted(items, key=_canonical) if rule.unordered else items
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+    # -- errors -------------------------------------------------------------------------------------------
+
+    def errors(self, p_errors: Any, c_errors: Any, p_data: Any, c_data: Any,
+               selections: tuple[Selection, ...]) -> None:
+        p_paths, p_bare = _error_paths(p_errors)
+        c_paths, c_bare = _error_paths(c_errors)
+        found: list[tuple[list[tuple[int, int, str]], Difference]] = []
+        for paths, other, side in ((p_paths, c_paths, "primary"), (c_paths, p_paths, "candidate")):
+            for path, error in paths.items():
+                if path in other:
+                    continue
+                coordinate, ignored, order = self.locate(path, p_data, c_data, selections)
+                if ignored:
+                    continue
+                difference = Difference(
+                    path=path, coordinate=coordinate, kind="error",
+                    primary=error if side == "primary" else None, candidate=error if side == "candidate" else None,
+                )
+                found.append((order, difference))
+        found.sort(key=lambda item: item[0])
+        self.out.extend(difference for _, difference in found)
+        if p_bare != c_bare and not self.default_rule.ignore:
+            self.emit((), self.root_type, "error", p_bare, c_bare)
+
+    def locate(self, path: Path, p_data: Any, c_data: Any, selections: tuple[Selection, ...]
+               ) -> tuple[str, bool, list[tuple[int, int, str]]]:
+        """The coordinate at an error's path, whether a rule ignores it, and its document-order sort key."""
+        gtype: GraphQLOutputType | None = self.composite(self.root_type)
+        groups: tuple[tuple[Selection, ...], ...] = (selections,)
+        coordinate, ignored = self.root_type, self.default_rule.ignore
+        p, c = p_data, c_data
+        order: list[tuple[int, int, str]] = []
+        for depth, segment in enumerate(path):
+            gtype = _unwrap(gtype)
+            if isinstance(segment, int):
+                gtype = gtype.of_type if isinstance(gtype, GraphQLList) else None
+                p = p[segment] if isinstance(p, list | tuple) and -len(p) <= segment < len(p) else None
+                c = c[segment] if isinstance(c, list | tuple) and -len(c) <= segment < len(c) else None
+                order.append((1, segment, ""))
+                continue
+            parent = gtype if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType) else None
+            if parent is not None or depth == 0:  # (an unknown root type still names the root's fields)
+                parent_name = parent.name if parent is not None else self.root_type
+                entries = self.entries(parent, parent_name, groups, (p, c))
+                entry = entries.get(segment) or _Entry(f"{parent_name}.{segment}", None, ())
+                position = list(entries).index(segment) if segment in entries else len(entries)
+                coordinate, gtype, groups = entry.coordinate, entry.gtype, entry.groups
+                ignored = ignored or self.rule(coordinate).ignore
+            else:
+                gtype, groups, position = None, (), 0
+            order.append((0, position, segment))
+            p = p.get(segment) if isinstance(p, Mapping) else None
+            c = c.get(segment) if isinstance(c, Mapping) else None
+        return coordinate, ignored, order
+
+
+def _error_paths(errors: Any) -> tuple[dict[Path, Any], int]:
+    """Errors with a path, first per path; and how many errors have none."""
+    paths: dict[Path, Any] = {}
+    bare = 0
+    for error in errors if isinstance(errors, list | tuple) else ():
+        raw = error.get("path") if isinstance(error, Mapping) else None
+        if (
+            isinstance(raw, list | tuple) and raw
+            and all(isinstance(s, str | int) and not isinstance(s, bool) for s in raw)
+        ):
+            paths.setdefault(tuple(raw), error)
+        else:
+            bare += 1
+    return paths, bare

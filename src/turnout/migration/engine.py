@@ -1,0 +1,187 @@
+"""The migration engine: stages from the store, a Decision per request, and the evidence it records."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from ..executor.plan_executor import FetchRecord
+from ..supergraph.model import SupergraphModel
+from .model import ComparisonOutcome, Difference, Migration, MigrationState, Stage, StageChange
+from .routing import CohortKey, Decision, Router, cohort_bucket
+from .shadow import ShadowQueue
+
+__all__ = ["EvidenceSink", "Fanout", "MigrationEngine", "StateSource"]
+
+log = logging.getLogger("turnout.migration")
+
+
+class StateSource(Protocol):
+    """Where stages live (the store): every gateway instance reads the same."""
+
+    def get_states(self) -> dict[str, MigrationState]: ...
+
+    def set_stage(self, name: str, stage: Stage, *, percent: float, by: str, reason: str, forced: bool = False,
+                  evidence: dict[str, Any]) -> StageChange: ...
+
+
+class EvidenceSink(Protocol):
+    """Where comparisons, latencies and fallbacks go (the batched recorder); never blocks."""
+
+    def comparison(self, migration: str, operation: str, outcome: ComparisonOutcome,
+                   differences: list[Difference], noisy_coordinates: set[str]) -> None: ...
+
+    def latency(self, migration: str, side: str, ms: float) -> None: ...
+
+    def fallback(self, migration: str, operation: str) -> None: ...
+
+    def shadow_dropped(self, migration: str) -> None: ...
+
+
+class Fanout:
+    """Several evidence sinks behind one (the store's recorder, the metrics)."""
+
+    def __init__(self, sinks: Iterable[EvidenceSink]) -> None:
+        self.sinks = list(sinks)
+
+    def comparison(self, migration: str, operation: str, outcome: ComparisonOutcome,
+                   differences: list[Difference], noisy_coordinates: set[str]) -> None:
+        for sink in self.sinks:
+            sink.comparison(migration, operation, outcome, differences, noisy_coordinates)
+
+    def latency(self, migration: str, side: str, ms: float) -> None:
+        for sink in self.sinks:
+            sink.latency(migration, side, ms)
+
+    def fallback(self, migration: str, operation: str) -> None:
+        for sink in self.sinks:
+            sink.fallback(migration, operation)
+
+    def shadow_dropped(self, migration: str) -> None:
+        for sink in self.sinks:
+            sink.shadow_dropped(migration)
+
+
+class MigrationEngine:
+    """Decides each request's routing from the migrations' stored stages and records what happens."""
+
+    def __init__(
+        self,
+        model: SupergraphModel,
+        migrations: Sequence[Migration],
+        *,
+        states: StateSource | None = None,
+        evidence: EvidenceSink | None = None,
+        cohort: CohortKey | None = None,
+        shadow: ShadowQueue | None = None,
+        refresh_interval: float = 2.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.model = model
+        self.migrations = {m.name: m for m in migrations}
+        self.router = Router(model, list(migrations))
+        self.state_source = states
+        self.evidence = evidence
+        self.cohort = cohort or CohortKey()
+        self.shadow = shadow or ShadowQueue()
+        self.refresh_interval = refresh_interval
+        self.rng = rng or random.Random()
+        self.states: dict[str, MigrationState] = {m.name: MigrationState(name=m.name) for m in migrations}
+        # coordinates seen to differ between two runs of the primary, per migration
+        self.noisy: dict[str, set[str]] = {m.name: set() for m in migrations}
+        self._refresher: asyncio.Task[None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.refresh()
+        self.shadow.start()
+        if self.state_source is not None and self._refresher is None:
+            self._refresher = asyncio.create_task(self._refresh_forever(), name="turnout-stage-refresh")
+
+    async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
+        await self.shadow.close()
+
+    async def refresh(self) -> None:
+        """Read every migration's stage from the store."""
+        if self.state_source is None:
+            return
+        stored = await asyncio.to_thread(self.state_source.get_states)
+        self.states = {name: stored.get(name, MigrationState(name=name)) for name in self.migrations}
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_interval)
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("could not read migration stages; keeping the last known ones")
+
+    # -- per request ----------------------------------------------------------------------------------------
+
+    def decide(self, headers: Mapping[str, str], variables: Mapping[str, Any] | None) -> Decision:
+        bucket = cohort_bucket(self.cohort, headers, variables, self.rng)
+        return self.router.decide(self.states, bucket)
+
+    def pick_shadow(self, eligible: Iterable[str], kind: str) -> Migration | None:
+        """One migration to compare for this request (or none): sampled, and never a write unless safe."""
+        chosen = [
+            self.migrations[name] for name in eligible
+            if kind == "query" or (kind == "mutation" and self.migrations[name].shadow_mutations)
+        ]
+        if not chosen:
+            return None
+        migration = self.rng.choice(chosen)
+        return migration if self.rng.random() < migration.sample_rate else None
+
+    def wants_noise_run(self, migration: Migration) -> bool:
+        return self.rng.random() < migration.noise_rate
+
+    # -- evidence ---------------------------------------------------------------------------------------------
+
+    def record_comparison(self, migration: Migration, operation: str, differences: list[Difference],
+                          candidate_failed: bool) -> ComparisonOutcome:
+        noisy = self.noisy[migration.name]
+        outcome: ComparisonOutcome
+        if candidate_failed:
+            outcome = "error"
+        elif not differences:
+            outcome = "match"
+        elif all(d.coordinate in noisy for d in differences):
+            outcome = "noise"
+        else:
+            outcome = "mismatch"
+        if self.evidence is not None:
+            self.evidence.comparison(migration.name, operation, outcome, differences, set(noisy))
+        return outcome
+
+    def learn_noise(self, migration: Migration, coordinates: set[str]) -> None:
+        self.noisy[migration.name] |= coordinates
+
+    def record_latencies(self, migration: Migration, fetches: Iterable[FetchRecord]) -> None:
+        if self.evidence is None:
+            return
+        for fetch in fetches:
+            if fetch.memo_hit:
+                continue
+            if fetch.service == migration.from_subgraph:
+                self.evidence.latency(migration.name, "from", fetch.milliseconds)
+            elif fetch.service == migration.to_subgraph:
+                self.evidence.latency(migration.name, "to", fetch.milliseconds)
+
+    def record_fallback(self, migration: Migration, operation: str) -> None:
+        if self.evidence is not None:
+            self.evidence.fallback(migration.name, operation)
+
+    def record_drop(self, migration: Migration) -> None:
+        if self.evidence is not None:
+            self.evidence.shadow_dropped(migration.name)

@@ -1,0 +1,770 @@
+"""The evidence store: stages, their log, comparison counters, latencies and diff samples (SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
+
+from .model import DiffGroup, DiffSample, MigrationEvidence, MigrationState, Stage, StageChange
+
+if TYPE_CHECKING:
+    from .recorder import EvidenceBatch
+
+__all__ = [
+    "LATENCY_BOUNDS_MS",
+    "Store",
+    "hour_bucket",
+    "latency_bucket",
+    "latency_quantile",
+]
+
+# Upper bounds (ms) of the latency histogram buckets: 40 log-spaced bounds from 0.5ms to 60s. Bucket i counts
+# values in (bounds[i-1], bounds[i]]; bucket 40 counts everything above 60s.
+LATENCY_BOUNDS_MS: tuple[float, ...] = tuple(
+    round(0.5 * (60_000 / 0.5) ** (i / 39), 4) for i in range(40)
+)
+
+_HOUR = timedelta(hours=1)
+_SIDES = ("from", "to")
+
+
+def _utc(value: datetime) -> datetime:
+    """An aware UTC datetime; naive values are taken to be UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def hour_bucket(at: datetime) -> datetime:
+    """The start (aware, UTC) of the hour `at` falls in: the key of every hourly row."""
+    return _utc(at).replace(minute=0, second=0, microsecond=0)
+
+
+def latency_bucket(ms: float) -> int:
+    """Index of the histogram bucket for a latency in milliseconds (0 .. len(LATENCY_BOUNDS_MS))."""
+    if math.isnan(ms):
+        raise ValueError("latency is NaN")
+    return bisect.bisect_left(LATENCY_BOUNDS_MS, max(ms, 0.0))
+
+
+def latency_quantile(counts: Mapping[int, int], q: float) -> float | None:
+    """The q-quantile (0..1) of a histogram {bucket index: count}, interpolated inside its bucket."""
+    total = sum(c for c in counts.values() if c > 0)
+    if total <= 0:
+        return None
+    rank = min(max(q, 0.0), 1.0) * total
+    seen = 0
+    for index in sorted(counts):
+        count = counts[index]
+        if count <= 0:
+            continue
+        if seen + count >= rank:
+            if index >= len(LATENCY_BOUNDS_MS):
+                return LATENCY_BOUNDS_MS[-1]
+            lower = LATENCY_BOUNDS_MS[index - 1] if index > 0 else 0.0
+            upper = LATENCY_BOUNDS_MS[index]
+            return lower + (upper - lower) * ((rank - seen) / count)
+        seen += count
+    return LATENCY_BOUNDS_MS[-1]
+
+
+class _UTCDateTime(sa.TypeDecorator[datetime]):
+    """Datetimes stored as UTC and always read back aware (SQLite keeps no offset)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = _utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else _utc(value)
+
+
+_metadata = sa.MetaData()
+_Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_Count = sa.BigInteger
+
+_state = sa.Table(
+    "turnout_migration_state",
+    _metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("stage", sa.String(32), nullable=False),
+    sa.Column("percent", sa.Float, nullable=False),
+    sa.Column("changed_at", _UTCDateTime),
+    sa.Column("changed_by", sa.Text),
+    sa.Column("reason", sa.Text),
+)
+
+_stage_log = sa.Table(
+    "turnout_stage_log",
+    _metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("from_stage", sa.String(32), nullable=False),
+    sa.Column("to_stage", sa.String(32), nullable=False),
+    sa.Column("percent", sa.Float, nullable=False),
+    sa.Column("at", _UTCDateTime, nullable=False),
+    sa.Column("by", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("forced", sa.Boolean, nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    sa.Index("ix_turnout_stage_log_name_id", "name", "id"),
+)
+
+_comparisons = sa.Table(
+    "turnout_comparisons",
+    _metadata,
+    sa.Column("migration", sa.String, primary_key=True),
+    sa.Column("operation", sa.String, primary_key=True),
+    sa.Column("hour", _UTCDateTime, primary_key=True),
+    sa.Column("outcome", sa.String(16), primary_key=True),
+    sa.Column("count", _Count, nullable=False),
+    sa.Index("ix_turnout_comparisons_hour", "hour"),
+)
+
+_latency = sa.Table(
+    "turnout_latency",
+    _metadata,
+    sa.Column("migration", sa.String, primary_key=True),
+    sa.Column("side", sa.String(8), primary_key=True),
+    sa.Column("hour", _UTCDateTime, primary_key=True),
+    sa.Column("bucket", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("count", _Count, nullable=False),
+    sa.Index("ix_turnout_latency_hour", "hour"),
+)
+
+_fallbacks = sa.Table(
+    "turnout_fallbacks",
+    _metadata,
+    sa.Column("migration", sa.String, primary_key=True),
+    sa.Column("operation", sa.String, primary_key=True),
+    sa.Column("hour", _UTCDateTime, primary_key=True),
+    sa.Column("count", _Count, nullable=False),
+    sa.Column("last_at", _UTCDateTime, nullable=False),
+    sa.Index("ix_turnout_fallbacks_hour", "hour"),
+)
+
+_shadow_drops = sa.Table(
+    "turnout_shadow_drops",
+    _metadata,
+    sa.Column("migration", sa.String, primary_key=True),
+    sa.Column("hour", _UTCDateTime, primary_key=True),
+    sa.Column("count", _Count, nullable=False),
+    sa.Index("ix_turnout_shadow_drops_hour", "hour"),
+)
+
+_diff_groups = sa.Table(
+    "turnout_diff_groups",
+    _metadata,
+    sa.Column("signature", sa.String(64), primary_key=True),
+    sa.Column("migration", sa.String, nullable=False),
+    sa.Column("coordinate", sa.String, nullable=False),
+    sa.Column("operation", sa.String, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("noise", sa.Boolean, nullable=False),
+    sa.Column("count", _Count, nullable=False),
+    sa.Column("first_seen", _UTCDateTime, nullable=False),
+    sa.Column("last_seen", _UTCDateTime, nullable=False),
+    sa.Column("acknowledged_until", _UTCDateTime),
+    sa.Column("acknowledged_by", sa.Text),
+    sa.Column("acknowledged_reason", sa.Text),
+    sa.Index("ix_turnout_diff_groups_migration", "migration"),
+)
+
+_diff_samples = sa.Table(
+    "turnout_diff_samples",
+    _metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column(
+        "signature",
+        sa.String(64),
+        sa.ForeignKey("turnout_diff_groups.signature", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("hour", _UTCDateTime, nullable=False),   # hour bucket of `at`: samples are bounded per hour
+    sa.Column("at", _UTCDateTime, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("primary", sa.Text, nullable=False),
+    sa.Column("candidate", sa.Text, nullable=False),
+    sa.Column("primary_hash", sa.String(64), nullable=False),
+    sa.Column("candidate_hash", sa.String(64), nullable=False),
+    sa.Index("ix_turnout_diff_samples_signature_hour", "signature", "hour"),
+    sa.Index("ix_turnout_diff_samples_at", "at"),
+)
+
+_HOURLY = (_comparisons, _latency, _fallbacks, _shadow_drops)
+_IN_CHUNK = 500  # bound parameters per IN (...) list
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """WAL, foreign keys, a busy timeout, and transactions we begin ourselves (BEGIN IMMEDIATE for writes)."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver must not begin transactions on its own
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    def on_begin(connection: Connection) -> None:
+        write = bool(connection.get_execution_options().get("turnout_write"))
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
+
+
+class Store:
+    """Where stages and evidence live: an SQLite file (one host) or PostgreSQL (several gateway instances).
+
+    Thread-safe (one Engine, a connection per call); every method is a blocking database call, so the request
+    path reaches it only through the Recorder or asyncio.to_thread. Datetimes are returned aware, in UTC.
+    """
+
+    def __init__(self, engine: Engine, *, samples_per_hour: int = 5) -> None:
+        if engine.dialect.name not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {engine.dialect.name!r}: use SQLite or PostgreSQL")
+        if samples_per_hour < 0:
+            raise ValueError("samples_per_hour must be >= 0")
+        self.engine = engine
+        self.samples_per_hour = samples_per_hour
+
+    @classmethod
+    def open(cls, url: str, *, samples_per_hour: int = 5, busy_timeout: float = 5.0) -> Store:
+        """A store for `sqlite:///path/file.db` (file and directories created) or `postgresql+psycopg://...`."""
+        parsed = make_url(url)
+        if parsed.drivername.startswith("postgres"):
+            if parsed.drivername in ("postgres", "postgresql"):
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            engine = sa.create_engine(parsed, pool_pre_ping=True, json_serializer=_json_dumps)
+        elif parsed.get_backend_name() == "sqlite":
+            database = parsed.database
+            if not database or database == ":memory:" or database.startswith("file:"):
+                raise ValueError("the SQLite store needs a file path: sqlite:///path/to/turnout.db")
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(
+                parsed,
+                connect_args={"timeout": busy_timeout, "check_same_thread": False},
+                json_serializer=_json_dumps,
+            )
+            _configure_sqlite(engine, int(busy_timeout * 1000))
+        else:
+            raise ValueError(f"unsupported store URL {parsed.drivername!r}: use sqlite:/// or postgresql+psycopg://")
+        return cls(engine, samples_per_hour=samples_per_hour)
+
+    def create_schema(self) -> None:
+        """Create the tables that do not exist yet (safe to call from several instances at once)."""
+        try:
+            _metadata.create_all(self.engine, checkfirst=True)
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError):
+            # another instance created the same table between our check and our CREATE: check again
+            _metadata.create_all(self.engine, checkfirst=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _begin(self, *, write: bool = False) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            if write:
+                conn.execution_options(turnout_write=True)
+            with conn.begin():
+                yield conn
+
+    def _insert(self, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def _add_rows(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        rows: list[dict[str, Any]],
+        *,
+        keys: Sequence[str],
+        add: Sequence[str] = ("count",),
+        latest: Sequence[str] = (),
+        earliest: Sequence[str] = (),
+        replace: Sequence[str] = (),
+    ) -> None:
+        """Upsert rows: counters in `add` are summed, `latest`/`earliest` keep the max/min, `replace` overwrite."""
+        if not rows:
+            return
+        rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))  # one lock order: no deadlocks
+        insert = self._insert(table)
+        excluded = insert.excluded
+        update: dict[str, Any] = {c: table.c[c] + excluded[c] for c in add}
+        for c in latest:
+            update[c] = sa.case((excluded[c] > table.c[c], excluded[c]), else_=table.c[c])
+        for c in earliest:
+            update[c] = sa.case((excluded[c] < table.c[c], excluded[c]), else_=table.c[c])
+        for c in replace:
+            update[c] = excluded[c]
+        conn.execute(insert.on_conflict_do_update(index_elements=list(keys), set_=update), rows)
+
+    # -- stages -----------------------------------------------------------------------------------------------
+
+    def get_states(self) -> dict[str, MigrationState]:
+        """Every stored migration state, by name (a migration never moved has no row: it is in `monolith`)."""
+        with self._begin() as conn:
+            rows = conn.execute(sa.select(_state)).all()
+        return {
+            row.name: MigrationState(
+                name=row.name,
+                stage=Stage(row.stage),
+                percent=row.percent,
+                changed_at=row.changed_at,
+                changed_by=row.changed_by,
+                reason=row.reason,
+            )
+            for row in rows
+        }
+
+    def set_stage(
+        self,
+        name: str,
+        stage: Stage,
+        *,
+        percent: float,
+        by: str,
+        reason: str,
+        forced: bool = False,
+        evidence: dict[str, Any],
+    ) -> StageChange:
+        """Move `name` to `stage` and log it, atomically: the logged `from_stage` is the one replaced."""
+        stage = Stage(stage)
+        percent = float(percent)
+        if not 0.0 <= percent <= 100.0:
+            raise ValueError(f"percent must be within 0..100, not {percent}")
+        at = _now()
+        with self._begin(write=True) as conn:
+            conn.execute(
+                self._insert(_state)
+                .values(name=name, stage=Stage.MONOLITH.value, percent=100.0)
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            old = conn.execute(
+                sa.select(_state.c.stage).where(_state.c.name == name).with_for_update()
+            ).scalar_one()
+            conn.execute(
+                sa.update(_state)
+                .where(_state.c.name == name)
+                .values(stage=stage.value, percent=percent, changed_at=at, changed_by=by, reason=reason)
+            )
+            conn.execute(
+                sa.insert(_stage_log).values(
+                    name=name,
+                    from_stage=old,
+                    to_stage=stage.value,
+                    percent=percent,
+                    at=at,
+                    by=by,
+                    reason=reason,
+                    forced=forced,
+                    evidence=evidence,
+                )
+            )
+        return StageChange(
+            name=name,
+            from_stage=Stage(old),
+            to_stage=stage,
+            percent=percent,
+            at=at,
+            by=by,
+            reason=reason,
+            forced=forced,
+            evidence=dict(evidence),
+        )
+
+    def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]:
+        """Stage changes, newest first (of one migration, or of all)."""
+        query = sa.select(_stage_log).order_by(_stage_log.c.id.desc()).limit(limit)
+        if name is not None:
+            query = query.where(_stage_log.c.name == name)
+        with self._begin() as conn:
+            rows = conn.execute(query).all()
+        return [
+            StageChange(
+                name=row.name,
+                from_stage=Stage(row.from_stage),
+                to_stage=Stage(row.to_stage),
+                percent=row.percent,
+                at=row.at,
+                by=row.by,
+                reason=row.reason,
+                forced=bool(row.forced),
+                evidence=dict(row.evidence or {}),
+            )
+            for row in rows
+        ]
+
+    # -- evidence in --------------------------------------------------------------------------------------------
+
+    def write(self, batch: EvidenceBatch) -> None:
+        """Add a batch of evidence in one transaction (all of it or nothing)."""
+        if batch.empty:
+            return
+        with self._begin(write=True) as conn:
+            self._add_rows(
+                conn,
+                _comparisons,
+                [
+                    {"migration": m, "operation": op, "hour": hour, "outcome": outcome, "count": n}
+                    for (m, op, hour, outcome), n in batch.comparisons.items()
+                ],
+                keys=("migration", "operation", "hour", "outcome"),
+            )
+            self._add_rows(
+                conn,
+                _latency,
+                [
+                    {"migration": m, "side": side, "hour": hour, "bucket": bucket, "count": n}
+                    for (m, side, hour, bucket), n in batch.latencies.items()
+                ],
+                keys=("migration", "side", "hour", "bucket"),
+            )
+            self._add_rows(
+                conn,
+                _fallbacks,
+                [
+                    {"migration": m, "operation": op, "hour": hour, "count": n, "last_at": last}
+                    for (m, op, hour), (n, last) in batch.fallbacks.items()
+                ],
+                keys=("migration", "operation", "hour"),
+                latest=("last_at",),
+            )
+            self._add_rows(
+                conn,
+                _shadow_drops,
+                [{"migration": m, "hour": hour, "count": n} for (m, hour), n in batch.shadow_drops.items()],
+                keys=("migration", "hour"),
+            )
+            # groups first: the upsert locks each group's row (PostgreSQL), so counting its samples below is
+            # exact even with several gateway instances writing at once
+            self._add_rows(
+                conn,
+                _diff_groups,
+                [
+                    {
+                        "signature": g.signature,
+                        "migration": g.migration,
+                        "coordinate": g.coordinate,
+                        "operation": g.operation,
+                        "kind": g.kind,
+                        "noise": g.noise,
+                        "count": g.count,
+                        "first_seen": g.first_seen,
+                        "last_seen": g.last_seen,
+                    }
+                    for g in batch.diff_groups.values()
+                ],
+                keys=("signature",),
+                earliest=("first_seen",),
+                latest=("last_seen",),
+                replace=("noise",),
+            )
+            self._add_samples(conn, batch)
+
+    def _add_samples(self, conn: Connection, batch: EvidenceBatch) -> None:
+        if not batch.diff_samples or self.samples_per_hour <= 0:
+            return
+        signatures = sorted({s.signature for s in batch.diff_samples})
+        earliest = min(s.hour for s in batch.diff_samples)
+        stored: dict[tuple[str, datetime], int] = {}
+        for start in range(0, len(signatures), _IN_CHUNK):
+            query = (
+                sa.select(_diff_samples.c.signature, _diff_samples.c.hour, sa.func.count())
+                .where(
+                    _diff_samples.c.signature.in_(signatures[start : start + _IN_CHUNK]),
+                    _diff_samples.c.hour >= earliest,
+                )
+                .group_by(_diff_samples.c.signature, _diff_samples.c.hour)
+            )
+            for signature, hour, count in conn.execute(query):
+                stored[(signature, hour)] = int(count)
+        rows: list[dict[str, Any]] = []
+        for sample in batch.diff_samples:
+            key = (sample.signature, sample.hour)
+            if stored.get(key, 0) >= self.samples_per_hour:
+                continue
+            stored[key] = stored.get(key, 0) + 1
+            rows.append(
+                {
+                    "signature": sample.signature,
+                    "hour": sample.hour,
+                    "at": sample.at,
+                    "path": sample.path,
+                    "primary": sample.primary,
+                    "candidate": sample.candidate,
+                    "primary_hash": sample.primary_hash,
+                    "candidate_hash": sample.candidate_hash,
+                }
+            )
+        if rows:
+            conn.execute(sa.insert(_diff_samples), rows)
+
+    # -- evidence out -------------------------------------------------------------------------------------------
+
+    def evidence(self, name: str, since: datetime | None = None) -> MigrationEvidence:
+        """What is known of `name` since `since` (hourly counters from the hour `since` falls in; None: all)."""
+        hour = hour_bucket(since) if since is not None else None
+
+        def recent(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+            where = [table.c.migration == name]
+            if hour is not None:
+                where.append(table.c.hour >= hour)
+            return where
+
+        now = _now()
+        outcomes: dict[str, int] = {}
+        latency: dict[str, dict[int, int]] = {side: {} for side in _SIDES}
+        with self._begin() as conn:
+            for outcome, count in conn.execute(
+                sa.select(_comparisons.c.outcome, sa.func.sum(_comparisons.c.count))
+                .where(*recent(_comparisons))
+                .group_by(_comparisons.c.outcome)
+            ):
+                outcomes[outcome] = int(count or 0)
+            operations = conn.execute(
+                sa.select(sa.func.count(sa.distinct(_comparisons.c.operation))).where(
+                    *recent(_comparisons), _comparisons.c.count > 0
+                )
+            ).scalar_one()
+            for side, bucket, count in conn.execute(
+                sa.select(_latency.c.side, _latency.c.bucket, sa.func.sum(_latency.c.count))
+                .where(*recent(_latency))
+                .group_by(_latency.c.side, _latency.c.bucket)
+            ):
+                latency.setdefault(side, {})[int(bucket)] = int(count or 0)
+            fallbacks, last_fallback = conn.execute(
+                sa.select(sa.func.sum(_fallbacks.c.count), sa.func.max(_fallbacks.c.last_at)).where(
+                    *recent(_fallbacks)
+                )
+            ).one()
+            dropped = conn.execute(
+                sa.select(sa.func.sum(_shadow_drops.c.count)).where(*recent(_shadow_drops))
+            ).scalar_one()
+            open_query = sa.select(sa.func.count()).where(
+                _diff_groups.c.migration == name,
+                _diff_groups.c.noise.is_(False),
+                sa.or_(_diff_groups.c.acknowledged_until.is_(None), _diff_groups.c.acknowledged_until <= now),
+            )
+            if since is not None:
+                open_query = open_query.where(_diff_groups.c.last_seen >= _utc(since))
+            open_groups = conn.execute(open_query).scalar_one()
+        return MigrationEvidence(
+            name=name,
+            comparisons=sum(outcomes.values()),
+            matches=outcomes.get("match", 0),
+            mismatches=outcomes.get("mismatch", 0),
+            noise=outcomes.get("noise", 0),
+            errors=outcomes.get("error", 0),
+            operations=int(operations or 0),
+            fallbacks=int(fallbacks or 0),
+            last_fallback=last_fallback,
+            shadow_dropped=int(dropped or 0),
+            latency_from_ms=(latency_quantile(latency["from"], 0.5), latency_quantile(latency["from"], 0.99)),
+            latency_to_ms=(latency_quantile(latency["to"], 0.5), latency_quantile(latency["to"], 0.99)),
+            open_diff_groups=int(open_groups or 0),
+        )
+
+    def diff_groups(
+        self, name: str, include_acknowledged: bool = True, samples_per_group: int = 5
+    ) -> list[DiffGroup]:
+        """The diff groups of `name`, most frequent first, each with its newest samples."""
+        query = sa.select(_diff_groups).where(_diff_groups.c.migration == name)
+        if not include_acknowledged:
+            query = query.where(
+                sa.or_(
+                    _diff_groups.c.acknowledged_until.is_(None),
+                    _diff_groups.c.acknowledged_until <= _now(),
+                )
+            )
+        query = query.order_by(
+            _diff_groups.c.count.desc(), _diff_groups.c.last_seen.desc(), _diff_groups.c.signature
+        )
+        samples: dict[str, list[DiffSample]] = defaultdict(list)
+        with self._begin() as conn:
+            groups = conn.execute(query).all()
+            if groups and samples_per_group > 0:
+                rank = (
+                    sa.func.row_number()
+                    .over(
+                        partition_by=_diff_samples.c.signature,
+                        order_by=(_diff_samples.c.at.desc(), _diff_samples.c.id.desc()),
+                    )
+                    .label("rank")
+                )
+                ranked = (
+                    sa.select(_diff_samples, rank)
+                    .join(_diff_groups, _diff_groups.c.signature == _diff_samples.c.signature)
+                    .where(_diff_groups.c.migration == name)
+                    .subquery()
+                )
+                for row in conn.execute(
+                    sa.select(ranked)
+                    .where(ranked.c.rank <= samples_per_group)
+                    .order_by(ranked.c.signature, ranked.c.rank)
+                ):
+                    samples[row.signature].append(
+                        DiffSample(
+                            at=row.at,
+                            path=row.path,
+                            primary=row.primary,
+                            candidate=row.candidate,
+                            primary_hash=row.primary_hash,
+                            candidate_hash=row.candidate_hash,
+                        )
+                    )
+        return [
+            DiffGroup(
+                signature=g.signature,
+                migration=g.migration,
+                coordinate=g.coordinate,
+                operation=g.operation,
+                kind=g.kind,
+                count=int(g._mapping["count"]),
+                first_seen=g.first_seen,
+                last_seen=g.last_seen,
+                noise=bool(g.noise),
+                acknowledged_until=g.acknowledged_until,
+                acknowledged_by=g.acknowledged_by,
+                acknowledged_reason=g.acknowledged_reason,
+                samples=tuple(samples.get(g.signature, ())),
+            )
+            for g in groups
+        ]
+
+    def acknowledge(self, signature: str, *, until: datetime, by: str, reason: str) -> bool:
+        """Accept a diff group until `until` (it stops counting as open); False when there is no such group."""
+        with self._begin(write=True) as conn:
+            result = conn.execute(
+                sa.update(_diff_groups)
+                .where(_diff_groups.c.signature == signature)
+                .values(acknowledged_until=until, acknowledged_by=by, acknowledged_reason=reason)
+            )
+        return bool(result.rowcount)
+
+    def timeseries(self, name: str, since: datetime) -> list[dict[str, Any]]:
+        """Per hour with any evidence, oldest first: counts, match rate, fallbacks, drops, p50/p99 per side.
+
+        Keys: hour (aware datetime), comparisons, matches, mismatches, noise, errors, match_rate (None when
+        nothing was judged), fallbacks, shadow_dropped, p50_from_ms, p99_from_ms, p50_to_ms, p99_to_ms.
+        """
+        start = hour_bucket(since)
+        outcomes: dict[datetime, dict[str, int]] = defaultdict(dict)
+        histograms: dict[datetime, dict[str, dict[int, int]]] = defaultdict(lambda: {s: {} for s in _SIDES})
+        fallbacks: dict[datetime, int] = {}
+        drops: dict[datetime, int] = {}
+        with self._begin() as conn:
+            for hour, outcome, count in conn.execute(
+                sa.select(_comparisons.c.hour, _comparisons.c.outcome, sa.func.sum(_comparisons.c.count))
+                .where(_comparisons.c.migration == name, _comparisons.c.hour >= start)
+                .group_by(_comparisons.c.hour, _comparisons.c.outcome)
+            ):
+                outcomes[hour][outcome] = int(count or 0)
+            for hour, side, bucket, count in conn.execute(
+                sa.select(_latency.c.hour, _latency.c.side, _latency.c.bucket, _latency.c.count).where(
+                    _latency.c.migration == name, _latency.c.hour >= start
+                )
+            ):
+                histograms[hour].setdefault(side, {})[int(bucket)] = int(count)
+            for hour, count in conn.execute(
+                sa.select(_fallbacks.c.hour, sa.func.sum(_fallbacks.c.count))
+                .where(_fallbacks.c.migration == name, _fallbacks.c.hour >= start)
+                .group_by(_fallbacks.c.hour)
+            ):
+                fallbacks[hour] = int(count or 0)
+            for hour, count in conn.execute(
+                sa.select(_shadow_drops.c.hour, _shadow_drops.c.count).where(
+                    _shadow_drops.c.migration == name, _shadow_drops.c.hour >= start
+                )
+            ):
+                drops[hour] = int(count)
+        series: list[dict[str, Any]] = []
+        for hour in sorted(set(outcomes) | set(histograms) | set(fallbacks) | set(drops)):
+            counts = outcomes.get(hour, {})
+            matches, mismatches = counts.get("match", 0), counts.get("mismatch", 0)
+            judged = matches + mismatches
+            histogram = histograms.get(hour, {})
+            series.append(
+                {
+                    "hour": hour,
+                    "comparisons": sum(counts.values()),
+                    "matches": matches,
+                    "mismatches": mismatches,
+                    "noise": counts.get("noise", 0),
+                    "errors": counts.get("error", 0),
+                    "match_rate": matches / judged if judged else None,
+                    "fallbacks": fallbacks.get(hour, 0),
+                    "shadow_dropped": drops.get(hour, 0),
+                    "p50_from_ms": latency_quantile(histogram.get("from", {}), 0.5),
+                    "p99_from_ms": latency_quantile(histogram.get("from", {}), 0.99),
+                    "p50_to_ms": latency_quantile(histogram.get("to", {}), 0.5),
+                    "p99_to_ms": latency_quantile(histogram.get("to", {}), 0.99),
+                }
+            )
+        return series
+
+    # -- retention ------------------------------------------------------------------------------------------------
+
+    def prune(self, older_than: datetime) -> int:
+        """Delete evidence older than `older_than`; returns the number of rows deleted.
+
+        Samples taken before it, hourly rows whose hour ended by then, and diff groups last seen before it
+        (unless their acknowledgement is still running). Stages and the stage log are kept.
+        """
+        cutoff = _utc(older_than)
+        deleted = 0
+        with self._begin(write=True) as conn:
+            result = conn.execute(sa.delete(_diff_samples).where(_diff_samples.c.at < cutoff))
+            deleted += max(result.rowcount, 0)
+            stale = sa.and_(
+                _diff_groups.c.last_seen < cutoff,
+                sa.or_(
+                    _diff_groups.c.acknowledged_until.is_(None),
+                    _diff_groups.c.acknowledged_until <= _now(),
+                ),
+            )
+            # samples of a stale group are older than its last_seen, so already gone; no cascade needed
+            result = conn.execute(sa.delete(_diff_groups).where(stale))
+            deleted += max(result.rowcount, 0)
+            for table in _HOURLY:
+                result = conn.execute(sa.delete(table).where(table.c.hour <= cutoff - _HOUR))
+                deleted += max(result.rowcount, 0)
+        return deleted

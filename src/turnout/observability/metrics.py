@@ -1,0 +1,85 @@
+"""One catalog of metric names, labels and their closed sets of values (cardinality bounded by construction)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+from ..executor.plan_executor import FetchRecord
+from ..migration.model import ComparisonOutcome, Difference
+
+__all__ = ["CONTENT_TYPE", "Metrics"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """Prometheus metrics of one gateway process. Labels: subgraph and migration names come from the
+    supergraph and the config (bounded); kind, outcome and side are closed sets."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "turnout_requests", "GraphQL requests, by operation kind and outcome (ok, errors, rejected).",
+            ["kind", "outcome"], registry=r)
+        self.request_seconds = Histogram(
+            "turnout_request_duration_seconds", "Time to answer a GraphQL request.", ["kind"],
+            buckets=_LATENCY_BUCKETS, registry=r)
+        self.subgraph_requests = Counter(
+            "turnout_subgraph_requests", "Requests to subgraphs, by outcome (ok, error).",
+            ["subgraph", "outcome"], registry=r)
+        self.subgraph_seconds = Histogram(
+            "turnout_subgraph_request_duration_seconds", "Time a subgraph took to answer.", ["subgraph"],
+            buckets=_LATENCY_BUCKETS, registry=r)
+        self.comparisons = Counter(
+            "turnout_migration_comparisons", "Side-by-side comparisons, by outcome (match, mismatch, noise, error).",
+            ["migration", "outcome"], registry=r)
+        self.differences = Counter(
+            "turnout_migration_differences", "Differences found by side-by-side comparisons.",
+            ["migration"], registry=r)
+        self.fallbacks = Counter(
+            "turnout_migration_fallbacks", "Requests answered by the old subgraph after the new one failed.",
+            ["migration"], registry=r)
+        self.dropped = Counter(
+            "turnout_migration_shadow_dropped", "Comparisons dropped because the shadow queue was full.",
+            ["migration"], registry=r)
+        self.migration_seconds = Histogram(
+            "turnout_migration_fetch_duration_seconds", "Subgraph latency of a migration's old (from) and new (to) side.",
+            ["migration", "side"], buckets=_LATENCY_BUCKETS, registry=r)
+
+    # -- the request path -------------------------------------------------------------------------------
+
+    def request(self, kind: str, outcome: str, seconds: float) -> None:
+        self.requests.labels(kind, outcome).inc()
+        self.request_seconds.labels(kind).observe(seconds)
+
+    def fetches(self, records: Iterable[FetchRecord]) -> None:
+        for record in records:
+            if record.memo_hit:
+                continue
+            self.subgraph_requests.labels(record.service, "ok" if record.ok else "error").inc()
+            self.subgraph_seconds.labels(record.service).observe(record.milliseconds / 1000.0)
+
+    # -- migration evidence (an EvidenceSink) ---------------------------------------------------------------
+
+    def comparison(self, migration: str, operation: str, outcome: ComparisonOutcome,
+                   differences: list[Difference], noisy_coordinates: set[str]) -> None:
+        self.comparisons.labels(migration, outcome).inc()
+        if differences:
+            self.differences.labels(migration).inc(len(differences))
+
+    def latency(self, migration: str, side: str, ms: float) -> None:
+        self.migration_seconds.labels(migration, side).observe(ms / 1000.0)
+
+    def fallback(self, migration: str, operation: str) -> None:
+        self.fallbacks.labels(migration).inc()
+
+    def shadow_dropped(self, migration: str) -> None:
+        self.dropped.labels(migration).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
