@@ -3,7 +3,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck clean
+.PHONY: demo test lint typecheck clean browser
+
+# the browser test drives Debian's Chromium (playwright's own browser download is not used)
+CHROMIUM := /usr/bin/chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +21,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint
+browser:
+	@test -x $(CHROMIUM) || (command -v apt-get >/dev/null && \
+	  (apt-get install -y --no-install-recommends chromium >/dev/null || \
+	   (apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null))) || \
+	  echo "chromium could not be installed: the browser test will be skipped"
+
+test: $(STAMP) lint browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from sqlalchemy.engine import make_url
 
 from .config import Config, MigrationConfig
 from .gateway import Gateway
@@ -17,7 +20,14 @@ from .observability.metrics import Metrics
 from .supergraph.model import SupergraphModel
 from .transport.http import HttpTransport
 
-__all__ = ["AssemblyError", "build_gateway", "build_migrations", "cohort_key", "open_store"]
+__all__ = [
+    "AssemblyError",
+    "build_gateway",
+    "build_migrations",
+    "cohort_key",
+    "migration_from_config",
+    "open_store",
+]
 
 log = logging.getLogger("turnout")
 
@@ -45,44 +55,107 @@ def _overrides_with_label(model: SupergraphModel, label: str) -> list[_Override]
     return found
 
 
+def migration_from_config(
+    cfg: MigrationConfig,
+    *,
+    from_subgraph: str | None = None,
+    to_subgraph: str | None = None,
+    fields: tuple[str, ...] | None = None,
+) -> Migration:
+    """The Migration a config entry describes (subgraphs and fields as given, or as resolved from a label)."""
+    return Migration(
+        name=cfg.name,
+        from_subgraph=from_subgraph or cfg.from_subgraph or "?",
+        to_subgraph=to_subgraph or cfg.to_subgraph or "?",
+        fields=fields if fields is not None else tuple(dict.fromkeys(cfg.fields)),
+        label=cfg.label,
+        rules={k: CoordinateRule(**r.model_dump()) for k, r in cfg.rules.items()},
+        sample_rate=cfg.sample_rate,
+        noise_rate=cfg.noise_rate,
+        shadow_mutations=cfg.shadow_mutations,
+        reverse_compare=cfg.reverse_compare,
+        gates=Gates(**cfg.gates.model_dump()),
+    )
+
+
+def _is_field(model: SupergraphModel, coordinate: str, *, wildcard: bool = False) -> bool:
+    type_name, dot, field_name = coordinate.partition(".")
+    typedef = model.types.get(type_name)
+    if not dot or typedef is None or not typedef.fields:
+        return False
+    return field_name in typedef.fields or (wildcard and field_name == "*")
+
+
+def _bind_label(cfg: MigrationConfig, model: SupergraphModel, label: str) -> tuple[str, str, tuple[str, ...]]:
+    """`from`, `to` and the fields of a label-bound migration, checked against the label's @override fields."""
+    overrides = _overrides_with_label(model, label)
+    if not overrides:
+        raise AssemblyError(f"migration {cfg.name}: no @override in the supergraph has label {label!r}")
+    pairs = sorted({(o.frm, o.to) for o in overrides})
+    if len(pairs) > 1:
+        shown = ", ".join(f"{frm} -> {to}" for frm, to in pairs)
+        raise AssemblyError(f"migration {cfg.name}: label {label!r} moves fields between several pairs of "
+                            f"subgraphs ({shown}); a migration moves fields from one subgraph to one other")
+    frm, to = pairs[0]
+    if cfg.from_subgraph and cfg.from_subgraph != frm:
+        raise AssemblyError(f"migration {cfg.name}: `from` is {cfg.from_subgraph!r}, but label {label!r} "
+                            f"overrides fields of {frm!r}")
+    if cfg.to_subgraph and cfg.to_subgraph != to:
+        raise AssemblyError(f"migration {cfg.name}: `to` is {cfg.to_subgraph!r}, but label {label!r} "
+                            f"moves fields to {to!r}")
+    labelled = tuple(dict.fromkeys(o.coordinate for o in overrides))
+    # routing flips the label, so the fields are exactly the label's; listed fields must be among them
+    stray = [c for c in dict.fromkeys(cfg.fields) if c not in labelled]
+    if stray:
+        raise AssemblyError(f"migration {cfg.name}: {', '.join(stray)} not overridden with label {label!r} "
+                            f"(its fields: {', '.join(labelled)})")
+    return frm, to, labelled
+
+
 def build_migrations(configs: list[MigrationConfig], model: SupergraphModel) -> list[Migration]:
     """Migrations from the config, checked against the supergraph; labels bound to their @override fields."""
-    migrations = []
+    migrations: list[Migration] = []
+    owners: dict[str, str] = {}   # coordinate -> the migration moving it
+    labels: dict[str, str] = {}   # label -> the migration bound to it
     for cfg in configs:
-        fields = tuple(cfg.fields)
+        if any(m.name == cfg.name for m in migrations):
+            raise AssemblyError(f"two migrations are named {cfg.name!r}; names must be unique")
+        fields = tuple(dict.fromkeys(cfg.fields))
         frm, to = cfg.from_subgraph, cfg.to_subgraph
         if cfg.label:
-            overrides = _overrides_with_label(model, cfg.label)
-            if not overrides:
-                raise AssemblyError(f"migration {cfg.name}: no @override in the supergraph has label {cfg.label!r}")
-            fields = fields or tuple(o.coordinate for o in overrides)
-            frm = frm or overrides[0].frm
-            to = to or overrides[0].to
+            if cfg.label in labels:
+                raise AssemblyError(f"migrations {labels[cfg.label]} and {cfg.name} are both bound to label "
+                                    f"{cfg.label!r}")
+            labels[cfg.label] = cfg.name
+            for coordinate in fields:
+                if not _is_field(model, coordinate):
+                    raise AssemblyError(f"migration {cfg.name}: {coordinate} is not a field of the supergraph")
+            frm, to, fields = _bind_label(cfg, model, cfg.label)
         if not frm or not to:
-            raise AssemblyError(f"migration {cfg.name}: `from` and `to` subgraphs are required")
+            raise AssemblyError(f"migration {cfg.name}: `from` and `to` subgraphs are required "
+                                "(or a `label:` of an @override in the supergraph)")
         for name in (frm, to):
             if model.subgraph_by_name(name) is None:
-                raise AssemblyError(f"migration {cfg.name}: the supergraph has no subgraph named {name!r}")
+                known = ", ".join(sorted(s.name for s in model.subgraphs.values()))
+                raise AssemblyError(f"migration {cfg.name}: the supergraph has no subgraph named {name!r} "
+                                    f"(it has {known})")
+        if frm == to:
+            raise AssemblyError(f"migration {cfg.name}: `from` and `to` are both {frm!r}")
         if not fields:
             raise AssemblyError(f"migration {cfg.name}: no fields")
         for coordinate in fields:
-            type_name, _, field_name = coordinate.partition(".")
-            typedef = model.types.get(type_name)
-            if typedef is None or field_name not in typedef.fields:
-                raise AssemblyError(f"migration {cfg.name}: {coordinate} is not a field of the supergraph")
-        migrations.append(Migration(
-            name=cfg.name,
-            from_subgraph=frm,
-            to_subgraph=to,
-            fields=fields,
-            label=cfg.label,
-            rules={k: CoordinateRule(**r.model_dump()) for k, r in cfg.rules.items()},
-            sample_rate=cfg.sample_rate,
-            noise_rate=cfg.noise_rate,
-            shadow_mutations=cfg.shadow_mutations,
-            reverse_compare=cfg.reverse_compare,
-            gates=Gates(**cfg.gates.model_dump()),
-        ))
+            if not _is_field(model, coordinate):
+                raise AssemblyError(f"migration {cfg.name}: {coordinate} is not a field of the supergraph "
+                                    "(fields are written Type.field)")
+            if coordinate in owners:
+                raise AssemblyError(f"migration {cfg.name}: {coordinate} is already moved by migration "
+                                    f"{owners[coordinate]}")
+            owners[coordinate] = cfg.name
+        for coordinate in cfg.rules:
+            if not _is_field(model, coordinate, wildcard=True):
+                raise AssemblyError(f"migration {cfg.name}: rule for {coordinate}, which is not a field of the "
+                                    "supergraph (rules are keyed Type.field or Type.*)")
+        migrations.append(migration_from_config(cfg, from_subgraph=frm, to_subgraph=to, fields=fields))
     return migrations
 
 
@@ -97,9 +170,26 @@ def cohort_key(cfg: Config) -> CohortKey:
 
 
 def open_store(cfg: Config) -> Store:
-    store = Store.open(cfg.store.url, samples_per_hour=cfg.store.samples_per_hour)
-    store.create_schema()
+    """The configured store, its tables created; AssemblyError when it cannot be opened."""
+    try:
+        store = Store.open(cfg.store.url, samples_per_hour=cfg.store.samples_per_hour)
+    except Exception as error:  # a bad URL, a missing driver, a directory that cannot be made
+        raise AssemblyError(f"cannot open the store {_shown_url(cfg.store.url)}: {error}") from None
+    try:
+        store.create_schema()
+    except Exception as error:  # the database is down, refuses us, or is not a database
+        store.close()
+        raise AssemblyError(f"cannot open the store {_shown_url(cfg.store.url)}: {error}") from None
     return store
+
+
+def _shown_url(url: str) -> str:
+    """The store URL without its password."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return repr(url) if ":" not in url and "@" not in url else "(an unparsable URL)"
+    return parsed.render_as_string(hide_password=True) if parsed.password else url
 
 
 def build_gateway(cfg: Config, model: SupergraphModel) -> Gateway:
@@ -108,9 +198,15 @@ def build_gateway(cfg: Config, model: SupergraphModel) -> Gateway:
     metrics = Metrics() if cfg.metrics else None
     engine = None
     recorder = None
+    on_close: list[Callable[[], Awaitable[None]]] = []
     if cfg.migrations:
         migrations = build_migrations(cfg.migrations, model)
         store = open_store(cfg)
+
+        async def close_store() -> None:
+            store.close()
+
+        on_close.append(close_store)  # runs last: after the recorder's final flush
         recorder = Recorder(store, flush_interval=cfg.store.flush_interval, full_values=cfg.store.full_values,
                             redact_patterns=cfg.store.redact_patterns or None)
         sinks: list[EvidenceSink] = [recorder]
@@ -128,6 +224,7 @@ def build_gateway(cfg: Config, model: SupergraphModel) -> Gateway:
         )
     gateway = Gateway(model, transport, introspection=cfg.server.introspection, urls=cfg.subgraph_urls(),
                       engine=engine, metrics=metrics)
+    gateway.on_close.extend(on_close)
     if recorder is not None:
         gateway.on_start.append(recorder.start)
         gateway.on_close.append(recorder.close)

@@ -82,19 +82,23 @@ def serve(
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="Interface for the gateway and the example subgraphs.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Gateway port.")] = 4000,
-    subgraph_port: Annotated[int, typer.Option(help="First of three ports for the example subgraphs.")] = 4101,
-    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")] = None,
+    port: Annotated[int, typer.Option(help="Gateway port (the dashboard is at /migrations/).")] = 4000,
+    subgraph_port: Annotated[int, typer.Option(help="First of three ports for the example subgraphs.")] = 4201,
+    duration: Annotated[float | None, typer.Option(
+        help="After the story, keep serving this many seconds (default: until Ctrl-C).")] = None,
+    step_seconds: Annotated[float, typer.Option(help="How long traffic flows at each step of the story.")] = 8.0,
+    store: Annotated[Path | None, typer.Option(help="SQLite file for the demo's evidence.")] = None,
     examples: Annotated[Path | None, typer.Option(help="The repository's examples/ folder.")] = None,
 ) -> None:
-    """Start the example shop (three subgraphs) behind the gateway, show a few queries, keep serving."""
+    """A monolith and two new services behind the gateway, with traffic: one migration goes all the way,
+    another stays in side_by_side because of its diffs, and a stopped service shows a fallback."""
     import asyncio
 
     from .demo import DemoError, run_demo
 
     try:
         asyncio.run(run_demo(host=host, port=port, subgraph_port=subgraph_port, duration=duration,
-                             examples=examples))
+                             examples=examples, step_seconds=step_seconds, store_path=store))
     except DemoError as error:
         typer.echo(f"turnout: {error}", err=True)
         raise typer.Exit(2) from None
@@ -104,7 +108,7 @@ def demo(
 
 def _migration_context(config: Path | None, supergraph: str | None) -> tuple[Config, list[Any], Any, Any]:
     """The config, its migrations (checked against the supergraph when one is known) and the store."""
-    from .assembly import AssemblyError, build_migrations, open_store
+    from .assembly import AssemblyError, build_migrations, migration_from_config, open_store
     from .migration.model import Migration
 
     cfg = build_config(config, {("supergraph",): supergraph})
@@ -113,25 +117,23 @@ def _migration_context(config: Path | None, supergraph: str | None) -> tuple[Con
     try:
         if model is not None:
             migrations = build_migrations(cfg.migrations, model)
-        else:
-            migrations = [
-                Migration(name=m.name, from_subgraph=m.from_subgraph or "?", to_subgraph=m.to_subgraph or "?",
-                          fields=tuple(m.fields), label=m.label)
-                for m in cfg.migrations
-            ]
+        else:  # nothing to check them against: as configured (gates and rules included)
+            migrations = [migration_from_config(m) for m in cfg.migrations]
+        store = open_store(cfg)
     except AssemblyError as error:
         typer.echo(f"turnout: {error}", err=True)
-        raise typer.Exit(2) from None
-    try:
-        store = open_store(cfg)
-    except Exception as error:
-        typer.echo(f"turnout: cannot open the store {cfg.store.url}: {error}", err=True)
         raise typer.Exit(2) from None
     return cfg, migrations, store, model
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+def _find_migration(found: list[Any], name: str) -> Any:
+    """The migration called `name`, or exit 2 naming the known ones."""
+    migration = next((m for m in found if m.name == name), None)
+    if migration is None:
+        known = ", ".join(m.name for m in found) or "none configured"
+        typer.echo(f"turnout: no migration named {name!r} (known: {known})", err=True)
+        raise typer.Exit(2)
+    return migration
 
 
 ConfigOption = Annotated[Path | None, typer.Option(help="turnout.yaml.", envvar="TURNOUT_CONFIG")]
@@ -144,42 +146,24 @@ def migrations(
     supergraph: SupergraphOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Every migrating field: stage, rollout, evidence and readiness."""
+    """Every migrating field: stage, rollout, evidence and readiness (--json: the dashboard's document)."""
     from rich.console import Console
-    from rich.table import Table
 
-    from .migration.report import migration_report
+    from .migration.api import migrations_document
+    from .migration.table import migrations_table
 
     _cfg, found, store, model = _migration_context(config, supergraph)
     try:
-        report = migration_report(found, store, model)
+        document = migrations_document(found, store, model)
     finally:
         store.close()
     if as_json:
-        typer.echo(orjson.dumps({"migrations": report}, option=orjson.OPT_INDENT_2).decode())
+        typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
         return
-    table = Table(title="turnout migrations", show_lines=False)
-    for column in ("migration", "fields", "stage", "rollout", "comparisons", "match", "ops", "noise",
-                   "fallbacks", "from p50/p99 ms", "to p50/p99 ms", "next"):
-        table.add_column(column, overflow="fold")
-    for row in report:
-        ev = row["evidence"]
-        rate = ev["match_rate"]
-        table.add_row(
-            row["name"],
-            "\n".join(row["fields"]),
-            row["stage"],
-            "-" if row["percent"] is None else f"{row['percent']:g}%",
-            str(ev["comparisons"]),
-            "-" if rate is None else f"{rate:.1%}",
-            str(ev["operations"]),
-            str(ev["noise"]),
-            str(ev["fallbacks"]),
-            f"{_ms(ev['latency_from_ms'][0])}/{_ms(ev['latency_from_ms'][1])}",
-            f"{_ms(ev['latency_to_ms'][0])}/{_ms(ev['latency_to_ms'][1])}",
-            (f"{row['next_stage']}: " if row["next_stage"] else "") + (row["removal"] or row["readiness"]),
-        )
-    Console(width=200).print(table)
+    if not document["migrations"]:
+        typer.echo("no migrations configured (add them under `migrations:` in the config)")
+        return
+    Console(width=200).print(migrations_table(document["migrations"]))
 
 
 @app.command()
@@ -190,14 +174,14 @@ def diffs(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """A migration's differences, grouped by coordinate, operation and kind, with samples."""
+    from datetime import UTC, datetime
+
     from rich.console import Console
     from rich.table import Table
 
     _cfg, found, store, _model = _migration_context(config, supergraph)
-    if name not in {m.name for m in found}:
-        typer.echo(f"turnout: no migration named {name!r}", err=True)
-        raise typer.Exit(2)
     try:
+        _find_migration(found, name)
         groups = store.diff_groups(name)
     finally:
         store.close()
@@ -207,13 +191,20 @@ def diffs(
         typer.echo(orjson.dumps({"groups": [asdict(g) for g in groups]}, option=orjson.OPT_INDENT_2,
                                 default=str).decode())
         return
+    if not groups:
+        typer.echo(f"no differences recorded for {name}")
+        return
+    now = datetime.now(UTC)
     table = Table(title=f"differences of {name}")
     for column in ("signature", "coordinate", "operation", "kind", "count", "status", "sample (from -> to)"):
         table.add_column(column, overflow="fold")
     for group in groups:
         status = "noise" if group.noise else "open"
         if group.acknowledged_until is not None:
-            status = f"acknowledged until {group.acknowledged_until:%Y-%m-%d %H:%M}"
+            if group.acknowledged_until > now:
+                status = f"acknowledged until {group.acknowledged_until:%Y-%m-%d %H:%M}"
+            elif not group.noise:
+                status = f"open (acknowledgement expired {group.acknowledged_until:%Y-%m-%d %H:%M})"
         sample = group.samples[0] if group.samples else None
         table.add_row(group.signature[:12], group.coordinate, group.operation, group.kind, str(group.count), status,
                       f"{sample.primary} -> {sample.candidate}" if sample else "")
@@ -232,11 +223,27 @@ def ack(
     """Acknowledge a diff group: it stops blocking promotion until the acknowledgement expires."""
     from datetime import UTC, datetime, timedelta
 
-    _cfg, _found, store, _model = _migration_context(config, None)
+    prefix = signature.strip().lower()
+    if not prefix:
+        typer.echo("turnout: give a diff group's signature (or a unique prefix of it; `turnout diffs` lists them)",
+                   err=True)
+        raise typer.Exit(2)
+    if not reason.strip():
+        typer.echo("turnout: --reason must say why the difference is acceptable", err=True)
+        raise typer.Exit(2)
+    if not 0 < days <= 3650:
+        typer.echo("turnout: --days must be more than 0 (and at most 3650)", err=True)
+        raise typer.Exit(2)
+    _cfg, found, store, _model = _migration_context(config, None)
     try:
-        matches = [g.signature for g in store.diff_groups(name) if g.signature.startswith(signature)]
-        if len(matches) != 1:
-            typer.echo(f"turnout: {len(matches)} diff groups of {name} match {signature!r}", err=True)
+        _find_migration(found, name)
+        matches = [g.signature for g in store.diff_groups(name) if g.signature.startswith(prefix)]
+        if not matches:
+            typer.echo(f"turnout: no diff group of {name} has a signature starting with {prefix!r}", err=True)
+            raise typer.Exit(2)
+        if len(matches) > 1:
+            typer.echo(f"turnout: {prefix!r} is ambiguous: {len(matches)} diff groups of {name} start with it "
+                       "(give more characters)", err=True)
             raise typer.Exit(2)
         store.acknowledge(matches[0], until=datetime.now(UTC) + timedelta(days=days), by=by, reason=reason)
     finally:
@@ -256,44 +263,46 @@ def migrate(
     supergraph: SupergraphOption = None,
 ) -> None:
     """Move a migration to another stage, if its evidence allows (gateways pick it up within seconds)."""
-    from dataclasses import asdict
-
     from .migration.model import MigrationState, Stage
     from .migration.readiness import check_move
+    from .migration.report import evidence_json
 
     try:
-        target = Stage(to)
+        target = Stage(to.strip().lower().replace("-", "_"))
     except ValueError:
         typer.echo(f"turnout: unknown stage {to!r}; one of {', '.join(s.value for s in Stage)}", err=True)
         raise typer.Exit(2) from None
-    if percent is not None and not 0 <= percent <= 100:
-        typer.echo("turnout: --percent must be between 0 and 100", err=True)
+    if percent is not None and not 0 <= percent <= 100:  # NaN fails this too
+        typer.echo(f"turnout: --percent must be between 0 and 100, not {percent:g}", err=True)
         raise typer.Exit(2)
-    if force and not reason:
-        typer.echo("turnout: --force needs a --reason", err=True)
+    if percent is not None and target != Stage.MIGRATED:
+        typer.echo(f"turnout: --percent is the rollout in migrated; {target} has none", err=True)
+        raise typer.Exit(2)
+    if force and not (reason and reason.strip()):
+        typer.echo("turnout: --force needs a --reason (it is kept in the stage log)", err=True)
         raise typer.Exit(2)
     _cfg, found, store, model = _migration_context(config, supergraph)
     try:
-        migration = next((m for m in found if m.name == name), None)
-        if migration is None:
-            typer.echo(f"turnout: no migration named {name!r}", err=True)
-            raise typer.Exit(2)
+        migration = _find_migration(found, name)
         state = store.get_states().get(name, MigrationState(name=name))
         evidence = store.evidence(name)
-        verdict = check_move(migration, state, target, evidence, percent=percent or 100.0, model=model)
+        rollout = percent if percent is not None else (state.percent if target == state.stage else 100.0)
+        verdict = check_move(migration, state, target, evidence, percent=rollout, model=model)
         if not verdict.ok and not force:
-            typer.echo(f"turnout: {name} cannot move to {target}: {verdict.summary}", err=True)
+            typer.echo(f"turnout: {name} cannot move from {state.stage} to {target}: {verdict.summary}", err=True)
             typer.echo("(use --force --reason '...' to move anyway; it is logged)", err=True)
             raise typer.Exit(1)
-        rollout = percent if percent is not None else (state.percent if target == state.stage else 100.0)
+        logged = evidence_json(evidence)
+        if not verdict.ok:
+            logged["blockers"] = list(verdict.reasons)  # what --force overrode
         change = store.set_stage(name, target, percent=rollout, by=by,
                                  reason=reason or ("" if verdict.ok else verdict.summary), forced=not verdict.ok,
-                                 evidence={k: (str(v) if not isinstance(v, int | float | None) else v)
-                                           for k, v in asdict(evidence).items()})
+                                 evidence=logged)
     finally:
         store.close()
     shown = f" at {change.percent:g}%" if target == Stage.MIGRATED else ""
-    typer.echo(f"{name}: {change.from_stage} -> {change.to_stage}{shown}")
+    forced = f" (forced past: {verdict.summary})" if change.forced else ""
+    typer.echo(f"{name}: {change.from_stage} -> {change.to_stage}{shown}{forced}")
 
 
 @app.command()

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = [
+    "LOG_LEVELS",
     "CohortConfig",
     "Config",
     "ConfigError",
@@ -27,6 +28,9 @@ __all__ = [
 
 class ConfigError(ValueError):
     """A configuration file or variable that cannot be used; the message says which and why."""
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 class _Strict(BaseModel):
@@ -114,13 +118,31 @@ class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     subgraph_timeout: float = Field(default=30.0, gt=0, description="Default seconds per subgraph request.")
     subgraphs: dict[str, SubgraphConfig] = Field(default_factory=dict)
-    log_level: str = "warning"
+    log_level: str = Field(default="warning", description="critical, error, warning, info or debug.")
     metrics: bool = True
     migrations: list[MigrationConfig] = Field(default_factory=list)
     store: StoreConfig = Field(default_factory=StoreConfig)
     cohort: CohortConfig = Field(default_factory=CohortConfig)
     shadow: ShadowConfig = Field(default_factory=ShadowConfig)
     refresh_interval: float = Field(default=2.0, gt=0, description="Seconds between reads of the stages.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().lower()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"unknown log level {value!r}; one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("migrations")
+    @classmethod
+    def _unique_migration_names(cls, value: list[MigrationConfig]) -> list[MigrationConfig]:
+        seen: set[str] = set()
+        for migration in value:
+            if migration.name in seen:
+                raise ValueError(f"two migrations are named {migration.name!r}; names must be unique")
+            seen.add(migration.name)
+        return value
 
     def subgraph_urls(self) -> dict[str, str]:
         return {name: s.url for name, s in self.subgraphs.items() if s.url}
@@ -143,10 +165,52 @@ _ENV: dict[str, tuple[str, ...]] = {
 }
 
 
-def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    for key in path[:-1]:
-        data = data.setdefault(key, {})
+def _set(data: dict[str, Any], path: tuple[str, ...], value: Any, source: str) -> None:
+    for depth, key in enumerate(path[:-1]):
+        inner = data.get(key)
+        if inner is None:
+            inner = data[key] = {}
+        elif not isinstance(inner, dict):
+            where = ".".join(path[: depth + 1])
+            raise ConfigError(f"{where} must be a mapping of settings to take {source}")
+        data = inner
     data[path[-1]] = value
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """`line L, column C: problem` of a YAML error (PyYAML's own text names an anonymous string, not the file)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    context = getattr(error, "context", None)
+    text = ", ".join(str(part) for part in (context, problem) if part) or str(error)
+    if mark is not None:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {text}"
+    return text
+
+
+_MESSAGES = {
+    "extra_forbidden": "unknown setting",
+    "missing": "required setting missing",
+}
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _problems(error: ValidationError, sources: Mapping[tuple[str, ...], str]) -> str:
+    problems = []
+    for e in error.errors():
+        loc = tuple(e["loc"])
+        message = _MESSAGES.get(e["type"], e["msg"])
+        if e["type"] == "value_error":  # our own validators: drop pydantic's "Value error, " prefix
+            message = str(e.get("ctx", {}).get("error", message))
+        source = sources.get(tuple(str(p) for p in loc))
+        problems.append(f"{_where(loc)}: {message}" + (f" (from {source})" if source else ""))
+    return "; ".join(problems)
 
 
 def load_config(
@@ -162,23 +226,29 @@ def load_config(
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         except OSError as error:
             raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"cannot read {path}: it is not UTF-8 text") from None
         except yaml.YAMLError as error:
-            raise ConfigError(f"{path} is not valid YAML: {error}") from None
+            raise ConfigError(f"{path} is not valid YAML: {_yaml_problem(error)}") from None
         if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path} must hold a mapping of settings")
+            raise ConfigError(f"{path} must hold a mapping of settings, not {type(loaded).__name__}")
         data = loaded or {}
-    for name, target in _ENV.items():
-        value = (env if env is not None else os.environ).get(name)
-        if value is not None and value != "":
-            _set(data, target, value)
-    for target, value in (overrides or {}).items():
-        if value is not None:
-            _set(data, target, value)
+    where = f" in {path}" if path else ""
+    sources: dict[tuple[str, ...], str] = {}
+    variables = env if env is not None else os.environ
+    try:
+        for name, target in _ENV.items():
+            value = variables.get(name)
+            if value is not None and value != "":
+                _set(data, target, value, name)
+                sources[target] = name
+        for target, value in (overrides or {}).items():
+            if value is not None:
+                _set(data, target, value, "a command-line option")
+                sources[target] = "a command-line option"
+    except ConfigError as error:
+        raise ConfigError(f"invalid configuration{where}: {error}") from None
     try:
         return Config.model_validate(data)
     except ValidationError as error:
-        where = f" in {path}" if path else ""
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
-        raise ConfigError(f"invalid configuration{where}: {problems}") from None
+        raise ConfigError(f"invalid configuration{where}: {_problems(error, sources)}") from None

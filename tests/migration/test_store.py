@@ -23,6 +23,7 @@ from turnout.migration.store import (
     hour_bucket,
     latency_bucket,
     latency_quantile,
+    minute_bucket,
 )
 
 PG_DSN = os.environ.get("TURNOUT_TEST_POSTGRES_DSN")
@@ -400,7 +401,7 @@ def test_acknowledged_groups_are_not_open_until_the_acknowledgement_expires(stor
     assert store.acknowledge("0" * 64, until=until, by="ana", reason="") is False
 
 
-def test_timeseries_per_hour(store: Store) -> None:
+def test_timeseries_per_minute(store: Store) -> None:
     two_ago, now = NOW - 2 * HOUR, NOW
     batch = EvidenceBatch()
     batch.add_comparison("m", "A", "match", two_ago, count=9)
@@ -414,7 +415,7 @@ def test_timeseries_per_hour(store: Store) -> None:
     store.write(batch)
 
     series = store.timeseries("m", since=NOW - 3 * HOUR)
-    assert [row["hour"] for row in series] == [hour_bucket(two_ago), hour_bucket(now)]
+    assert [row["hour"] for row in series] == [minute_bucket(two_ago), minute_bucket(now)]
     old, new = series
     assert (old["comparisons"], old["matches"], old["mismatches"], old["match_rate"]) == (10, 9, 1, 0.9)
     assert old["p50_from_ms"] is not None and 8 <= old["p50_from_ms"] <= 11

@@ -73,23 +73,33 @@ def check_move(
     if target.order <= state.stage.order:
         return Verdict(target=target, ok=True)
     if target.order > state.stage.order + 1:
-        reasons.append(f"stages are taken one at a time: {state.stage} comes before {next_stage(state.stage)}")
-    if target == Stage.SIDE_BY_SIDE and model is not None:
-        declared = fields_declared_by(model, migration, migration.to_subgraph)
-        missing = [c for c in migration.fields if c not in declared] if not migration.label else []
-        if missing or (migration.label and not declared):
-            reasons.append(f"{migration.to_subgraph} does not resolve {', '.join(missing) or 'the labelled fields'}")
+        reasons.append(f"stages are taken one at a time: from {state.stage} the next is {next_stage(state.stage)}")
+    if target == Stage.SIDE_BY_SIDE:
+        if model is None:
+            reasons.append(f"no supergraph to check that {migration.to_subgraph} resolves the fields")
+        else:
+            declared = fields_declared_by(model, migration, migration.to_subgraph)
+            missing = [c for c in migration.fields if c not in declared] if not migration.label else []
+            if missing or (migration.label and not declared):
+                reasons.append(
+                    f"{migration.to_subgraph} does not resolve {', '.join(missing) or 'the labelled fields'}"
+                )
     if target == Stage.MIGRATED:
-        rate = evidence.match_rate
+        # a comparison whose candidate failed is no match: errors count against the rate (noise does not)
+        judged = evidence.matches + evidence.mismatches + evidence.errors
+        rate = evidence.matches / judged if judged else None
         if evidence.comparisons < gates.min_comparisons:
             reasons.append(f"{evidence.comparisons} comparisons, {gates.min_comparisons} needed")
-        if rate is None or rate < gates.min_match_rate:
-            shown = "no" if rate is None else f"{rate:.2%}"
-            reasons.append(f"match rate {shown}, {gates.min_match_rate:.2%} needed")
+        if rate is None:
+            if gates.min_match_rate > 0:
+                reasons.append(f"match rate unknown (no comparison judged), {gates.min_match_rate:.2%} needed")
+        elif rate < gates.min_match_rate:
+            failed = f", {evidence.errors} candidate errors counted as failures" if evidence.errors else ""
+            reasons.append(f"match rate {rate:.2%}{failed}, {gates.min_match_rate:.2%} needed")
         if evidence.operations < gates.min_operations:
             reasons.append(f"{evidence.operations} distinct operations compared, {gates.min_operations} needed")
         if evidence.open_diff_groups:
-            reasons.append(f"{evidence.open_diff_groups} diff groups not acknowledged")
+            reasons.append(f"{evidence.open_diff_groups} diff groups open (fix or acknowledge them)")
     if target == Stage.REMOVED:
         if state.percent < 100.0:
             reasons.append(f"rollout is {state.percent:g}%, 100% needed")

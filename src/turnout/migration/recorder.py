@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .model import ComparisonOutcome, Difference
-from .store import Store, hour_bucket, latency_bucket
+from .store import Store, hour_bucket, latency_bucket, minute_bucket
 
 __all__ = [
     "DEFAULT_REDACT_PATTERNS",
@@ -138,20 +138,20 @@ class EvidenceBatch:
         )
 
     def add_comparison(self, migration: str, operation: str, outcome: str, at: datetime, count: int = 1) -> None:
-        key = (migration, operation, hour_bucket(at), outcome)
+        key = (migration, operation, minute_bucket(at), outcome)
         self.comparisons[key] = self.comparisons.get(key, 0) + count
 
     def add_latency(self, migration: str, side: str, ms: float, at: datetime) -> None:
-        key = (migration, side, hour_bucket(at), latency_bucket(ms))
+        key = (migration, side, minute_bucket(at), latency_bucket(ms))
         self.latencies[key] = self.latencies.get(key, 0) + 1
 
     def add_fallback(self, migration: str, operation: str, at: datetime, count: int = 1) -> None:
-        key = (migration, operation, hour_bucket(at))
+        key = (migration, operation, minute_bucket(at))
         seen, last = self.fallbacks.get(key, (0, at))
         self.fallbacks[key] = (seen + count, max(last, at))
 
     def add_shadow_drop(self, migration: str, at: datetime, count: int = 1) -> None:
-        key = (migration, hour_bucket(at))
+        key = (migration, minute_bucket(at))
         self.shadow_drops[key] = self.shadow_drops.get(key, 0) + count
 
     def add_diff_group(self, row: DiffGroupRow) -> None:

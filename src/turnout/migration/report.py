@@ -10,7 +10,7 @@ from ..supergraph.model import SupergraphModel
 from .model import DiffGroup, Migration, MigrationEvidence, MigrationState, Stage, StageChange
 from .readiness import check_move, fields_declared_by, next_stage
 
-__all__ = ["EvidenceSource", "migration_report", "stage_change_json"]
+__all__ = ["EvidenceSource", "evidence_json", "migration_report", "removal_message", "stage_change_json"]
 
 
 class EvidenceSource(Protocol):
@@ -42,11 +42,24 @@ def stage_change_json(change: StageChange) -> dict[str, Any]:
     }
 
 
-def _evidence_json(evidence: MigrationEvidence) -> dict[str, Any]:
+def evidence_json(evidence: MigrationEvidence) -> dict[str, Any]:
+    """The evidence as JSON-ready data (latencies as [p50, p99] lists, times as ISO 8601)."""
     out = asdict(evidence)
     out["match_rate"] = evidence.match_rate
     out["last_fallback"] = _iso(evidence.last_fallback)
+    out["latency_from_ms"] = list(evidence.latency_from_ms)
+    out["latency_to_ms"] = list(evidence.latency_to_ms)
     return out
+
+
+def removal_message(migration: Migration, model: SupergraphModel | None) -> str:
+    """Whether `from` may drop the migrated fields: what the supergraph says it still declares."""
+    if model is None:
+        return f"no supergraph known: cannot tell whether {migration.from_subgraph} still declares these fields"
+    still_declared = fields_declared_by(model, migration, migration.from_subgraph)
+    if still_declared:
+        return f"{migration.from_subgraph} still declares {', '.join(still_declared)}"
+    return f"{migration.from_subgraph} no longer declares these fields: its old code can go"
 
 
 def migration_report(
@@ -63,12 +76,7 @@ def migration_report(
         target = next_stage(state.stage)
         verdict = check_move(migration, state, target, evidence, model=model, now=now) if target else None
         days = (now - state.changed_at).total_seconds() / 86400 if state.changed_at else None
-        still_declared = fields_declared_by(model, migration, migration.from_subgraph) if model else []
-        if state.stage == Stage.REMOVED:
-            removal = (f"{migration.from_subgraph} still declares {', '.join(still_declared)}" if still_declared
-                       else f"{migration.from_subgraph} no longer declares these fields: its old code can go")
-        else:
-            removal = None
+        removal = removal_message(migration, model) if state.stage == Stage.REMOVED else None
         out.append({
             "name": migration.name,
             "from": migration.from_subgraph,
@@ -80,7 +88,7 @@ def migration_report(
             "changed_at": _iso(state.changed_at),
             "changed_by": state.changed_by,
             "days_in_stage": days,
-            "evidence": _evidence_json(evidence),
+            "evidence": evidence_json(evidence),
             "next_stage": str(target) if target else None,
             "ready": verdict.ok if verdict else None,
             "readiness": verdict.summary if verdict else "final stage",

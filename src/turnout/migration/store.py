@@ -28,6 +28,7 @@ __all__ = [
     "hour_bucket",
     "latency_bucket",
     "latency_quantile",
+    "minute_bucket",
 ]
 
 # Upper bounds (ms) of the latency histogram buckets: 40 log-spaced bounds from 0.5ms to 60s. Bucket i counts
@@ -50,8 +51,13 @@ def _now() -> datetime:
 
 
 def hour_bucket(at: datetime) -> datetime:
-    """The start (aware, UTC) of the hour `at` falls in: the key of every hourly row."""
+    """The start (aware, UTC) of the hour `at` falls in: the key that bounds diff samples per hour."""
     return _utc(at).replace(minute=0, second=0, microsecond=0)
+
+
+def minute_bucket(at: datetime) -> datetime:
+    """The start (aware, UTC) of the minute `at` falls in: the key of every counter row (the `hour` column)."""
+    return _utc(at).replace(second=0, microsecond=0)
 
 
 def latency_bucket(ms: float) -> int:
@@ -542,7 +548,7 @@ class Store:
 
     def evidence(self, name: str, since: datetime | None = None) -> MigrationEvidence:
         """What is known of `name` since `since` (hourly counters from the hour `since` falls in; None: all)."""
-        hour = hour_bucket(since) if since is not None else None
+        hour = minute_bucket(since) if since is not None else None
 
         def recent(table: sa.Table) -> list[sa.ColumnElement[bool]]:
             where = [table.c.migration == name]
@@ -681,12 +687,12 @@ class Store:
         return bool(result.rowcount)
 
     def timeseries(self, name: str, since: datetime) -> list[dict[str, Any]]:
-        """Per hour with any evidence, oldest first: counts, match rate, fallbacks, drops, p50/p99 per side.
+        """Per minute with any evidence, oldest first: counts, match rate, fallbacks, drops, p50/p99 per side.
 
         Keys: hour (aware datetime), comparisons, matches, mismatches, noise, errors, match_rate (None when
         nothing was judged), fallbacks, shadow_dropped, p50_from_ms, p99_from_ms, p50_to_ms, p99_to_ms.
         """
-        start = hour_bucket(since)
+        start = minute_bucket(since)
         outcomes: dict[datetime, dict[str, int]] = defaultdict(dict)
         histograms: dict[datetime, dict[str, dict[int, int]]] = defaultdict(lambda: {s: {} for s in _SIDES})
         fallbacks: dict[datetime, int] = {}

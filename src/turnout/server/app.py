@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from ..gateway import Gateway
 from ..observability.metrics import CONTENT_TYPE
+from .dashboard import dashboard_routes
 from .graphql_http import GraphQLEndpoint
 
 __all__ = ["create_app"]
@@ -42,4 +43,9 @@ def create_app(gateway: Gateway, *, graphql_path: str = "/graphql", max_body_byt
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
+    engine = gateway.engine
+    store = engine.state_source if engine is not None else None
+    if engine is not None and store is not None and hasattr(store, "timeseries"):
+        routes.extend(dashboard_routes(lambda: list(engine.migrations.values()), store,  # type: ignore[arg-type]
+                                       lambda: gateway.model))
     return Starlette(routes=routes, lifespan=lifespan)

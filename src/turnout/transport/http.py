@@ -25,7 +25,9 @@ class HttpTransport:
         timeout: float = 30.0,
         timeouts: Mapping[str, float] | None = None,
         pool_size: int = 100,
+        keepalive_timeout: float = 4.0,
     ) -> None:
+        self.keepalive_timeout = keepalive_timeout
         self.timeout = timeout
         self.timeouts = dict(timeouts or {})
         self.pool_size = pool_size
@@ -33,7 +35,9 @@ class HttpTransport:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.pool_size, limit_per_host=self.pool_size, ttl_dns_cache=300)
+            # idle connections are let go before common servers close them (uvicorn: 5 s, Node: 5 s)
+            connector = aiohttp.TCPConnector(limit=self.pool_size, limit_per_host=self.pool_size, ttl_dns_cache=300,
+                                             keepalive_timeout=self.keepalive_timeout)
             self._session = aiohttp.ClientSession(
                 connector=connector, json_serialize=lambda o: orjson.dumps(o).decode(), auto_decompress=True
             )
@@ -42,11 +46,20 @@ class HttpTransport:
     async def send(self, subgraph: str, url: str, request: SubgraphRequest) -> dict[str, Any]:
         timeout = self.timeouts.get(subgraph, self.timeout)
         body = orjson.dumps(request)
+        # a pooled connection the server closed meanwhile fails before the request is read: a query
+        # (never a mutation) is sent once more on a fresh connection
+        attempts = 2 if str(request.get("query", "")).lstrip().startswith(("query", "{")) else 1
         try:
             async with asyncio.timeout(timeout):
-                async with self._client().post(url, data=body, headers=_HEADERS) as response:
-                    raw = await response.read()
-                    status = response.status
+                for attempt in range(attempts):
+                    try:
+                        async with self._client().post(url, data=body, headers=_HEADERS) as response:
+                            raw = await response.read()
+                            status = response.status
+                        break
+                    except aiohttp.ServerDisconnectedError:
+                        if attempt + 1 == attempts:
+                            raise
         except TimeoutError:
             raise TransportError(f'Subgraph "{subgraph}" did not answer within {timeout:g}s.',
                                  code="SUBREQUEST_TIMEOUT") from None

@@ -1,0 +1,59 @@
+"""The migrations JSON document: what the dashboard shows and `turnout migrations --json` prints."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from ..supergraph.model import SupergraphModel
+from .model import DiffGroup, Migration, MigrationEvidence, MigrationState, StageChange
+from .report import migration_report, stage_change_json
+
+__all__ = ["DashboardStore", "migrations_document"]
+
+
+class DashboardStore(Protocol):
+    """The store, as far as the dashboard reads and writes it."""
+
+    def get_states(self) -> dict[str, MigrationState]: ...
+
+    def evidence(self, name: str, since: datetime | None = None) -> MigrationEvidence: ...
+
+    def diff_groups(self, name: str, include_acknowledged: bool = True,
+                    samples_per_group: int = 5) -> list[DiffGroup]: ...
+
+    def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]: ...
+
+    def timeseries(self, name: str, since: datetime) -> list[dict[str, Any]]: ...
+
+    def acknowledge(self, signature: str, *, until: datetime, by: str, reason: str) -> bool: ...
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def migrations_document(
+    migrations: list[Migration], store: DashboardStore, model: SupergraphModel | None = None, *,
+    now: datetime | None = None, window: timedelta = timedelta(hours=24), samples_per_group: int = 3,
+) -> dict[str, Any]:
+    """Every migration with its evidence, readiness, time series, diff groups; and the stage-change log."""
+    now = now or datetime.now(UTC)
+    rows = migration_report(migrations, store, model, now=now)
+    for row in rows:
+        row["timeseries"] = _jsonable(store.timeseries(row["name"], now - window))
+        row["diff_groups"] = [
+            _jsonable(asdict(group)) for group in store.diff_groups(row["name"], samples_per_group=samples_per_group)
+        ]
+    return {
+        "generated_at": now.isoformat(),
+        "migrations": rows,
+        "log": [stage_change_json(change) for change in store.stage_log(None, 50)],
+    }

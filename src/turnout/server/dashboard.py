@@ -1,0 +1,263 @@
+"""The migrations dashboard: a server-rendered page over the same JSON document as `turnout migrations --json`."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from ..migration.api import DashboardStore, migrations_document
+from ..migration.model import Migration
+from ..supergraph.model import SupergraphModel
+
+__all__ = ["dashboard_routes", "render_dashboard"]
+
+_STAGE_COLORS = {"monolith": "#6b7280", "side_by_side": "#2563eb", "migrated": "#059669", "removed": "#7c3aed"}
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} ms"
+
+
+def _chart(points: list[dict[str, Any]], series: list[tuple[str, str, str]], *, title: str, percent: bool,
+           label: str) -> str:
+    """An inline SVG line chart: one polyline per (key, colour, name) over the time series."""
+    width, height, pad = 520, 150, 32
+    values = [p[key] for p in points for key, _c, _n in series if p.get(key) is not None]
+    if not points or not values:
+        return (f'<figure class="chart" data-chart="{_e(label)}"><figcaption>{_e(title)}</figcaption>'
+                '<svg width="520" height="150" role="img"><text x="20" y="80" class="muted">no data yet</text></svg>'
+                "</figure>")
+    top = 1.0 if percent else max(values) * 1.15 or 1.0
+    span = max(len(points) - 1, 1)
+
+    def xy(index: int, value: float) -> str:
+        x = pad + (width - 2 * pad) * index / span
+        y = height - pad - (height - 2 * pad) * (value / top)
+        return f"{x:.1f},{y:.1f}"
+
+    lines = []
+    legend = []
+    for n, (key, colour, name) in enumerate(series):
+        coords = [xy(i, p[key]) for i, p in enumerate(points) if p.get(key) is not None]
+        if coords:
+            lines.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(coords)}"/>')
+            for coord in coords:
+                cx, cy = coord.split(",")
+                lines.append(f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="{colour}"/>')
+        legend.append(f'<text x="{pad + 130 * n}" y="14" fill="{colour}">■ {_e(name)}</text>')
+    axis_top = "100%" if percent else f"{top:.0f} ms"
+    first = str(points[0].get("hour", ""))[11:16]
+    last = str(points[-1].get("hour", ""))[11:16]
+    return (
+        f'<figure class="chart" data-chart="{_e(label)}"><figcaption>{_e(title)}</figcaption>'
+        f'<svg width="{width}" height="{height}" role="img" aria-label="{_e(title)}">'
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#d1d5db"/>'
+        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#d1d5db"/>'
+        f'<text x="2" y="{pad + 4}" class="axis">{axis_top}</text>'
+        f'<text x="{pad}" y="{height - 8}" class="axis">{_e(first)} UTC</text>'
+        f'<text x="{width - pad - 40}" y="{height - 8}" class="axis">{_e(last)}</text>'
+        + "".join(legend) + "".join(lines) + "</svg></figure>"
+    )
+
+
+def _inventory(rows: list[dict[str, Any]]) -> str:
+    body = []
+    for row in rows:
+        ev = row["evidence"]
+        stage = row["stage"]
+        rollout = "-" if row["percent"] is None else f"{row['percent']:g}%"
+        days = "-" if row["days_in_stage"] is None else f"{row['days_in_stage']:.1f}"
+        ready = row["removal"] or row["readiness"]
+        verdict = "ready" if row["ready"] else ("final" if row["ready"] is None else "blocked")
+        body.append(
+            f'<tr data-migration="{_e(row["name"])}">'
+            f'<td><a href="#m-{_e(row["name"])}">{_e(row["name"])}</a><div class="muted">'
+            f'{_e(row["from"])} → {_e(row["to"])}</div></td>'
+            f'<td class="fields">{"<br>".join(_e(f) for f in row["fields"])}</td>'
+            f'<td><span class="stage" style="background:{_STAGE_COLORS.get(stage, "#444")}">{_e(stage)}</span></td>'
+            f"<td>{rollout}</td><td>{days}</td><td>{ev['comparisons']}</td>"
+            f'<td class="rate">{_pct(ev["match_rate"])}</td><td>{ev["noise"]}</td><td>{ev["fallbacks"]}</td>'
+            f"<td>{_ms(ev['latency_from_ms'][0])} / {_ms(ev['latency_to_ms'][0])}</td>"
+            f'<td class="verdict {verdict}">{_e(row["next_stage"] or "")}{": " if row["next_stage"] else ""}'
+            f"{_e(ready)}</td></tr>"
+        )
+    return (
+        '<table id="inventory"><thead><tr><th>migration</th><th>fields</th><th>stage</th><th>rollout</th>'
+        "<th>days in stage</th><th>comparisons</th><th>match rate</th><th>noise</th><th>fallbacks</th>"
+        "<th>p50 from / to</th><th>readiness</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+    )
+
+
+def _diff_groups(row: dict[str, Any]) -> str:
+    groups = row["diff_groups"]
+    if not groups:
+        return '<p class="muted">No differences recorded.</p>'
+    out = []
+    for group in groups:
+        if group["noise"]:
+            status = '<span class="tag noise">noise</span>'
+        elif group["acknowledged_until"] and group["acknowledged_until"] > datetime.now(UTC).isoformat():
+            status = (f'<span class="tag ack">acknowledged until {_e(group["acknowledged_until"][:16])}</span>'
+                      f'<div class="muted">{_e(group["acknowledged_by"])}: {_e(group["acknowledged_reason"])}</div>')
+        else:
+            status = '<span class="tag open">open</span>'
+        samples = "".join(
+            f'<tr><td class="path">{_e(s["path"])}</td><td class="old">{_e(s["primary"])}</td>'
+            f'<td class="new">{_e(s["candidate"])}</td></tr>'
+            for s in group["samples"]
+        )
+        form = "" if group["noise"] else (
+            f'<form class="ack" data-signature="{_e(group["signature"])}">'
+            '<input name="reason" placeholder="why this is acceptable" required>'
+            '<select name="days"><option value="1">1 day</option><option value="7" selected>7 days</option>'
+            '<option value="30">30 days</option></select><button type="submit">Acknowledge</button></form>'
+        )
+        out.append(
+            f'<div class="diff-group" data-signature="{_e(group["signature"])}">'
+            f'<div class="diff-head"><code>{_e(group["coordinate"])}</code> in <b>{_e(group["operation"])}</b> '
+            f'· {_e(group["kind"])} · {group["count"]} times {status}</div>'
+            f'<table class="samples"><thead><tr><th>path</th><th>old ({_e(row["from"])})</th>'
+            f'<th>new ({_e(row["to"])})</th></tr></thead><tbody>{samples}</tbody></table>{form}</div>'
+        )
+    return "".join(out)
+
+
+def _log(entries: list[dict[str, Any]]) -> str:
+    if not entries:
+        return '<p class="muted">No stage changes yet.</p>'
+    rows = "".join(
+        f"<tr><td>{_e(e['at'][:19].replace('T', ' '))}</td><td>{_e(e['name'])}</td>"
+        f"<td>{_e(e['from'])} → {_e(e['to'])}{' ' + format(e['percent'], 'g') + '%' if e['to'] == 'migrated' else ''}"
+        f"</td><td>{_e(e['by'])}</td><td>{_e(e['reason'])}{' (forced)' if e['forced'] else ''}</td></tr>"
+        for e in entries
+    )
+    return ('<table id="log"><thead><tr><th>when (UTC)</th><th>migration</th><th>change</th><th>by</th>'
+            f"<th>why</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+_STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#111827;background:#f9fafb}
+h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px} .muted{color:#6b7280;font-size:12px}
+table{border-collapse:collapse;background:#fff;width:100%;margin:6px 0}
+th,td{border-bottom:1px solid #e5e7eb;padding:6px 8px;text-align:left;vertical-align:top}
+th{background:#f3f4f6;font-weight:600;font-size:12px}
+.stage{color:#fff;border-radius:4px;padding:2px 6px;font-size:12px}
+.verdict.ready{color:#047857} .verdict.blocked{color:#b91c1c}
+.charts{display:flex;gap:16px;flex-wrap:wrap} .chart{margin:0;background:#fff;padding:8px;border:1px solid #e5e7eb}
+.chart figcaption{font-size:12px;color:#374151} .axis{font-size:10px;fill:#6b7280} svg text{font-size:11px}
+.diff-group{background:#fff;border:1px solid #e5e7eb;padding:8px;margin:8px 0}
+.old{background:#fef2f2} .new{background:#ecfdf5} .path{font-family:monospace;font-size:12px}
+.tag{border-radius:4px;padding:1px 6px;font-size:12px} .open{background:#fee2e2} .noise{background:#e5e7eb}
+.ack{margin-top:6px} .ack input{width:280px} code{font-size:13px}
+section.migration{border-top:2px solid #e5e7eb;margin-top:24px}
+"""
+
+_SCRIPT = """
+document.querySelectorAll('form.ack').forEach(function (form) {
+  form.addEventListener('submit', async function (event) {
+    event.preventDefault();
+    const data = new FormData(form);
+    const response = await fetch('api/ack', {method: 'POST', headers: {'content-type': 'application/json'},
+      body: JSON.stringify({signature: form.dataset.signature, reason: data.get('reason'),
+                            days: Number(data.get('days')), by: 'dashboard'})});
+    if (response.ok) { location.reload(); } else { alert(await response.text()); }
+  });
+});
+setInterval(function () {
+  const active = document.activeElement;
+  if (!active || (active.tagName !== 'INPUT' && active.tagName !== 'SELECT')) { location.reload(); }
+}, REFRESH_MS);
+"""
+
+
+def render_dashboard(document: dict[str, Any], *, refresh_seconds: float = 10.0) -> str:
+    """The whole page, from the JSON document."""
+    rows = document["migrations"]
+    sections = []
+    for row in rows:
+        points = row["timeseries"]
+        charts = (
+            _chart(points, [("match_rate", "#2563eb", "match rate")], title="Match rate over time", percent=True,
+                   label="match-rate")
+            + _chart(points, [("p50_from_ms", "#6b7280", f"p50 {row['from']}"), ("p50_to_ms", "#059669",
+                                                                                  f"p50 {row['to']}")],
+                     title="Latency, old vs new (p50)", percent=False, label="latency")
+        )
+        blockers = "".join(f"<li>{_e(b)}</li>" for b in row["blockers"])
+        sections.append(
+            f'<section class="migration" id="m-{_e(row["name"])}"><h2>{_e(row["name"])} '
+            f'<span class="muted">{_e(row["stage"])}</span></h2>'
+            + (f'<ul class="blockers">{blockers}</ul>' if blockers else "")
+            + f'<div class="charts">{charts}</div><h3>Differences</h3>{_diff_groups(row)}</section>'
+        )
+    script = _SCRIPT.replace("REFRESH_MS", str(int(refresh_seconds * 1000)))
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>turnout · migrations</title>"
+        f"<style>{_STYLE}</style></head><body><h1>turnout · migrations</h1>"
+        f'<div class="muted">generated {_e(document["generated_at"][:19].replace("T", " "))} UTC · '
+        f'refreshes every {refresh_seconds:g}s · <a href="api">JSON</a></div>'
+        f"{_inventory(rows)}{''.join(sections)}<h2>Stage changes</h2>{_log(document['log'])}"
+        f"<script>{script}</script></body></html>"
+    )
+
+
+def dashboard_routes(
+    migrations: Callable[[], list[Migration]], store: DashboardStore, model: Callable[[], SupergraphModel | None],
+    *, prefix: str = "/migrations",
+) -> list[Route]:
+    """`/migrations` (the page), `/migrations/api` (the JSON document), `POST /migrations/api/ack`."""
+
+    async def document() -> dict[str, Any]:
+        return await asyncio.to_thread(migrations_document, migrations(), store, model())
+
+    async def page(_request: Request) -> Response:
+        return HTMLResponse(render_dashboard(await document()))
+
+    async def api(_request: Request) -> Response:
+        return Response(orjson.dumps(await document()), media_type="application/json")
+
+    async def ack(request: Request) -> Response:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return Response("send application/json", status_code=415)
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return Response("the body is not JSON", status_code=400)
+        signature, reason, days = body.get("signature"), body.get("reason"), body.get("days", 7)
+        if not isinstance(signature, str) or not isinstance(reason, str) or not reason.strip():
+            return Response("signature and a reason are required", status_code=400)
+        if not isinstance(days, int | float) or not 0 < days <= 365:
+            return Response("days must be between 0 and 365", status_code=400)
+        by = str(body.get("by") or "dashboard")[:100]
+        until = datetime.now(UTC) + timedelta(days=float(days))
+        done = await asyncio.to_thread(store.acknowledge, signature, until=until, by=by, reason=reason[:500])
+        if not done:
+            return Response("no such diff group", status_code=404)
+        return Response(orjson.dumps({"signature": signature, "until": until.isoformat()}),
+                        media_type="application/json")
+
+    async def redirect(_request: Request) -> Response:
+        return Response(status_code=307, headers={"location": f"{prefix}/"})
+
+    return [
+        Route(prefix, redirect, methods=["GET"]),
+        Route(f"{prefix}/", page, methods=["GET"]),
+        Route(f"{prefix}/api", api, methods=["GET"]),
+        Route(f"{prefix}/api/ack", ack, methods=["POST"]),
+    ]

@@ -1,0 +1,228 @@
+"""The migrations report: one row per migration with its stage, rollout, evidence, readiness and removal advice."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from support.fixtures import load_supergraph
+from turnout.migration.model import (
+    DiffGroup,
+    Gates,
+    Migration,
+    MigrationEvidence,
+    MigrationState,
+    Stage,
+    StageChange,
+)
+from turnout.migration.recorder import Recorder
+from turnout.migration.report import evidence_json, migration_report, removal_message, stage_change_json
+from turnout.migration.store import Store
+from turnout.supergraph.join_spec import read_supergraph
+from turnout.supergraph.model import SupergraphModel
+
+CLASSROOM = read_supergraph(load_supergraph("classroom"))
+OVERRIDES = read_supergraph(load_supergraph("migration"))
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+ASSIGNMENTS = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
+                        fields=("Assignment.createdDate", "Query.assignments"),
+                        gates=Gates(min_comparisons=10, min_match_rate=0.9, min_operations=1))
+EMAIL = Migration(name="email", from_subgraph="monolith", to_subgraph="customers", fields=("Customer.email",))
+TIERS = Migration(name="tiers", from_subgraph="monolith", to_subgraph="customers", fields=("Customer.tier",),
+                  label="percent(25)")
+
+
+@dataclass
+class Evidence:
+    """An EvidenceSource made by hand."""
+
+    states: dict[str, MigrationState] = field(default_factory=dict)
+    by_name: dict[str, MigrationEvidence] = field(default_factory=dict)
+
+    def get_states(self) -> dict[str, MigrationState]:
+        return dict(self.states)
+
+    def evidence(self, name: str, since: datetime | None = None) -> MigrationEvidence:
+        return self.by_name.get(name, MigrationEvidence(name=name))
+
+    def diff_groups(self, name: str, include_acknowledged: bool = True,
+                    samples_per_group: int = 5) -> list[DiffGroup]:
+        return []
+
+    def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]:
+        return []
+
+
+def row_of(migration: Migration, source: Evidence, model: SupergraphModel | None = CLASSROOM) -> dict[str, Any]:
+    [row] = migration_report([migration], source, model, now=NOW)
+    return row
+
+
+def test_a_migration_never_moved_is_in_monolith() -> None:
+    row = row_of(ASSIGNMENTS, Evidence())
+    assert row == {
+        "name": "assignments",
+        "from": "monolith",
+        "to": "assignments",
+        "fields": ["Assignment.createdDate", "Query.assignments"],
+        "label": None,
+        "stage": "monolith",
+        "percent": None,
+        "changed_at": None,
+        "changed_by": None,
+        "days_in_stage": None,
+        "evidence": {
+            "name": "assignments", "comparisons": 0, "matches": 0, "mismatches": 0, "noise": 0, "errors": 0,
+            "operations": 0, "fallbacks": 0, "last_fallback": None, "shadow_dropped": 0,
+            "latency_from_ms": [None, None], "latency_to_ms": [None, None], "open_diff_groups": 0,
+            "match_rate": None,
+        },
+        "next_stage": "side_by_side",
+        "ready": True,
+        "readiness": "ready",
+        "blockers": [],
+        "removal": None,
+    }
+
+
+def test_side_by_side_with_evidence_short_of_the_gate() -> None:
+    source = Evidence(
+        states={"assignments": MigrationState(name="assignments", stage=Stage.SIDE_BY_SIDE,
+                                              changed_at=NOW - timedelta(days=3), changed_by="ada", reason="go")},
+        by_name={"assignments": MigrationEvidence(name="assignments", comparisons=8, matches=6, mismatches=2,
+                                                  operations=1, latency_from_ms=(2.0, 9.5),
+                                                  latency_to_ms=(3.0, 12.25), open_diff_groups=1)},
+    )
+    row = row_of(ASSIGNMENTS, source)
+    assert row["stage"] == "side_by_side"
+    assert row["percent"] is None
+    assert row["changed_at"] == "2025-05-29T12:00:00+00:00"
+    assert row["changed_by"] == "ada"
+    assert row["days_in_stage"] == 3.0
+    evidence = row["evidence"]
+    assert (evidence["comparisons"], evidence["match_rate"]) == (8, 0.75)
+    assert (evidence["latency_from_ms"], evidence["latency_to_ms"]) == ([2.0, 9.5], [3.0, 12.25])
+    assert row["next_stage"] == "migrated"
+    assert row["ready"] is False
+    assert row["blockers"] == ["8 comparisons, 10 needed", "match rate 75.00%, 90.00% needed",
+                               "1 diff groups open (fix or acknowledge them)"]
+    assert row["readiness"] == "; ".join(row["blockers"])
+    assert row["removal"] is None
+
+
+def test_migrated_shows_its_rollout() -> None:
+    source = Evidence(states={"assignments": MigrationState(name="assignments", stage=Stage.MIGRATED, percent=25,
+                                                            changed_at=NOW - timedelta(days=5))})
+    row = row_of(ASSIGNMENTS, source)
+    assert (row["stage"], row["percent"], row["next_stage"]) == ("migrated", 25, "removed")
+    assert row["readiness"] == "rollout is 25%, 100% needed"
+
+
+def test_migrated_ready_for_removal() -> None:
+    source = Evidence(
+        states={"assignments": MigrationState(name="assignments", stage=Stage.MIGRATED,
+                                              changed_at=NOW - timedelta(days=5))},
+        by_name={"assignments": MigrationEvidence(name="assignments", fallbacks=2,
+                                                  last_fallback=NOW - timedelta(days=4))},
+    )
+    row = row_of(ASSIGNMENTS, source)
+    assert (row["ready"], row["readiness"], row["percent"]) == (True, "ready", 100.0)
+    assert row["evidence"]["last_fallback"] == "2025-05-28T12:00:00+00:00"
+
+
+def test_removed_while_from_still_declares_the_fields() -> None:
+    source = Evidence(states={"assignments": MigrationState(name="assignments", stage=Stage.REMOVED,
+                                                            changed_at=NOW)})
+    row = row_of(ASSIGNMENTS, source)
+    assert (row["stage"], row["next_stage"], row["ready"]) == ("removed", None, None)
+    assert row["readiness"] == "final stage"
+    assert row["blockers"] == []
+    assert row["removal"] == "monolith still declares Assignment.createdDate, Query.assignments"
+
+
+def test_removed_once_from_no_longer_declares_the_fields() -> None:
+    source = Evidence(states={"email": MigrationState(name="email", stage=Stage.REMOVED, changed_at=NOW)})
+    row = row_of(EMAIL, source, OVERRIDES)
+    assert row["removal"] == "monolith no longer declares these fields: its old code can go"
+
+
+def test_removed_for_a_label_looks_at_the_labelled_fields() -> None:
+    source = Evidence(states={"tiers": MigrationState(name="tiers", stage=Stage.REMOVED, changed_at=NOW)})
+    row = row_of(TIERS, source, OVERRIDES)
+    assert row["label"] == "percent(25)"
+    assert row["removal"] == "monolith still declares Customer.tier"
+
+
+def test_removed_without_a_supergraph_does_not_guess() -> None:
+    source = Evidence(states={"assignments": MigrationState(name="assignments", stage=Stage.REMOVED)})
+    row = row_of(ASSIGNMENTS, source, None)
+    assert row["removal"] == ("no supergraph known: cannot tell whether monolith still declares these fields")
+    assert removal_message(ASSIGNMENTS, None) == row["removal"]
+
+
+def test_without_a_supergraph_side_by_side_is_not_reported_ready() -> None:
+    row = row_of(ASSIGNMENTS, Evidence(), None)
+    assert row["ready"] is False
+    assert row["readiness"] == "no supergraph to check that assignments resolves the fields"
+
+
+def test_one_row_per_migration_in_config_order_and_stored_states_of_others_ignored() -> None:
+    source = Evidence(states={"gone": MigrationState(name="gone", stage=Stage.MIGRATED),
+                              "tiers": MigrationState(name="tiers", stage=Stage.SIDE_BY_SIDE)})
+    rows = migration_report([TIERS, EMAIL], source, OVERRIDES, now=NOW)
+    assert [(r["name"], r["stage"]) for r in rows] == [("tiers", "side_by_side"), ("email", "monolith")]
+    assert migration_report([], source, OVERRIDES) == []
+
+
+def test_the_report_is_json() -> None:
+    source = Evidence(
+        states={"assignments": MigrationState(name="assignments", stage=Stage.MIGRATED, percent=50,
+                                              changed_at=NOW)},
+        by_name={"assignments": MigrationEvidence(name="assignments", last_fallback=NOW)},
+    )
+    rows = migration_report([ASSIGNMENTS], source, CLASSROOM, now=NOW)
+    assert orjson.loads(orjson.dumps(rows)) == rows
+
+
+def test_stage_change_json() -> None:
+    change = StageChange(name="m", from_stage=Stage.SIDE_BY_SIDE, to_stage=Stage.MIGRATED, percent=25.0, at=NOW,
+                         by="ada", reason="looks fine", forced=True, evidence={"comparisons": 3})
+    assert stage_change_json(change) == {
+        "name": "m", "from": "side_by_side", "to": "migrated", "percent": 25.0, "at": "2025-06-01T12:00:00+00:00",
+        "by": "ada", "reason": "looks fine", "forced": True, "evidence": {"comparisons": 3},
+    }
+
+
+def test_evidence_json_match_rate() -> None:
+    out = evidence_json(MigrationEvidence(name="m", comparisons=4, matches=3, mismatches=1, noise=5))
+    assert (out["match_rate"], out["noise"], out["comparisons"]) == (0.75, 5, 4)
+
+
+def test_report_from_a_real_store(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'turnout.db'}")
+    store.create_schema()
+    try:
+        recorder = Recorder(store)
+        for i in range(12):
+            recorder.comparison("assignments", f"Op{i % 2}", "match", [], set())
+        recorder.latency("assignments", "from", 4.0)
+        recorder.latency("assignments", "to", 6.0)
+        asyncio.run(recorder.flush())
+        store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="ada", reason="start", evidence={})
+        [row] = migration_report([ASSIGNMENTS], store, CLASSROOM)
+    finally:
+        store.close()
+    evidence = row["evidence"]
+    assert row["stage"] == "side_by_side"
+    assert row["changed_by"] == "ada"
+    assert (evidence["comparisons"], evidence["matches"], evidence["operations"]) == (12, 12, 2)
+    assert evidence["match_rate"] == 1.0
+    # histogram quantiles: within the bucket of each value, so only their order is exact
+    assert 0 < evidence["latency_from_ms"][0] < evidence["latency_to_ms"][0] < 10
+    assert (row["next_stage"], row["ready"], row["readiness"]) == ("migrated", True, "ready")

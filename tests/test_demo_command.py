@@ -1,0 +1,53 @@
+"""`turnout demo --duration`: the whole story runs on a fresh store and ends with the expected table."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            first = int(sock.getsockname()[1])
+        if first + count < 65535 and all(_free(first + i) for i in range(count)):
+            return first
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_demo_runs_its_story_and_prints_the_final_table(tmp_path: Path) -> None:
+    port, subgraphs = _free_ports(1), _free_ports(3)
+    turnout = str(Path(sys.executable).parent / "turnout")
+    result = subprocess.run(
+        [turnout, "demo", "--duration", "0", "--step-seconds", "2", "--port", str(port),
+         "--subgraph-port", str(subgraphs), "--store", str(tmp_path / "fresh" / "demo.db")],
+        cwd=REPO, capture_output=True, text=True, timeout=240, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    final = out[out.rindex(" final "):]
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[1:-1]]
+            for line in final.splitlines() if line.startswith("│") and line.split("│")[1].strip()}
+    progress, assignments = rows["progress"], rows["assignments"]
+    # progress went all the way to migrated at 100%, with fallbacks recorded while its service was down
+    assert progress[2:4] == ["migrated", "100%"]
+    assert int(progress[8]) > 0
+    assert progress[5] == "100.0%"
+    # assignments is held in side_by_side by its diffs
+    assert assignments[2] == "side_by_side"
+    assert "diff groups open" in " ".join(c for line in final.splitlines() for c in [line])
+    assert re.search(r"✔ progress: side_by_side → migrated 10%", out)
+    assert "✘ assignments stays in side_by_side" in out
+    assert (tmp_path / "fresh" / "demo.db").exists()
