@@ -245,3 +245,26 @@ def test_build_gateway_with_a_store_it_cannot_open(tmp_path: Path) -> None:
     })
     with pytest.raises(AssemblyError, match=f"cannot open the store sqlite:///{blocker}/turnout.db: "):
         build_gateway(cfg, CLASSROOM)
+
+
+def test_retention_prunes_evidence_older_than_the_period(tmp_path: Path) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from turnout.assembly import _Retention
+    from turnout.migration.recorder import EvidenceBatch
+    from turnout.migration.store import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 'retention.db'}")
+    store.create_schema()
+    now = datetime.now(UTC)
+    batch = EvidenceBatch()
+    batch.add_comparison("m", "Old", "match", now - timedelta(days=30), count=5)
+    batch.add_comparison("m", "New", "match", now - timedelta(minutes=5), count=2)
+    store.write(batch)
+    assert store.evidence("m").comparisons == 7
+    removed = asyncio.run(_Retention(store, timedelta(days=14)).prune())
+    assert removed >= 1
+    evidence = store.evidence("m")
+    assert (evidence.comparisons, evidence.operations) == (2, 1)
+    store.close()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import make_url
 
@@ -228,4 +231,40 @@ def build_gateway(cfg: Config, model: SupergraphModel) -> Gateway:
     if recorder is not None:
         gateway.on_start.append(recorder.start)
         gateway.on_close.append(recorder.close)
+        retention = _Retention(store, timedelta(days=cfg.store.retention_days))
+        gateway.on_start.append(retention.start)
+        gateway.on_close.append(retention.stop)
     return gateway
+
+
+class _Retention:
+    """Deletes evidence older than the retention period, at start and then every hour, off the request path."""
+
+    def __init__(self, store: Store, keep: timedelta, every: float = 3600.0) -> None:
+        self.store = store
+        self.keep = keep
+        self.every = every
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="turnout-retention")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def prune(self) -> int:
+        return await asyncio.to_thread(self.store.prune, datetime.now(UTC) - self.keep)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                removed = await self.prune()
+                if removed:
+                    log.info("retention: removed %d rows of evidence older than %s", removed, self.keep)
+            except Exception:
+                log.exception("retention: pruning failed; will try again")
+            await asyncio.sleep(self.every)
