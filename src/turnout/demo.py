@@ -125,8 +125,10 @@ class _Story:
             if flush is not None:
                 await flush()
 
-    async def move(self, name: str, stage: Stage, percent: float = 100.0, *, force_after: int = 3) -> bool:
-        """Move a migration if its gate allows, waiting a few steps for evidence; force it only when told."""
+    async def move(self, name: str, stage: Stage, percent: float = 100.0, *, force_after: int = 3,
+                   force: bool = False) -> bool:
+        """Move a migration if its gate allows, waiting a few steps for evidence; with `force`, move anyway
+        after that (a slow machine gathers less evidence in a step), saying so."""
         migration = self.engine.migrations[name]
         for attempt in range(force_after + 1):
             state = (await asyncio.to_thread(self.store.get_states)).get(name, MigrationState(name=name))
@@ -145,6 +147,14 @@ class _Story:
             if attempt < force_after:
                 self.console.print(f"[yellow]…[/yellow] {name} → {stage}: {verdict.summary}")
                 await self.wait(f"gathering evidence for {name}", self.step)
+        if force:
+            await asyncio.to_thread(self.store.set_stage, name, stage, percent=percent, by="demo", forced=True,
+                                    reason=f"demo: moving on after {force_after} steps ({verdict.summary})",
+                                    evidence={"blockers": list(verdict.reasons)})
+            await self.engine.refresh()
+            shown = f" {percent:g}%" if stage == Stage.MIGRATED else ""
+            self.console.print(f"[yellow]✔[/yellow] {name}: → {stage}{shown} (forced: {verdict.summary})")
+            return True
         self.console.print(f"[red]✘[/red] {name} stays in {self.engine.states[name].stage}: {verdict.summary}")
         return False
 
@@ -228,7 +238,7 @@ async def run_demo(
 
         console.rule("2. Side by side: a sample of requests also runs on the new services, compared")
         for name in ("progress", "assignments"):
-            await story.move(name, Stage.SIDE_BY_SIDE)
+            await story.move(name, Stage.SIDE_BY_SIDE, force=True)
         await story.wait("comparing old and new", step_seconds * 2)
         await story.table("side_by_side: the evidence")
         for name in ("progress", "assignments"):
@@ -236,7 +246,7 @@ async def run_demo(
 
         console.rule("3. progress moves to migrated, 10% → 50% → 100% of users (sticky per user)")
         for percent in (10.0, 50.0, 100.0):
-            if not await story.move("progress", Stage.MIGRATED, percent):
+            if not await story.move("progress", Stage.MIGRATED, percent, force=True):
                 break
             await story.wait(f"progress served by the new service for {percent:g}% of users", step_seconds)
             await story.table(f"progress migrated {percent:g}%")

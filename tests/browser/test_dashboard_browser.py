@@ -54,7 +54,7 @@ def demo(tmp_path: Path) -> Iterator[int]:
     process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                env={**os.environ, "COLUMNS": "160"})
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         while True:
             assert process.poll() is None, (tmp_path / "demo.log").read_text()
             assert time.monotonic() < deadline, "the demo never reached its fallback step"
@@ -78,6 +78,7 @@ def _port_taken(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+@pytest.mark.timeout(360)
 def test_dashboard_shows_the_migrations_and_acknowledges_a_diff_group(demo: int) -> None:
     from playwright.sync_api import sync_playwright
 
