@@ -215,39 +215,23 @@ def test_different_paths_are_different_fetches() -> None:
                 }
               }
             },
-            Parallel {
-              Flatten(path: "a") {
-                Fetch(service: "reviews") {
-                  {
-                    ... on User {
-                      __typename
-                      id
+            Flatten(paths: ["a", "b"]) {
+              Fetch(service: "reviews") {
+                {
+                  ... on User {
+                    __typename
+                    id
+                  }
+                } =>
+                {
+                  ... on User {
+                    reviews {
+                      rating
                     }
-                  } =>
-                  {
-                    ... on User {
-                      reviews {
-                        rating
-                      }
-                    }
+                    feedbackCount
                   }
                 }
-              },
-              Flatten(path: "b") {
-                Fetch(service: "reviews") {
-                  {
-                    ... on User {
-                      __typename
-                      id
-                    }
-                  } =>
-                  {
-                    ... on User {
-                      feedbackCount
-                    }
-                  }
-                }
-              },
+              }
             },
           }
         }
@@ -287,17 +271,19 @@ def test_fetches_in_one_subgraph_at_two_paths() -> None:
               },
             },
             Parallel {
-              Flatten(path: "lowStock.@") {
+              Flatten(paths: ["lowStock.@", "archivedProducts.@"]) {
                 Fetch(service: "catalog") {
                   {
                     ... on Product {
                       __typename
                       sku
+                      id
                     }
                   } =>
                   {
                     ... on Product {
                       name
+                      sku
                     }
                   }
                 }
@@ -314,21 +300,6 @@ def test_fetches_in_one_subgraph_at_two_paths() -> None:
                   {
                     ... on Location {
                       temperature
-                    }
-                  }
-                }
-              },
-              Flatten(path: "archivedProducts.@") {
-                Fetch(service: "catalog") {
-                  {
-                    ... on Product {
-                      __typename
-                      id
-                    }
-                  } =>
-                  {
-                    ... on Product {
-                      sku
                     }
                   }
                 }

@@ -311,37 +311,27 @@ def test_join_v02_unresolvable_key_leads_out() -> None:
                 }
               }
             },
-            Parallel {
-              Flatten(path: "books.@") {
-                Fetch(service: "stock") {
-                  {
-                    ... on Book {
-                      __typename
-                      isbn
-                    }
-                  } =>
-                  {
-                    ... on Book {
-                      copies
-                    }
+            Flatten(paths: ["books.@", "books.@.author"]) {
+              Fetch(service: "stock") {
+                {
+                  ... on Book {
+                    __typename
+                    isbn
+                  }
+                  ... on Author {
+                    __typename
+                    id
+                  }
+                } =>
+                {
+                  ... on Book {
+                    copies
+                  }
+                  ... on Author {
+                    name
                   }
                 }
-              },
-              Flatten(path: "books.@.author") {
-                Fetch(service: "stock") {
-                  {
-                    ... on Author {
-                      __typename
-                      id
-                    }
-                  } =>
-                  {
-                    ... on Author {
-                      name
-                    }
-                  }
-                }
-              },
+              }
             },
           }
         }

@@ -189,7 +189,8 @@ class PlanExecutor:
             builder = Representations(fetch.requires or (), self.model.possible_types)
             self._representations[fetch.id] = builder
         objects: list[tuple[dict[str, Any], list[str | int]]] = []
-        collect_objects(state.data, node.path, objects)
+        for flatten_path in node.paths:
+            collect_objects(state.data, flatten_path, objects)
         representations: list[dict[str, Any]] = []
         index_of: dict[bytes, int] = {}
         targets: list[list[tuple[dict[str, Any], list[str | int]]]] = []

@@ -107,6 +107,36 @@ class SelectionBuilder:
                 out.append((item.condition[0], item.condition[1], item))
         return out
 
+    # -- merging ----------------------------------------------------------------------------------------------
+
+    def can_merge(self, other: SelectionBuilder) -> bool:
+        """Whether `other` can join this selection set without two fields sharing a key but not a meaning."""
+        for key, item in other.items.items():
+            mine = self.items.get(key)
+            if mine is None:
+                continue
+            if isinstance(item, FieldBuilder) and isinstance(mine, FieldBuilder):
+                if (mine.name, mine.arguments_text, mine.data_key) != (item.name, item.arguments_text, item.data_key):
+                    return False
+                if mine.sub is not None and item.sub is not None and not mine.sub.can_merge(item.sub):
+                    return False
+            elif isinstance(item, SelectionBuilder) and isinstance(mine, SelectionBuilder):
+                if not mine.can_merge(item):
+                    return False
+        return True
+
+    def merge(self, other: SelectionBuilder) -> None:
+        """Add `other`'s selections (check `can_merge` first)."""
+        for key, item in other.items.items():
+            mine = self.items.get(key)
+            if mine is None:
+                self.items[key] = item
+            elif isinstance(item, FieldBuilder) and isinstance(mine, FieldBuilder):
+                if mine.sub is not None and item.sub is not None:
+                    mine.sub.merge(item.sub)
+            elif isinstance(item, SelectionBuilder) and isinstance(mine, SelectionBuilder):
+                mine.merge(item)
+
     # -- printing -------------------------------------------------------------------------------------------
 
     def print(self, indent: int | None = None) -> str:
@@ -221,5 +251,7 @@ class FetchGroup:
     rep_typenames: dict[str, str] = field(default_factory=dict)
     parents: set[int] = field(default_factory=set)
     root_index: int = 0
+    # further paths this entity fetch serves (sibling fetches to the same subgraph merged into it)
+    more_paths: list[tuple[str, ...]] = field(default_factory=list)
     # context values this fetch needs: variable name -> (path to the ancestor data, selection key)
     context_inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -70,10 +70,19 @@ class Fetch:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Flatten:
-    """Run `node` for every object found at `path` of the response (`@` stands for list items)."""
+    """Run `node` for every object found at `path` of the response (`@` stands for list items).
+
+    `more_paths`: further paths whose objects join the same `_entities` request (one fetch per subgraph
+    and step instead of one per path).
+    """
 
     path: tuple[str, ...]
     node: Fetch
+    more_paths: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def paths(self) -> tuple[tuple[str, ...], ...]:
+        return (self.path, *self.more_paths)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -78,8 +78,9 @@ class QueryPlanner:
             v.variable.name.value: print_ast(v) for v in operation.variable_definitions or ()
         }
         name = operation.name.value if operation.name else None
-        fetches = {g.id: self._fetch(g, variables, name, walker) for g in walker.groups}
-        node = self._tree(walker.groups, fetches, kind)
+        groups = merge_sibling_fetches(walker.groups, kind)
+        fetches = {g.id: self._fetch(g, variables, name, walker) for g in groups}
+        node = self._tree(groups, fetches, kind)
         return QueryPlan(
             node=node,
             operation_kind=kind,
@@ -149,19 +150,7 @@ class QueryPlanner:
         return self._levels(groups, fetches)
 
     def _levels(self, groups: list[FetchGroup], fetches: Mapping[int, Fetch]) -> PlanNode | None:
-        by_id = {g.id: g for g in groups}
-        level: dict[int, int] = {}
-
-        def depth(group: FetchGroup, seen: frozenset[int] = frozenset()) -> int:
-            if group.id in level:
-                return level[group.id]
-            parents = [by_id[p] for p in group.parents if p in by_id and p not in seen]
-            value = 0 if not parents else 1 + max(depth(p, seen | {group.id}) for p in parents)
-            level[group.id] = value
-            return value
-
-        for group in groups:
-            depth(group)
+        level = _levels(groups)
         steps: list[PlanNode] = []
         for current in range(max(level.values()) + 1 if level else 0):
             nodes: list[PlanNode] = []
@@ -170,7 +159,7 @@ class QueryPlanner:
                     continue
                 fetch = fetches[group.id]
                 if group.is_entity:
-                    nodes.append(Flatten(path=group.path, node=fetch))
+                    nodes.append(Flatten(path=group.path, node=fetch, more_paths=tuple(group.more_paths)))
                     continue
                 condition = _root_condition(group.selection)
                 if condition is None:
@@ -182,6 +171,76 @@ class QueryPlanner:
             if nodes:
                 steps.append(_wrap(Parallel, nodes))
         return _wrap(Sequence, steps) if steps else None
+
+
+def _levels(groups: list[FetchGroup]) -> dict[int, int]:
+    """Each fetch's step: 0 without dependencies, else one after its latest dependency."""
+    by_id = {g.id: g for g in groups}
+    level: dict[int, int] = {}
+
+    def depth(group: FetchGroup, seen: frozenset[int] = frozenset()) -> int:
+        if group.id in level:
+            return level[group.id]
+        parents = [by_id[p] for p in group.parents if p in by_id and p not in seen]
+        value = 0 if not parents else 1 + max(depth(p, seen | {group.id}) for p in parents)
+        level[group.id] = value
+        return value
+
+    for group in groups:
+        depth(group)
+    return level
+
+
+def _rep_names(builder: SelectionBuilder) -> dict[tuple[str, str], str]:
+    """(type condition, name sent) -> data key, for the top-level fields of each representation fragment."""
+    out: dict[tuple[str, str], str] = {}
+    for condition, _directives, fragment in builder.fragments():
+        for item in fragment.items.values():
+            if isinstance(item, FieldBuilder):
+                out[(condition or "", item.name)] = item.response_key
+    return out
+
+
+def merge_sibling_fetches(groups: list[FetchGroup], kind: str) -> list[FetchGroup]:
+    """One `_entities` fetch per subgraph and step: entity fetches of one step to one subgraph, at different
+    paths, are merged when their selections and representations agree (the fewest subgraph calls)."""
+    levels = _levels(groups) if kind != "mutation" else {}
+    if kind == "mutation":
+        for root in {g.root_index for g in groups}:
+            levels.update(_levels([g for g in groups if g.root_index == root]))
+    kept: dict[tuple[int, int, str], list[FetchGroup]] = {}
+    replaced: dict[int, int] = {}
+    for group in groups:
+        if not group.is_entity:
+            continue
+        bucket = kept.setdefault((group.root_index, levels[group.id], group.graph), [])
+        target = next((t for t in bucket if _mergeable(t, group)), None)
+        if target is None:
+            bucket.append(group)
+            continue
+        target.selection.merge(group.selection)
+        target.requires.merge(group.requires)
+        target.rep_typenames.update(group.rep_typenames)
+        for path in (group.path, *group.more_paths):
+            if path != target.path and path not in target.more_paths:
+                target.more_paths.append(path)
+        target.parents |= group.parents
+        replaced[group.id] = target.id
+    if not replaced:
+        return groups
+    remaining = [g for g in groups if g.id not in replaced]
+    for group in remaining:
+        group.parents = {replaced.get(p, p) for p in group.parents} - {group.id}
+    return remaining
+
+
+def _mergeable(a: FetchGroup, b: FetchGroup) -> bool:
+    if a.path == b.path or b.path in a.more_paths:
+        return False  # kept apart on purpose (a requirement produced by the other)
+    names_a, names_b = _rep_names(a.requires), _rep_names(b.requires)
+    if any(names_a[k] != v for k, v in names_b.items() if k in names_a):
+        return False
+    return a.selection.can_merge(b.selection) and a.requires.can_merge(b.requires)
 
 
 def _root_condition(selection: SelectionBuilder) -> tuple[str, bool] | None:
