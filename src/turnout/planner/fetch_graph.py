@@ -120,9 +120,8 @@ class SelectionBuilder:
                     return False
                 if mine.sub is not None and item.sub is not None and not mine.sub.can_merge(item.sub):
                     return False
-            elif isinstance(item, SelectionBuilder) and isinstance(mine, SelectionBuilder):
-                if not mine.can_merge(item):
-                    return False
+            elif isinstance(item, SelectionBuilder) and isinstance(mine, SelectionBuilder) and not mine.can_merge(item):
+                return False
         return True
 
     def merge(self, other: SelectionBuilder) -> None:
