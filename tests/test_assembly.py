@@ -222,7 +222,9 @@ def test_build_gateway_without_migrations_has_no_engine_and_no_store(tmp_path: P
     db = tmp_path / "turnout.db"
     gateway = build_gateway(Config(store=StoreConfig(url=f"sqlite:///{db}")), CLASSROOM)
     assert gateway.engine is None
-    assert gateway.on_start == [] and gateway.on_close == []
+    from turnout.assembly import tune_gc
+
+    assert gateway.on_start == [tune_gc] and gateway.on_close == []
     assert not db.exists()
     asyncio.run(gateway.close())
 

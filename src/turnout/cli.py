@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
+import os
 import sys
-import urllib.request
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -15,24 +16,30 @@ from .config import Config, ConfigError, load_config
 from .supergraph.join_spec import read_supergraph
 from .supergraph.model import SupergraphError, SupergraphModel
 
-__all__ = ["app", "main"]
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from .gateway import Gateway
+
+__all__ = ["app", "main", "serving_app", "worker_app"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="turnout: a GraphQL Federation gateway.")
 
 
 def load_supergraph_text(location: str) -> str:
-    """Read a supergraph from a file path or an http(s) URL."""
-    if location.startswith(("http://", "https://")):
-        with urllib.request.urlopen(location, timeout=30) as response:
-            return str(response.read().decode("utf-8"))
-    return Path(location).read_text(encoding="utf-8")
+    """Read a supergraph from a file path or an http(s) URL (`https://user:password@host/...` for Basic auth)."""
+    from .reload import SupergraphSource
+
+    return SupergraphSource(location).read().text
 
 
 def load_supergraph(location: str) -> SupergraphModel:
+    from .reload import SourceError, shown_location
+
     try:
         return read_supergraph(load_supergraph_text(location))
-    except (OSError, SupergraphError) as error:
-        typer.echo(f"turnout: cannot load supergraph {location}: {error}", err=True)
+    except (SourceError, SupergraphError) as error:
+        typer.echo(f"turnout: cannot load supergraph {shown_location(location)}: {error}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -42,6 +49,61 @@ def build_config(config: Path | None, overrides: dict[tuple[str, ...], object]) 
     except ConfigError as error:
         typer.echo(f"turnout: {error}", err=True)
         raise typer.Exit(2) from None
+
+
+SERVE_CONFIG_ENV = "TURNOUT_SERVE_CONFIG"  # how `serve --workers N` hands its settings to the worker processes
+WORKER_STARTUP_FAILURE = 3  # uvicorn.config.STARTUP_FAILURE
+
+
+class ServeError(Exception):
+    """The gateway cannot be served as configured (the message says why)."""
+
+
+def serving_app(cfg: Config) -> Starlette:
+    """The ASGI app `turnout serve` runs: the gateway of the configured supergraph behind a holder that the
+    supergraph poller swaps on change, with the process's services (store, recorder) kept across reloads."""
+    from .assembly import AssemblyError, build_gateway, build_migrations, build_services
+    from .reload import GatewayHolder, SourceError, SupergraphReloader, SupergraphSource
+    from .server.app import create_app
+
+    if not cfg.supergraph:
+        raise ServeError("no supergraph: pass --supergraph PATH|URL (or set it in the config)")
+    source = SupergraphSource(cfg.supergraph)
+    try:
+        first = source.read()
+        model = read_supergraph(first.text)
+        build_migrations(cfg.migrations, model)  # refused before the store is opened
+        services = build_services(cfg)
+        gateway = build_gateway(cfg, model, services)
+    except (SourceError, SupergraphError) as error:
+        raise ServeError(f"cannot load supergraph {source.shown}: {error}") from None
+    except AssemblyError as error:
+        raise ServeError(str(error)) from None
+    holder = GatewayHolder(gateway, version=first.version, drain_timeout=cfg.server.shutdown_timeout,
+                           on_start=[services.start], on_close=[services.close])
+
+    def build(text: str) -> Gateway:
+        return build_gateway(cfg, read_supergraph(text), services)
+
+    reloader = SupergraphReloader(holder, source, build, interval=cfg.reload_interval)
+    logging.getLogger("turnout.reload").info("serving supergraph %s (%s)", source.shown, first.version)
+    return create_app(holder, graphql_path=cfg.server.graphql_path, max_body_bytes=cfg.server.max_body_bytes,
+                      reloader=reloader, shutdown_timeout=cfg.server.shutdown_timeout)
+
+
+def worker_app() -> Starlette:
+    """The app factory of one `serve --workers N` process: the settings come from the parent's environment."""
+    raw = os.environ.get(SERVE_CONFIG_ENV)
+    if not raw:
+        raise RuntimeError(f"{SERVE_CONFIG_ENV} is not set: worker_app is started by `turnout serve --workers N`")
+    cfg = Config.model_validate_json(raw)
+    logging.basicConfig(level=cfg.log_level.upper(), stream=sys.stderr)
+    try:
+        return serving_app(cfg)
+    except ServeError as error:
+        logging.getLogger("turnout").error("worker %d cannot start: %s", os.getpid(), error)
+        # uvicorn's code for a worker that failed to start: the supervisor stops instead of starting it again
+        raise SystemExit(WORKER_STARTUP_FAILURE) from None
 
 
 @app.command()
@@ -54,29 +116,101 @@ def serve(
                                                        help="Answer __schema/__type queries.")] = None,
     subgraph_timeout: Annotated[float | None, typer.Option(help="Default seconds per subgraph request.")] = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes sharing the port, each with its own gateway (default 1). [env: TURNOUT_WORKERS]")] = None,
+    reload_interval: Annotated[float | None, typer.Option(
+        help="Seconds between checks of the supergraph for a new one; 0 never (default 10). "
+             "[env: TURNOUT_RELOAD_INTERVAL]")] = None,
+    shutdown_timeout: Annotated[float | None, typer.Option(
+        help="On SIGTERM/SIGINT, seconds running requests get to finish (default 30); queued comparisons then get "
+             "up to 5 s more before the evidence is flushed. [env: TURNOUT_SHUTDOWN_TIMEOUT]")] = None,
 ) -> None:
-    """Serve the federated graph over HTTP (POST and GET /graphql, /health)."""
-    import uvicorn
+    """Serve the federated graph over HTTP (POST and GET /graphql, /health, /metrics).
 
-    from .assembly import AssemblyError, build_gateway
-    from .server.app import create_app
+    The supergraph is checked for changes every --reload-interval seconds and swapped without dropping a
+    request (a broken one is refused and logged). SIGTERM or SIGINT: stop accepting, let running requests
+    finish (up to --shutdown-timeout), flush the evidence, exit. With --workers N, each process builds its own
+    gateway; they may share a SQLite store on one machine, several machines share a PostgreSQL store.
+    """
+    import signal
+
+    import uvicorn
 
     cfg = build_config(config, {
         ("supergraph",): supergraph, ("server", "host"): host, ("server", "port"): port,
         ("server", "introspection"): introspection, ("subgraph_timeout",): subgraph_timeout,
-        ("log_level",): log_level,
+        ("log_level",): log_level, ("server", "workers"): workers, ("reload_interval",): reload_interval,
+        ("server", "shutdown_timeout"): shutdown_timeout,
     })
     if not cfg.supergraph:
         typer.echo("turnout: no supergraph: pass --supergraph PATH|URL (or set it in the config)", err=True)
         raise typer.Exit(2)
     logging.basicConfig(level=cfg.log_level.upper(), stream=sys.stderr)
+    options: dict[str, Any] = {
+        "host": cfg.server.host, "port": cfg.server.port, "log_level": cfg.log_level, "access_log": False,
+        "timeout_graceful_shutdown": max(1, math.ceil(cfg.server.shutdown_timeout)),
+    }
+    if cfg.server.workers > 1:
+        _check_serving(cfg)  # what each worker will build: refused here, once, with exit code 2
+        os.environ[SERVE_CONFIG_ENV] = cfg.model_dump_json(by_alias=True)
+        _run_workers(uvicorn.Config("turnout.cli:worker_app", factory=True, workers=cfg.server.workers, **options))
+        return
     try:
-        gateway = build_gateway(cfg, load_supergraph(cfg.supergraph))
+        application = serving_app(cfg)
+    except ServeError as error:
+        typer.echo(f"turnout: {error}", err=True)
+        raise typer.Exit(2) from None
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with these handlers in place
+    # that ends the command normally (exit code 0) instead of killing the process or raising KeyboardInterrupt
+    stopped_by: list[int] = []
+    previous = {sig: signal.signal(sig, lambda number, _frame: stopped_by.append(number))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        uvicorn.run(application, **options)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stopped_by:
+        logging.getLogger("turnout").info("stopped by %s", signal.Signals(stopped_by[0]).name)
+
+
+def _run_workers(config: Any) -> None:
+    """uvicorn's worker supervisor on a socket with TCP_NODELAY for every connection.
+
+    asyncio turns Nagle's algorithm off only on sockets whose protocol is IPPROTO_TCP; the socket uvicorn binds
+    for its workers says 0, and each keep-alive response (headers, then body) would then wait ~40 ms for the
+    client's delayed ACK. The same socket, re-wrapped so its protocol is read from the descriptor, avoids it.
+    """
+    import socket
+
+    from uvicorn.supervisors import Multiprocess
+
+    bound = config.bind_socket()
+    sock = socket.socket(fileno=bound.detach())
+    sock.set_inheritable(True)
+    supervisor = Multiprocess(config, sockets=[sock])
+    try:
+        supervisor.run()
+    finally:
+        sock.close()
+    if any(process.exitcode == WORKER_STARTUP_FAILURE for process in supervisor.processes):
+        typer.echo("turnout: a worker could not start (see its message above)", err=True)
+        raise typer.Exit(2)
+
+
+def _check_serving(cfg: Config) -> None:
+    """Exit 2 unless the supergraph loads, the migrations fit it and the store opens (then closed again)."""
+    from .assembly import AssemblyError, build_migrations, open_store
+
+    assert cfg.supergraph
+    model = load_supergraph(cfg.supergraph)
+    try:
+        build_migrations(cfg.migrations, model)
+        if cfg.migrations:
+            open_store(cfg).close()
     except AssemblyError as error:
         typer.echo(f"turnout: {error}", err=True)
         raise typer.Exit(2) from None
-    application = create_app(gateway, graphql_path=cfg.server.graphql_path, max_body_bytes=cfg.server.max_body_bytes)
-    uvicorn.run(application, host=cfg.server.host, port=cfg.server.port, log_level=cfg.log_level, access_log=False)
 
 
 @app.command()

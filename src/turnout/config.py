@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = [
     "LOG_LEVELS",
     "CohortConfig",
     "Config",
     "ConfigError",
+    "CsrfConfig",
     "GatesConfig",
+    "HeaderRuleConfig",
+    "LimitsConfig",
     "MigrationConfig",
     "RuleConfig",
     "ServerConfig",
@@ -37,11 +41,139 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# hop-by-hop and transport-owned headers: no rule may set them (see turnout.transport.base.RESERVED_HEADERS)
+_RESERVED_HEADERS = frozenset({
+    "connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade", "host",
+    "content-length", "content-type", "accept", "accept-encoding", "content-encoding",
+})
+
+
+def _header_name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _HEADER_NAME.match(value):
+        raise ValueError(f"{value!r} is not a valid header name")
+    name = value.lower()
+    if name in _RESERVED_HEADERS or name.startswith("proxy-"):
+        raise ValueError(f"{name!r} is a hop-by-hop or transport header; it is never sent to subgraphs")
+    return name
+
+
+def _header_value(value: str | None) -> str | None:
+    if value is not None and any(c in value for c in "\r\n\0"):
+        raise ValueError("a header value cannot hold line breaks or NUL")
+    return value
+
+
+def _regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"{value!r} is not a regular expression: {error}") from None
+    return value
+
+
+class _HeaderMatch(_Strict):
+    named: str | None = None
+    matching: str | None = Field(default=None, description="A regex the whole header name must match.")
+
+    _name = field_validator("named")(classmethod(lambda cls, v: _header_name(v)))
+    _pattern = field_validator("matching")(classmethod(lambda cls, v: _regex(v)))
+
+    @model_validator(mode="after")
+    def _one_of(self) -> _HeaderMatch:
+        if (self.named is None) == (self.matching is None):
+            raise ValueError("give exactly one of `named` or `matching`")
+        return self
+
+
+class PropagateRule(_HeaderMatch):
+    """Copy client headers: `named` (optionally to `rename`, with a `default`) or every one `matching`."""
+
+    rename: str | None = None
+    default: str | None = None
+
+    _rename = field_validator("rename")(classmethod(lambda cls, v: _header_name(v)))
+    _default = field_validator("default")(classmethod(lambda cls, v: _header_value(v)))
+
+    @model_validator(mode="after")
+    def _named_only(self) -> PropagateRule:
+        if self.matching is not None and (self.rename is not None or self.default is not None):
+            raise ValueError("`rename` and `default` go with `named`, not `matching`")
+        return self
+
+
+class InsertRule(_Strict):
+    """Set header `name` to the static `value`."""
+
+    name: str
+    value: str
+
+    _name = field_validator("name")(classmethod(lambda cls, v: _header_name(v)))
+    _value = field_validator("value")(classmethod(lambda cls, v: _header_value(v)))
+
+
+class RemoveRule(_HeaderMatch):
+    """Drop headers the rules before set: `named`, or every one `matching`."""
+
+
+class HeaderRuleConfig(_Strict):
+    """One header rule of a subgraph (as Apollo Router's): exactly one of propagate, insert, remove."""
+
+    propagate: PropagateRule | None = None
+    insert: InsertRule | None = None
+    remove: RemoveRule | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> HeaderRuleConfig:
+        if sum(a is not None for a in (self.propagate, self.insert, self.remove)) != 1:
+            raise ValueError("a header rule is exactly one of `propagate`, `insert` or `remove`")
+        return self
+
+
 class SubgraphConfig(_Strict):
     """Per-subgraph settings, by subgraph name."""
 
     url: str | None = Field(default=None, description="Replaces the URL the supergraph gives.")
     timeout: float | None = Field(default=None, gt=0, description="Seconds a request to it may take.")
+    expose_errors: bool = Field(default=False, description="Clients see its errors as written (else redacted).")
+    headers: list[HeaderRuleConfig] = Field(
+        default_factory=list, description="Which client headers it receives, in order; none without rules.")
+
+
+class LimitsConfig(_Strict):
+    """What one request may cost (see turnout.server.limits.Limits for the reasons of each default).
+
+    `null` turns a limit off."""
+
+    max_tokens: int | None = Field(default=15_000, gt=0, description="Lexical tokens (and comments) parsed.")
+    max_nesting: int | None = Field(default=200, gt=0, description="Nesting of selection sets, lists, objects.")
+    max_depth: int | None = Field(default=100, gt=0, description="Depth of fields, fragments followed.")
+    max_aliases: int | None = Field(default=100, ge=0, description="Aliases, each fragment spread counted.")
+    max_root_fields: int | None = Field(default=50, gt=0, description="Root fields, fragments expanded.")
+    max_directives: int | None = Field(default=10, ge=0, description="Directives on one field or fragment.")
+    batching: bool = Field(default=False, description="Accept a JSON array of operations in one POST.")
+    max_batch_size: int = Field(default=10, ge=1)
+    max_variables_bytes: int | None = Field(default=512 * 1024, gt=0, description="The variables as JSON.")
+    max_variables_depth: int | None = Field(default=64, gt=0, description="Nesting of lists and objects.")
+
+
+class CsrfConfig(_Strict):
+    """CSRF prevention (see turnout.server.csrf): requests a browser sends without a preflight are refused."""
+
+    enabled: bool = True
+    required_headers: list[str] = Field(default_factory=lambda: ["x-apollo-operation-name",
+                                                                 "apollo-require-preflight"])
+
+    @field_validator("required_headers")
+    @classmethod
+    def _valid_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid header name")
+        return [name.lower() for name in value]
 
 
 class ServerConfig(_Strict):
@@ -50,6 +182,8 @@ class ServerConfig(_Strict):
     graphql_path: str = "/graphql"
     introspection: bool = True
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    workers: int = Field(default=1, ge=1, le=256, description="Worker processes, each with its own gateway.")
+    shutdown_timeout: float = Field(default=30.0, gt=0, description="Seconds in-flight requests get on SIGTERM.")
 
 
 class RuleConfig(_Strict):
@@ -118,6 +252,8 @@ class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     subgraph_timeout: float = Field(default=30.0, gt=0, description="Default seconds per subgraph request.")
     subgraphs: dict[str, SubgraphConfig] = Field(default_factory=dict)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    csrf: CsrfConfig = Field(default_factory=CsrfConfig)
     log_level: str = Field(default="warning", description="critical, error, warning, info or debug.")
     metrics: bool = True
     migrations: list[MigrationConfig] = Field(default_factory=list)
@@ -125,6 +261,8 @@ class Config(_Strict):
     cohort: CohortConfig = Field(default_factory=CohortConfig)
     shadow: ShadowConfig = Field(default_factory=ShadowConfig)
     refresh_interval: float = Field(default=2.0, gt=0, description="Seconds between reads of the stages.")
+    reload_interval: float = Field(default=10.0, ge=0,
+                                   description="Seconds between checks of the supergraph for a new one; 0: never.")
 
     @field_validator("log_level")
     @classmethod
@@ -162,6 +300,9 @@ _ENV: dict[str, tuple[str, ...]] = {
     "TURNOUT_SUBGRAPH_TIMEOUT": ("subgraph_timeout",),
     "TURNOUT_LOG_LEVEL": ("log_level",),
     "TURNOUT_STORE_URL": ("store", "url"),
+    "TURNOUT_WORKERS": ("server", "workers"),
+    "TURNOUT_SHUTDOWN_TIMEOUT": ("server", "shutdown_timeout"),
+    "TURNOUT_RELOAD_INTERVAL": ("reload_interval",),
 }
 
 

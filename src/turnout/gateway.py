@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -40,6 +41,10 @@ from .planner.query_planner import PlanningError, QueryPlanner, select_operation
 from .planner.routing import DEFAULT_ROUTING, Routing
 from .supergraph.model import SupergraphModel
 from .transport.base import SubgraphClient
+
+if TYPE_CHECKING:
+    from .server.csrf import CsrfPrevention
+    from .server.limits import Limits
 
 __all__ = ["Gateway", "GraphQLRequest", "RequestError"]
 
@@ -93,6 +98,12 @@ class GraphQLRequest:
     method: str = "POST"
 
 
+# documents longer than this are not kept by the document cache (parsed again when they come back): a large
+# document's AST weighs about 150 times its text; a refused one's errors may quote its text
+_CACHED_DOCUMENT_CHARS = 64 * 1024
+_CACHED_REFUSED_CHARS = 4 * 1024
+
+
 @dataclass(frozen=True)
 class _Prepared:
     document: DocumentNode
@@ -135,7 +146,19 @@ class Gateway:
         cache_size: int = 2048,
         engine: MigrationEngine | None = None,
         metrics: Metrics | None = None,
+        limits: Limits | None = None,
+        csrf: CsrfPrevention | None = None,
+        expose_errors: bool | Collection[str] = True,
     ) -> None:
+        """`limits`: what one request may cost (`Limits()`'s defaults when None); `csrf`: the CSRF prevention
+        the HTTP endpoint applies (none when None); `expose_errors`: the subgraphs whose errors clients see
+        as written (True: all), the others' are redacted. `turnout serve` builds it from the config, whose
+        defaults are the safe ones: CSRF prevention on, every subgraph's errors redacted."""
+        # imported here: turnout.server imports this module
+        from .server.limits import Limits, limit_rules
+
+        self.limits = limits if limits is not None else Limits()
+        self.csrf = csrf
         self.engine = engine
         self.metrics = metrics
         # started with the server and closed after it, in reverse order (the evidence recorder, ...)
@@ -145,14 +168,15 @@ class Gateway:
         self.client = client
         self.introspection = introspection
         self.planner = QueryPlanner(model)
-        self.executor = PlanExecutor(model, client, urls)
+        self.executor = PlanExecutor(model, client, urls, expose_errors=expose_errors)
         self.projector = Projector(model.api_schema)
-        self._documents: LRU[str, _Prepared] = LRU(cache_size)
+        self._documents: LRU[bytes, _Prepared] = LRU(cache_size)
         self._plans: LRU[tuple[str, str | None, Routing], QueryPlan] = LRU(cache_size)
         rules = list(specified_rules)
         if not introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
         self._rules = rules
+        self._limit_rules = limit_rules(self.limits)
 
     async def start(self) -> None:
         for hook in self.on_start:
@@ -171,20 +195,49 @@ class Gateway:
     # -- steps ----------------------------------------------------------------------------------------------
 
     def prepare(self, query: str) -> DocumentNode:
-        """Parse and validate a document (cached by its text); RequestError when it is not valid."""
-        prepared = self._documents.get(query)
-        if prepared is None:
-            try:
-                document = parse(query)
-            except GraphQLSyntaxError as error:
-                prepared = _Prepared(DocumentNode(definitions=()), [_format(error)])
-            else:
-                errors = validate(self.model.api_schema, document, self._rules)
-                prepared = _Prepared(document, [_format(e) for e in errors])
-            self._documents.put(query, prepared)
+        """Parse and validate a document (cached by its hash); RequestError when it is not valid.
+
+        The limits come first: the parser's (tokens, comments, nesting), then the validation rules of
+        `Limits` (depth, aliases, root fields, directives), and only then graphql-core's specified rules.
+        """
+        if len(query) > _CACHED_DOCUMENT_CHARS:
+            prepared = self._prepare(query)
+        else:
+            key = hashlib.blake2b(query.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            prepared = self._documents.get(key)
+            if prepared is None:
+                prepared = self._prepare(query)
+                if not prepared.errors or len(query) <= _CACHED_REFUSED_CHARS:
+                    self._documents.put(key, prepared)
         if prepared.errors:
             raise RequestError(prepared.errors)
         return prepared.document
+
+    def _prepare(self, query: str) -> _Prepared:
+        from .server.limits import nesting_error, remove_suggestions
+
+        limits = self.limits
+        empty = DocumentNode(definitions=())
+        try:
+            document = parse(query, max_lexical_tokens=limits.max_tokens, max_comments=limits.max_tokens)
+        except GraphQLSyntaxError as error:
+            return _Prepared(empty, [_format(error)])
+        except RecursionError:  # graphql-core before 3.2.4 lets it through
+            return _Prepared(empty, [{"message": "Syntax Error: Document is nested too deeply. Parsing aborted."}])
+        too_deep = nesting_error(document, limits.max_nesting)
+        if too_deep is not None:
+            return _Prepared(empty, [_format(too_deep)])
+        try:
+            errors = validate(self.model.api_schema, document, self._limit_rules) if self._limit_rules else []
+            if not errors:
+                errors = validate(self.model.api_schema, document, self._rules)
+        except RecursionError:
+            return _Prepared(empty, [{"message": "The document is nested too deeply to be validated."}])
+        formatted = [_format(e) for e in errors]
+        if not self.introspection:  # "Did you mean ...?" would reveal the schema introspection hides
+            for formatted_error in formatted:
+                formatted_error["message"] = remove_suggestions(str(formatted_error["message"]))
+        return _Prepared(empty if formatted else document, formatted)
 
     def plan(self, query: str, operation_name: str | None, routing: Routing = DEFAULT_ROUTING) -> QueryPlan:
         key = (query, operation_name, routing)
@@ -227,7 +280,7 @@ class Gateway:
                 routing = DEFAULT_ROUTING
         plan = self.plan(request.query, request.operation_name, routing)
         memo = FetchMemo() if decision is not None and (decision.candidates or decision.served_by_to) else None
-        state = await self.executor.execute(plan, variables, memo)
+        state = await self.executor.execute(plan, variables, memo, request.headers)
         operation_name = request.operation_name or (operation.name.value if operation.name else "(anonymous)")
         if decision is not None and decision.served_by_to:
             plan, state = await self._fall_back(request, decision, plan, state, variables, memo, kind,
@@ -251,9 +304,18 @@ class Gateway:
         if kind == "mutation" and request.method == "GET":
             raise RequestError([{"message": "Mutations cannot be sent with GET; use POST."}], status=405)
         variables = dict(request.variables or {})
-        coerced = get_variable_values(self.model.api_schema, operation.variable_definitions or (), variables)
+        try:
+            coerced = get_variable_values(self.model.api_schema, operation.variable_definitions or (), variables)
+        except RecursionError:
+            raise RequestError([{"message": "The variables are nested too deeply."}]) from None
         if isinstance(coerced, list):
-            raise RequestError([_format(e) for e in coerced])
+            errors = [_format(e) for e in coerced]
+            if not self.introspection:
+                from .server.limits import remove_suggestions
+
+                for formatted_error in errors:
+                    formatted_error["message"] = remove_suggestions(str(formatted_error["message"]))
+            raise RequestError(errors)
         for name, value in coerced.items():
             variables.setdefault(name, value)
         return document, operation, variables
@@ -284,7 +346,7 @@ class Gateway:
         if kind == "mutation" and (memo is None or not self.executor.writes_known(fallback_plan, variables, memo)):
             # never a second write: a mutation falls back only when its writes need not be sent again
             return plan, state
-        fallback_state = await self.executor.execute(fallback_plan, variables, memo)
+        fallback_state = await self.executor.execute(fallback_plan, variables, memo, request.headers)
         for migration in culprits:
             self.engine.record_fallback(migration, operation_name)
         return fallback_plan, fallback_state
@@ -312,13 +374,14 @@ class Gateway:
         async def job() -> None:
             try:
                 async with asyncio.timeout(engine.shadow.timeout):
-                    candidate_state = await self.executor.execute(candidate_plan, variables, memo.copy())
+                    candidate_state = await self.executor.execute(candidate_plan, variables, memo.copy(),
+                                                                  request.headers)
             except TimeoutError:
                 engine.record_comparison(migration, operation_name, [], candidate_failed=True)
                 return
             candidate_response = self._project(candidate_plan, candidate_state, variables)
             if engine.wants_noise_run(migration):
-                again = await self.executor.execute(plan, variables, None)
+                again = await self.executor.execute(plan, variables, None, request.headers)
                 differences = self._compare(plan, response, self._project(plan, again, variables), variables, {})
                 engine.learn_noise(migration, noisy_coordinates(differences))
             differences = self._compare(plan, response, candidate_response, variables, migration.rules)

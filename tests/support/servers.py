@@ -95,7 +95,7 @@ class ServerThread:
         """Binds the port, starts the thread and returns once uvicorn is listening."""
         if self._thread is not None:
             raise RuntimeError(f"server {self.name} already started")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, self._requested_port))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,12 @@ from ..transport.base import SubgraphClient, TransportError
 from .entities import Representations, collect_objects
 from .merge import deep_merge
 
-__all__ = ["ExecutionState", "FetchMemo", "FetchRecord", "PlanExecutor"]
+__all__ = ["REDACTED", "ExecutionState", "FetchMemo", "FetchRecord", "PlanExecutor"]
+
+log = logging.getLogger("turnout.subgraph")
+
+# what a client sees of a subgraph's error unless that subgraph's errors are exposed (as Apollo Router)
+REDACTED = "Subgraph errors redacted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,23 +65,31 @@ class ExecutionState:
     subgraph_calls: int = 0
     memo: FetchMemo | None = None
     fetches: list[FetchRecord] = field(default_factory=list)
+    headers: Mapping[str, str] = field(default_factory=dict)  # the client's, for the transport's header rules
 
 
 class PlanExecutor:
     """Executes plans against subgraphs through a SubgraphClient."""
 
-    def __init__(self, model: SupergraphModel, client: SubgraphClient, urls: Mapping[str, str] | None = None) -> None:
+    def __init__(self, model: SupergraphModel, client: SubgraphClient, urls: Mapping[str, str] | None = None,
+                 *, expose_errors: bool | Collection[str] = True) -> None:
+        """`expose_errors`: whose errors clients see as the subgraph wrote them (True: every subgraph's);
+        the others' are redacted to their path, `extensions.code` and `serviceName`, and logged in full."""
         self.model = model
+        self.expose_errors = expose_errors
         self.client = client
         self.urls = {g.name: (urls or {}).get(g.name, g.url) for g in model.subgraphs.values()}
         self.object_types = frozenset(n for n, t in model.types.items() if t.kind == "object")
         self._representations: dict[int, Representations] = {}
 
     async def execute(
-        self, plan: QueryPlan, variables: Mapping[str, Any], memo: FetchMemo | None = None
+        self, plan: QueryPlan, variables: Mapping[str, Any], memo: FetchMemo | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> ExecutionState:
-        """Run `plan`. With a memo, answers already in it are reused and new ones are added to it."""
-        state = ExecutionState(variables=variables, memo=memo)
+        """Run `plan`. With a memo, answers already in it are reused and new ones are added to it.
+
+        `headers` are the client request's; the transport's rules decide which ones each subgraph receives."""
+        state = ExecutionState(variables=variables, memo=memo, headers=headers or {})
         if plan.node is not None:
             await self._run(plan.node, state)
         return state
@@ -135,7 +149,7 @@ class PlanExecutor:
         else:
             state.subgraph_calls += 1
             try:
-                answer = await self.client.send(fetch.service, self.urls[fetch.service], request)
+                answer = await self.client.send(fetch.service, self.urls[fetch.service], request, state.headers)
             except TransportError as error:
                 answer = error
             if memo is not None:
@@ -156,13 +170,18 @@ class PlanExecutor:
         response = await self._send(fetch, self._request(fetch, state), state, True)
         if response is None:
             return
+        expose = self._exposes(fetch.service)
         for error in response.get("errors") or ():
-            state.errors.append(_subgraph_error(error, fetch.service))
+            state.errors.append(_subgraph_error(error, fetch.service, expose=expose))
         data = response.get("data")
         if isinstance(data, dict):
             if fetch.renames:
                 self._rename(data, fetch.renames)
             deep_merge(state.data, data, self.object_types)
+
+    def _exposes(self, service: str) -> bool:
+        return self.expose_errors is True or (not isinstance(self.expose_errors, bool)
+                                              and service in self.expose_errors)
 
     def _rename(self, value: Any, renames: tuple[Rename, ...]) -> None:
         """Move values the planner fetched under an alias back to their key in the response data."""
@@ -212,8 +231,9 @@ class PlanExecutor:
         response = await self._send(fetch, request, state, False)
         if response is None:
             return
+        expose = self._exposes(fetch.service)
         for error in response.get("errors") or ():
-            state.errors.extend(_entity_errors(error, fetch.service, targets))
+            state.errors.extend(_entity_errors(error, fetch.service, targets, expose=expose))
         data = response.get("data")
         entities = data.get("_entities") if isinstance(data, dict) else None
         if not isinstance(entities, list):
@@ -238,28 +258,52 @@ def _client_path(path: list[Any]) -> list[Any]:
     return path
 
 
-def _subgraph_error(error: Any, service: str, path: list[Any] | None = None) -> dict[str, Any]:
+def _log_error(error: Any, service: str, expose: bool) -> None:
+    """The subgraph's error as it wrote it, for operators (clients may only see it redacted)."""
+    if not log.isEnabledFor(logging.INFO if expose else logging.WARNING):
+        return
+    try:
+        text = orjson.dumps(error).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        text = repr(error)
+    log.log(logging.INFO if expose else logging.WARNING, "subgraph %s returned an error: %s", service, text[:4000])
+
+
+def _subgraph_error(error: Any, service: str, path: list[Any] | None = None, *, expose: bool = True,
+                    logged: bool = False) -> dict[str, Any]:
+    """A subgraph's error as the client sees it: as written when exposed, else only the path, the code and the
+    subgraph's name (message and every other extension, stack traces included, stay in the log)."""
+    if not logged:
+        _log_error(error, service, expose)
     if not isinstance(error, dict):
-        return {"message": str(error), "extensions": {"serviceName": service}}
-    out: dict[str, Any] = {"message": str(error.get("message", "Subgraph error"))}
+        return {"message": str(error) if expose else REDACTED, "extensions": {"serviceName": service}}
+    extensions = error.get("extensions")
+    extensions = extensions if isinstance(extensions, dict) else {}
+    if expose:
+        out: dict[str, Any] = {"message": str(error.get("message", "Subgraph error"))}
+    else:
+        out = {"message": REDACTED}
+        code = extensions.get("code")
+        extensions = {"code": code} if isinstance(code, str) and len(code) <= 100 else {}
     given = error.get("path")
     if path is None and isinstance(given, list):
         path = given
     if path is not None:
         out["path"] = _client_path(path)
-    extensions = error.get("extensions")
-    out["extensions"] = {**(extensions if isinstance(extensions, dict) else {}), "serviceName": service}
+    out["extensions"] = {**extensions, "serviceName": service}
     return out
 
 
 def _entity_errors(
-    error: Any, service: str, targets: list[list[tuple[dict[str, Any], list[str | int]]]]
+    error: Any, service: str, targets: list[list[tuple[dict[str, Any], list[str | int]]]], *, expose: bool = True
 ) -> list[dict[str, Any]]:
     """An `_entities` error, once at every response path that shares the failed representation."""
+    _log_error(error, service, expose)
     path = error.get("path") if isinstance(error, dict) else None
     if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int) \
             and path[1] < len(targets):
-        return [_subgraph_error(error, service, [*where, *path[2:]]) for _obj, where in targets[path[1]]]
-    formatted = _subgraph_error(error, service)
+        return [_subgraph_error(error, service, [*where, *path[2:]], expose=expose, logged=True)
+                for _obj, where in targets[path[1]]]
+    formatted = _subgraph_error(error, service, expose=expose, logged=True)
     formatted.pop("path", None)  # a path inside the subgraph's own operation means nothing to the client
     return [formatted]

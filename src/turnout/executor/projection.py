@@ -37,6 +37,7 @@ class _Bubble:
 
 
 _BUBBLE: _Bubble = _Bubble()
+_COMPOSITE = (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)
 
 
 def directives_include(directives: Sequence[DirectiveNode], variables: Mapping[str, Any]) -> bool:
@@ -101,6 +102,7 @@ class _Run:
         self.schema = projector.schema
         self.variables = variables
         self.errors = errors
+        self.collected: dict[tuple[str, object], dict[str, list[Field]]] = {}
 
     def matches(self, runtime: GraphQLObjectType | GraphQLInterfaceType, condition: str | None) -> bool:
         if condition is None or condition == runtime.name:
@@ -165,7 +167,7 @@ class _Run:
                 return value
             self.error(f'Enum "{gtype.name}" cannot represent value: {value!r}', path)
             return None
-        if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+        if isinstance(gtype, _COMPOSITE):
             if not isinstance(value, dict):
                 self.error(f"Expected an object for {parent}.{occurrences[0].name}.", path)
                 return None
@@ -177,9 +179,14 @@ class _Run:
                     path,
                 )
                 return None
-            fields: dict[str, list[Field]] = {}
-            for occurrence in occurrences:
-                self.collect(runtime, occurrence.selections, fields)
+            # every object of one type under one field selects the same fields: collect them once per request
+            key = (runtime.name, id(occurrences[0]) if len(occurrences) == 1 else tuple(map(id, occurrences)))
+            fields = self.collected.get(key)
+            if fields is None:
+                fields = {}
+                for occurrence in occurrences:
+                    self.collect(runtime, occurrence.selections, fields)
+                self.collected[key] = fields
             result = self.object(runtime, value, fields, path)
             return None if result is _BUBBLE else result
         return value

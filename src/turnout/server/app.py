@@ -1,8 +1,15 @@
-"""The Starlette application: /graphql, /health, and the lifecycle of the gateway's connections."""
+"""The Starlette application: /graphql, /health, /metrics, the dashboard, and the lifecycle of the gateway.
+
+Every request reads the gateway it runs on from a GatewayHolder, so a supergraph reload swaps it between two
+requests, never under one. The lifespan starts the gateway (and the process's services), the supergraph poller,
+and at shutdown — after the server stopped accepting and let running requests finish — gives queued comparisons
+what is left of the shutdown timeout, closes the gateways and flushes the evidence to the store.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -11,41 +18,80 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..gateway import Gateway
+from ..migration.model import Migration
 from ..observability.metrics import CONTENT_TYPE
+from ..reload import GatewayHolder, SupergraphReloader
+from ..supergraph.model import SupergraphModel
 from .dashboard import dashboard_routes
 from .graphql_http import GraphQLEndpoint
 
-__all__ = ["create_app"]
+__all__ = ["SHUTDOWN_DRAIN_SECONDS", "create_app"]
+
+SHUTDOWN_DRAIN_SECONDS = 5.0
+"""After the server's own wait for running requests: how long queued comparisons (and any request still running)
+get before the gateways close and the evidence recorder's final flush runs."""
 
 
-def create_app(gateway: Gateway, *, graphql_path: str = "/graphql", max_body_bytes: int = 2 * 1024 * 1024) -> Starlette:
-    """An ASGI app serving `gateway`."""
+def create_app(
+    gateway: Gateway | GatewayHolder,
+    *,
+    graphql_path: str = "/graphql",
+    max_body_bytes: int = 2 * 1024 * 1024,
+    reloader: SupergraphReloader | None = None,
+    shutdown_timeout: float = 30.0,
+) -> Starlette:
+    """An ASGI app serving `gateway`: one, or the current one of a holder (swapped by `reloader`)."""
+    holder = gateway if isinstance(gateway, GatewayHolder) else GatewayHolder(gateway, drain_timeout=shutdown_timeout)
+    endpoints: weakref.WeakKeyDictionary[Gateway, GraphQLEndpoint] = weakref.WeakKeyDictionary()
+
+    def endpoint_for(current: Gateway) -> GraphQLEndpoint:
+        endpoint = endpoints.get(current)
+        if endpoint is None:
+            endpoint = endpoints[current] = GraphQLEndpoint(current, max_body_bytes=max_body_bytes)
+        return endpoint
+
+    async def graphql(request: Request) -> Response:
+        with holder.lease() as current:  # this request finishes on this gateway, whatever reloads meanwhile
+            return await endpoint_for(current).handle(request)
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def metrics(_request: Request) -> Response:
-        if gateway.metrics is None:
+        current = holder.gateway.metrics
+        if current is None:
             return Response("metrics are off\n", status_code=404, media_type="text/plain")
-        return Response(gateway.metrics.render(), media_type=CONTENT_TYPE)
+        return Response(current.render(), media_type=CONTENT_TYPE)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        await gateway.start()
+        await holder.start()
         try:
+            if reloader is not None:
+                await reloader.start()
             yield
         finally:
-            await gateway.close()
+            if reloader is not None:
+                await reloader.stop()
+            # uvicorn has stopped accepting and waited (up to the shutdown timeout) for running requests: what is
+            # left gets a short while more, with the comparisons already queued; then the evidence is flushed
+            await holder.close(min(shutdown_timeout, SHUTDOWN_DRAIN_SECONDS))
 
-    endpoint = GraphQLEndpoint(gateway, max_body_bytes=max_body_bytes)
     routes = [
-        Route(graphql_path, endpoint.handle, methods=["GET", "POST"]),
+        Route(graphql_path, graphql, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    engine = gateway.engine
+    engine = holder.gateway.engine
     store = engine.state_source if engine is not None else None
     if engine is not None and store is not None and hasattr(store, "timeseries"):
-        routes.extend(dashboard_routes(lambda: list(engine.migrations.values()), store,  # type: ignore[arg-type]
-                                       lambda: gateway.model))
+        # the store outlives reloads; the migrations and the model are the current gateway's
+        def migrations() -> list[Migration]:
+            current = holder.gateway.engine
+            return list(current.migrations.values()) if current is not None else []
+
+        def model() -> SupergraphModel | None:
+            return holder.gateway.model
+
+        routes.extend(dashboard_routes(migrations, store, model))  # type: ignore[arg-type]
     return Starlette(routes=routes, lifespan=lifespan)
