@@ -204,11 +204,12 @@ class Gateway:
             prepared = self._prepare(query)
         else:
             key = hashlib.blake2b(query.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-            prepared = self._documents.get(key)
-            if prepared is None:
-                prepared = self._prepare(query)
-                if not prepared.errors or len(query) <= _CACHED_REFUSED_CHARS:
-                    self._documents.put(key, prepared)
+            found = self._documents.get(key)
+            if found is None:
+                found = self._prepare(query)
+                if not found.errors or len(query) <= _CACHED_REFUSED_CHARS:
+                    self._documents.put(key, found)
+            prepared = found
         if prepared.errors:
             raise RequestError(prepared.errors)
         return prepared.document
