@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from ..observability.redaction import redact
 from ..planner.plan_nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Rename, Sequence
 from ..supergraph.model import SupergraphModel
 from ..transport.base import SubgraphClient, TransportError
@@ -266,7 +267,8 @@ def _log_error(error: Any, service: str, expose: bool) -> None:
         text = orjson.dumps(error).decode()
     except (TypeError, orjson.JSONEncodeError):
         text = repr(error)
-    log.log(logging.INFO if expose else logging.WARNING, "subgraph %s returned an error: %s", service, text[:4000])
+    log.log(logging.INFO if expose else logging.WARNING, "subgraph %s returned an error: %s", service,
+            redact(text[:4000]))
 
 
 def _subgraph_error(error: Any, service: str, path: list[Any] | None = None, *, expose: bool = True,

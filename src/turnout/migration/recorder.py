@@ -28,20 +28,10 @@ __all__ = [
     "diff_signature",
 ]
 
+from ..observability.redaction import DEFAULT_REDACT_PATTERNS, REDACTED
+
 log = logging.getLogger("turnout.migration.recorder")
 
-_TOKEN_CHARS = r"A-Za-z0-9_\-+/="
-DEFAULT_REDACT_PATTERNS: tuple[str, ...] = (
-    # e-mail addresses
-    r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}",
-    # credentials after an auth scheme: "Bearer abc...", "Basic ...", "token ..."
-    r"(?i)\b(?:bearer|basic|token)\s+[A-Za-z0-9._~+/=\-]+",
-    # JSON web tokens
-    r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*",
-    # long tokens: 24+ token characters with both letters and digits (API keys, secrets, session ids)
-    rf"(?<![{_TOKEN_CHARS}])(?=[{_TOKEN_CHARS}]*[0-9])(?=[{_TOKEN_CHARS}]*[A-Za-z])[{_TOKEN_CHARS}]{{24,}}",
-)
-REDACTED = "[redacted]"
 _MAX_NAME = 200  # migration, operation and coordinate names longer than this are cut (they are keys)
 _OUTCOMES = frozenset({"match", "mismatch", "noise", "error"})
 _SIDES = frozenset({"from", "to"})
