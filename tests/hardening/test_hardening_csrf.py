@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hardening_support import GRAPHQL_RESPONSE, JSON, ServeAsgi, Served, raw_request, serve_configured
+from hardening_support import GRAPHQL_RESPONSE, JSON, Answer, ServeAsgi, Served, raw_request, serve_configured
 
 from test_gateway_support import RunSubgraphs, marketplace_specs
 from turnout.server.csrf import CsrfPrevention
@@ -23,10 +23,9 @@ def market(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> Served:
     return serve_configured(serve_asgi, run_subgraphs(marketplace_specs()))
 
 
-def assert_blocked(answer: object) -> None:
-    status = getattr(answer, "status")  # noqa: B009
-    body = getattr(answer, "json")  # noqa: B009
-    assert status == 400, body
+def assert_blocked(answer: Answer) -> None:
+    body = answer.json
+    assert answer.status == 400, body
     assert set(body) == {"errors"}
     (error,) = body["errors"]
     assert error["extensions"] == {"code": "CSRF_ERROR"}
@@ -79,10 +78,9 @@ def test_configured_headers_and_switching_it_off(run_subgraphs: RunSubgraphs, se
     custom = serve_configured(serve_asgi, subgraphs, {"csrf": {"required_headers": ["X-Requested-With"]}})
     answer = raw_request(custom.url, "GET", params={"query": QUERY}, headers={"x-requested-with": "XMLHttpRequest"})
     assert (answer.status, answer.json) == (200, DATA)
-    assert_blocked_custom = raw_request(custom.url, "GET", params={"query": QUERY},
-                                        headers={"apollo-require-preflight": "1"})
-    assert assert_blocked_custom.status == 400
-    assert "x-requested-with" in assert_blocked_custom.json["errors"][0]["message"]
+    blocked = raw_request(custom.url, "GET", params={"query": QUERY}, headers={"apollo-require-preflight": "1"})
+    assert blocked.status == 400
+    assert "x-requested-with" in blocked.json["errors"][0]["message"]
     off = serve_configured(serve_asgi, subgraphs, {"csrf": {"enabled": False}})
     answer = raw_request(off.url, "GET", params={"query": QUERY})
     assert (answer.status, answer.json) == (200, DATA)

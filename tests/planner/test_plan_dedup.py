@@ -240,7 +240,8 @@ def test_different_paths_are_different_fetches() -> None:
 
 
 def test_fetches_in_one_subgraph_at_two_paths() -> None:
-    """catalog is needed at `lowStock.@` and at `archivedProducts.@`: one fetch for each path, in parallel."""
+    """catalog is needed at `lowStock.@` (by `sku`) and at `archivedProducts.@` (by `id`): one fetch for each path,
+    in parallel; not one merged fetch, whose representations would need both keys."""
     query = "{ lowStock { name location { temperature } } archivedProducts { name stock } }"
     assert plan("keychain", query) == expect(
         """
@@ -271,19 +272,17 @@ def test_fetches_in_one_subgraph_at_two_paths() -> None:
               },
             },
             Parallel {
-              Flatten(paths: ["lowStock.@", "archivedProducts.@"]) {
+              Flatten(path: "lowStock.@") {
                 Fetch(service: "catalog") {
                   {
                     ... on Product {
                       __typename
                       sku
-                      id
                     }
                   } =>
                   {
                     ... on Product {
                       name
-                      sku
                     }
                   }
                 }
@@ -300,6 +299,21 @@ def test_fetches_in_one_subgraph_at_two_paths() -> None:
                   {
                     ... on Location {
                       temperature
+                    }
+                  }
+                }
+              },
+              Flatten(path: "archivedProducts.@") {
+                Fetch(service: "catalog") {
+                  {
+                    ... on Product {
+                      __typename
+                      id
+                    }
+                  } =>
+                  {
+                    ... on Product {
+                      sku
                     }
                   }
                 }

@@ -240,6 +240,11 @@ def _mergeable(a: FetchGroup, b: FetchGroup) -> bool:
     names_a, names_b = _rep_names(a.requires), _rep_names(b.requires)
     if any(names_a[k] != v for k, v in names_b.items() if k in names_a):
         return False
+    # one type, one representation: a type reached by two keys (or with requirements at one path only) would
+    # get representations that need fields only one of the paths fetched
+    shared = {c for c, _n in names_a} & {c for c, _n in names_b}
+    if any({n for c, n in names_a if c == t} != {n for c, n in names_b if c == t} for t in shared):
+        return False
     return a.selection.can_merge(b.selection) and a.requires.can_merge(b.requires)
 
 
