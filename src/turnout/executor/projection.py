@@ -7,7 +7,7 @@ Fields the planner added (keys, requirements, internal aliases) are never copied
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphql import (
@@ -20,6 +20,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
     GraphQLSchema,
     GraphQLUnionType,
     VariableNode,
@@ -62,11 +63,19 @@ def directives_include(directives: Sequence[DirectiveNode], variables: Mapping[s
 
 
 class Projector:
-    """Projects response data onto one operation's selections."""
+    """Projects response data onto one operation's selections.
 
-    def __init__(self, schema: GraphQLSchema) -> None:
+    Two ways, one result: a projection compiled once per operation (and per value of the variables its
+    @skip/@include read) runs when the data needs no error; at the first value that would need one (a null in
+    a non-null position, a wrong shape, an unknown enum value or type) it gives up, and the interpreting
+    projection, which tracks response paths for its errors, runs instead."""
+
+    def __init__(self, schema: GraphQLSchema, *, compiled_size: int = 1000) -> None:
         self.schema = schema
         self._possible: dict[str, frozenset[str]] = {}
+        self._compiled: dict[tuple[Any, ...], tuple[Sequence[Selection], _Completer]] = {}
+        self._conditions: dict[int, tuple[Sequence[Selection], tuple[str, ...]]] = {}
+        self.compiled_size = compiled_size
 
     def project(
         self,
@@ -78,11 +87,59 @@ class Projector:
     ) -> dict[str, Any] | None:
         root = self.schema.get_type(root_type)
         assert isinstance(root, GraphQLObjectType)
+        compiled = self._compiled_for(root, selections, variables)
+        if compiled is not None:
+            try:
+                result: dict[str, Any] = compiled(data)
+                return result
+            except _GiveUp:
+                pass
+        return self.interpret(root, selections, data, variables, errors)
+
+    def interpret(self, root: GraphQLObjectType, selections: Sequence[Selection], data: dict[str, Any],
+                  variables: Mapping[str, Any], errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The projection that reports errors with their paths."""
         run = _Run(self, variables, errors)
         fields: dict[str, list[Field]] = {}
         run.collect(root, selections, fields)
         result = run.object(root, data, fields, [], root=True)
         return result if isinstance(result, dict) else None
+
+    def _compiled_for(self, root: GraphQLObjectType, selections: Sequence[Selection],
+                      variables: Mapping[str, Any]) -> _Completer | None:
+        names = self._condition_variables(selections)
+        try:
+            key = (id(selections), root.name, *(variables.get(n) for n in names))
+            found = self._compiled.get(key)
+        except TypeError:  # a variable value that cannot be a key: interpret
+            return None
+        if found is not None and found[0] is selections:
+            return found[1]
+        if len(self._compiled) >= self.compiled_size:
+            self._compiled.clear()
+        completer = _Compiler(self, variables).object(root, selections, root=True)
+        self._compiled[key] = (selections, completer)
+        return completer
+
+    def _condition_variables(self, selections: Sequence[Selection]) -> tuple[str, ...]:
+        """The variables the operation's @skip/@include read: what a compiled projection depends on."""
+        found = self._conditions.get(id(selections))
+        if found is not None and found[0] is selections:
+            return found[1]
+        names: set[str] = set()
+        stack = list(selections)
+        while stack:
+            item = stack.pop()
+            for directive in item.directives:
+                for argument in directive.arguments or ():
+                    if isinstance(argument.value, VariableNode):
+                        names.add(argument.value.name.value)
+            stack.extend(item.selections)
+        if len(self._conditions) >= self.compiled_size:
+            self._conditions.clear()
+        result = tuple(sorted(names))
+        self._conditions[id(selections)] = (selections, result)
+        return result
 
     def possible(self, abstract: str) -> frozenset[str]:
         found = self._possible.get(abstract)
@@ -223,3 +280,156 @@ class _Run:
             if other[:shorter] == path[:shorter]:
                 return
         self.errors.append({"message": f"Cannot return null for non-nullable field {parent}.{field}.", "path": path})
+
+
+# -- the compiled projection ------------------------------------------------------------------------------------
+
+_Completer = Callable[[Any], Any]
+
+
+class _GiveUp(Exception):
+    """The data needs an error somewhere: the interpreting projection takes over."""
+
+
+_LEAF, _LEAF_NON_NULL, _TYPENAME, _CALL, _CALL_NON_NULL, _COPY = range(6)
+
+
+class _Compiler:
+    """Builds, for one operation and one set of @skip/@include values, a function per selection set that
+    copies exactly the selected fields. Object selections are compiled on first use (types may recurse)."""
+
+    def __init__(self, projector: Projector, variables: Mapping[str, Any]) -> None:
+        self.projector = projector
+        self.run = _Run(projector, variables, [])  # its field collection and type resolution, no errors
+
+    def object(self, otype: GraphQLObjectType | GraphQLInterfaceType, selections: Sequence[Selection],
+               root: bool = False) -> _Completer:
+        fields: dict[str, list[Field]] = {}
+        self.run.collect(otype, selections, fields)
+        return self._object(otype, fields, root)
+
+    def _object(self, otype: GraphQLObjectType | GraphQLInterfaceType, fields: dict[str, list[Field]],
+                root: bool) -> _Completer:
+        entries: list[tuple[str, int, Any]] = []
+        for key, occurrences in fields.items():
+            name = occurrences[0].name
+            if name == "__typename":
+                entries.append((key, _TYPENAME, otype.name))
+            elif root and name in ("__schema", "__type"):
+                entries.append((key, _COPY, None))
+            elif (definition := otype.fields.get(name)) is not None:
+                gtype = definition.type
+                non_null = isinstance(gtype, GraphQLNonNull)
+                inner = gtype.of_type if isinstance(gtype, GraphQLNonNull) else gtype
+                if isinstance(inner, GraphQLScalarType):
+                    entries.append((key, _LEAF_NON_NULL if non_null else _LEAF, None))
+                else:
+                    entries.append((key, _CALL_NON_NULL if non_null else _CALL, self._type(inner, occurrences)))
+        frozen = tuple(entries)
+
+        def complete(value: Any) -> dict[str, Any]:
+            if type(value) is not dict:
+                raise _GiveUp
+            get = value.get
+            out: dict[str, Any] = {}
+            for key, kind, argument in frozen:
+                if kind == _LEAF:
+                    out[key] = get(key)
+                elif kind == _TYPENAME:
+                    out[key] = argument
+                else:
+                    item = get(key)
+                    if item is None:
+                        if kind in (_LEAF_NON_NULL, _CALL_NON_NULL):
+                            raise _GiveUp
+                        out[key] = None
+                    elif kind in (_LEAF_NON_NULL, _COPY):
+                        out[key] = item
+                    else:
+                        out[key] = argument(item)
+            return out
+
+        return complete
+
+    def _type(self, gtype: GraphQLOutputType, occurrences: list[Field]) -> _Completer:
+        """The completer of a non-null value of the nullable type `gtype`."""
+        if isinstance(gtype, GraphQLList):
+            return self._list(gtype.of_type, occurrences)
+        if isinstance(gtype, GraphQLEnumType):
+            values = frozenset(gtype.values)
+
+            def enum(value: Any) -> Any:
+                if type(value) is not str or value not in values:
+                    raise _GiveUp
+                return value
+
+            return enum
+        if isinstance(gtype, GraphQLObjectType):
+            return self._lazy(gtype, occurrences)
+        assert isinstance(gtype, GraphQLInterfaceType | GraphQLUnionType)
+        return self._abstract(gtype, occurrences)
+
+    def _list(self, item_type: GraphQLOutputType, occurrences: list[Field]) -> _Completer:
+        non_null = isinstance(item_type, GraphQLNonNull)
+        inner = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if isinstance(inner, GraphQLScalarType):
+
+            def leaves(value: Any) -> Any:
+                if type(value) is not list or (non_null and None in value):
+                    raise _GiveUp
+                return value
+
+            return leaves
+        complete_item = self._type(inner, occurrences)
+
+        def items(value: Any) -> Any:
+            if type(value) is not list:
+                raise _GiveUp
+            return [None if item is None else complete_item(item) for item in value]
+
+        if non_null:
+            def items_non_null(value: Any) -> Any:
+                if type(value) is not list:
+                    raise _GiveUp
+                out = []
+                for item in value:
+                    if item is None:
+                        raise _GiveUp
+                    out.append(complete_item(item))
+                return out
+
+            return items_non_null
+        return items
+
+    def _lazy(self, otype: GraphQLObjectType | GraphQLInterfaceType, occurrences: list[Field]) -> _Completer:
+        compiled: list[_Completer] = []
+
+        def complete(value: Any) -> Any:
+            if not compiled:
+                fields: dict[str, list[Field]] = {}
+                for occurrence in occurrences:
+                    self.run.collect(otype, occurrence.selections, fields)
+                compiled.append(self._object(otype, fields, False))
+            return compiled[0](value)
+
+        return complete
+
+    def _abstract(self, gtype: GraphQLInterfaceType | GraphQLUnionType, occurrences: list[Field]) -> _Completer:
+        by_typename: dict[Any, _Completer] = {}
+        run = self.run
+
+        def complete(value: Any) -> Any:
+            if type(value) is not dict:
+                raise _GiveUp
+            typename = value.get("__typename")
+            if typename is not None and type(typename) is not str:
+                raise _GiveUp
+            completer = by_typename.get(typename)
+            if completer is None:
+                runtime = run.runtime_type(gtype, value)
+                if runtime is None:
+                    raise _GiveUp
+                completer = by_typename[typename] = self._lazy(runtime, occurrences)
+            return completer(value)
+
+        return complete
