@@ -5,34 +5,89 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from ..planner.plan_nodes import RepField, RepFragment
 
-__all__ = ["Representations", "collect_objects"]
+__all__ = ["Representations", "collect_objects", "object_paths"]
 
 Path = list[str | int]
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+_MISSING = object()
 
 
-def collect_objects(value: Any, path: tuple[str, ...], out: list[tuple[dict[str, Any], Path]],
-                    at: int = 0, current: Path | None = None) -> None:
-    """Every object found at `path` (`@` walks list items; nested lists are flattened), with its response path."""
+def collect_objects(value: Any, path: tuple[str, ...], out: list[dict[str, Any]]) -> None:
+    """Every object found at `path`: lists are walked wherever they are (`@` marks them, nested lists are
+    flattened), in response order. No response paths: `object_paths` finds those when an error needs them."""
+    level = [value]
+    for segment in path:
+        if segment == "@":
+            continue
+        following: list[Any] = []
+        append = following.append
+        for item in level:
+            if type(item) is dict:
+                child = item.get(segment)
+                if child is not None:
+                    append(child)
+            elif type(item) is list:
+                for element in item:
+                    if type(element) is dict:
+                        child = element.get(segment)
+                        if child is not None:
+                            append(child)
+                    elif type(element) is list:
+                        for nested in _objects(element):
+                            child = nested.get(segment)
+                            if child is not None:
+                                append(child)
+        level = following
+    out.extend(_objects(level))
+
+
+def _objects(values: list[Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for value in values:
+        if type(value) is dict:
+            found.append(value)
+        elif type(value) is list:
+            found.extend(_objects(value))
+    return found
+
+
+def object_paths(value: Any, path: tuple[str, ...], out: dict[int, list[Path]], at: int = 0,
+                 current: Path | None = None) -> None:
+    """The response paths of the objects at `path`, by object identity (for errors: off the hot path)."""
     here: Path = current if current is not None else []
     if isinstance(value, list):
         for index, item in enumerate(value):
             step = at + 1 if at < len(path) and path[at] == "@" else at
-            collect_objects(item, path, out, step, [*here, index])
+            object_paths(item, path, out, step, [*here, index])
         return
     if not isinstance(value, dict):
         return
     if at == len(path):
-        out.append((value, here))
+        out.setdefault(id(value), []).append(here)
         return
     segment = path[at]
     if segment == "@":
-        collect_objects(value, path, out, at + 1, here)
+        object_paths(value, path, out, at + 1, here)
         return
     child = value.get(segment)
     if child is not None:
-        collect_objects(child, path, out, at + 1, [*here, segment])
+        object_paths(child, path, out, at + 1, [*here, segment])
+
+
+def _flat_keys(fragment: RepFragment) -> tuple[tuple[str, str], ...] | None:
+    """(data key, name sent) of each field of a representation, when all are top-level values (`@key(fields:
+    "id")`)."""
+    keys: list[tuple[str, str]] = []
+    for selection in fragment.selections:
+        if not isinstance(selection, RepField) or selection.selections is not None:
+            return None
+        if selection.name != "__typename":  # written first, whatever the order
+            keys.append((selection.key, selection.name))
+    return tuple(keys)
 
 
 class Representations:
@@ -41,23 +96,84 @@ class Representations:
     def __init__(self, requires: tuple[RepFragment, ...], possible_types: Mapping[str, tuple[str, ...]]) -> None:
         self.requires = requires
         self.possible_types = possible_types
+        # per fragment whose fields are all top-level values (the common `@key(fields: "id")`): the keys read
+        self._flat = [_flat_keys(f) for f in requires]
+        self._by_type: dict[str, int] = {}
+
+    def group(self, objects: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+        """The distinct representations of `objects` (in order of first appearance), and for each the objects
+        that share it. Objects without a complete representation are left out."""
+        representations: list[dict[str, Any]] = []
+        targets: list[list[dict[str, Any]]] = []
+        index_of: dict[Any, int] = {}
+        by_type = self._by_type
+        for obj in objects:
+            typename = obj.get("__typename")
+            if type(typename) is not str:
+                continue
+            position = by_type.get(typename)
+            if position is None:
+                position = by_type[typename] = self._position(typename)
+            if position < 0:
+                continue
+            fragment = self.requires[position]
+            sent = fragment.typename or typename
+            key: Any = None
+            rep: dict[str, Any] | None = None
+            shape = self._flat[position]
+            if shape is not None and len(shape) == 1:  # one key field: the common case, no list built
+                value = obj.get(shape[0][0], _MISSING)
+                if type(value) in _SCALARS:
+                    key = (position, sent, value)
+                    if key not in index_of:
+                        rep = {"__typename": sent, shape[0][1]: value}
+            elif shape is not None:
+                key = [position, sent]
+                for data_key, _name in shape:
+                    value = obj.get(data_key, _MISSING)
+                    if type(value) not in _SCALARS:
+                        key = None  # missing, or a value that needs the general path
+                        break
+                    key.append(value)
+                if key is not None:
+                    key = tuple(key)
+                    if key not in index_of:
+                        rep = {"__typename": sent}
+                        for (data_key, name) in shape:
+                            rep[name] = obj[data_key]
+            if key is None:
+                rep = self._build(obj, fragment, typename)
+                if rep is None:
+                    continue
+                key = orjson.dumps(rep, option=orjson.OPT_SORT_KEYS)
+            index = index_of.get(key)
+            if index is None:
+                assert rep is not None
+                index = index_of[key] = len(representations)
+                representations.append(rep)
+                targets.append([obj])
+            else:
+                targets[index].append(obj)
+        return representations, targets
+
+    def _position(self, typename: str) -> int:
+        """The first fragment of the requirements that applies to `typename`; -1 for none."""
+        for position, fragment in enumerate(self.requires):
+            if self._matches(typename, fragment.type_condition):
+                return position
+        return -1
 
     def _matches(self, typename: Any, condition: str) -> bool:
         if typename == condition:
             return True
         return isinstance(typename, str) and typename in self.possible_types.get(condition, ())
 
-    def build(self, obj: dict[str, Any]) -> dict[str, Any] | None:
-        typename = obj.get("__typename")
-        for fragment in self.requires:
-            if not self._matches(typename, fragment.type_condition):
-                continue
-            rep: dict[str, Any] = {}
-            if not self._fill(rep, obj, fragment.selections):
-                return None
-            rep["__typename"] = fragment.typename or typename
-            return rep
-        return None
+    def _build(self, obj: dict[str, Any], fragment: RepFragment, typename: Any) -> dict[str, Any] | None:
+        rep: dict[str, Any] = {}
+        if not self._fill(rep, obj, fragment.selections):
+            return None
+        rep["__typename"] = fragment.typename or typename
+        return rep
 
     def _fill(self, rep: dict[str, Any], obj: dict[str, Any], selections: tuple[RepField | RepFragment, ...]) -> bool:
         for selection in selections:

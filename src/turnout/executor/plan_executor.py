@@ -15,7 +15,7 @@ from ..observability.redaction import redact
 from ..planner.plan_nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Rename, Sequence
 from ..supergraph.model import SupergraphModel
 from ..transport.base import SubgraphClient, TransportError
-from .entities import Representations, collect_objects
+from .entities import Representations, collect_objects, object_paths
 from .merge import deep_merge
 
 __all__ = ["REDACTED", "ExecutionState", "FetchMemo", "FetchRecord", "PlanExecutor"]
@@ -208,24 +208,10 @@ class PlanExecutor:
         if builder is None or builder.requires is not fetch.requires:
             builder = Representations(fetch.requires or (), self.model.possible_types)
             self._representations[fetch.id] = builder
-        objects: list[tuple[dict[str, Any], list[str | int]]] = []
+        objects: list[dict[str, Any]] = []
         for flatten_path in node.paths:
             collect_objects(state.data, flatten_path, objects)
-        representations: list[dict[str, Any]] = []
-        index_of: dict[bytes, int] = {}
-        targets: list[list[tuple[dict[str, Any], list[str | int]]]] = []
-        for obj, path in objects:
-            rep = builder.build(obj)
-            if rep is None:
-                continue
-            key = orjson.dumps(rep, option=orjson.OPT_SORT_KEYS)
-            index = index_of.get(key)
-            if index is None:
-                index = len(representations)
-                index_of[key] = index
-                representations.append(rep)
-                targets.append([])
-            targets[index].append((obj, path))
+        representations, targets = builder.group(objects)
         if not representations:
             return
         request = self._request(fetch, state, {"representations": representations})
@@ -233,8 +219,11 @@ class PlanExecutor:
         if response is None:
             return
         expose = self._exposes(fetch.service)
-        for error in response.get("errors") or ():
-            state.errors.extend(_entity_errors(error, fetch.service, targets, expose=expose))
+        errors = response.get("errors") or ()
+        if errors:
+            located = _with_paths(state.data, node.paths, targets)
+            for error in errors:
+                state.errors.extend(_entity_errors(error, fetch.service, located, expose=expose))
         data = response.get("data")
         entities = data.get("_entities") if isinstance(data, dict) else None
         if not isinstance(entities, list):
@@ -243,8 +232,17 @@ class PlanExecutor:
             if isinstance(entity, dict):
                 if fetch.renames:
                     self._rename(entity, fetch.renames)
-                for obj, _path in targets[index]:
+                for obj in targets[index]:
                     deep_merge(obj, entity, self.object_types)
+
+
+def _with_paths(data: dict[str, Any], paths: tuple[tuple[str, ...], ...], targets: list[list[dict[str, Any]]]
+                ) -> list[list[tuple[dict[str, Any], list[str | int]]]]:
+    """The targets of each representation with their response paths (for errors only)."""
+    found: dict[int, list[list[str | int]]] = {}
+    for path in paths:
+        object_paths(data, path, found)
+    return [[(obj, where) for obj in objects for where in found.get(id(obj), ())] for objects in targets]
 
 
 def _matches(typename: Any, condition: str | None, possible: Mapping[str, tuple[str, ...]]) -> bool:

@@ -325,31 +325,7 @@ class _Compiler:
                     entries.append((key, _LEAF_NON_NULL if non_null else _LEAF, None))
                 else:
                     entries.append((key, _CALL_NON_NULL if non_null else _CALL, self._type(inner, occurrences)))
-        frozen = tuple(entries)
-
-        def complete(value: Any) -> dict[str, Any]:
-            if type(value) is not dict:
-                raise _GiveUp
-            get = value.get
-            out: dict[str, Any] = {}
-            for key, kind, argument in frozen:
-                if kind == _LEAF:
-                    out[key] = get(key)
-                elif kind == _TYPENAME:
-                    out[key] = argument
-                else:
-                    item = get(key)
-                    if item is None:
-                        if kind in (_LEAF_NON_NULL, _CALL_NON_NULL):
-                            raise _GiveUp
-                        out[key] = None
-                    elif kind in (_LEAF_NON_NULL, _COPY):
-                        out[key] = item
-                    else:
-                        out[key] = argument(item)
-            return out
-
-        return complete
+        return _generate(otype.name, entries)
 
     def _type(self, gtype: GraphQLOutputType, occurrences: list[Field]) -> _Completer:
         """The completer of a non-null value of the nullable type `gtype`."""
@@ -402,17 +378,11 @@ class _Compiler:
         return items
 
     def _lazy(self, otype: GraphQLObjectType | GraphQLInterfaceType, occurrences: list[Field]) -> _Completer:
-        compiled: list[_Completer] = []
-
-        def complete(value: Any) -> Any:
-            if not compiled:
-                fields: dict[str, list[Field]] = {}
-                for occurrence in occurrences:
-                    self.run.collect(otype, occurrence.selections, fields)
-                compiled.append(self._object(otype, fields, False))
-            return compiled[0](value)
-
-        return complete
+        """The completer of the fields `occurrences` select on `otype` (compiled now: selections are finite)."""
+        fields: dict[str, list[Field]] = {}
+        for occurrence in occurrences:
+            self.run.collect(otype, occurrence.selections, fields)
+        return self._object(otype, fields, False)
 
     def _abstract(self, gtype: GraphQLInterfaceType | GraphQLUnionType, occurrences: list[Field]) -> _Completer:
         by_typename: dict[Any, _Completer] = {}
@@ -433,3 +403,31 @@ class _Compiler:
             return completer(value)
 
         return complete
+
+
+def _generate(typename: str, entries: list[tuple[str, int, Any]]) -> _Completer:
+    """The completer of one object selection as straight-line Python: one statement per field, no loop and no
+    dispatch. Names in the source are response keys and type names (GraphQL names: letters, digits and `_`),
+    written with repr(); callables are passed in the namespace."""
+    namespace: dict[str, Any] = {"_GiveUp": _GiveUp, "dict": dict}
+    lines = ["def complete(value):", "    if type(value) is not dict:", "        raise _GiveUp", "    get = value.get"]
+    items: list[str] = []
+    for index, (key, kind, argument) in enumerate(entries):
+        name = f"v{index}"
+        if kind == _TYPENAME:
+            items.append(f"{key!r}: {argument!r}")
+            continue
+        lines.append(f"    {name} = get({key!r})")
+        if kind == _LEAF_NON_NULL:
+            lines.append(f"    if {name} is None:\n        raise _GiveUp")
+        elif kind == _CALL:
+            namespace[f"f{index}"] = argument
+            lines.append(f"    if {name} is not None:\n        {name} = f{index}({name})")
+        elif kind == _CALL_NON_NULL:
+            namespace[f"f{index}"] = argument
+            lines.append(f"    if {name} is None:\n        raise _GiveUp\n    {name} = f{index}({name})")
+        items.append(f"{key!r}: {name}")
+    lines.append("    return {" + ", ".join(items) + "}")
+    exec(compile("\n".join(lines), f"<projection of {typename}>", "exec"), namespace)
+    completer: _Completer = namespace["complete"]
+    return completer

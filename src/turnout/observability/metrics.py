@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -50,19 +51,28 @@ class Metrics:
         self.migration_seconds = Histogram(
             "turnout_migration_fetch_duration_seconds", "Subgraph latency of a migration's old (from) and new (to) side.",
             ["migration", "side"], buckets=_LATENCY_BUCKETS, registry=r)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """`metric.labels(*labels)`, remembered: the request path asks for the same few children every time."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     # -- the request path -------------------------------------------------------------------------------
 
     def request(self, kind: str, outcome: str, seconds: float) -> None:
-        self.requests.labels(kind, outcome).inc()
-        self.request_seconds.labels(kind).observe(seconds)
+        self._child(self.requests, kind, outcome).inc()
+        self._child(self.request_seconds, kind).observe(seconds)
 
     def fetches(self, records: Iterable[FetchRecord]) -> None:
         for record in records:
             if record.memo_hit:
                 continue
-            self.subgraph_requests.labels(record.service, "ok" if record.ok else "error").inc()
-            self.subgraph_seconds.labels(record.service).observe(record.milliseconds / 1000.0)
+            self._child(self.subgraph_requests, record.service, "ok" if record.ok else "error").inc()
+            self._child(self.subgraph_seconds, record.service).observe(record.milliseconds / 1000.0)
 
     # -- migration evidence (an EvidenceSink) ---------------------------------------------------------------
 

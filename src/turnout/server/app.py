@@ -8,7 +8,9 @@ what is left of the shutdown timeout, closes the gateways and flushes the eviden
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import weakref
 from collections.abc import AsyncIterator
 
@@ -24,6 +26,8 @@ from ..reload import GatewayHolder, SupergraphReloader
 from ..supergraph.model import SupergraphModel
 from .dashboard import dashboard_routes
 from .graphql_http import GraphQLEndpoint
+
+log = logging.getLogger("turnout")
 
 __all__ = ["SHUTDOWN_DRAIN_SECONDS", "create_app"]
 
@@ -65,6 +69,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        loop = type(asyncio.get_running_loop())
+        log.debug("event loop: %s.%s", loop.__module__, loop.__qualname__)
         await holder.start()
         try:
             if reloader is not None:
