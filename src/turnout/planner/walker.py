@@ -10,6 +10,7 @@ the cheapest. Interfaces and unions are narrowed to the object types each subgra
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -58,6 +59,9 @@ class FieldType:
     composite: bool
 
 
+_NO_CYCLE = sys.maxsize
+
+
 class Walker:
     """Builds the fetch groups of one operation under one Routing (through Capabilities)."""
 
@@ -69,8 +73,9 @@ class Walker:
         self._root_groups: dict[str, FetchGroup] = {}
         self._estimates: dict[tuple[object, ...], float] = {}
         self._reach: dict[tuple[object, ...], tuple[float, KeyDef | None]] = {}
-        self._active: set[tuple[object, ...]] = set()
-        self._cycle_seen = False
+        # computations under way, by key: their depth; and the lowest depth a computation re-entered
+        self._active: dict[tuple[object, ...], int] = {}
+        self._low = _NO_CYCLE
         self._field_types: dict[tuple[str, str], FieldType | None] = {}
         self._flat: dict[tuple[int, str, bool], list[Selection]] = {}
         self._field_sets: dict[int, tuple[Selection, ...]] = {}
@@ -230,24 +235,28 @@ class Walker:
 
     def _memo(self, cache: dict[tuple[object, ...], T], key: tuple[object, ...], compute: Callable[[], T],
               in_cycle: T) -> T:
-        """Memoize `compute`; a computation that re-enters itself sees `in_cycle` (a cycle is never the
-        cheapest way) and results that depended on such a guess are not kept."""
+        """Memoize `compute`; a computation that re-enters one under way sees `in_cycle` (a cycle is never
+        the cheapest way). A result is kept when the only guesses below it were about itself (the cycle closed
+        there, the value is final); the computations inside a larger cycle are not kept (their guesses were
+        about an outer one). Depths as in Tarjan's lowlink."""
         found = cache.get(key)
         if found is not None:
             return found
-        if key in self._active:
-            self._cycle_seen = True
+        depth = self._active.get(key)
+        if depth is not None:
+            self._low = min(self._low, depth)
             return in_cycle
-        outer = self._cycle_seen
-        self._cycle_seen = False
-        self._active.add(key)
+        outer, self._low = self._low, _NO_CYCLE
+        mine = self._active[key] = len(self._active)
         try:
             value = compute()
         finally:
-            self._active.discard(key)
-        if not self._cycle_seen:
+            del self._active[key]
+        if self._low >= mine:
             cache[key] = value
-        self._cycle_seen = outer or self._cycle_seen
+            self._low = outer
+        else:
+            self._low = min(outer, self._low)
         return value
 
     def options(self, graph: str, type_name: str, field: Field) -> list[tuple[str, str]]:
