@@ -113,7 +113,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on. [env: TURNOUT_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on. [env: TURNOUT_PORT]")] = None,
     introspection: Annotated[bool | None, typer.Option("--introspection/--no-introspection",
-                                                       help="Answer __schema/__type queries.")] = None,
+                                                       help="Answer __schema/__type queries (default: off).")] = None,
     subgraph_timeout: Annotated[float | None, typer.Option(help="Default seconds per subgraph request.")] = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
     workers: Annotated[int | None, typer.Option(

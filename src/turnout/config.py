@@ -180,7 +180,7 @@ class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=4000, ge=0, le=65535)
     graphql_path: str = "/graphql"
-    introspection: bool = True
+    introspection: bool = False  # like Apollo Router; turn on for development (--introspection)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     workers: int = Field(default=1, ge=1, le=256, description="Worker processes, each with its own gateway.")
     shutdown_timeout: float = Field(default=30.0, gt=0, description="Seconds in-flight requests get on SIGTERM.")

@@ -141,7 +141,7 @@ class Gateway:
         model: SupergraphModel,
         client: SubgraphClient,
         *,
-        introspection: bool = True,
+        introspection: bool = False,
         urls: Mapping[str, str] | None = None,
         cache_size: int = 2048,
         engine: MigrationEngine | None = None,

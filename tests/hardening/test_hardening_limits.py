@@ -150,6 +150,16 @@ def test_directives(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
     refused(running.post("{ users " + "@skip(if: false) " * 500 + "{ id } }"), "MAX_DIRECTIVES_LIMIT")
 
 
+def test_repeated_directive_is_one_error(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
+    running = market(run_subgraphs, serve_asgi)  # max_directives 10: ten copies pass the count
+    answer = running.post("{ users " + "@aa " * 10 + "{ id } }")
+    assert [e["message"] for e in answer.json["errors"]] == ["Unknown directive '@aa'."]
+    answer = running.post("{ users " + "@skip(if: false) " * 10 + "{ id } }")
+    assert [e["message"] for e in answer.json["errors"]] == \
+        ["The directive '@skip' can only be used once at this location."]
+    assert "errors" not in running.post("{ users @skip(if: false) @include(if: true) { id } }").json
+
+
 def test_batching_is_off_by_default(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
     running = market(run_subgraphs, serve_asgi)
     refused(post_json(running.url, [{"query": "{ users { id } }"}]), "BATCHING_NOT_ENABLED")
@@ -202,8 +212,8 @@ def test_variables(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
 
 def test_suggestions_are_hidden_without_introspection(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
     subgraphs = run_subgraphs(marketplace_specs())
-    opened = serve_configured(serve_asgi, subgraphs, {})
-    closed = serve_configured(serve_asgi, subgraphs, {"server": {"introspection": False}})
+    opened = serve_configured(serve_asgi, subgraphs, {"server": {"introspection": True}})
+    closed = serve_configured(serve_asgi, subgraphs, {})  # introspection is off by default
     query = "{ userz { id } users { nam } }"
     messages = [e["message"] for e in opened.post(query).json["errors"]]
     assert messages == ["Cannot query field 'userz' on type 'Query'. Did you mean 'user' or 'users'?",

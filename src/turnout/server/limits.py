@@ -216,6 +216,10 @@ def _cost_rule(limits: Limits) -> type[ASTValidationRule]:
 
 def _directives_rule(limit: int) -> type[ASTValidationRule]:
     class MaxDirectivesRule(ASTValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            self.known = {d.name: d.is_repeatable for d in context.schema.directives}
+
         def enter(self, node: Node, *_args: Any) -> Any:
             directives = getattr(node, "directives", None)
             if directives and len(directives) > limit:
@@ -224,6 +228,17 @@ def _directives_rule(limit: int) -> type[ASTValidationRule]:
                     f"{len(directives)} directives on {where}, more than the limit of {limit}.",
                     "MAX_DIRECTIVES_LIMIT", node))
                 return BREAK  # one error is enough
+            # a repeated directive that is unknown or not repeatable: one error here, not one per copy later
+            # (KnownDirectivesRule / UniqueDirectivesPerLocationRule report every copy)
+            first: dict[str, Node] = {}
+            for directive in directives or ():
+                name = directive.name.value
+                if name in first and not self.known.get(name, False):
+                    message = (f"The directive '@{name}' can only be used once at this location."
+                               if name in self.known else f"Unknown directive '@{name}'.")
+                    self.report_error(GraphQLError(message, [first[name], directive]))
+                    return BREAK
+                first.setdefault(name, directive)
             return None
 
     return MaxDirectivesRule
