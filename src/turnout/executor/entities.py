@@ -98,7 +98,7 @@ class Representations:
         self.possible_types = possible_types
         # per fragment whose fields are all top-level values (the common `@key(fields: "id")`): the keys read
         self._flat = [_flat_keys(f) for f in requires]
-        self._by_type: dict[str, int] = {}
+        self._by_type: dict[str, tuple[int, str, tuple[tuple[str, str], ...] | None]] = {}
 
     def group(self, objects: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
         """The distinct representations of `objects` (in order of first appearance), and for each the objects
@@ -111,50 +111,52 @@ class Representations:
             typename = obj.get("__typename")
             if type(typename) is not str:
                 continue
-            position = by_type.get(typename)
-            if position is None:
-                position = by_type[typename] = self._position(typename)
+            entry = by_type.get(typename)
+            if entry is None:
+                entry = by_type[typename] = self._entry(typename)
+            position, sent, shape = entry
             if position < 0:
                 continue
-            fragment = self.requires[position]
-            sent = fragment.typename or typename
             key: Any = None
             rep: dict[str, Any] | None = None
-            shape = self._flat[position]
-            if shape is not None and len(shape) == 1:  # one key field: the common case, no list built
-                value = obj.get(shape[0][0], _MISSING)
-                if type(value) in _SCALARS:
-                    key = (position, sent, value)
-                    if key not in index_of:
-                        rep = {"__typename": sent, shape[0][1]: value}
-            elif shape is not None:
-                key = [position, sent]
+            if shape is not None:  # the key values are the dedup key: no representation built for repeats
+                values: list[Any] = [position, sent]
                 for data_key, _name in shape:
                     value = obj.get(data_key, _MISSING)
                     if type(value) not in _SCALARS:
-                        key = None  # missing, or a value that needs the general path
-                        break
-                    key.append(value)
-                if key is not None:
-                    key = tuple(key)
-                    if key not in index_of:
-                        rep = {"__typename": sent}
-                        for (data_key, name) in shape:
-                            rep[name] = obj[data_key]
+                        break  # missing, or a value that needs the general path
+                    values.append(value)
+                else:
+                    key = tuple(values)
+                    index = index_of.get(key)
+                    if index is not None:
+                        targets[index].append(obj)
+                        continue
+                    rep = {"__typename": sent}
+                    for data_key, name in shape:
+                        rep[name] = obj[data_key]
             if key is None:
-                rep = self._build(obj, fragment, typename)
+                rep = self._build(obj, self.requires[position], typename)
                 if rep is None:
                     continue
                 key = orjson.dumps(rep, option=orjson.OPT_SORT_KEYS)
-            index = index_of.get(key)
-            if index is None:
-                assert rep is not None
-                index = index_of[key] = len(representations)
-                representations.append(rep)
-                targets.append([obj])
-            else:
-                targets[index].append(obj)
+                index = index_of.get(key)
+                if index is not None:
+                    targets[index].append(obj)
+                    continue
+            assert rep is not None
+            index_of[key] = len(representations)
+            representations.append(rep)
+            targets.append([obj])
         return representations, targets
+
+    def _entry(self, typename: str) -> tuple[int, str, tuple[tuple[str, str], ...] | None]:
+        """For objects of `typename`: the fragment of the requirements that applies (-1 for none), the
+        `__typename` their representations send, and the flat keys of that fragment."""
+        position = self._position(typename)
+        if position < 0:
+            return -1, typename, None
+        return position, self.requires[position].typename or typename, self._flat[position]
 
     def _position(self, typename: str) -> int:
         """The first fragment of the requirements that applies to `typename`; -1 for none."""

@@ -57,8 +57,10 @@ class HttpTransport:
             # idle connections are let go before common servers close them (uvicorn: 5 s, Node: 5 s)
             connector = aiohttp.TCPConnector(limit=self.pool_size, limit_per_host=self.pool_size, ttl_dns_cache=300,
                                              keepalive_timeout=self.keepalive_timeout)
+            # no aiohttp timers: `send` bounds each request (both attempts) with one asyncio.timeout
             self._session = aiohttp.ClientSession(
-                connector=connector, json_serialize=lambda o: orjson.dumps(o).decode(), auto_decompress=True
+                connector=connector, json_serialize=lambda o: orjson.dumps(o).decode(), auto_decompress=True,
+                timeout=aiohttp.ClientTimeout(total=None),
             )
         return self._session
 

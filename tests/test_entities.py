@@ -1,0 +1,67 @@
+"""Representations of an entity fetch: one per distinct key, in order of first appearance, each with every
+object that shares it; objects without a complete key are left out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from turnout.executor.entities import Representations, collect_objects, object_paths
+from turnout.planner.plan_nodes import RepField, RepFragment
+
+FLAT = RepFragment(type_condition="Product", typename=None, selections=(
+    RepField(key="__typename", name="__typename"), RepField(key="upc", name="upc")))
+COMPOSITE = RepFragment(type_condition="Book", typename=None, selections=(
+    RepField(key="__typename", name="__typename"),
+    RepField(key="isbn", name="isbn"),
+    RepField(key="_t_0", name="author", selections=(RepField(key="id", name="id"),)),
+))
+INTERFACE_OBJECT = RepFragment(type_condition="Media", typename="Media", selections=(
+    RepField(key="id", name="id"),))
+POSSIBLE = {"Media": ("Movie", "Show")}
+
+
+def test_one_representation_per_key_in_order_of_first_appearance() -> None:
+    a, b, a2, b2 = ({"__typename": "Product", "upc": u} for u in ("1", 1, "1", 1))
+    c: dict[str, Any] = {"__typename": "Product", "upc": "3", "name": "x"}
+    missing: dict[str, Any] = {"__typename": "Product"}
+    other: dict[str, Any] = {"__typename": "User", "upc": "1"}
+    reps, targets = Representations((FLAT,), POSSIBLE).group([a, b, missing, a2, other, c, b2])
+    assert reps == [{"__typename": "Product", "upc": "1"}, {"__typename": "Product", "upc": 1},
+                    {"__typename": "Product", "upc": "3"}]
+    assert [[id(o) for o in t] for t in targets] == [[id(a), id(a2)], [id(b), id(b2)], [id(c)]]
+
+
+def test_nested_keys_take_the_general_path() -> None:
+    first = {"__typename": "Book", "isbn": "i", "_t_0": {"id": "a1", "name": "n"}}
+    same = {"__typename": "Book", "isbn": "i", "_t_0": {"id": "a1"}}
+    other = {"__typename": "Book", "isbn": "i", "_t_0": {"id": "a2"}}
+    reps, targets = Representations((COMPOSITE,), POSSIBLE).group([first, same, other])
+    assert reps == [{"__typename": "Book", "isbn": "i", "author": {"id": "a1"}},
+                    {"__typename": "Book", "isbn": "i", "author": {"id": "a2"}}]
+    assert [len(t) for t in targets] == [2, 1]
+
+
+def test_a_key_value_that_is_not_a_scalar_takes_the_general_path() -> None:
+    listed = {"__typename": "Product", "upc": ["1", "2"]}
+    again = {"__typename": "Product", "upc": ["1", "2"]}
+    reps, targets = Representations((FLAT,), POSSIBLE).group([listed, again])
+    assert reps == [{"__typename": "Product", "upc": ["1", "2"]}]
+    assert [len(t) for t in targets] == [2]
+
+
+def test_interface_object_sends_the_interface_name() -> None:
+    movie = {"__typename": "Movie", "id": "m"}
+    show = {"__typename": "Show", "id": "m"}
+    reps, targets = Representations((INTERFACE_OBJECT,), POSSIBLE).group([movie, show])
+    assert reps == [{"__typename": "Media", "id": "m"}]  # one entity in the interface object's subgraph
+    assert [len(t) for t in targets] == [2]
+
+
+def test_objects_and_their_paths() -> None:
+    data: dict[str, Any] = {"a": [{"b": {"c": 1}}, None, [{"b": {"c": 2}}], {"b": None}]}
+    objects: list[dict[str, Any]] = []
+    collect_objects(data, ("a", "@", "b"), objects)
+    assert objects == [{"c": 1}, {"c": 2}]
+    found: dict[int, list[list[str | int]]] = {}
+    object_paths(data, ("a", "@", "b"), found)
+    assert [found[id(o)] for o in objects] == [[["a", 0, "b"]], [["a", 2, 0, "b"]]]
