@@ -1,32 +1,54 @@
-"""Child processes for the benchmarks: each in its own session, logged to a file, CPU read from /proc, always stopped."""
+"""Child processes for the benchmarks: each in its own session, logged to a file, CPU read from /proc, always stopped;
+loopback addresses only; a benchmark's run from its temporary folder to its exit status."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
+import ipaddress
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, TypeVar
 
 __all__ = [
     "ChildProcess",
     "ChildProcesses",
     "ProcessDied",
     "cpu_seconds",
+    "find_turnout",
     "free_port",
     "host_cpu",
     "http_ready",
     "interrupt_on_signals",
+    "is_loopback_url",
+    "loopback_host",
+    "machine_shares",
+    "marks_around",
     "peak_rss_mb",
+    "process_tree",
+    "report_logs",
+    "require_turnout",
+    "run_benchmark",
+    "tree_total",
+    "url_host",
 ]
+
+_T = TypeVar("_T")
+_M = TypeVar("_M")
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -60,6 +82,104 @@ def host_cpu() -> tuple[float, float]:
     idle = values[3] + (values[4] if len(values) > 4 else 0)
     total = sum(values[:8])
     return (total - idle) / _TICKS, total / _TICKS
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (the workers of `turnout serve --workers N`, say), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(text[text.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, ()))
+    return tree
+
+
+def tree_total(pid: int, read: Callable[[int], float]) -> float:
+    """The sum of ``read(pid)`` (`cpu_seconds`, `peak_rss_mb`) over ``pid`` and every process below it; a process
+    that is gone by the time it is read counts nothing."""
+    total = 0.0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError, ValueError):
+            total += read(member)
+    return total
+
+
+def machine_shares(start: tuple[float, float], stop: tuple[float, float], ours: float) -> tuple[float, float]:
+    """Between two `host_cpu` readings: the share of the whole machine (all cores, 0..1) that was busy, and the
+    share busy with processes other than the benchmark's (``ours``: the CPU seconds those used meanwhile)."""
+    machine = max(stop[1] - start[1], 1e-9)
+    busy = stop[0] - start[0]
+    return busy / machine, max(0.0, busy - ours) / machine
+
+
+async def marks_around(load: Callable[[], Awaitable[_T]], t0: float, t1: float,
+                       mark: Callable[[], _M]) -> tuple[_T, _M, _M]:
+    """Await ``load()`` while taking ``mark()`` (CPU seconds so far, say) at `time.perf_counter` times ``t0``
+    and ``t1``, the measured window: the load's result, the first mark and the last. The marking is cancelled
+    when the load fails."""
+    async def window() -> tuple[_M, _M]:
+        await asyncio.sleep(max(0.0, t0 - time.perf_counter()))
+        first = mark()
+        await asyncio.sleep(max(0.0, t1 - time.perf_counter()))
+        return first, mark()
+
+    marking = asyncio.create_task(window())
+    try:
+        result = await load()
+        first, last = await marking
+    except BaseException:
+        marking.cancel()
+        raise
+    return result, first, last
+
+
+def loopback_host(host: str) -> str:
+    """``host`` when it is a loopback address (or localhost): an argparse type, everything here binds loopback."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise argparse.ArgumentTypeError(f"{host!r} is not a loopback address: everything here binds loopback only")
+    return host
+
+
+def is_loopback_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    try:
+        loopback_host(host)
+    except argparse.ArgumentTypeError:
+        return False
+    return True
+
+
+def url_host(host: str) -> str:
+    """``host`` as it stands in a URL (an IPv6 address in brackets)."""
+    return f"[{host}]" if ":" in host else host
+
+
+def find_turnout() -> str | None:
+    """The turnout command next to this Python (the project's .venv), else the one on PATH."""
+    return shutil.which("turnout", path=str(Path(sys.executable).parent)) or shutil.which("turnout")
+
+
+def require_turnout() -> str:
+    turnout = find_turnout()
+    if turnout is None:
+        raise RuntimeError("the turnout command was not found next to this Python nor on PATH")
+    return turnout
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -191,3 +311,57 @@ def interrupt_on_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def report_logs(procs: ChildProcesses, notable: re.Pattern[str], *, name_width: int = 12,
+                count_distinct: bool = True) -> None:
+    """Each child's exit code and count of log lines ``notable`` finds (tracebacks, errors, warnings), with the
+    first few distinct ones."""
+    print("\nlogs:")
+    for child in procs.children:
+        try:
+            lines = child.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        found = [line for line in lines if notable.search(line)]
+        distinct = list(dict.fromkeys(line.strip()[:200] for line in found))
+        print(f"  {child.name:<{name_width}} exit {child.popen.returncode}, {len(lines)} lines, {len(found)} notable"
+              + (f" ({len(distinct)} distinct)" if found and count_distinct else ""))
+        for line in distinct[:4]:
+            print(f"      {line}")
+
+
+def run_benchmark(prefix: str, run: Callable[[Path, ChildProcesses], None], partial: Callable[[], None], *,
+                  keep: bool, kept: str, errors: tuple[type[Exception], ...] = (),
+                  after_stop: Callable[[ChildProcesses], None] | None = None) -> int:
+    """``run(tmp, procs)`` in a new temporary folder (its name starting with ``prefix``) with the children it
+    starts, and the exit status: 0; 130 when interrupted (Ctrl-C, SIGTERM, SIGHUP), 1 on an error (a child
+    died or was not ready, RuntimeError, OSError, ``errors``), each then printing ``partial()`` (the results so
+    far). Every child is stopped at the end (then ``after_stop(procs)``); the folder is removed unless ``keep``
+    or on an error (then: "``kept`` are in TMP")."""
+    caught: tuple[type[Exception], ...] = (ProcessDied, TimeoutError, RuntimeError, OSError, *errors)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    status = 0
+    procs = ChildProcesses(tmp)
+    try:
+        with interrupt_on_signals():
+            try:
+                run(tmp, procs)
+            except KeyboardInterrupt:
+                print("\ninterrupted: stopping every process", file=sys.stderr)
+                partial()
+                status = 130
+            finally:
+                procs.stop_all()
+                if after_stop is not None:
+                    after_stop(procs)
+    except caught as error:
+        print(f"bench: {type(error).__name__}: {error}", file=sys.stderr)
+        partial()
+        status = 1
+    finally:
+        if keep or status == 1:
+            print(f"{kept} are in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return status

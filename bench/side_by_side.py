@@ -14,15 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import ipaddress
 import json
 import math
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -40,14 +37,20 @@ if str(ROOT) not in sys.path:  # `python bench/side_by_side.py` as well as `pyth
 from bench._procs import (  # noqa: E402
     ChildProcess,
     ChildProcesses,
-    ProcessDied,
     cpu_seconds,
     free_port,
     host_cpu,
     http_ready,
-    interrupt_on_signals,
+    loopback_host,
+    machine_shares,
+    marks_around,
     peak_rss_mb,
+    report_logs,
+    require_turnout,
+    run_benchmark,
+    url_host,
 )
+from bench._report import LatencyWindow, median, print_table  # noqa: E402
 from examples.classroom import GRAPHQL_PATH, MIGRATIONS_PATH, SUBGRAPHS, supergraph_sdl  # noqa: E402
 from examples.classroom.traffic import TrafficResponse, run_traffic  # noqa: E402
 
@@ -112,7 +115,7 @@ async def scrape(session: aiohttp.ClientSession, base_url: str) -> Counters:
 
 
 @dataclass
-class Row:
+class Row(LatencyWindow):
     """One gateway (one sampling rate) in one round: a warm-up, then the measured window.
 
     Latencies, requests/s, errors, the load generator's CPU and the machine's load are of the window; the
@@ -137,21 +140,6 @@ class Row:
     gateway_rss: float                     # the gateway's peak resident set so far, MiB
     error_samples: list[str] = field(default_factory=list)
 
-    @property
-    def requests(self) -> int:
-        return len(self.latencies)
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds
-
-    def quantile_ms(self, q: float) -> float:
-        """Nearest-rank quantile of the latencies, in milliseconds."""
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000.0
-
     def per_sent_ms(self, cpu: float) -> float:
         return cpu / self.sent * 1000.0 if self.sent else math.nan
 
@@ -175,16 +163,15 @@ class CpuMark:
     subgraphs: float
     loadgen: float
     ours: float
-    host_busy: float
-    host_total: float
+    host: tuple[float, float]          # host_cpu(): the machine's busy and total CPU seconds
 
 
 def cpu_mark(bench: Bench, gateway: ChildProcess) -> CpuMark:
-    busy, total = host_cpu()
+    host = host_cpu()
     subgraphs = sum(cpu_seconds(s.pid) for s in bench.subgraphs)
     gateways = sum(child.cpu_seconds() for _base, child in bench.gateways.values())
     loadgen = time.process_time()
-    return CpuMark(gateway.cpu_seconds(), subgraphs, loadgen, subgraphs + gateways + loadgen, busy, total)
+    return CpuMark(gateway.cpu_seconds(), subgraphs, loadgen, subgraphs + gateways + loadgen, host)
 
 
 async def settle(session: aiohttp.ClientSession, base_url: str, load_end: float) -> tuple[Counters, float]:
@@ -232,27 +219,17 @@ async def measure(bench: Bench, rate: float, round_no: int, session: aiohttp.Cli
                 detail = response.error or str((response.body or {}).get("errors"))[:300]
                 samples.append(f"{response.operation} as {response.user}: HTTP {response.status} {detail}")
 
-    async def window() -> tuple[CpuMark, CpuMark]:
-        await asyncio.sleep(max(0.0, t0 - time.perf_counter()))
-        first = cpu_mark(bench, gateway)
-        await asyncio.sleep(max(0.0, t1 - time.perf_counter()))
-        return first, cpu_mark(bench, gateway)
-
-    marking = asyncio.create_task(window())
-    try:
-        # the same seed for every row of a round: each gateway gets the same requests in the same order
-        result = await run_traffic(f"{base_url}{GRAPHQL_PATH}", users=args.users, concurrency=args.concurrency,
-                                   duration=args.warmup + args.duration, mutation_share=0.0,
-                                   on_response=on_response, seed=args.seed + round_no, timeout=args.timeout)
-        first, last = await marking
-    except BaseException:
-        marking.cancel()
-        raise
+    # the same seed for every row of a round: each gateway gets the same requests in the same order
+    traffic = functools.partial(run_traffic, f"{base_url}{GRAPHQL_PATH}", users=args.users,
+                                concurrency=args.concurrency, duration=args.warmup + args.duration,
+                                mutation_share=0.0, on_response=on_response, seed=args.seed + round_no,
+                                timeout=args.timeout)
+    result, first, last = await marks_around(traffic, t0, t1, functools.partial(cpu_mark, bench, gateway))
     after, settled = await settle(session, base_url, time.perf_counter())
     drained = cpu_mark(bench, gateway)
     for child in (*bench.subgraphs, gateway):
         child.check_alive()
-    machine = max(last.host_total - first.host_total, 1e-9)
+    host_busy, others_busy = machine_shares(first.host, last.host, last.ours - first.ours)
     return Row(
         rate=rate,
         round=round_no,
@@ -266,8 +243,8 @@ async def measure(bench: Bench, rate: float, round_no: int, session: aiohttp.Cli
         gateway_cpu=drained.gateway - start.gateway,
         subgraph_cpu=drained.subgraphs - start.subgraphs,
         loadgen_cpu=last.loadgen - first.loadgen,
-        host_busy=(last.host_busy - first.host_busy) / machine,
-        others_busy=max(0.0, (last.host_busy - first.host_busy) - (last.ours - first.ours)) / machine,
+        host_busy=host_busy,
+        others_busy=others_busy,
         settle=settled,
         gateway_rss=peak_rss_mb(gateway.pid),
         error_samples=samples,
@@ -298,9 +275,6 @@ _COLUMNS = ("sampling", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99/0%", "errors
 
 def _figures(rows: Sequence[Row]) -> dict[str, float]:
     """The median over `rows` (one per round) of each figure."""
-    def median(values: list[float]) -> float:
-        return statistics.median(values) if values else math.nan
-
     return {
         "rps": median([r.rps for r in rows]),
         "p50": median([r.quantile_ms(0.50) for r in rows]),
@@ -312,7 +286,7 @@ def _figures(rows: Sequence[Row]) -> dict[str, float]:
         "dropped": median([r.dropped for r in rows]),
         "gw_cpu": median([r.per_sent_ms(r.gateway_cpu) for r in rows]),
         "sub_cpu": median([r.per_sent_ms(r.subgraph_cpu) for r in rows]),
-        "gen_cpu": median([r.loadgen_cpu / r.requests * 1000.0 if r.requests else math.nan for r in rows]),
+        "gen_cpu": median([r.per_request_ms(r.loadgen_cpu) for r in rows]),
         "busy": median([r.host_busy for r in rows]),
         "others": median([r.others_busy for r in rows]),
         "settle": median([r.settle for r in rows]),
@@ -329,11 +303,7 @@ def _cells(label: str, f: dict[str, float], base_p99: float) -> list[str]:
 
 
 def _print_table(title: str, lines: list[list[str]]) -> None:
-    widths = [max(len(c), *(len(line[i]) for line in lines)) for i, c in enumerate(_COLUMNS)]
-    print(f"\n{title}")
-    print("  ".join(c.rjust(w) for c, w in zip(_COLUMNS, widths, strict=True)))
-    for line in lines:
-        print("  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True)))
+    print_table(title, _COLUMNS, lines, name_left=False)
 
 
 def print_results(rows: Sequence[Row], rounds: int) -> None:
@@ -371,7 +341,7 @@ def print_results(rows: Sequence[Row], rounds: int) -> None:
                  for rate, f in summary.items()]
         print(f"CPU per request of the gateway, subgraphs and load generator: {', '.join(shown)} "
               "(with the cores saturated, the closed loop's latency grows with it)")
-    others = statistics.median(r.others_busy for r in rows)
+    others = median(r.others_busy for r in rows)
     if others > 0.10:
         print(f"note: other processes used {others:.0%} of the machine during the windows (median): the latency "
               "figures carry their noise; CPU per request is the steadier figure")
@@ -381,20 +351,6 @@ def print_results(rows: Sequence[Row], rounds: int) -> None:
 
 
 # -- setting it up --------------------------------------------------------------------------------------------------
-
-
-def _loopback(host: str) -> str:
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise argparse.ArgumentTypeError(f"{host!r} is not a loopback address: everything here binds loopback only")
-    return host
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def write_configs(tmp: Path, urls: dict[str, str], store_url: str, log_level: str) -> dict[float, Path]:
@@ -442,14 +398,12 @@ def check_stages(base_url: str) -> None:
 
 def start(args: argparse.Namespace, tmp: Path, procs: ChildProcesses) -> Bench:
     host, python = args.host, sys.executable
-    turnout = shutil.which("turnout", path=str(Path(python).parent)) or shutil.which("turnout")
-    if turnout is None:
-        raise RuntimeError("the turnout command was not found next to this Python nor on PATH")
+    turnout = require_turnout()
     urls: dict[str, str] = {}
     subgraphs: list[ChildProcess] = []
     for name in SUBGRAPHS:
         port = free_port(host)
-        urls[name] = f"http://{_url_host(host)}:{port}{GRAPHQL_PATH}"
+        urls[name] = f"http://{url_host(host)}:{port}{GRAPHQL_PATH}"
         subgraphs.append(procs.start(name, [python, "-m", "examples.classroom.serve", name, "--host", host,
                                             "--port", str(port), "--log-level", "warning"], cwd=ROOT))
     probe = b'{"query": "{ __typename }"}'
@@ -463,7 +417,7 @@ def start(args: argparse.Namespace, tmp: Path, procs: ChildProcesses) -> Bench:
     gateways: dict[float, tuple[str, ChildProcess]] = {}
     for rate, config in configs.items():
         port = free_port(host)
-        base = f"http://{_url_host(host)}:{port}"
+        base = f"http://{url_host(host)}:{port}"
         child = procs.start(f"gateway-{rate * 100:.0f}", [turnout, "serve", "--config", str(config),
                                                           "--host", host, "--port", str(port)], cwd=tmp)
         gateways[rate] = (base, child)
@@ -504,23 +458,6 @@ def cross_check(bench: Bench, final: dict[float, Counters]) -> None:
 _NOTABLE = re.compile(r"Traceback|ERROR|CRITICAL|WARNING|Exception|Killed|Error:")
 
 
-def report_logs(procs: ChildProcesses) -> None:
-    """Counts of notable lines in each process's log (tracebacks, errors, warnings), with a few examples."""
-    print("\nlogs:")
-    for child in procs.children:
-        try:
-            lines = child.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            continue
-        notable = [line for line in lines if _NOTABLE.search(line)]
-        distinct = list(dict.fromkeys(line.strip()[:200] for line in notable))
-        code = child.popen.returncode
-        print(f"  {child.name:<12} exit {code}, {len(lines)} lines, {len(notable)} notable"
-              + (f" ({len(distinct)} distinct)" if notable else ""))
-        for line in distinct[:4]:
-            print(f"      {line}")
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.side_by_side", description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured per row (default 20)")
@@ -528,7 +465,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of 0%%/10%%/100%%, interleaved (default 3)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (closed loop, default 16)")
     parser.add_argument("--users", type=int, default=50, help="simulated students (x-user-id), default 50")
-    parser.add_argument("--host", type=_loopback, default="127.0.0.1", help="loopback address to bind")
+    parser.add_argument("--host", type=loopback_host, default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--seed", type=int, default=1, help="seed of the request mix (round N uses seed+N)")
     parser.add_argument("--timeout", type=float, default=10.0, help="client timeout per request, seconds")
     parser.add_argument("--gateway-log-level", default="warning", choices=["error", "warning", "info", "debug"])
@@ -541,38 +478,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
     rows: list[Row] = []
-    status = 0
     print(f"side_by_side benchmark: {args.rounds} round(s) x {len(RATES)} rows, {args.warmup:g}s warm-up + "
           f"{args.duration:g}s each, concurrency {args.concurrency}, {args.users} users, host {args.host}")
-    procs = ChildProcesses(tmp)
-    try:
-        with interrupt_on_signals():
-            try:
-                bench = start(args, tmp, procs)
-                final = asyncio.run(run_rounds(bench, rows))
-                print_results(rows, args.rounds)
-                for _base, child in bench.gateways.values():
-                    procs.stop(child)  # graceful: the recorder's last flush
-                cross_check(bench, final)
-            except KeyboardInterrupt:
-                print("\ninterrupted: stopping every process", file=sys.stderr)
-                print_results(rows, args.rounds)
-                status = 130
-            finally:
-                procs.stop_all()
-                report_logs(procs)
-    except (ProcessDied, TimeoutError, RuntimeError, OSError, aiohttp.ClientError) as error:
-        print(f"bench: {type(error).__name__}: {error}", file=sys.stderr)
+
+    def run(tmp: Path, procs: ChildProcesses) -> None:
+        bench = start(args, tmp, procs)
+        final = asyncio.run(run_rounds(bench, rows))
         print_results(rows, args.rounds)
-        status = 1
-    finally:
-        if args.keep or status == 1:
-            print(f"logs, configs and the store are in {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return status
+        for _base, child in bench.gateways.values():
+            procs.stop(child)  # graceful: the recorder's last flush
+        cross_check(bench, final)
+
+    return run_benchmark("turnout-bench-", run, lambda: print_results(rows, args.rounds), keep=args.keep,
+                         kept="logs, configs and the store", errors=(aiohttp.ClientError,),
+                         after_stop=functools.partial(report_logs, notable=_NOTABLE))
 
 
 if __name__ == "__main__":
