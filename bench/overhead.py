@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python bench/overhead.py` as well as `python -m bench.overhead`
     sys.path.insert(0, str(ROOT))
 
+from examples.shop import GRAPHQL_PATH, SUBGRAPHS, supergraph_sdl  # noqa: E402
+
 from bench._procs import (  # noqa: E402
     ChildProcess,
     ChildProcesses,
@@ -46,7 +48,6 @@ from bench._procs import (  # noqa: E402
     url_host,
 )
 from bench._report import LatencyWindow, median, print_table  # noqa: E402
-from examples.shop import GRAPHQL_PATH, SUBGRAPHS, supergraph_sdl  # noqa: E402
 
 __all__ = ["QUERY", "Row", "main"]
 

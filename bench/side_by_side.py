@@ -34,6 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python bench/side_by_side.py` as well as `python -m bench.side_by_side`
     sys.path.insert(0, str(ROOT))
 
+from examples.classroom import GRAPHQL_PATH, MIGRATIONS_PATH, SUBGRAPHS, supergraph_sdl  # noqa: E402
+from examples.classroom.traffic import TrafficResponse, run_traffic  # noqa: E402
+
 from bench._procs import (  # noqa: E402
     ChildProcess,
     ChildProcesses,
@@ -51,8 +54,6 @@ from bench._procs import (  # noqa: E402
     url_host,
 )
 from bench._report import LatencyWindow, median, print_table  # noqa: E402
-from examples.classroom import GRAPHQL_PATH, MIGRATIONS_PATH, SUBGRAPHS, supergraph_sdl  # noqa: E402
-from examples.classroom.traffic import TrafficResponse, run_traffic  # noqa: E402
 
 __all__ = ["RATES", "Row", "main"]
 
