@@ -59,9 +59,15 @@ def test_interface_object_sends_the_interface_name() -> None:
 
 def test_objects_and_their_paths() -> None:
     data: dict[str, Any] = {"a": [{"b": {"c": 1}}, None, [{"b": {"c": 2}}], {"b": None}]}
-    objects: list[dict[str, Any]] = []
-    collect_objects(data, ("a", "@", "b"), objects)
+    objects = collect_objects(data, (("a", "@", "b"),))
     assert objects == [{"c": 1}, {"c": 2}]
     found: dict[int, list[list[str | int]]] = {}
     object_paths(data, ("a", "@", "b"), found)
     assert [found[id(o)] for o in objects] == [[["a", 0, "b"]], [["a", 2, 0, "b"]]]
+
+
+def test_paths_sharing_a_beginning_give_their_objects_path_after_path() -> None:
+    inner = [{"id": "x"}, {"id": "y"}]
+    data: dict[str, Any] = {"a": [{"b": {"id": "1", "c": inner}}, {"b": {"id": "2", "c": []}}], "d": {"id": "3"}}
+    paths = (("a", "@", "b", "c", "@"), ("d",), ("a", "@", "b"), ("a", "@", "b", "c", "@"))
+    assert [o["id"] for o in collect_objects(data, paths)] == ["x", "y", "3", "1", "2", "x", "y"]

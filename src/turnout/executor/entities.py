@@ -16,33 +16,50 @@ _SCALARS = frozenset((str, int, float, bool, type(None)))
 _MISSING = object()
 
 
-def collect_objects(value: Any, path: tuple[str, ...], out: list[dict[str, Any]]) -> None:
-    """Every object found at `path`: lists are walked wherever they are (`@` marks them, nested lists are
-    flattened), in response order. No response paths: `object_paths` finds those when an error needs them."""
-    level = [value]
-    for segment in path:
-        if segment == "@":
-            continue
-        following: list[Any] = []
-        append = following.append
-        for item in level:
-            if type(item) is dict:
-                child = item.get(segment)
-                if child is not None:
-                    append(child)
-            elif type(item) is list:
-                for element in item:
-                    if type(element) is dict:
-                        child = element.get(segment)
+def collect_objects(value: Any, paths: tuple[tuple[str, ...], ...]) -> list[dict[str, Any]]:
+    """Every object found at each of `paths`, path after path, each in response order: lists are walked
+    wherever they are (`@` marks them, nested lists are flattened). Paths that share a beginning walk it once.
+    No response paths: `object_paths` finds those when an error needs them."""
+    found: list[list[dict[str, Any]]] = [[] for _ in paths]
+    _walk([value], [(tuple(s for s in path if s != "@"), index) for index, path in enumerate(paths)], 0, found)
+    if len(found) == 1:
+        return found[0]
+    return [obj for objects in found for obj in objects]
+
+
+def _walk(level: list[Any], paths: list[tuple[tuple[str, ...], int]], depth: int,
+          found: list[list[dict[str, Any]]]) -> None:
+    following_paths: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+    for path, index in paths:
+        if len(path) == depth:
+            found[index].extend(_objects(level))
+        else:
+            following_paths.setdefault(path[depth], []).append((path, index))
+    for segment, below in following_paths.items():
+        _walk(_step(level, segment), below, depth + 1, found)
+
+
+def _step(level: list[Any], segment: str) -> list[Any]:
+    """The values of `segment` in the objects of `level` (lists flattened)."""
+    following: list[Any] = []
+    append = following.append
+    for item in level:
+        if type(item) is dict:
+            child = item.get(segment)
+            if child is not None:
+                append(child)
+        elif type(item) is list:
+            for element in item:
+                if type(element) is dict:
+                    child = element.get(segment)
+                    if child is not None:
+                        append(child)
+                elif type(element) is list:
+                    for nested in _objects(element):
+                        child = nested.get(segment)
                         if child is not None:
                             append(child)
-                    elif type(element) is list:
-                        for nested in _objects(element):
-                            child = nested.get(segment)
-                            if child is not None:
-                                append(child)
-        level = following
-    out.extend(_objects(level))
+    return following
 
 
 def _objects(values: list[Any]) -> list[dict[str, Any]]:

@@ -208,10 +208,7 @@ class PlanExecutor:
         if builder is None or builder.requires is not fetch.requires:
             builder = Representations(fetch.requires or (), self.model.possible_types)
             self._representations[fetch.id] = builder
-        objects: list[dict[str, Any]] = []
-        for flatten_path in node.paths:
-            collect_objects(state.data, flatten_path, objects)
-        representations, targets = builder.group(objects)
+        representations, targets = builder.group(collect_objects(state.data, node.paths))
         if not representations:
             return
         request = self._request(fetch, state, {"representations": representations})
