@@ -284,7 +284,8 @@ def build_gateway(cfg: Config, model: SupergraphModel, services: Services | None
     _check_subgraph_names(cfg, model)
     transport = HttpTransport(timeout=cfg.subgraph_timeout, timeouts=cfg.subgraph_timeouts(),
                               headers={name: header_rules(s.headers) for name, s in cfg.subgraphs.items()
-                                       if s.headers})
+                                       if s.headers},
+                              deduplicate=cfg.deduplicated_subgraphs(model.subgraphs))
     engine = None
     if migrations:
         if services.store is None or services.recorder is None:

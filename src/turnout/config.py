@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +141,8 @@ class SubgraphConfig(_Strict):
     expose_errors: bool = Field(default=False, description="Clients see its errors as written (else redacted).")
     headers: list[HeaderRuleConfig] = Field(
         default_factory=list, description="Which client headers it receives, in order; none without rules.")
+    deduplicate_queries: bool | None = Field(
+        default=None, description="In-flight deduplication of identical queries to it (default: the global one).")
 
 
 class LimitsConfig(_Strict):
@@ -251,6 +253,8 @@ class Config(_Strict):
     supergraph: str | None = Field(default=None, description="Supergraph SDL: a file path or an http(s) URL.")
     server: ServerConfig = Field(default_factory=ServerConfig)
     subgraph_timeout: float = Field(default=30.0, gt=0, description="Default seconds per subgraph request.")
+    deduplicate_queries: bool = Field(
+        default=False, description="Identical queries to a subgraph while one is in flight share its answer.")
     subgraphs: dict[str, SubgraphConfig] = Field(default_factory=dict)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     csrf: CsrfConfig = Field(default_factory=CsrfConfig)
@@ -288,6 +292,13 @@ class Config(_Strict):
     def subgraph_timeouts(self) -> dict[str, float]:
         return {name: s.timeout for name, s in self.subgraphs.items() if s.timeout}
 
+    def deduplicated_subgraphs(self, names: Iterable[str]) -> set[str]:
+        """Of the subgraphs `names`, those whose identical in-flight queries are deduplicated."""
+        def on(name: str) -> bool:
+            own = self.subgraphs[name].deduplicate_queries if name in self.subgraphs else None
+            return self.deduplicate_queries if own is None else own
+        return {name for name in names if on(name)}
+
 
 # TURNOUT_* variables and the settings they set
 _ENV: dict[str, tuple[str, ...]] = {
@@ -298,6 +309,7 @@ _ENV: dict[str, tuple[str, ...]] = {
     "TURNOUT_INTROSPECTION": ("server", "introspection"),
     "TURNOUT_MAX_BODY_BYTES": ("server", "max_body_bytes"),
     "TURNOUT_SUBGRAPH_TIMEOUT": ("subgraph_timeout",),
+    "TURNOUT_DEDUPLICATE_QUERIES": ("deduplicate_queries",),
     "TURNOUT_LOG_LEVEL": ("log_level",),
     "TURNOUT_STORE_URL": ("store", "url"),
     "TURNOUT_WORKERS": ("server", "workers"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import aiohttp
@@ -43,7 +43,10 @@ class HttpTransport:
         pool_size: int = 100,
         keepalive_timeout: float = 4.0,
         headers: Mapping[str, HeaderRules] | None = None,
+        deduplicate: bool | Collection[str] = False,
     ) -> None:
+        """`deduplicate`: in-flight deduplication of identical queries, for every subgraph (True) or the ones
+        named; off by default (as Apollo Router's `deduplicate_query`)."""
         self.keepalive_timeout = keepalive_timeout
         self.timeout = timeout
         self.timeouts = dict(timeouts or {})
@@ -51,6 +54,9 @@ class HttpTransport:
         # per subgraph: which client headers it receives (none without rules)
         self.header_rules = {name: rules for name, rules in (headers or {}).items() if rules}
         self._session: aiohttp.ClientSession | None = None
+        self.deduplicate = deduplicate if isinstance(deduplicate, bool) else frozenset(deduplicate)
+        self._in_flight: dict[tuple[object, ...], asyncio.Future[tuple[int, bytes]]] = {}
+        self.deduplicated = 0  # requests answered by another one's subgraph call
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -73,20 +79,45 @@ class HttpTransport:
 
     async def send(self, subgraph: str, url: str, request: SubgraphRequest,
                    headers: Mapping[str, str] | None = None) -> dict[str, Any]:
-        timeout = self.timeouts.get(subgraph, self.timeout)
         outgoing = self.headers_for(subgraph, headers)
         body = orjson.dumps(request)
         # a pooled connection the server closed meanwhile fails before the request is read: a query
         # (never a mutation) is sent once more on a fresh connection
-        attempts = 2 if str(request.get("query", "")).lstrip().startswith(("query", "{")) else 1
+        query = str(request.get("query", "")).lstrip().startswith(("query", "{"))
+        if query and (self.deduplicate is True or (self.deduplicate is not False and subgraph in self.deduplicate)):
+            status, raw = await self._shared(subgraph, url, body, outgoing)
+        else:
+            status, raw = await self._post(subgraph, url, body, outgoing, 2 if query else 1)
+        return self._payload(subgraph, status, raw)
+
+    async def _shared(self, subgraph: str, url: str, body: bytes, outgoing: Mapping[str, str]) -> tuple[int, bytes]:
+        """In-flight deduplication: an identical query (same subgraph, URL, body and headers) already on its
+        way is not sent again; its answer's bytes are shared (each caller parses its own copy). The request runs
+        in a task of its own, so that a caller that goes away does not cancel it for the others."""
+        key = (subgraph, url, body, tuple(sorted(outgoing.items())))
+        task = self._in_flight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._post(subgraph, url, body, outgoing, 2))
+            self._in_flight[key] = task
+            task.add_done_callback(lambda done: self._landed(key, done))
+        else:
+            self.deduplicated += 1
+        return await asyncio.shield(task)
+
+    def _landed(self, key: tuple[object, ...], task: asyncio.Future[tuple[int, bytes]]) -> None:
+        self._in_flight.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # retrieved here too: every caller may have gone away
+
+    async def _post(self, subgraph: str, url: str, body: bytes, outgoing: Mapping[str, str],
+                    attempts: int) -> tuple[int, bytes]:
+        timeout = self.timeouts.get(subgraph, self.timeout)
         try:
             async with asyncio.timeout(timeout):
                 for attempt in range(attempts):
                     try:
                         async with self._client().post(url, data=body, headers=outgoing) as response:
-                            raw = await response.read()
-                            status = response.status
-                        break
+                            return response.status, await response.read()
                     except aiohttp.ServerDisconnectedError:
                         if attempt + 1 == attempts:
                             raise
@@ -96,6 +127,10 @@ class HttpTransport:
         except aiohttp.ClientError as error:
             log.warning("subgraph %s could not be reached at %s: %r", subgraph, url, error)
             raise TransportError(f'Subgraph "{subgraph}" could not be reached: {_failure(error)}.') from None
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    @staticmethod
+    def _payload(subgraph: str, status: int, raw: bytes) -> dict[str, Any]:
         try:
             payload = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
