@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 from support.fixtures import load_supergraph
 from test_gateway_support import RunSubgraphs, marketplace_specs, subgraph_urls, tasks_world
+from turnout.assembly import build_gateway
 from turnout.config import Config
 from turnout.gateway import Gateway, GraphQLRequest
 from turnout.supergraph.join_spec import read_supergraph
@@ -95,3 +97,17 @@ def test_the_setting_globally_and_per_subgraph() -> None:
     assert on.deduplicated_subgraphs(names) == {"accounts", "catalog"}
     one = Config.model_validate({"subgraphs": {"catalog": {"deduplicate_queries": True}}})
     assert one.deduplicated_subgraphs(names) == {"catalog"}
+
+
+def test_turned_on_in_the_config(run_subgraphs: RunSubgraphs, tmp_path: Path) -> None:
+    """From the config to the subgraph: the supergraph's subgraph names (not its enum values) are matched."""
+    subgraphs = run_subgraphs(marketplace_specs())
+    subgraphs["accounts"].delay = 0.3
+    cfg = Config.model_validate({
+        "deduplicate_queries": True, "store": {"url": f"sqlite:///{tmp_path / 'turnout.db'}"},
+        "subgraphs": {name: {"url": s.url} for name, s in subgraphs.items()},
+    })
+    gw = build_gateway(cfg, read_supergraph(load_supergraph("marketplace")))
+    answers = asyncio.run(concurrently(gw, USERS, 6))
+    assert all(a == answers[0] for a in answers) and "errors" not in answers[0]
+    assert len(subgraphs["accounts"].requests) == 1

@@ -285,7 +285,7 @@ def build_gateway(cfg: Config, model: SupergraphModel, services: Services | None
     transport = HttpTransport(timeout=cfg.subgraph_timeout, timeouts=cfg.subgraph_timeouts(),
                               headers={name: header_rules(s.headers) for name, s in cfg.subgraphs.items()
                                        if s.headers},
-                              deduplicate=cfg.deduplicated_subgraphs(model.subgraphs))
+                              deduplicate=cfg.deduplicated_subgraphs(g.name for g in model.subgraphs.values()))
     engine = None
     if migrations:
         if services.store is None or services.recorder is None:
