@@ -400,6 +400,7 @@ def migrate(
     from .migration.model import MigrationState, Stage
     from .migration.readiness import check_move
     from .migration.report import evidence_json
+    from .migration.store import StageConflict
 
     try:
         target = Stage(to.strip().lower().replace("-", "_"))
@@ -429,9 +430,15 @@ def migrate(
         logged = evidence_json(evidence)
         if not verdict.ok:
             logged["blockers"] = list(verdict.reasons)  # what --force overrode
-        change = store.set_stage(name, target, percent=rollout, by=by,
-                                 reason=reason or ("" if verdict.ok else verdict.summary), forced=not verdict.ok,
-                                 evidence=logged)
+        try:
+            # on the state the verdict was made on: a move by someone else meanwhile is not overwritten
+            change = store.set_stage(name, target, percent=rollout, by=by,
+                                     reason=reason or ("" if verdict.ok else verdict.summary), forced=not verdict.ok,
+                                     evidence=logged, expected=state)
+        except StageConflict as conflict:
+            typer.echo(f"turnout: {conflict}; nothing changed (run the command again to decide on the new stage)",
+                       err=True)
+            raise typer.Exit(1) from None
     finally:
         store.close()
     shown = f" at {change.percent:g}%" if target == Stage.MIGRATED else ""

@@ -15,10 +15,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from turnout.migration.model import MigrationEvidence, Stage
+from turnout.migration.model import MigrationEvidence, MigrationState, Stage
 from turnout.migration.recorder import DiffGroupRow, DiffSampleRow, EvidenceBatch, diff_signature
 from turnout.migration.store import (
     LATENCY_BOUNDS_MS,
+    StageConflict,
     Store,
     hour_bucket,
     latency_bucket,
@@ -243,6 +244,31 @@ def test_concurrent_stage_changes_from_two_instances_log_an_unbroken_chain(store
     finally:
         for s in stores:
             s.close()
+
+
+def test_a_compare_and_set_on_a_stale_state_changes_nothing(store_url: str) -> None:
+    """Two operators decide on the same state; the second one's move is refused, the first one's kept."""
+    a, b = Store.open(store_url), Store.open(store_url)
+    a.create_schema()
+    try:
+        seen_by_a = a.get_states().get("m", MigrationState(name="m"))
+        seen_by_b = b.get_states().get("m", MigrationState(name="m"))
+        a.set_stage("m", Stage.SIDE_BY_SIDE, percent=100, by="ana", reason="", evidence={}, expected=seen_by_a)
+        with pytest.raises(StageConflict, match=r"m was moved meanwhile: it is now side_by_side at 100% by ana"):
+            b.set_stage("m", Stage.MIGRATED, percent=10, by="bob", reason="", evidence={}, expected=seen_by_b)
+        state = b.get_states()["m"]
+        assert (state.stage, state.percent, state.changed_by) == (Stage.SIDE_BY_SIDE, 100, "ana")
+        assert [c.by for c in b.stage_log("m")] == ["ana"]
+        # a rollout percent changed meanwhile is a conflict too; the current state goes through
+        a.set_stage("m", Stage.MIGRATED, percent=10, by="ana", reason="", evidence={}, expected=state)
+        with pytest.raises(StageConflict):
+            b.set_stage("m", Stage.MIGRATED, percent=50, by="bob", reason="", evidence={}, expected=state)
+        current = b.get_states()["m"]
+        b.set_stage("m", Stage.MIGRATED, percent=50, by="bob", reason="", evidence={}, expected=current)
+        assert b.get_states()["m"].percent == 50
+    finally:
+        a.close()
+        b.close()
 
 
 # -- evidence ---------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LATENCY_BOUNDS_MS",
+    "StageConflict",
     "Store",
     "hour_bucket",
     "latency_bucket",
@@ -246,6 +247,17 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     event.listen(engine, "begin", on_begin)
 
 
+class StageConflict(Exception):
+    """A compare-and-set of a stage found another stage than the one its decision was made on."""
+
+    def __init__(self, name: str, stage: Stage, percent: float, by: str | None, at: datetime | None) -> None:
+        who = f" by {by}" if by else ""
+        when = f" at {at:%Y-%m-%d %H:%M:%S} UTC" if at else ""
+        super().__init__(f"{name} was moved meanwhile: it is now {stage.value} at {percent:g}%{who}{when}")
+        self.stage = stage
+        self.percent = percent
+
+
 class Store:
     """Where stages and evidence live: an SQLite file (one host) or PostgreSQL (several gateway instances).
 
@@ -371,8 +383,12 @@ class Store:
         reason: str,
         forced: bool = False,
         evidence: dict[str, Any],
+        expected: MigrationState | None = None,
     ) -> StageChange:
-        """Move `name` to `stage` and log it, atomically: the logged `from_stage` is the one replaced."""
+        """Move `name` to `stage` and log it, atomically: the logged `from_stage` is the one replaced.
+
+        With `expected` (the state a decision was made on), a compare-and-set: when the stage or percent stored
+        is no longer that one (someone else moved it meanwhile), nothing changes and StageConflict is raised."""
         stage = Stage(stage)
         percent = float(percent)
         if not 0.0 <= percent <= 100.0:
@@ -384,9 +400,13 @@ class Store:
                 .values(name=name, stage=Stage.MONOLITH.value, percent=100.0)
                 .on_conflict_do_nothing(index_elements=["name"])
             )
-            old = conn.execute(
-                sa.select(_state.c.stage).where(_state.c.name == name).with_for_update()
-            ).scalar_one()
+            old, old_percent, changed_by, changed_at = conn.execute(
+                sa.select(_state.c.stage, _state.c.percent, _state.c.changed_by, _state.c.changed_at)
+                .where(_state.c.name == name).with_for_update()
+            ).one()
+            if expected is not None and (old != Stage(expected.stage).value
+                                         or float(old_percent) != float(expected.percent)):
+                raise StageConflict(name, Stage(old), float(old_percent), changed_by, changed_at)
             conn.execute(
                 sa.update(_state)
                 .where(_state.c.name == name)
