@@ -280,6 +280,7 @@ type Account {
 
 type Query {
   account(id: ID!): Account
+  accounts: [Account!]!
 }
 
 type Wallet {

@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 
-from ..planner.plan_nodes import RepField, RepFragment
+from ..planner.plan_nodes import ContextRewrite, RepField, RepFragment
 
-__all__ = ["Representations", "collect_objects", "object_paths"]
+__all__ = ["Representations", "collect_objects", "object_paths", "objects_by_context"]
 
 Path = list[str | int]
 _SCALARS = frozenset((str, int, float, bool, type(None)))
@@ -70,6 +70,57 @@ def _objects(values: list[Any]) -> list[dict[str, Any]]:
         elif type(value) is list:
             found.extend(_objects(value))
     return found
+
+
+def objects_by_context(data: Any, path: tuple[str, ...], contexts: tuple[ContextRewrite, ...]
+                       ) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+    """The objects at `path`, grouped by the values their contexts take (one value per rewrite, in order):
+    each rewrite reads its keys in the object's nearest ancestor at its `ancestor` path (a prefix of `path`)."""
+    ancestors = sorted({c.ancestor for c in contexts}, key=len)
+    found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+
+    def descend(level: list[dict[str, Any]], depth: int, index: int, values: dict[ContextRewrite, Any]) -> None:
+        if index == len(ancestors):
+            rest = path[depth:]
+            key = tuple(_hashable(values[c]) for c in contexts)
+            bucket = found.setdefault(key, [])
+            for obj in level:
+                bucket.extend(collect_objects(obj, (rest,)))
+            return
+        ancestor = ancestors[index]
+        for obj in level:
+            for found_ancestor in collect_objects(obj, (ancestor[depth:],)):
+                here = dict(values)
+                for context in contexts:
+                    if context.ancestor == ancestor:
+                        value: Any = found_ancestor
+                        for step in context.keys:
+                            value = value.get(step) if isinstance(value, dict) else None
+                        here[context] = value
+                descend([found_ancestor], len(ancestor), index + 1, here)
+
+    if isinstance(data, dict):
+        descend([data], 0, 0, {})
+    # the values themselves, not their hashable form, go into the requests
+    return {tuple(_value(v) for v in key): objects for key, objects in found.items()}
+
+
+class _Frozen(tuple[Any, ...]):
+    """A JSON list or object as a dict key (kept apart from a tuple of the same items by its class)."""
+
+    value: Any
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        frozen = _Frozen((type(value).__name__, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
+        frozen.value = value
+        return frozen
+    return value
+
+
+def _value(value: Any) -> Any:
+    return value.value if isinstance(value, _Frozen) else value
 
 
 def object_paths(value: Any, path: tuple[str, ...], out: dict[int, list[Path]], at: int = 0,

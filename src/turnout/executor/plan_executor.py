@@ -15,7 +15,7 @@ from ..observability.redaction import redact
 from ..planner.plan_nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Rename, Sequence
 from ..supergraph.model import SupergraphModel
 from ..transport.base import SubgraphClient, TransportError
-from .entities import Representations, collect_objects, object_paths
+from .entities import Representations, collect_objects, object_paths, objects_by_context
 from .merge import deep_merge
 
 __all__ = ["REDACTED", "ExecutionState", "FetchMemo", "FetchRecord", "PlanExecutor"]
@@ -208,10 +208,24 @@ class PlanExecutor:
         if builder is None or builder.requires is not fetch.requires:
             builder = Representations(fetch.requires or (), self.model.possible_types)
             self._representations[fetch.id] = builder
-        representations, targets = builder.group(collect_objects(state.data, node.paths))
+        if fetch.contexts:
+            # one request per distinct set of context values, concurrently
+            by_values = objects_by_context(state.data, node.path, fetch.contexts)
+            await asyncio.gather(*(
+                self._entities(node, state, *builder.group(objects),
+                               {c.variable: v for c, v in zip(fetch.contexts, values, strict=True)})
+                for values, objects in by_values.items()
+            ))
+            return
+        await self._entities(node, state, *builder.group(collect_objects(state.data, node.paths)))
+
+    async def _entities(self, node: Flatten, state: ExecutionState, representations: list[dict[str, Any]],
+                        targets: list[list[dict[str, Any]]], extra: dict[str, Any] | None = None) -> None:
+        """One `_entities` request; each entity merged into the objects that share its representation."""
         if not representations:
             return
-        request = self._request(fetch, state, {"representations": representations})
+        fetch = node.node
+        request = self._request(fetch, state, {"representations": representations, **(extra or {})})
         response = await self._send(fetch, request, state, False)
         if response is None:
             return

@@ -84,6 +84,12 @@ class Capabilities:
         fdef = typedef.fields.get(field_name) if typedef else None
         return fdef.in_graphs.get(graph) if fdef else None
 
+    def has_context_arguments(self, type_name: str, field_name: str) -> bool:
+        """Whether any subgraph fills an argument of the field from a context (`@fromContext`)."""
+        typedef = self.model.types.get(type_name)
+        fdef = typedef.fields.get(field_name) if typedef else None
+        return fdef is not None and any(info.context_arguments for info in fdef.in_graphs.values())
+
     def serves(self, graph: str, type_name: str, field_name: str) -> bool:
         return graph in self.serving_graphs(type_name, field_name)
 

@@ -17,6 +17,9 @@ def _node(node: PlanNode) -> str:
         if node.display_requires is not None:
             body += node.display_requires + " =>\n"
         body += node.display_selection
+        for context in node.contexts:  # where each @fromContext variable is read
+            where = ".".join((*context.ancestor, *context.keys))
+            body += f"\n${context.variable} <- {where}"
         return f'Fetch(service: "{node.service}") {{\n{_indent(body, "  ")}\n}}'
     if isinstance(node, Flatten):
         if node.more_paths:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from graphql import ArgumentNode, DirectiveNode
 
 from .normalize import collect_variables
+from .plan_nodes import ContextRewrite
 
 __all__ = ["FetchGroup", "FieldBuilder", "SelectionBuilder", "separate_conflicting_fields"]
 
@@ -252,5 +253,5 @@ class FetchGroup:
     root_index: int = 0
     # further paths this entity fetch serves (sibling fetches to the same subgraph merged into it)
     more_paths: list[tuple[str, ...]] = field(default_factory=list)
-    # context values this fetch needs: variable name -> (path to the ancestor data, selection key)
-    context_inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # `@fromContext` values this fetch's variables take from an ancestor of its objects
+    contexts: list[ContextRewrite] = field(default_factory=list)

@@ -9,6 +9,7 @@ from .normalize import Selection
 
 __all__ = [
     "Condition",
+    "ContextRewrite",
     "Fetch",
     "Flatten",
     "Parallel",
@@ -53,6 +54,17 @@ class Rename:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ContextRewrite:
+    """A `@fromContext` argument: the entity fetch's variable `variable` takes, for each object, the value at
+    `keys` in its nearest ancestor at response path `ancestor` (a prefix of the Flatten path)."""
+
+    variable: str
+    type: str
+    ancestor: tuple[str, ...]
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Fetch:
     """One request to a subgraph. With `requires`, an `_entities` request for the objects at its Flatten path."""
 
@@ -66,6 +78,8 @@ class Fetch:
     display_requires: str | None = None
     display_selection: str = ""
     renames: tuple[Rename, ...] = ()
+    # entity fetches with `@fromContext` arguments: one request per distinct set of context values
+    contexts: tuple[ContextRewrite, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

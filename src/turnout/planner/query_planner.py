@@ -103,6 +103,7 @@ class QueryPlanner:
         usages = tuple(v for v in variables if v in used)
         definitions = [variables[v] for v in usages]
         service = self.model.subgraphs[group.graph].name
+        definitions += [f"${c.variable}: {c.type}" for c in group.contexts]
         if group.is_entity:
             definitions.insert(0, "$representations: [_Any!]!")
             body = "{_entities(representations: $representations) " + group.selection.print() + "}"
@@ -136,6 +137,7 @@ class QueryPlanner:
             display_requires=display_requires,
             display_selection=group.selection.print(0),
             renames=renames,
+            contexts=tuple(group.contexts),
         )
 
     # -- plan tree --------------------------------------------------------------------------------------------
@@ -235,6 +237,8 @@ def merge_sibling_fetches(groups: list[FetchGroup], kind: str) -> list[FetchGrou
 
 
 def _mergeable(a: FetchGroup, b: FetchGroup) -> bool:
+    if a.contexts or b.contexts:
+        return False  # context values are read from ancestors at the fetch's own path
     if a.path == b.path or b.path in a.more_paths:
         return False  # kept apart on purpose (a requirement produced by the other)
     names_a, names_b = _rep_names(a.requires), _rep_names(b.requires)

@@ -16,17 +16,23 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from graphql import (
+    ArgumentNode,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    NameNode,
+    OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
+    parse,
 )
 
 from ..supergraph.model import KeyDef
 from .capabilities import Capabilities
 from .fetch_graph import FetchGroup, FieldBuilder, SelectionBuilder
-from .normalize import Field, Fragment, Selection, normalize_selection_set
+from .normalize import Field, Fragment, Selection, normalize_selection_set, print_arguments
+from .plan_nodes import ContextRewrite
 
 __all__ = ["PlanningError", "Walker"]
 
@@ -62,6 +68,18 @@ class FieldType:
 _NO_CYCLE = sys.maxsize
 
 
+@dataclass(frozen=True, slots=True)
+class _ContextFrame:
+    """An object being walked whose type sets contexts (`@context`): where `@fromContext` values come from."""
+
+    names: frozenset[str]
+    group: FetchGroup
+    sel: SelectionBuilder
+    type_name: str
+    path: tuple[str, ...]
+    level_keys: dict[str, tuple[str, str]]
+
+
 class Walker:
     """Builds the fetch groups of one operation under one Routing (through Capabilities)."""
 
@@ -86,6 +104,10 @@ class Walker:
         self._user_keys: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}
         # keep the selection tuples alive so their ids stay unique in the caches above
         self._pinned: list[object] = []
+        # the enclosing objects that set contexts, innermost last; and the context variables named so far
+        self._context_frames: list[_ContextFrame] = []
+        self._context_variables = 0
+        self._context_sets: dict[str, SelectionSetNode] = {}
 
     # -- schema helpers -------------------------------------------------------------------------------------
 
@@ -568,12 +590,37 @@ class Walker:
     def walk_object(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
                     items: Sequence[Selection], provided: Sequence[Selection] | None, conds: Conds,
                     exclude: frozenset[str], internal: bool = False) -> set[int]:
-        producers = {group.id}
-        interface_object = self.caps.is_interface_object(group.graph, type_name)
         level_keys = self._user_keys.setdefault(path, {})
         if not internal:
             for key, value in self.level_keys(items).items():
                 level_keys.setdefault(key, value)
+        names = self._contexts_set_by(type_name)
+        if not names:
+            return self._walk_items(group, sel, type_name, path, items, provided, conds, exclude, internal,
+                                    level_keys)
+        self._context_frames.append(_ContextFrame(names, group, sel, type_name, path, level_keys))
+        try:
+            return self._walk_items(group, sel, type_name, path, items, provided, conds, exclude, internal,
+                                    level_keys)
+        finally:
+            self._context_frames.pop()
+
+    def _contexts_set_by(self, type_name: str) -> frozenset[str]:
+        typedef = self.model.types.get(type_name)
+        if typedef is None:
+            return frozenset()
+        names = set(typedef.contexts)
+        for interface in typedef.interfaces:
+            other = self.model.types.get(interface)
+            if other is not None:
+                names.update(other.contexts)
+        return frozenset(names)
+
+    def _walk_items(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
+                    items: Sequence[Selection], provided: Sequence[Selection] | None, conds: Conds,
+                    exclude: frozenset[str], internal: bool, level_keys: dict[str, tuple[str, str]]) -> set[int]:
+        producers = {group.id}
+        interface_object = self.caps.is_interface_object(group.graph, type_name)
         provided_here = self.provided_for(provided, type_name)
         needs_real_type: list[Selection] = []
         for item in items:
@@ -608,6 +655,9 @@ class Walker:
         ftype = self.field_type(type_name, field.name)
         if ftype is None:
             raise PlanningError(f"Cannot query field \"{field.name}\" on type \"{type_name}\".")
+        if self.caps.has_context_arguments(type_name, field.name):
+            return self._plan_with_context(group, sel, type_name, path, field, provided_here, exclude, level_keys,
+                                           internal, ftype)
         best: tuple[float, int, str, str] | None = None
         if self.local_ok(graph, type_name, field, provided_here, internal):
             cost = 0.0
@@ -661,6 +711,66 @@ class Walker:
                                         requires, provided_here)
         return {child.id} | self.place(child, body, type_name, path, field, NOTHING_PROVIDED, (), exclude, internal, ftype,
                                        target, entity)
+
+    def _plan_with_context(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
+                           field: Field, provided_here: ProvidedFields, exclude: frozenset[str],
+                           level_keys: dict[str, tuple[str, str]], internal: bool, ftype: FieldType) -> set[int]:
+        """A field with `@fromContext` arguments: always an `_entities` fetch of its own kind (its subgraph may be
+        the one already fetching the object), whose variables take their values from the nearest enclosing
+        object that sets the context; that object gets the context's selection planned as a requirement."""
+        choices: list[tuple[str, str]] = []
+        if self.local_ok(group.graph, type_name, field, provided_here, internal):
+            choices.append((group.graph, type_name))
+        choices += [(t, e) for t, e in self.options(group.graph, type_name, field) if t not in exclude]
+        choices = [(t, e) for t, e in choices
+                   if (t, e) == (group.graph, type_name) or self.reach(group.graph, type_name, t, e) != INF]
+        if not choices:
+            raise PlanningError(
+                f"Cannot plan {type_name}.{field.name}: no subgraph can resolve it from \"{self._name(group.graph)}\"."
+            )
+        target, entity = choices[0]
+        info = self.caps.field_in(target, entity, field.name)
+        contexts = info.context_arguments if info is not None else ()
+        child, body = self.entity_group(group, sel, type_name, path, target, entity, (), exclude, level_keys,
+                                        self.caps.requires(target, entity, field.name), provided_here)
+        arguments = list(field.arguments)
+        for context in contexts:
+            frame = next((f for f in reversed(self._context_frames) if context.context in f.names), None)
+            if frame is None:
+                raise PlanningError(
+                    f"Cannot plan {type_name}.{field.name}: its argument \"{context.name}\" takes its value from "
+                    f"the context \"{context.context}\", which no enclosing object sets."
+                )
+            needed = self._internal_keys(self.field_set(self._context_set(context.selection)), frame.level_keys)
+            if len(needed) != 1 or not isinstance(needed[0], Field):
+                raise PlanningError(
+                    f"Cannot plan {type_name}.{field.name}: the context selection {context.selection.strip()!r} "
+                    "must select one field of the enclosing object."
+                )
+            self._pinned.append(needed)
+            producers = self.walk(frame.group, frame.sel, frame.type_name, frame.path, needed, None, (), exclude,
+                                  internal=True)
+            child.parents |= producers - {child.id}
+            self._context_variables += 1
+            variable = f"contextualArgument_{self._context_variables}"
+            child.contexts.append(ContextRewrite(variable=variable, type=context.type, ancestor=frame.path,
+                                                 keys=(needed[0].response_key,)))
+            arguments.append(ArgumentNode(name=NameNode(value=context.name),
+                                          value=VariableNode(name=NameNode(value=variable))))
+        with_context = Field(response_key=field.response_key, name=field.name, arguments=tuple(arguments),
+                             directives=field.directives, selections=field.selections,
+                             arguments_text=print_arguments(arguments), directives_text=field.directives_text)
+        self._pinned.append(with_context)
+        return {child.id} | self.place(child, body, type_name, path, with_context, NOTHING_PROVIDED, (), exclude,
+                                       internal, ftype, target, entity)
+
+    def _context_set(self, selection: str) -> SelectionSetNode:
+        found = self._context_sets.get(selection)
+        if found is None:
+            operation = parse(selection, no_location=True).definitions[0]
+            assert isinstance(operation, OperationDefinitionNode)
+            found = self._context_sets[selection] = operation.selection_set
+        return found
 
     def _name(self, graph: str) -> str:
         return self.model.subgraphs[graph].name
