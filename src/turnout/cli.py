@@ -398,7 +398,7 @@ def migrate(
 ) -> None:
     """Move a migration to another stage, if its evidence allows (gateways pick it up within seconds)."""
     from .migration.model import MigrationState, Stage
-    from .migration.readiness import check_move
+    from .migration.readiness import check_move, evidence_since
     from .migration.report import evidence_json
     from .migration.store import StageConflict
 
@@ -420,7 +420,7 @@ def migrate(
     try:
         migration = _find_migration(found, name)
         state = store.get_states().get(name, MigrationState(name=name))
-        evidence = store.evidence(name)
+        evidence = store.evidence(name, since=evidence_since(migration, state))
         rollout = percent if percent is not None else (state.percent if target == state.stage else 100.0)
         verdict = check_move(migration, state, target, evidence, percent=rollout, model=model)
         if not verdict.ok and not force:

@@ -202,6 +202,8 @@ class GatesConfig(_Strict):
     min_comparisons: int = Field(default=100, ge=0)
     min_operations: int = Field(default=1, ge=0)
     removed_after_seconds: float = Field(default=86400.0, ge=0)
+    evidence_window_seconds: float | None = Field(
+        default=None, gt=0, description="Gates read evidence since the stage began and no older than this.")
 
 
 class MigrationConfig(_Strict):

@@ -20,7 +20,8 @@ from turnout.migration.model import (
     Stage,
     StageChange,
 )
-from turnout.migration.recorder import Recorder
+from turnout.migration.readiness import evidence_since
+from turnout.migration.recorder import EvidenceBatch, Recorder
 from turnout.migration.report import evidence_json, migration_report, removal_message, stage_change_json
 from turnout.migration.store import Store
 from turnout.supergraph.join_spec import read_supergraph
@@ -83,6 +84,13 @@ def test_a_migration_never_moved_is_in_monolith() -> None:
             "latency_from_ms": [None, None], "latency_to_ms": [None, None], "open_diff_groups": 0,
             "match_rate": None,
         },
+        "gate_evidence": {
+            "name": "assignments", "comparisons": 0, "matches": 0, "mismatches": 0, "noise": 0, "errors": 0,
+            "operations": 0, "fallbacks": 0, "last_fallback": None, "shadow_dropped": 0,
+            "latency_from_ms": [None, None], "latency_to_ms": [None, None], "open_diff_groups": 0,
+            "match_rate": None,
+        },
+        "gate_evidence_since": None,
         "next_stage": "side_by_side",
         "ready": True,
         "readiness": "ready",
@@ -226,3 +234,43 @@ def test_report_from_a_real_store(tmp_path: Path) -> None:
     # histogram quantiles: within the bucket of each value, so only their order is exact
     assert 0 < evidence["latency_from_ms"][0] < evidence["latency_to_ms"][0] < 10
     assert (row["next_stage"], row["ready"], row["readiness"]) == ("migrated", True, "ready")
+
+
+def test_the_gates_read_the_evidence_of_the_current_stage(tmp_path: Path) -> None:
+    """Mismatches from before the migration (re-)entered side_by_side, say before a fix, no longer count."""
+    store = Store.open(f"sqlite:///{tmp_path / 'turnout.db'}")
+    store.create_schema()
+    now = datetime.now(UTC)
+    try:
+        old = EvidenceBatch()
+        old.add_comparison("assignments", "Op0", "mismatch", now - timedelta(hours=2), count=50)
+        old.add_comparison("assignments", "Op1", "match", now - timedelta(hours=2), count=50)
+        store.write(old)
+        store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="ada", reason="after the fix",
+                        evidence={})
+        fresh = EvidenceBatch()
+        for op in ("Op0", "Op1"):
+            fresh.add_comparison("assignments", op, "match", now, count=60)
+        store.write(fresh)
+        [row] = migration_report([ASSIGNMENTS], store, CLASSROOM)
+        everything = store.evidence("assignments")
+    finally:
+        store.close()
+    assert (everything.comparisons, everything.mismatches) == (220, 50)  # still stored, for the record
+    assert (row["evidence"]["comparisons"], row["evidence"]["mismatches"]) == (220, 50)  # and shown
+    assert (row["gate_evidence"]["comparisons"], row["gate_evidence"]["mismatches"]) == (120, 0)
+    assert row["gate_evidence_since"] is not None
+    assert (row["next_stage"], row["ready"]) == ("migrated", True)
+
+
+def test_evidence_since_the_stage_began_and_within_the_window() -> None:
+    entered = NOW - timedelta(days=3)
+    state = MigrationState(name="assignments", stage=Stage.SIDE_BY_SIDE, changed_at=entered)
+    assert evidence_since(ASSIGNMENTS, state, NOW) == entered
+    assert evidence_since(ASSIGNMENTS, MigrationState(name="assignments"), NOW) is None
+    windowed = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
+                         fields=ASSIGNMENTS.fields, gates=Gates(evidence_window_seconds=86400))
+    assert evidence_since(windowed, state, NOW) == NOW - timedelta(days=1)
+    assert evidence_since(windowed, MigrationState(name="assignments"), NOW) == NOW - timedelta(days=1)
+    recent = MigrationState(name="assignments", stage=Stage.SIDE_BY_SIDE, changed_at=NOW - timedelta(hours=2))
+    assert evidence_since(windowed, recent, NOW) == NOW - timedelta(hours=2)

@@ -53,6 +53,8 @@ class Gates:
     min_comparisons: int = 100
     min_operations: int = 1          # distinct operation names compared
     removed_after_seconds: float = 86400.0  # to enter `removed`: no fallback for this long
+    # the evidence the gates read: since the migration entered its stage, and no older than this (None: no limit)
+    evidence_window_seconds: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

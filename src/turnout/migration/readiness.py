@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ..supergraph.model import SupergraphModel
 from .model import Migration, MigrationEvidence, MigrationState, Stage
 
-__all__ = ["Verdict", "check_move", "fields_declared_by", "next_stage"]
+__all__ = ["Verdict", "check_move", "evidence_since", "fields_declared_by", "next_stage"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +54,17 @@ def fields_declared_by(model: SupergraphModel | None, migration: Migration, subg
         if info is not None and not info.external:
             found.append(coordinate)
     return found
+
+
+def evidence_since(migration: Migration, state: MigrationState, now: datetime | None = None) -> datetime | None:
+    """Where the evidence the gates read begins: when the migration entered its current stage (a stage entered
+    again, after a rollback, starts afresh), and no earlier than the gates' window. None: all of it."""
+    since = state.changed_at
+    window = migration.gates.evidence_window_seconds
+    if window is not None:
+        start = (now or datetime.now(UTC)) - timedelta(seconds=window)
+        since = start if since is None else max(since, start)
+    return since
 
 
 def check_move(

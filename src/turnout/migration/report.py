@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from ..supergraph.model import SupergraphModel
 from .model import DiffGroup, Migration, MigrationEvidence, MigrationState, Stage, StageChange
-from .readiness import check_move, fields_declared_by, next_stage
+from .readiness import check_move, evidence_since, fields_declared_by, next_stage
 
 __all__ = ["EvidenceSource", "evidence_json", "migration_report", "removal_message", "stage_change_json"]
 
@@ -73,8 +73,11 @@ def migration_report(
     for migration in migrations:
         state = states.get(migration.name, MigrationState(name=migration.name))
         evidence = store.evidence(migration.name)
+        # the gates judge the evidence of the current stage; what is shown is all of it
+        since = evidence_since(migration, state, now)
+        gated = store.evidence(migration.name, since=since) if since is not None else evidence
         target = next_stage(state.stage)
-        verdict = check_move(migration, state, target, evidence, model=model, now=now) if target else None
+        verdict = check_move(migration, state, target, gated, model=model, now=now) if target else None
         days = (now - state.changed_at).total_seconds() / 86400 if state.changed_at else None
         removal = removal_message(migration, model) if state.stage == Stage.REMOVED else None
         out.append({
@@ -89,6 +92,8 @@ def migration_report(
             "changed_by": state.changed_by,
             "days_in_stage": days,
             "evidence": evidence_json(evidence),
+            "gate_evidence": evidence_json(gated),
+            "gate_evidence_since": _iso(since),
             "next_stage": str(target) if target else None,
             "ready": verdict.ok if verdict else None,
             "readiness": verdict.summary if verdict else "final stage",

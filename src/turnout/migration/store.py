@@ -610,8 +610,8 @@ class Store:
                 _diff_groups.c.noise.is_(False),
                 sa.or_(_diff_groups.c.acknowledged_until.is_(None), _diff_groups.c.acknowledged_until <= now),
             )
-            if since is not None:
-                open_query = open_query.where(_diff_groups.c.last_seen >= _utc(since))
+            if hour is not None:  # from the same minute as the counters, so that both tell one story
+                open_query = open_query.where(_diff_groups.c.last_seen >= hour)
             open_groups = conn.execute(open_query).scalar_one()
         return MigrationEvidence(
             name=name,
