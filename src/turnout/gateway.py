@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from graphql import (
+    SKIP,
     DocumentNode,
     ExecutionResult,
     FieldNode,
@@ -23,11 +24,13 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     execute,
+    get_named_type,
+    is_introspection_type,
     parse,
     validate,
 )
 from graphql.execution.values import get_variable_values
-from graphql.validation import NoSchemaIntrospectionCustomRule, specified_rules
+from graphql.validation import ValidationRule, specified_rules
 
 from .executor.plan_executor import ExecutionState, FetchMemo, PlanExecutor
 from .executor.projection import Projector
@@ -133,6 +136,20 @@ def _introspection_only(selection_set: SelectionSetNode, fragments: Mapping[str,
     return SelectionSetNode(selections=tuple(kept))
 
 
+class _NoIntrospection(ValidationRule):
+    """Introspection refused: one error per introspection field the operation starts with (graphql-core's
+    NoSchemaIntrospectionCustomRule reports every field below it too)."""
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> Any:
+        named = get_named_type(self.context.get_type())
+        if named is not None and is_introspection_type(named):
+            self.report_error(GraphQLError(
+                "GraphQL introspection has been disabled, but the requested query contained the field "
+                f"'{node.name.value}'.", node))
+            return SKIP
+        return None
+
+
 class Gateway:
     """Serves one supergraph: the planner, the executor and their caches."""
 
@@ -174,7 +191,7 @@ class Gateway:
         self._plans: LRU[tuple[str, str | None, Routing], QueryPlan] = LRU(cache_size)
         rules = list(specified_rules)
         if not introspection:
-            rules.append(NoSchemaIntrospectionCustomRule)
+            rules.append(_NoIntrospection)
         self._rules = rules
         self._limit_rules = limit_rules(self.limits)
 
