@@ -290,6 +290,17 @@ def test_null_keys_skip_the_entity_call(market: GatewayRun) -> None:
     assert market.calls() == {"accounts": 0, "catalog": 0, "orders": 1}
 
 
+def test_a_conditional_field_moved_to_an_entity_fetch_is_not_fetched_when_excluded(market: GatewayRun) -> None:
+    """The entity fetch of a field under @include(if: $v) runs only when $v is true (a Condition node)."""
+    query = "query($o: Boolean!) { users { name orders @include(if: $o) { id } } }"
+    off = market.query(query, {"o": False}).json
+    assert "errors" not in off and all(set(u) == {"name"} for u in off["data"]["users"])
+    assert market.calls() == {"accounts": 1, "catalog": 0, "orders": 0}
+    on = market.query(query, {"o": True}).json
+    assert "errors" not in on and all("orders" in u for u in on["data"]["users"])
+    assert market.calls() == {"accounts": 2, "catalog": 0, "orders": 1}
+
+
 def test_null_entity_in_a_list_is_left_out_of_the_representations(market: GatewayRun) -> None:
     response = market.query('{ product(sku: "p1", vendor: "globex") { title createdBy { name } } }')
     assert response.json == {"data": {"product": {"title": "Gizmo", "createdBy": None}}}

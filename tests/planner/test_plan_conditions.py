@@ -50,18 +50,22 @@ def test_conditions_on_fields_in_root_and_entity_fetches() -> None:
                 }
               }
             },
-            Flatten(path: "me") {
-              Fetch(service: "reviews") {
-                {
-                  ... on User {
-                    __typename
-                    id
-                  }
-                } =>
-                {
-                  ... on User {
-                    reviews @include(if: $withReviews) {
-                      rating
+            Condition(if: $withReviews) {
+              Then {
+                Flatten(path: "me") {
+                  Fetch(service: "reviews") {
+                    {
+                      ... on User {
+                        __typename
+                        id
+                      }
+                    } =>
+                    {
+                      ... on User {
+                        reviews @include(if: $withReviews) {
+                          rating
+                        }
+                      }
                     }
                   }
                 }
@@ -109,19 +113,23 @@ def test_condition_on_an_inline_fragment_covers_its_key() -> None:
                 }
               },
             },
-            Flatten(path: "me") {
-              Fetch(service: "reviews") {
-                {
-                  ... on User {
-                    __typename
-                    id
-                  }
-                } =>
-                {
-                  ... on User {
-                    ... @include(if: $r) {
-                      reviews {
-                        rating
+            Condition(if: $r) {
+              Then {
+                Flatten(path: "me") {
+                  Fetch(service: "reviews") {
+                    {
+                      ... on User {
+                        __typename
+                        id
+                      }
+                    } =>
+                    {
+                      ... on User {
+                        ... @include(if: $r) {
+                          reviews {
+                            rating
+                          }
+                        }
                       }
                     }
                   }
@@ -153,19 +161,23 @@ def test_condition_on_a_fragment_spread() -> None:
                 }
               }
             },
-            Flatten(path: "me") {
-              Fetch(service: "reviews") {
-                {
-                  ... on User {
-                    __typename
-                    id
-                  }
-                } =>
-                {
-                  ... on User {
-                    ... @include(if: $x) {
-                      reviews {
-                        rating
+            Condition(if: $x) {
+              Then {
+                Flatten(path: "me") {
+                  Fetch(service: "reviews") {
+                    {
+                      ... on User {
+                        __typename
+                        id
+                      }
+                    } =>
+                    {
+                      ... on User {
+                        ... @include(if: $x) {
+                          reviews {
+                            rating
+                          }
+                        }
                       }
                     }
                   }

@@ -160,16 +160,18 @@ class QueryPlanner:
                 if level[group.id] != current or _empty(group):
                     continue
                 fetch = fetches[group.id]
+                node: PlanNode = fetch
                 if group.is_entity:
-                    nodes.append(Flatten(path=group.path, node=fetch, more_paths=tuple(group.more_paths)))
-                    continue
-                condition = _root_condition(group.selection)
+                    node = Flatten(path=group.path, node=fetch, more_paths=tuple(group.more_paths))
+                    condition = _entity_condition(group.selection)
+                else:
+                    condition = _root_condition(group.selection)
                 if condition is None:
-                    nodes.append(fetch)
+                    nodes.append(node)
                 else:
                     variable, include = condition
-                    nodes.append(Condition(variable=variable, if_clause=fetch if include else None,
-                                           else_clause=None if include else fetch))
+                    nodes.append(Condition(variable=variable, if_clause=node if include else None,
+                                           else_clause=None if include else node))
             if nodes:
                 steps.append(_wrap(Parallel, nodes))
         return _wrap(Sequence, steps) if steps else None
@@ -265,6 +267,19 @@ def _root_condition(selection: SelectionBuilder) -> tuple[str, bool] | None:
             return None
         found.add((argument.value.name.value, directive.name.value == "include"))
     return found.pop() if len(found) == 1 else None
+
+
+def _entity_condition(selection: SelectionBuilder) -> tuple[str, bool] | None:
+    """(variable, include?) when everything an entity fetch selects, in each of its type fragments, carries the
+    same @skip/@include: the fetch runs only when that condition holds."""
+    found: set[tuple[str, bool] | None] = set()
+    for _condition, directives, fragment in selection.fragments():
+        if directives:
+            return None
+        found.add(_root_condition(fragment))
+    if len(found) != 1:
+        return None
+    return found.pop()
 
 
 def _empty(group: FetchGroup) -> bool:
