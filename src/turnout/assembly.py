@@ -306,7 +306,8 @@ def build_gateway(cfg: Config, model: SupergraphModel, services: Services | None
     gateway = Gateway(model, transport, introspection=cfg.server.introspection, urls=cfg.subgraph_urls(),
                       engine=engine, metrics=services.metrics, limits=Limits(**cfg.limits.model_dump()),
                       csrf=CsrfPrevention.with_headers(cfg.csrf.required_headers, enabled=cfg.csrf.enabled),
-                      expose_errors=frozenset(name for name, s in cfg.subgraphs.items() if s.expose_errors))
+                      expose_errors=frozenset(name for name, s in cfg.subgraphs.items() if s.expose_errors),
+                      request_timeout=cfg.request_timeout)
     if own:
         gateway.on_start.extend(services.on_start)
         gateway.on_close.extend(services.on_close)

@@ -255,6 +255,7 @@ class Config(_Strict):
     supergraph: str | None = Field(default=None, description="Supergraph SDL: a file path or an http(s) URL.")
     server: ServerConfig = Field(default_factory=ServerConfig)
     subgraph_timeout: float = Field(default=30.0, gt=0, description="Default seconds per subgraph request.")
+    request_timeout: float = Field(default=60.0, gt=0, description="Seconds a whole client request may take.")
     deduplicate_queries: bool = Field(
         default=False, description="Identical queries to a subgraph while one is in flight share its answer.")
     subgraphs: dict[str, SubgraphConfig] = Field(default_factory=dict)
@@ -311,6 +312,7 @@ _ENV: dict[str, tuple[str, ...]] = {
     "TURNOUT_INTROSPECTION": ("server", "introspection"),
     "TURNOUT_MAX_BODY_BYTES": ("server", "max_body_bytes"),
     "TURNOUT_SUBGRAPH_TIMEOUT": ("subgraph_timeout",),
+    "TURNOUT_REQUEST_TIMEOUT": ("request_timeout",),
     "TURNOUT_DEDUPLICATE_QUERIES": ("deduplicate_queries",),
     "TURNOUT_LOG_LEVEL": ("log_level",),
     "TURNOUT_STORE_URL": ("store", "url"),

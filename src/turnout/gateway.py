@@ -166,6 +166,7 @@ class Gateway:
         limits: Limits | None = None,
         csrf: CsrfPrevention | None = None,
         expose_errors: bool | Collection[str] = True,
+        request_timeout: float | None = None,
     ) -> None:
         """`limits`: what one request may cost (`Limits()`'s defaults when None); `csrf`: the CSRF prevention
         the HTTP endpoint applies (none when None); `expose_errors`: the subgraphs whose errors clients see
@@ -184,6 +185,7 @@ class Gateway:
         self.model = model
         self.client = client
         self.introspection = introspection
+        self.request_timeout = request_timeout  # seconds a whole request may take (None: no limit)
         self.planner = QueryPlanner(model)
         self.executor = PlanExecutor(model, client, urls, expose_errors=expose_errors)
         self.projector = Projector(model.api_schema)
@@ -276,15 +278,31 @@ class Gateway:
         comparisons are queued after the response is built and never delay it.
         """
         if self.metrics is None:
-            return (await self._execute(request, routing))[0]
+            return (await self._within_deadline(request, routing))[0]
         started = time.perf_counter()
         try:
-            response, kind = await self._execute(request, routing)
+            response, kind = await self._within_deadline(request, routing)
         except RequestError:
             self.metrics.request("unknown", "rejected", time.perf_counter() - started)
             raise
         self.metrics.request(kind, "errors" if "errors" in response else "ok", time.perf_counter() - started)
         return response
+
+    async def _within_deadline(self, request: GraphQLRequest, routing: Routing | None
+                               ) -> tuple[dict[str, Any], str]:
+        """`_execute` bounded by the request timeout: past it, what is still running is cancelled (shared
+        in-flight subgraph calls go on for their other callers) and the client gets a clean timeout error."""
+        if self.request_timeout is None:
+            return await self._execute(request, routing)
+        deadline = asyncio.timeout(self.request_timeout)
+        try:
+            async with deadline:
+                return await self._execute(request, routing)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise RequestError([{"message": "Request timed out", "extensions": {"code": "REQUEST_TIMEOUT"}}],
+                               status=504) from None
 
     async def _execute(self, request: GraphQLRequest, routing: Routing | None) -> tuple[dict[str, Any], str]:
         document, operation, variables = self._admit(request)

@@ -93,7 +93,8 @@ class GraphQLEndpoint:
         try:
             result = await self.gateway.execute(graphql_request)
         except RequestError as error:
-            status = error.status if (media_type == GRAPHQL_RESPONSE or error.status == 405) else 200
+            # a wrong method and the request deadline keep their status whatever the media type
+            status = error.status if (media_type == GRAPHQL_RESPONSE or error.status in (405, 504)) else 200
             response = _response({"errors": error.errors}, status, media_type)
             if error.status == 405:
                 response.headers["allow"] = "POST"
