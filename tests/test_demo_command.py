@@ -51,3 +51,6 @@ def test_demo_runs_its_story_and_prints_the_final_table(tmp_path: Path) -> None:
     assert re.search(r"✔ progress: (side_by_side )?→ migrated 10%", out)
     assert "✘ assignments stays in side_by_side" in out
     assert (tmp_path / "fresh" / "demo.db").exists()
+    # the story is not drowned in the log lines of the errors it provokes on purpose
+    assert "returned an error" not in result.stdout + result.stderr
+    assert len(result.stderr.splitlines()) < 20, result.stderr[-2000:]

@@ -174,8 +174,9 @@ async def run_demo(
 ) -> list[dict[str, Any]]:
     """Run the story; serve until Ctrl-C or `duration` seconds after it. Returns the final migrations report."""
     console = Console() if sys.stdout.isatty() else Console(width=180)
-    # the new services fail on purpose; their tracebacks belong in their logs, not in the story
-    for noisy in ("ariadne", "examples.classroom", "graphql"):
+    # the new services fail on purpose; their tracebacks and the gateway's log of their errors belong in logs,
+    # not in the story (which shows those errors as evidence)
+    for noisy in ("ariadne", "examples.classroom", "graphql", "turnout.subgraph"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     classroom = _find_examples(examples)
     traffic_module = importlib.import_module("examples.classroom.traffic")
