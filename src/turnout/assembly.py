@@ -21,6 +21,7 @@ from .migration.routing import CohortKey
 from .migration.shadow import ShadowQueue
 from .migration.store import Store
 from .observability.metrics import Metrics
+from .observability.tracing import configure_otlp
 from .server.csrf import CsrfPrevention
 from .server.limits import Limits
 from .supergraph.model import SupergraphModel
@@ -303,6 +304,8 @@ def build_gateway(cfg: Config, model: SupergraphModel, services: Services | None
                                timeout=min(cfg.shadow.timeout, cfg.subgraph_timeout)),
             refresh_interval=cfg.refresh_interval,
         )
+    if cfg.tracing.otlp_endpoint:
+        configure_otlp(cfg.tracing.otlp_endpoint, cfg.tracing.service_name)
     gateway = Gateway(model, transport, introspection=cfg.server.introspection, urls=cfg.subgraph_urls(),
                       engine=engine, metrics=services.metrics, limits=Limits(**cfg.limits.model_dump()),
                       csrf=CsrfPrevention.with_headers(cfg.csrf.required_headers, enabled=cfg.csrf.enabled),

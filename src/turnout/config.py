@@ -249,6 +249,13 @@ class ShadowConfig(_Strict):
     timeout: float = Field(default=30.0, gt=0)
 
 
+class TracingConfig(_Strict):
+    """OpenTelemetry spans (a request, its planning, each subgraph call), exported over OTLP/HTTP."""
+
+    otlp_endpoint: str | None = Field(default=None, description="e.g. http://127.0.0.1:4318/v1/traces; off when unset.")
+    service_name: str = "turnout"
+
+
 class Config(_Strict):
     """Everything turnout reads at start-up."""
 
@@ -263,6 +270,7 @@ class Config(_Strict):
     csrf: CsrfConfig = Field(default_factory=CsrfConfig)
     log_level: str = Field(default="warning", description="critical, error, warning, info or debug.")
     metrics: bool = True
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
     migrations: list[MigrationConfig] = Field(default_factory=list)
     store: StoreConfig = Field(default_factory=StoreConfig)
     cohort: CohortConfig = Field(default_factory=CohortConfig)
@@ -313,6 +321,7 @@ _ENV: dict[str, tuple[str, ...]] = {
     "TURNOUT_MAX_BODY_BYTES": ("server", "max_body_bytes"),
     "TURNOUT_SUBGRAPH_TIMEOUT": ("subgraph_timeout",),
     "TURNOUT_REQUEST_TIMEOUT": ("request_timeout",),
+    "TURNOUT_OTLP_ENDPOINT": ("tracing", "otlp_endpoint"),
     "TURNOUT_DEDUPLICATE_QUERIES": ("deduplicate_queries",),
     "TURNOUT_LOG_LEVEL": ("log_level",),
     "TURNOUT_STORE_URL": ("store", "url"),

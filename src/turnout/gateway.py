@@ -31,6 +31,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 from graphql.validation import ValidationRule, specified_rules
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from .executor.plan_executor import ExecutionState, FetchMemo, PlanExecutor
 from .executor.projection import Projector
@@ -39,6 +40,7 @@ from .migration.engine import MigrationEngine
 from .migration.model import CoordinateRule, Difference
 from .migration.routing import Decision
 from .observability.metrics import Metrics
+from .observability.tracing import default_tracer
 from .planner.plan_nodes import QueryPlan
 from .planner.query_planner import PlanningError, QueryPlanner, select_operation
 from .planner.routing import DEFAULT_ROUTING, Routing
@@ -167,6 +169,7 @@ class Gateway:
         csrf: CsrfPrevention | None = None,
         expose_errors: bool | Collection[str] = True,
         request_timeout: float | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         """`limits`: what one request may cost (`Limits()`'s defaults when None); `csrf`: the CSRF prevention
         the HTTP endpoint applies (none when None); `expose_errors`: the subgraphs whose errors clients see
@@ -186,8 +189,9 @@ class Gateway:
         self.client = client
         self.introspection = introspection
         self.request_timeout = request_timeout  # seconds a whole request may take (None: no limit)
+        self.tracer = tracer if tracer is not None else default_tracer()  # None: no spans
         self.planner = QueryPlanner(model)
-        self.executor = PlanExecutor(model, client, urls, expose_errors=expose_errors)
+        self.executor = PlanExecutor(model, client, urls, expose_errors=expose_errors, tracer=self.tracer)
         self.projector = Projector(model.api_schema)
         self._documents: LRU[bytes, _Prepared] = LRU(cache_size)
         self._plans: LRU[tuple[str, str | None, Routing], QueryPlan] = LRU(cache_size)
@@ -265,7 +269,11 @@ class Gateway:
         if plan is None:
             document = self.prepare(query)
             try:
-                plan = self.planner.plan(document, operation_name, routing)
+                if self.tracer is None:
+                    plan = self.planner.plan(document, operation_name, routing)
+                else:
+                    with self.tracer.start_as_current_span("turnout.plan"):
+                        plan = self.planner.plan(document, operation_name, routing)
             except PlanningError as error:
                 raise RequestError([{"message": str(error)}]) from None
             self._plans.put(key, plan)
@@ -277,6 +285,22 @@ class Gateway:
         Without an explicit routing, the migration engine (if any) decides it for this request; shadow
         comparisons are queued after the response is built and never delay it.
         """
+        if self.tracer is None:
+            return await self._measured(request, routing)
+        with self.tracer.start_as_current_span("graphql.request", kind=SpanKind.SERVER) as span:
+            if request.operation_name:
+                span.set_attribute("graphql.operation.name", request.operation_name)
+            try:
+                response = await self._measured(request, routing)
+            except RequestError as error:
+                span.set_status(Status(StatusCode.ERROR, "request refused"))
+                span.set_attribute("turnout.http.status", error.status)
+                raise
+            if "errors" in response:
+                span.set_attribute("graphql.errors", len(response["errors"]))
+            return response
+
+    async def _measured(self, request: GraphQLRequest, routing: Routing | None) -> dict[str, Any]:
         if self.metrics is None:
             return (await self._within_deadline(request, routing))[0]
         started = time.perf_counter()

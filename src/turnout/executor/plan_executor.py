@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from ..observability.redaction import redact
 from ..planner.plan_nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Rename, Sequence
@@ -73,11 +74,12 @@ class PlanExecutor:
     """Executes plans against subgraphs through a SubgraphClient."""
 
     def __init__(self, model: SupergraphModel, client: SubgraphClient, urls: Mapping[str, str] | None = None,
-                 *, expose_errors: bool | Collection[str] = True) -> None:
+                 *, expose_errors: bool | Collection[str] = True, tracer: Tracer | None = None) -> None:
         """`expose_errors`: whose errors clients see as the subgraph wrote them (True: every subgraph's);
         the others' are redacted to their path, `extensions.code` and `serviceName`, and logged in full."""
         self.model = model
         self.expose_errors = expose_errors
+        self.tracer = tracer  # a span per subgraph call when set
         self.client = client
         self.urls = {g.name: (urls or {}).get(g.name, g.url) for g in model.subgraphs.values()}
         self.object_types = frozenset(n for n, t in model.types.items() if t.kind == "object")
@@ -149,10 +151,10 @@ class PlanExecutor:
             answer = kept
         else:
             state.subgraph_calls += 1
-            try:
-                answer = await self.client.send(fetch.service, self.urls[fetch.service], request, state.headers)
-            except TransportError as error:
-                answer = error
+            if self.tracer is None:
+                answer = await self._call(fetch, request, state)
+            else:
+                answer = await self._traced_call(fetch, request, state, root)
             if memo is not None:
                 memo.answers[key] = answer if isinstance(answer, TransportError) else orjson.dumps(answer)
         elapsed = (time.perf_counter() - started) * 1000.0
@@ -166,6 +168,37 @@ class PlanExecutor:
         state.fetches.append(FetchRecord(service=fetch.service, milliseconds=elapsed, ok=not answer.get("errors"),
                                          memo_hit=hit, root=root))
         return answer
+
+    async def _call(self, fetch: Fetch, request: dict[str, Any], state: ExecutionState
+                    ) -> dict[str, Any] | TransportError:
+        try:
+            return await self.client.send(fetch.service, self.urls[fetch.service], request, state.headers)
+        except TransportError as error:
+            return error
+
+    async def _traced_call(self, fetch: Fetch, request: dict[str, Any], state: ExecutionState, root: bool
+                           ) -> dict[str, Any] | TransportError:
+        """`_call` in a span: the subgraph, the kind of fetch, and what went wrong (its errors as events,
+        redacted: the span keeps what clients may not see)."""
+        assert self.tracer is not None
+        with self.tracer.start_as_current_span("subgraph.fetch", kind=SpanKind.CLIENT) as span:
+            span.set_attribute("turnout.subgraph", fetch.service)
+            span.set_attribute("turnout.fetch", "root" if root else "entities")
+            if not root:
+                span.set_attribute("turnout.representations", len(request.get("variables", {}).get(
+                    "representations") or ()))
+            answer = await self._call(fetch, request, state)
+            if isinstance(answer, TransportError):
+                span.set_status(Status(StatusCode.ERROR, redact(str(answer))[:500]))
+                span.set_attribute("turnout.error.code", answer.code)
+            else:
+                errors = answer.get("errors") or ()
+                if errors:
+                    span.set_status(Status(StatusCode.ERROR, f"{len(errors)} GraphQL errors"))
+                for error in list(errors)[:20]:
+                    message = error.get("message") if isinstance(error, dict) else error
+                    span.add_event("subgraph.error", {"message": redact(str(message))[:1000]})
+            return answer
 
     async def _root_fetch(self, fetch: Fetch, state: ExecutionState) -> None:
         response = await self._send(fetch, self._request(fetch, state), state, True)

@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from ..observability.tracing import with_trace_context
 from .base import HeaderRules, SubgraphRequest, TransportError
 
 __all__ = ["HttpTransport"]
@@ -80,24 +81,26 @@ class HttpTransport:
     async def send(self, subgraph: str, url: str, request: SubgraphRequest,
                    headers: Mapping[str, str] | None = None) -> dict[str, Any]:
         outgoing = self.headers_for(subgraph, headers)
+        traced = with_trace_context(outgoing)  # when a span is recording (not part of the dedup key)
         body = orjson.dumps(request)
         # a pooled connection the server closed meanwhile fails before the request is read: a query
         # (never a mutation) is sent once more on a fresh connection
         query = str(request.get("query", "")).lstrip().startswith(("query", "{"))
         if query and (self.deduplicate is True or (self.deduplicate is not False and subgraph in self.deduplicate)):
-            status, raw = await self._shared(subgraph, url, body, outgoing)
+            status, raw = await self._shared(subgraph, url, body, outgoing, traced)
         else:
-            status, raw = await self._post(subgraph, url, body, outgoing, 2 if query else 1)
+            status, raw = await self._post(subgraph, url, body, traced, 2 if query else 1)
         return self._payload(subgraph, status, raw)
 
-    async def _shared(self, subgraph: str, url: str, body: bytes, outgoing: Mapping[str, str]) -> tuple[int, bytes]:
+    async def _shared(self, subgraph: str, url: str, body: bytes, outgoing: Mapping[str, str],
+                      sent: Mapping[str, str]) -> tuple[int, bytes]:
         """In-flight deduplication: an identical query (same subgraph, URL, body and headers) already on its
         way is not sent again; its answer's bytes are shared (each caller parses its own copy). The request runs
         in a task of its own, so that a caller that goes away does not cancel it for the others."""
         key = (subgraph, url, body, tuple(sorted(outgoing.items())))
         task = self._in_flight.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._post(subgraph, url, body, outgoing, 2))
+            task = asyncio.ensure_future(self._post(subgraph, url, body, sent, 2))
             self._in_flight[key] = task
             task.add_done_callback(lambda done: self._landed(key, done))
         else:
