@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from hardening_support import ServeAsgi, Served, serve_configured
 
 from support.subgraph import SubgraphApp
 from test_gateway_support import RunSubgraphs, marketplace_specs
-from turnout.executor.plan_executor import REDACTED, _entity_errors, _subgraph_error
+from turnout.executor.plan_executor import REDACTED, _entity_errors, _LogBudget, _subgraph_error
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -115,3 +116,27 @@ def test_formatting() -> None:
         {"message": REDACTED, "path": ["users", 1, "name"], "extensions": {"code": "Y", "serviceName": "s"}},
         {"message": REDACTED, "path": ["me", "name"], "extensions": {"code": "Y", "serviceName": "s"}},
     ]
+
+
+def test_a_failing_subgraph_under_load_does_not_flood_the_log(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """At most 20 lines per subgraph and 10 s; every client still gets its error."""
+    running = start(run_subgraphs, serve_asgi)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="turnout.subgraph"):
+        for _ in range(40):
+            answer = running.post('{ order(id: "o1") { id } }')
+            assert answer.json["errors"][0]["extensions"]["serviceName"] == "orders"
+    elapsed = time.monotonic() - started
+    logged = [r.getMessage() for r in caplog.records if r.name == "turnout.subgraph"]
+    lines = len([m for m in logged if m.startswith("subgraph orders returned an error")])
+    assert lines == 20 if elapsed < 10 else 20 <= lines < 40, (elapsed, lines)
+
+
+def test_the_log_budget_says_what_it_held_back() -> None:
+    budget = _LogBudget(lines=3, seconds=0.2)
+    assert [budget.allow("a") for _ in range(5)] == [(True, 0)] * 3 + [(False, 0)] * 2
+    assert budget.allow("b") == (True, 0)  # per subgraph
+    time.sleep(0.25)
+    assert budget.allow("a") == (True, 2)  # a new window: the 2 held back are reported with its first line
+    assert budget.allow("a") == (True, 0)

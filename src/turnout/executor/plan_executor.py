@@ -80,6 +80,7 @@ class PlanExecutor:
         self.model = model
         self.expose_errors = expose_errors
         self.tracer = tracer  # a span per subgraph call when set
+        self.log_budget = _LogBudget()  # subgraph errors logged: at most 20 per subgraph and 10 s
         self.client = client
         self.urls = {g.name: (urls or {}).get(g.name, g.url) for g in model.subgraphs.values()}
         self.object_types = frozenset(n for n, t in model.types.items() if t.kind == "object")
@@ -206,7 +207,7 @@ class PlanExecutor:
             return
         expose = self._exposes(fetch.service)
         for error in response.get("errors") or ():
-            state.errors.append(_subgraph_error(error, fetch.service, expose=expose))
+            state.errors.append(_subgraph_error(error, fetch.service, expose=expose, budget=self.log_budget))
         data = response.get("data")
         if isinstance(data, dict):
             if fetch.renames:
@@ -267,7 +268,8 @@ class PlanExecutor:
         if errors:
             located = _with_paths(state.data, node.paths, targets)
             for error in errors:
-                state.errors.extend(_entity_errors(error, fetch.service, located, expose=expose))
+                state.errors.extend(_entity_errors(error, fetch.service, located, expose=expose,
+                                                   budget=self.log_budget))
         data = response.get("data")
         entities = data.get("_entities") if isinstance(data, dict) else None
         if not isinstance(entities, list):
@@ -301,24 +303,54 @@ def _client_path(path: list[Any]) -> list[Any]:
     return path
 
 
-def _log_error(error: Any, service: str, expose: bool) -> None:
-    """The subgraph's error as it wrote it, for operators (clients may only see it redacted)."""
-    if not log.isEnabledFor(logging.INFO if expose else logging.WARNING):
+class _LogBudget:
+    """At most `lines` log lines of subgraph errors per subgraph and `seconds`: a failing subgraph under load
+    would otherwise write one per request. What is held back is counted and said in the next window's line."""
+
+    def __init__(self, lines: int = 20, seconds: float = 10.0) -> None:
+        self.lines = lines
+        self.seconds = seconds
+        self._windows: dict[str, tuple[float, int, int]] = {}  # service -> (window start, logged, held back)
+
+    def allow(self, service: str) -> tuple[bool, int]:
+        """(may this error be logged, how many were held back in the window that just ended)."""
+        now = time.monotonic()
+        start, logged, held = self._windows.get(service, (now, 0, 0))
+        reported = 0
+        if now - start >= self.seconds:
+            start, logged, reported, held = now, 0, held, 0
+        if logged < self.lines:
+            self._windows[service] = (start, logged + 1, held)
+            return True, reported
+        self._windows[service] = (start, logged, held + 1)
+        return False, reported
+
+
+def _log_error(error: Any, service: str, expose: bool, budget: _LogBudget | None = None) -> None:
+    """The subgraph's error as it wrote it, for operators (clients may only see it redacted); within a budget
+    per subgraph (the spans of a traced request keep every one)."""
+    level = logging.INFO if expose else logging.WARNING
+    if not log.isEnabledFor(level):
         return
+    if budget is not None:
+        allowed, held = budget.allow(service)
+        if held:
+            log.log(level, "subgraph %s: %d more errors not logged in the last %g s", service, held, budget.seconds)
+        if not allowed:
+            return
     try:
         text = orjson.dumps(error).decode()
     except (TypeError, orjson.JSONEncodeError):
         text = repr(error)
-    log.log(logging.INFO if expose else logging.WARNING, "subgraph %s returned an error: %s", service,
-            redact(text[:4000]))
+    log.log(level, "subgraph %s returned an error: %s", service, redact(text[:4000]))
 
 
 def _subgraph_error(error: Any, service: str, path: list[Any] | None = None, *, expose: bool = True,
-                    logged: bool = False) -> dict[str, Any]:
+                    logged: bool = False, budget: _LogBudget | None = None) -> dict[str, Any]:
     """A subgraph's error as the client sees it: as written when exposed, else only the path, the code and the
     subgraph's name (message and every other extension, stack traces included, stay in the log)."""
     if not logged:
-        _log_error(error, service, expose)
+        _log_error(error, service, expose, budget)
     if not isinstance(error, dict):
         return {"message": str(error) if expose else REDACTED, "extensions": {"serviceName": service}}
     extensions = error.get("extensions")
@@ -339,10 +371,11 @@ def _subgraph_error(error: Any, service: str, path: list[Any] | None = None, *, 
 
 
 def _entity_errors(
-    error: Any, service: str, targets: list[list[tuple[dict[str, Any], list[str | int]]]], *, expose: bool = True
+    error: Any, service: str, targets: list[list[tuple[dict[str, Any], list[str | int]]]], *, expose: bool = True,
+    budget: _LogBudget | None = None,
 ) -> list[dict[str, Any]]:
     """An `_entities` error, once at every response path that shares the failed representation."""
-    _log_error(error, service, expose)
+    _log_error(error, service, expose, budget)
     path = error.get("path") if isinstance(error, dict) else None
     if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int) \
             and path[1] < len(targets):
