@@ -100,6 +100,9 @@ def test_dashboard_shows_the_migrations_and_acknowledges_a_diff_group(demo: int)
             assert page.locator('#inventory tr[data-migration="progress"] .rate').inner_text() == "100.0%"
             # the charts: match rate and latency over time, drawn
             section = page.locator("#m-assignments")
+            # held in side_by_side: what blocks it, and from when the gates judge the evidence
+            assert "diff groups open" in section.locator(".blockers").inner_text()
+            assert section.locator(".gate-since").inner_text().startswith("the gates judge the evidence since ")
             assert section.locator('[data-chart="match-rate"] polyline').count() == 1
             assert section.locator('[data-chart="latency"] polyline').count() == 2
             # a diff view: the timezone bug, old and new side by side

@@ -200,10 +200,14 @@ def render_dashboard(document: dict[str, Any], *, refresh_seconds: float = 10.0)
                      title="Latency, old vs new (p50)", percent=False, label="latency")
         )
         blockers = "".join(f"<li>{_e(b)}</li>" for b in row["blockers"])
+        since = row.get("gate_evidence_since")
+        judged = (f'<div class="muted gate-since">the gates judge the evidence since '
+                  f'{_e(since[:19].replace("T", " "))} UTC</div>' if since and blockers
+                  else "")
         sections.append(
             f'<section class="migration" id="m-{_e(row["name"])}"><h2>{_e(row["name"])} '
             f'<span class="muted">{_e(row["stage"])}</span></h2>'
-            + (f'<ul class="blockers">{blockers}</ul>' if blockers else "")
+            + (f'<ul class="blockers">{blockers}</ul>' if blockers else "") + judged
             + f'<div class="charts">{charts}</div><h3>Differences</h3>{_diff_groups(row)}</section>'
         )
     script = _SCRIPT.replace("REFRESH_MS", str(int(refresh_seconds * 1000)))
