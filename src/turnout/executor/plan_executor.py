@@ -152,8 +152,11 @@ class PlanExecutor:
             answer = kept
         else:
             state.subgraph_calls += 1
-            if self.tracer is None:
-                answer = await self._call(fetch, request, state)
+            if self.tracer is None:  # (no extra coroutine on the untraced path)
+                try:
+                    answer = await self.client.send(fetch.service, self.urls[fetch.service], request, state.headers)
+                except TransportError as error:
+                    answer = error
             else:
                 answer = await self._traced_call(fetch, request, state, root)
             if memo is not None:
