@@ -409,7 +409,7 @@ def _generate(typename: str, entries: list[tuple[str, int, Any]]) -> _Completer:
     """The completer of one object selection as straight-line Python: one statement per field, no loop and no
     dispatch. Names in the source are response keys and type names (GraphQL names: letters, digits and `_`),
     written with repr(); callables are passed in the namespace."""
-    namespace: dict[str, Any] = {"_GiveUp": _GiveUp, "dict": dict}
+    namespace: dict[str, Any] = {"_GiveUp": _GiveUp}
     lines = ["def complete(value):", "    if type(value) is not dict:", "        raise _GiveUp", "    get = value.get"]
     items: list[str] = []
     for index, (key, kind, argument) in enumerate(entries):
