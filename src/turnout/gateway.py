@@ -306,8 +306,9 @@ class Gateway:
         started = time.perf_counter()
         try:
             response, kind = await self._within_deadline(request, routing)
-        except RequestError:
-            self.metrics.request("unknown", "rejected", time.perf_counter() - started)
+        except RequestError as error:
+            outcome = "timeout" if error.status == 504 else "rejected"
+            self.metrics.request("unknown", outcome, time.perf_counter() - started)
             raise
         self.metrics.request(kind, "errors" if "errors" in response else "ok", time.perf_counter() - started)
         return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from hardening_support import GRAPHQL_RESPONSE, JSON, ServeAsgi, serve_configured
+from hardening_support import GRAPHQL_RESPONSE, JSON, ServeAsgi, raw_request, serve_configured
 
 from test_gateway_support import RunSubgraphs, marketplace_specs
 
@@ -21,6 +21,8 @@ def test_the_request_deadline_answers_a_clean_timeout(run_subgraphs: RunSubgraph
         answer = served.post('{ user(id: "u1") { name orders { id } } }', accept=accept)
         assert time.monotonic() - started < 2.5
         assert (answer.status, answer.json) == (504, TIMED_OUT)
+    metrics = raw_request(served.server.base_url + "/metrics", "GET").body.decode()
+    assert 'turnout_requests_total{kind="unknown",outcome="timeout"} 2.0' in metrics
     # requests that do not wait on the slow subgraph are answered as usual, and so is everything once it is fast
     assert served.post('{ user(id: "u2") { name } }').json == {"data": {"user": {"name": "Alan Turing"}}}
     subgraphs["orders"].delay = 0.0

@@ -25,7 +25,7 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.requests = Counter(
-            "turnout_requests", "GraphQL requests, by operation kind and outcome (ok, errors, rejected).",
+            "turnout_requests", "GraphQL requests, by operation kind and outcome (ok, errors, rejected, timeout).",
             ["kind", "outcome"], registry=r)
         self.request_seconds = Histogram(
             "turnout_request_duration_seconds", "Time to answer a GraphQL request.", ["kind"],
