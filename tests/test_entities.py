@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from turnout.executor.entities import Representations, collect_objects, object_paths
-from turnout.planner.plan_nodes import RepField, RepFragment
+from turnout.executor.entities import Representations, collect_objects, object_paths, objects_by_context
+from turnout.planner.plan_nodes import ContextRewrite, RepField, RepFragment
 
 FLAT = RepFragment(type_condition="Product", typename=None, selections=(
     RepField(key="__typename", name="__typename"), RepField(key="upc", name="upc")))
@@ -71,3 +71,18 @@ def test_paths_sharing_a_beginning_give_their_objects_path_after_path() -> None:
     data: dict[str, Any] = {"a": [{"b": {"id": "1", "c": inner}}, {"b": {"id": "2", "c": []}}], "d": {"id": "3"}}
     paths = (("a", "@", "b", "c", "@"), ("d",), ("a", "@", "b"), ("a", "@", "b", "c", "@"))
     assert [o["id"] for o in collect_objects(data, paths)] == ["x", "y", "3", "1", "2", "x", "y"]
+
+
+def test_objects_grouped_by_the_values_of_their_contexts_even_objects() -> None:
+    settings_eur = {"currency": "EUR", "digits": 2}
+    data: dict[str, Any] = {"accounts": [
+        {"settings": settings_eur, "wallets": [{"id": "w1"}, {"id": "w2"}]},
+        {"settings": {"digits": 0, "currency": "JPY"}, "wallets": [{"id": "w3"}]},
+        {"settings": dict(settings_eur), "wallets": [{"id": "w4"}]},
+    ]}
+    rewrite = ContextRewrite(variable="c", type="Settings", ancestor=("accounts", "@"), keys=("settings",))
+    groups = objects_by_context(data, ("accounts", "@", "wallets", "@"), (rewrite,))
+    assert [(values, [o["id"] for o in objects]) for values, objects in groups] == [
+        ((settings_eur,), ["w1", "w2", "w4"]),
+        (({"digits": 0, "currency": "JPY"},), ["w3"]),
+    ]

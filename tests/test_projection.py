@@ -23,7 +23,7 @@ from graphql import (
 )
 
 from turnout.executor.projection import Projector
-from turnout.planner.normalize import Field, operation_selections
+from turnout.planner.normalize import operation_selections
 
 SCHEMA = build_schema("""
     interface Node { id: ID! }
@@ -148,7 +148,3 @@ def test_compiled_once_per_operation_and_condition_values() -> None:
     data = {"count": 1, "total": 1, "me": me, "items": [], "node": None, "named": None}
     assert "friends" in first(data)["me"]
     assert other is not None and "friends" not in other(data)["me"]
-
-
-def test_selection_fields_are_fields() -> None:
-    assert all(isinstance(s, Field) for s in SELECTIONS)

@@ -73,19 +73,20 @@ def _objects(values: list[Any]) -> list[dict[str, Any]]:
 
 
 def objects_by_context(data: Any, path: tuple[str, ...], contexts: tuple[ContextRewrite, ...]
-                       ) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+                       ) -> list[tuple[tuple[Any, ...], list[dict[str, Any]]]]:
     """The objects at `path`, grouped by the values their contexts take (one value per rewrite, in order):
-    each rewrite reads its keys in the object's nearest ancestor at its `ancestor` path (a prefix of `path`)."""
+    each rewrite reads its keys in the object's nearest ancestor at its `ancestor` path (a prefix of `path`).
+    Values may be lists or objects: groups are told apart by the values' JSON."""
     ancestors = sorted({c.ancestor for c in contexts}, key=len)
-    found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    found: dict[bytes, tuple[tuple[Any, ...], list[dict[str, Any]]]] = {}
 
     def descend(level: list[dict[str, Any]], depth: int, index: int, values: dict[ContextRewrite, Any]) -> None:
         if index == len(ancestors):
-            rest = path[depth:]
-            key = tuple(_hashable(values[c]) for c in contexts)
-            bucket = found.setdefault(key, [])
+            taken = tuple(values[c] for c in contexts)
+            key = orjson.dumps(taken, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+            bucket = found.setdefault(key, (taken, []))[1]
             for obj in level:
-                bucket.extend(collect_objects(obj, (rest,)))
+                bucket.extend(collect_objects(obj, (path[depth:],)))
             return
         ancestor = ancestors[index]
         for obj in level:
@@ -101,26 +102,7 @@ def objects_by_context(data: Any, path: tuple[str, ...], contexts: tuple[Context
 
     if isinstance(data, dict):
         descend([data], 0, 0, {})
-    # the values themselves, not their hashable form, go into the requests
-    return {tuple(_value(v) for v in key): objects for key, objects in found.items()}
-
-
-class _Frozen(tuple[Any, ...]):
-    """A JSON list or object as a dict key (kept apart from a tuple of the same items by its class)."""
-
-    value: Any
-
-
-def _hashable(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        frozen = _Frozen((type(value).__name__, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
-        frozen.value = value
-        return frozen
-    return value
-
-
-def _value(value: Any) -> Any:
-    return value.value if isinstance(value, _Frozen) else value
+    return list(found.values())
 
 
 def object_paths(value: Any, path: tuple[str, ...], out: dict[int, list[Path]], at: int = 0,

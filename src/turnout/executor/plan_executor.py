@@ -6,11 +6,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Collection, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from ..observability.redaction import redact
 from ..planner.plan_nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Rename, Sequence
@@ -152,13 +153,13 @@ class PlanExecutor:
             answer = kept
         else:
             state.subgraph_calls += 1
-            if self.tracer is None:  # (no extra coroutine on the untraced path)
+            with self._span(fetch, request, root) as span:
                 try:
                     answer = await self.client.send(fetch.service, self.urls[fetch.service], request, state.headers)
                 except TransportError as error:
                     answer = error
-            else:
-                answer = await self._traced_call(fetch, request, state, root)
+                if span is not None:
+                    _annotate(span, answer)
             if memo is not None:
                 memo.answers[key] = answer if isinstance(answer, TransportError) else orjson.dumps(answer)
         elapsed = (time.perf_counter() - started) * 1000.0
@@ -173,36 +174,15 @@ class PlanExecutor:
                                          memo_hit=hit, root=root))
         return answer
 
-    async def _call(self, fetch: Fetch, request: dict[str, Any], state: ExecutionState
-                    ) -> dict[str, Any] | TransportError:
-        try:
-            return await self.client.send(fetch.service, self.urls[fetch.service], request, state.headers)
-        except TransportError as error:
-            return error
-
-    async def _traced_call(self, fetch: Fetch, request: dict[str, Any], state: ExecutionState, root: bool
-                           ) -> dict[str, Any] | TransportError:
-        """`_call` in a span: the subgraph, the kind of fetch, and what went wrong (its errors as events,
-        redacted: the span keeps what clients may not see)."""
-        assert self.tracer is not None
-        with self.tracer.start_as_current_span("subgraph.fetch", kind=SpanKind.CLIENT) as span:
-            span.set_attribute("turnout.subgraph", fetch.service)
-            span.set_attribute("turnout.fetch", "root" if root else "entities")
-            if not root:
-                span.set_attribute("turnout.representations", len(request.get("variables", {}).get(
-                    "representations") or ()))
-            answer = await self._call(fetch, request, state)
-            if isinstance(answer, TransportError):
-                span.set_status(Status(StatusCode.ERROR, redact(str(answer))[:500]))
-                span.set_attribute("turnout.error.code", answer.code)
-            else:
-                errors = answer.get("errors") or ()
-                if errors:
-                    span.set_status(Status(StatusCode.ERROR, f"{len(errors)} GraphQL errors"))
-                for error in list(errors)[:20]:
-                    message = error.get("message") if isinstance(error, dict) else error
-                    span.add_event("subgraph.error", {"message": redact(str(message))[:1000]})
-            return answer
+    def _span(self, fetch: Fetch, request: dict[str, Any], root: bool) -> AbstractContextManager[Span | None]:
+        """The span of one subgraph call: its subgraph and kind of fetch (nothing without a tracer)."""
+        if self.tracer is None:
+            return nullcontext()
+        attributes: dict[str, str | int] = {"turnout.subgraph": fetch.service,
+                                            "turnout.fetch": "root" if root else "entities"}
+        if not root:
+            attributes["turnout.representations"] = len(request.get("variables", {}).get("representations") or ())
+        return self.tracer.start_as_current_span("subgraph.fetch", kind=SpanKind.CLIENT, attributes=attributes)
 
     async def _root_fetch(self, fetch: Fetch, state: ExecutionState) -> None:
         response = await self._send(fetch, self._request(fetch, state), state, True)
@@ -251,7 +231,7 @@ class PlanExecutor:
             await asyncio.gather(*(
                 self._entities(node, state, *builder.group(objects),
                                {c.variable: v for c, v in zip(fetch.contexts, values, strict=True)})
-                for values, objects in by_values.items()
+                for values, objects in by_values
             ))
             return
         await self._entities(node, state, *builder.group(collect_objects(state.data, node.paths)))
@@ -292,6 +272,21 @@ def _with_paths(data: dict[str, Any], paths: tuple[tuple[str, ...], ...], target
     for path in paths:
         object_paths(data, path, found)
     return [[(obj, where) for obj in objects for where in found.get(id(obj), ())] for objects in targets]
+
+
+def _annotate(span: Span, answer: dict[str, Any] | TransportError) -> None:
+    """What went wrong, in the span: the subgraph's errors as events, redacted (the span keeps what clients may
+    not see)."""
+    if isinstance(answer, TransportError):
+        span.set_status(Status(StatusCode.ERROR, redact(str(answer))[:500]))
+        span.set_attribute("turnout.error.code", answer.code)
+        return
+    errors = answer.get("errors") or ()
+    if errors:
+        span.set_status(Status(StatusCode.ERROR, f"{len(errors)} GraphQL errors"))
+    for error in list(errors)[:20]:
+        message = error.get("message") if isinstance(error, dict) else error
+        span.add_event("subgraph.error", {"message": redact(str(message))[:1000]})
 
 
 def _matches(typename: Any, condition: str | None, possible: Mapping[str, tuple[str, ...]]) -> bool:
