@@ -28,11 +28,14 @@ def _free(port: int) -> bool:
 
 
 def test_demo_runs_its_story_and_prints_the_final_table(tmp_path: Path) -> None:
-    port, subgraphs = _free_ports(1), _free_ports(3)
+    subgraphs = _free_ports(3)
+    port, admin = _free_ports(1), _free_ports(1)
+    while len({port, admin} | set(range(subgraphs, subgraphs + 3))) < 5:  # none free yet is taken by another
+        port, admin = _free_ports(1), _free_ports(1)
     turnout = str(Path(sys.executable).parent / "turnout")
     result = subprocess.run(
         [turnout, "demo", "--duration", "0", "--step-seconds", "2", "--port", str(port),
-         "--subgraph-port", str(subgraphs), "--store", str(tmp_path / "fresh" / "demo.db")],
+         "--admin-port", str(admin), "--subgraph-port", str(subgraphs), "--store", str(tmp_path / "fresh" / "demo.db")],
         cwd=REPO, capture_output=True, text=True, timeout=240, env={**os.environ, "COLUMNS": "200"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -329,3 +329,19 @@ def test_entity_back_into_the_subgraph_it_came_from(market: GatewayRun) -> None:
     assert not first.is_entities
     assert second.representations == [{"__typename": "User", "id": "u2"}]
     assert market.calls() == {"accounts": 2, "catalog": 0, "orders": 1}
+
+
+def test_a_chain_of_twelve_entity_jumps_plans_and_answers(market: GatewayRun) -> None:
+    """catalog -> accounts -> orders -> catalog, four times over: 13 fetches, each waiting for the one before.
+    The planner once gave up past 16 levels of estimates ("No subgraph can resolve Query.products")."""
+    cycle = "title createdBy { name orders { lines { variant { product { "
+    query = "{ products { " + cycle * 4 + "title" + " } } } } }" * 4 + " } }"
+    assert market.plan(query).count("Fetch(") == 13
+    response = market.query(query)
+    assert "errors" not in response.json, response.json
+    # follow the first product's chain down: every level answered, the last one a title
+    level = response.json["data"]["products"][0]
+    for _ in range(4):
+        assert isinstance(level["title"], str)
+        level = level["createdBy"]["orders"][0]["lines"][0]["variant"]["product"]
+    assert isinstance(level["title"], str)

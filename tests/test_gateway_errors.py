@@ -474,6 +474,12 @@ def test_other_request_shapes(market: GatewayRun) -> None:
                             headers={"content-type": "text/plain"})
     assert status == 415
     assert set(json.loads(text)) == {"errors"}
+    assert "application/graphql" in json.loads(text)["errors"][0]["message"]  # every type it takes is named
+    status, headers, _text = http("HEAD", market.url)
+    assert status == 405
+    assert headers["allow"] == "GET, POST"
+    status, headers, _text = http("PUT", market.url, body=b"{}", headers={"content-type": "application/json"})
+    assert status == 405 and {"GET", "POST"} <= set(headers["allow"].replace(" ", "").split(","))
     status, _h, text = http("GET", market.url, params={"query": "{ __typename }", "variables": "{bad"})
     assert status == 400
     assert set(json.loads(text)) == {"errors"}

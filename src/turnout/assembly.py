@@ -284,6 +284,8 @@ def build_gateway(cfg: Config, model: SupergraphModel, services: Services | None
         services = build_services(cfg)
     _check_subgraph_names(cfg, model)
     transport = HttpTransport(timeout=cfg.subgraph_timeout, timeouts=cfg.subgraph_timeouts(),
+                              pool_size=cfg.subgraph_pool_size,
+                              pool_sizes={name: s.pool_size for name, s in cfg.subgraphs.items() if s.pool_size},
                               headers={name: header_rules(s.headers) for name, s in cfg.subgraphs.items()
                                        if s.headers},
                               deduplicate=cfg.deduplicated_subgraphs(g.name for g in model.subgraphs.values()))

@@ -64,8 +64,12 @@ def serving_app(cfg: Config) -> Starlette:
     supergraph poller swaps on change, with the process's services (store, recorder) kept across reloads."""
     from .assembly import AssemblyError, build_gateway, build_migrations, build_services
     from .reload import GatewayHolder, SourceError, SupergraphReloader, SupergraphSource
+    from .server.admin import AdminServer, BearerTokens, create_admin_app
     from .server.app import create_app
+    from .server.connections import ConnectionLimits, configure, descriptor_budget
 
+    configure(ConnectionLimits(header_timeout=cfg.server.header_timeout, body_timeout=cfg.server.body_timeout,
+                               max_connections=descriptor_budget(cfg.server.max_connections)))
     if not cfg.supergraph:
         raise ServeError("no supergraph: pass --supergraph PATH|URL (or set it in the config)")
     source = SupergraphSource(cfg.supergraph)
@@ -87,8 +91,14 @@ def serving_app(cfg: Config) -> Starlette:
 
     reloader = SupergraphReloader(holder, source, build, interval=cfg.reload_interval)
     logging.getLogger("turnout.reload").info("serving supergraph %s (%s)", source.shown, first.version)
+    admin = None
+    if cfg.admin.enabled:
+        tokens = BearerTokens(cfg.admin.credentials(), protect_reads=cfg.admin.protect_reads)
+        admin_app = create_admin_app(holder, tokens)
+        if admin_app is not None:  # without migrations there is nothing to show
+            admin = AdminServer(admin_app, cfg.admin.host, cfg.admin.port)
     return create_app(holder, graphql_path=cfg.server.graphql_path, max_body_bytes=cfg.server.max_body_bytes,
-                      reloader=reloader, shutdown_timeout=cfg.server.shutdown_timeout)
+                      reloader=reloader, shutdown_timeout=cfg.server.shutdown_timeout, admin=admin)
 
 
 def worker_app() -> Starlette:
@@ -112,6 +122,11 @@ def serve(
     config: Annotated[Path | None, typer.Option(help="turnout.yaml with further settings.", envvar="TURNOUT_CONFIG")] = None,
     host: Annotated[str | None, typer.Option(help="Interface to listen on. [env: TURNOUT_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on. [env: TURNOUT_PORT]")] = None,
+    admin_host: Annotated[str | None, typer.Option(
+        help="Interface of the admin listener: dashboard, its API and writes (default 127.0.0.1). "
+             "[env: TURNOUT_ADMIN_HOST]")] = None,
+    admin_port: Annotated[int | None, typer.Option(
+        help="Port of the admin listener (default 4001). [env: TURNOUT_ADMIN_PORT]")] = None,
     introspection: Annotated[bool | None, typer.Option("--introspection/--no-introspection",
                                                        help="Answer __schema/__type queries (default: off).")] = None,
     subgraph_timeout: Annotated[float | None, typer.Option(help="Default seconds per subgraph request.")] = None,
@@ -125,7 +140,8 @@ def serve(
         help="On SIGTERM/SIGINT, seconds running requests get to finish (default 30); queued comparisons then get "
              "up to 5 s more before the evidence is flushed. [env: TURNOUT_SHUTDOWN_TIMEOUT]")] = None,
 ) -> None:
-    """Serve the federated graph over HTTP (POST and GET /graphql, /health, /metrics).
+    """Serve the federated graph over HTTP (POST and GET /graphql, /health, /metrics); the migrations dashboard
+    and its writes on the admin listener (--admin-host/--admin-port, loopback by default; writes need a token).
 
     The supergraph is checked for changes every --reload-interval seconds and swapped without dropping a
     request (a broken one is refused and logged). SIGTERM or SIGINT: stop accepting, let running requests
@@ -136,8 +152,11 @@ def serve(
 
     import uvicorn
 
+    from .server.connections import PROTOCOL as CONNECTION_PROTOCOL
+
     cfg = build_config(config, {
         ("supergraph",): supergraph, ("server", "host"): host, ("server", "port"): port,
+        ("admin", "host"): admin_host, ("admin", "port"): admin_port,
         ("server", "introspection"): introspection, ("subgraph_timeout",): subgraph_timeout,
         ("log_level",): log_level, ("server", "workers"): workers, ("reload_interval",): reload_interval,
         ("server", "shutdown_timeout"): shutdown_timeout,
@@ -149,6 +168,7 @@ def serve(
     options: dict[str, Any] = {
         "host": cfg.server.host, "port": cfg.server.port, "log_level": cfg.log_level, "access_log": False,
         "timeout_graceful_shutdown": max(1, math.ceil(cfg.server.shutdown_timeout)),
+        "timeout_keep_alive": cfg.server.keepalive_timeout, "http": CONNECTION_PROTOCOL,  # header/body timeouts
     }
     if cfg.server.workers > 1:
         _check_serving(cfg)  # what each worker will build: refused here, once, with exit code 2
@@ -216,7 +236,10 @@ def _check_serving(cfg: Config) -> None:
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="Interface for the gateway and the example subgraphs.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Gateway port (the dashboard is at /migrations/).")] = 4000,
+    port: Annotated[int, typer.Option(help="Gateway port (GraphQL).")] = 4000,
+    admin_port: Annotated[int, typer.Option(help="Admin port: the dashboard at /migrations/.")] = 4001,
+    admin_token: Annotated[str | None, typer.Option(
+        help="The dashboard's write token (default: a random one, printed).")] = None,
     subgraph_port: Annotated[int, typer.Option(help="First of three ports for the example subgraphs.")] = 4201,
     duration: Annotated[float | None, typer.Option(
         help="After the story, keep serving this many seconds (default: until Ctrl-C).")] = None,
@@ -231,7 +254,9 @@ def demo(
     from .demo import DemoError, run_demo
 
     try:
-        asyncio.run(run_demo(host=host, port=port, subgraph_port=subgraph_port, duration=duration,
+        asyncio.run(run_demo(host=host, port=port, admin_port=admin_port, admin_token=admin_token,
+                             subgraph_port=subgraph_port,
+                             duration=duration,
                              examples=examples, step_seconds=step_seconds, store_path=store))
     except DemoError as error:
         typer.echo(f"turnout: {error}", err=True)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = [
     "LOG_LEVELS",
+    "AdminConfig",
     "CohortConfig",
     "Config",
     "ConfigError",
@@ -138,6 +139,7 @@ class SubgraphConfig(_Strict):
 
     url: str | None = Field(default=None, description="Replaces the URL the supergraph gives.")
     timeout: float | None = Field(default=None, gt=0, description="Seconds a request to it may take.")
+    pool_size: int | None = Field(default=None, ge=1, description="Its connections (default: subgraph_pool_size).")
     expose_errors: bool = Field(default=False, description="Clients see its errors as written (else redacted).")
     headers: list[HeaderRuleConfig] = Field(
         default_factory=list, description="Which client headers it receives, in order; none without rules.")
@@ -156,6 +158,8 @@ class LimitsConfig(_Strict):
     max_aliases: int | None = Field(default=100, ge=0, description="Aliases, each fragment spread counted.")
     max_root_fields: int | None = Field(default=50, gt=0, description="Root fields, fragments expanded.")
     max_directives: int | None = Field(default=10, ge=0, description="Directives on one field or fragment.")
+    max_selections: int | None = Field(
+        default=10_000, gt=0, description="Fields and fragments planned, fragments expanded and merged.")
     batching: bool = Field(default=False, description="Accept a JSON array of operations in one POST.")
     max_batch_size: int = Field(default=10, ge=1)
     max_variables_bytes: int | None = Field(default=512 * 1024, gt=0, description="The variables as JSON.")
@@ -186,6 +190,48 @@ class ServerConfig(_Strict):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     workers: int = Field(default=1, ge=1, le=256, description="Worker processes, each with its own gateway.")
     shutdown_timeout: float = Field(default=30.0, gt=0, description="Seconds in-flight requests get on SIGTERM.")
+    header_timeout: float = Field(default=10.0, gt=0, description="Seconds a client may take to send its headers.")
+    body_timeout: float = Field(default=30.0, gt=0, description="Seconds a client may take to send its body.")
+    keepalive_timeout: int = Field(default=5, ge=1, description="Seconds an idle kept-alive connection stays open.")
+    max_connections: int = Field(
+        default=10_000, ge=1, description="Open client connections; past it a new one gets 503 (fewer if the "
+        "process's descriptor limit does not leave room).")
+
+
+class AdminConfig(_Strict):
+    """The operator plane: the migrations dashboard, its JSON API and its writes, on a listener of its own
+    (loopback by default), never on the public GraphQL port."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=4001, ge=0, le=65535)
+    tokens: dict[str, str] = Field(
+        default_factory=dict,
+        description="Bearer tokens by the name of who holds them; a write is recorded under that name.")
+    token: str | None = Field(default=None, description="One token, recorded as 'admin' (TURNOUT_ADMIN_TOKEN).")
+    protect_reads: bool = Field(default=False, description="The dashboard and its API need a token too.")
+
+    @field_validator("tokens")
+    @classmethod
+    def _long_enough(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, token in value.items():
+            if len(token) < 16:
+                raise ValueError(f"the token of {name!r} is shorter than 16 characters")
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _token_long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise ValueError("the admin token is shorter than 16 characters")
+        return value
+
+    def credentials(self) -> dict[str, str]:
+        """Token -> who holds it."""
+        found = {token: name for name, token in self.tokens.items()}
+        if self.token:
+            found[self.token] = "admin"
+        return found
 
 
 class RuleConfig(_Strict):
@@ -261,7 +307,9 @@ class Config(_Strict):
 
     supergraph: str | None = Field(default=None, description="Supergraph SDL: a file path or an http(s) URL.")
     server: ServerConfig = Field(default_factory=ServerConfig)
+    admin: AdminConfig = Field(default_factory=AdminConfig)
     subgraph_timeout: float = Field(default=30.0, gt=0, description="Default seconds per subgraph request.")
+    subgraph_pool_size: int = Field(default=100, ge=1, description="Connections per subgraph (each its own pool).")
     request_timeout: float = Field(default=60.0, gt=0, description="Seconds a whole client request may take.")
     deduplicate_queries: bool = Field(
         default=False, description="Identical queries to a subgraph while one is in flight share its answer.")
@@ -326,7 +374,11 @@ _ENV: dict[str, tuple[str, ...]] = {
     "TURNOUT_LOG_LEVEL": ("log_level",),
     "TURNOUT_STORE_URL": ("store", "url"),
     "TURNOUT_WORKERS": ("server", "workers"),
+    "TURNOUT_ADMIN_HOST": ("admin", "host"),
+    "TURNOUT_ADMIN_PORT": ("admin", "port"),
+    "TURNOUT_ADMIN_TOKEN": ("admin", "token"),
     "TURNOUT_SHUTDOWN_TIMEOUT": ("server", "shutdown_timeout"),
+    "TURNOUT_MAX_CONNECTIONS": ("server", "max_connections"),
     "TURNOUT_RELOAD_INTERVAL": ("reload_interval",),
 }
 

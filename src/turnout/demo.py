@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import secrets
 import signal
 import sys
 from collections.abc import Callable, Generator
@@ -27,6 +28,8 @@ from .migration.readiness import check_move
 from .migration.report import migration_report
 from .migration.store import Store
 from .migration.table import migrations_table
+from .reload import GatewayHolder
+from .server.admin import BearerTokens, create_admin_app
 from .server.app import create_app
 from .supergraph.join_spec import read_supergraph
 
@@ -170,6 +173,7 @@ class _Story:
 
 async def run_demo(
     *, host: str, port: int, subgraph_port: int, duration: float | None, examples: Path | None = None,
+    admin_port: int = 4001, admin_token: str | None = None,
     step_seconds: float = 8.0, store_path: Path | None = None, users: int = 60, concurrency: int = 6,
 ) -> list[dict[str, Any]]:
     """Run the story; serve until Ctrl-C or `duration` seconds after it. Returns the final migrations report."""
@@ -226,8 +230,14 @@ async def run_demo(
         for name in classroom.SUBGRAPHS:
             await running.start(name, classroom.app_for(name), host, ports[name])
         await running.start("gateway", create_app(gateway), host, port)
+        token = admin_token or secrets.token_urlsafe(18)
+        holder = GatewayHolder(gateway)
+        admin_app = create_admin_app(holder, BearerTokens({token: "demo"}))
+        assert admin_app is not None  # the demo has migrations
+        await running.start("admin", admin_app, host, admin_port)
+        dashboard_url = f"http://{host}:{admin_port}/migrations/"
         console.rule("[bold]turnout demo: moving a monolith's fields to new services")
-        console.print(f"gateway {gateway_url}   dashboard http://{host}:{port}/migrations/   "
+        console.print(f"gateway {gateway_url}   dashboard {dashboard_url} (admin token {token})   "
                       + "   ".join(f"{n} {u}" for n, u in urls.items()))
         traffic = asyncio.create_task(traffic_module.run_traffic(
             gateway_url, users=users, concurrency=concurrency, stop_event=traffic_stop, on_response=seen))
@@ -261,7 +271,7 @@ async def run_demo(
         await running.start("progress", classroom.app_for("progress"), host, ports["progress"])
         await story.wait("progress service back", max(step_seconds / 2, 1.0))
         report = await story.table("final")
-        console.print(f"\nDashboard: [bold]http://{host}:{port}/migrations/[/bold]   GraphQL: {gateway_url}")
+        console.print(f"\nDashboard: [bold]{dashboard_url}[/bold]   GraphQL: {gateway_url}")
         console.print("Serving" + (f" for {duration:g}s more." if duration is not None else "; Ctrl-C stops."))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=duration)

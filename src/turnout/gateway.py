@@ -8,6 +8,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -42,7 +43,7 @@ from .migration.routing import Decision
 from .observability.metrics import Metrics
 from .observability.tracing import default_tracer
 from .planner.plan_nodes import QueryPlan
-from .planner.query_planner import PlanningError, QueryPlanner, select_operation
+from .planner.query_planner import PlanningError, QueryPlanner, SelectionLimitError, select_operation
 from .planner.routing import DEFAULT_ROUTING, Routing
 from .supergraph.model import SupergraphModel
 from .transport.base import SubgraphClient
@@ -107,6 +108,15 @@ class GraphQLRequest:
 # document's AST weighs about 150 times its text; a refused one's errors may quote its text
 _CACHED_DOCUMENT_CHARS = 64 * 1024
 _CACHED_REFUSED_CHARS = 4 * 1024
+
+# Documents longer than this are parsed, validated and planned on a thread of their own when no cache has them.
+# A hostile document of a few kilobytes can cost a second of CPU in graphql-core's validation (the overlapping-
+# fields rule compares fields pairwise; 3,000 copies of one field: 0.8 s), and planning a selection tree at the
+# `max_selections` limit about half a second; on the event loop that would stall every other request. One thread
+# takes them in turn, so they compete with the loop for the interpreter but cannot hold it: the loop still runs
+# every few milliseconds (CPython's switch interval), the request deadline still fires, and SIGTERM is heard.
+# Normal operations (a few hundred bytes, or cached) never leave the loop.
+OFF_LOOP_CHARS = 2048
 
 
 @dataclass(frozen=True)
@@ -194,6 +204,10 @@ class Gateway:
         self.executor = PlanExecutor(model, client, urls, expose_errors=expose_errors, tracer=self.tracer)
         self.projector = Projector(model.api_schema)
         self._documents: LRU[bytes, _Prepared] = LRU(cache_size)
+        # the thread for costly documents (see OFF_LOOP_CHARS), with a planner of its own: the planner's
+        # caches are not shared between threads
+        self._costly = ThreadPoolExecutor(max_workers=1, thread_name_prefix="turnout-costly")
+        self._costly_planner = QueryPlanner(model)
         self._plans: LRU[tuple[str, str | None, Routing], QueryPlan] = LRU(cache_size)
         rules = list(specified_rules)
         if not introspection:
@@ -214,6 +228,7 @@ class Gateway:
         for hook in reversed(self.on_close):
             await hook()
         await self.client.close()
+        self._costly.shutdown(wait=False, cancel_futures=True)
 
     # -- steps ----------------------------------------------------------------------------------------------
 
@@ -223,22 +238,41 @@ class Gateway:
         The limits come first: the parser's (tokens, comments, nesting), then the validation rules of
         `Limits` (depth, aliases, root fields, directives), and only then graphql-core's specified rules.
         """
-        if len(query) > _CACHED_DOCUMENT_CHARS:
+        prepared = self._cached_document(query)
+        if prepared is None:
             prepared = self._prepare(query)
-        else:
-            key = hashlib.blake2b(query.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-            found = self._documents.get(key)
-            if found is None:
-                found = self._prepare(query)
-                if not found.errors or len(query) <= _CACHED_REFUSED_CHARS:
-                    self._documents.put(key, found)
-            prepared = found
+            self._keep_document(query, prepared)
         if prepared.errors:
             raise RequestError(prepared.errors)
         return prepared.document
 
+    async def prepare_off_loop(self, query: str) -> DocumentNode:
+        """`prepare`, on the costly-document thread when the document is long and not cached."""
+        if len(query) <= OFF_LOOP_CHARS:
+            return self.prepare(query)
+        prepared = self._cached_document(query)
+        if prepared is None:
+            prepared = await asyncio.get_running_loop().run_in_executor(self._costly, self._prepare, query)
+            self._keep_document(query, prepared)
+        if prepared.errors:
+            raise RequestError(prepared.errors)
+        return prepared.document
+
+    @staticmethod
+    def _document_key(query: str) -> bytes:
+        return hashlib.blake2b(query.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def _cached_document(self, query: str) -> _Prepared | None:
+        if len(query) > _CACHED_DOCUMENT_CHARS:
+            return None
+        return self._documents.get(self._document_key(query))
+
+    def _keep_document(self, query: str, prepared: _Prepared) -> None:
+        if len(query) <= _CACHED_DOCUMENT_CHARS and (not prepared.errors or len(query) <= _CACHED_REFUSED_CHARS):
+            self._documents.put(self._document_key(query), prepared)
+
     def _prepare(self, query: str) -> _Prepared:
-        from .server.limits import nesting_error, remove_suggestions
+        from .server.limits import collapse_repeated_selections, nesting_error, remove_suggestions
 
         limits = self.limits
         empty = DocumentNode(definitions=())
@@ -254,6 +288,7 @@ class Gateway:
         try:
             errors = validate(self.model.api_schema, document, self._limit_rules) if self._limit_rules else []
             if not errors:
+                document = collapse_repeated_selections(document)  # before the rules that compare pairs
                 errors = validate(self.model.api_schema, document, self._rules)
         except RecursionError:
             return _Prepared(empty, [{"message": "The document is nested too deeply to be validated."}])
@@ -267,17 +302,36 @@ class Gateway:
         key = (query, operation_name, routing)
         plan = self._plans.get(key)
         if plan is None:
-            document = self.prepare(query)
-            try:
-                if self.tracer is None:
-                    plan = self.planner.plan(document, operation_name, routing)
-                else:
-                    with self.tracer.start_as_current_span("turnout.plan"):
-                        plan = self.planner.plan(document, operation_name, routing)
-            except PlanningError as error:
-                raise RequestError([{"message": str(error)}]) from None
+            plan = self._plan(self.planner, self.prepare(query), operation_name, routing)
             self._plans.put(key, plan)
         return plan
+
+    async def plan_off_loop(self, query: str, document: DocumentNode, operation_name: str | None,
+                            routing: Routing) -> QueryPlan:
+        """`plan`, on the costly-document thread when the document is long and its plan not cached."""
+        if len(query) <= OFF_LOOP_CHARS:
+            return self.plan(query, operation_name, routing)
+        key = (query, operation_name, routing)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = await asyncio.get_running_loop().run_in_executor(
+                self._costly, self._plan, self._costly_planner, document, operation_name, routing)
+            self._plans.put(key, plan)
+        return plan
+
+    def _plan(self, planner: QueryPlanner, document: DocumentNode, operation_name: str | None,
+              routing: Routing) -> QueryPlan:
+        limit = self.limits.max_selections
+        try:
+            if self.tracer is None:
+                return planner.plan(document, operation_name, routing, max_selections=limit)
+            with self.tracer.start_as_current_span("turnout.plan"):
+                return planner.plan(document, operation_name, routing, max_selections=limit)
+        except PlanningError as error:
+            raise RequestError([{"message": str(error)}]) from None
+        except SelectionLimitError as error:
+            raise RequestError([{"message": error.message,
+                                 "extensions": {"code": "MAX_SELECTIONS_LIMIT"}}]) from None
 
     async def execute(self, request: GraphQLRequest, routing: Routing | None = None) -> dict[str, Any]:
         """Run one request; returns `{"data": ..., "errors": [...]}`. RequestError when nothing can run.
@@ -330,7 +384,7 @@ class Gateway:
                                status=504) from None
 
     async def _execute(self, request: GraphQLRequest, routing: Routing | None) -> tuple[dict[str, Any], str]:
-        document, operation, variables = self._admit(request)
+        document, operation, variables = self._admit(request, await self.prepare_off_loop(request.query))
         kind = operation.operation.value
         decision = None
         if routing is None:
@@ -339,7 +393,7 @@ class Gateway:
                 routing = decision.primary
             else:
                 routing = DEFAULT_ROUTING
-        plan = self.plan(request.query, request.operation_name, routing)
+        plan = await self.plan_off_loop(request.query, document, request.operation_name, routing)
         memo = FetchMemo() if decision is not None and (decision.candidates or decision.served_by_to) else None
         state = await self.executor.execute(plan, variables, memo, request.headers)
         operation_name = request.operation_name or (operation.name.value if operation.name else "(anonymous)")
@@ -353,8 +407,8 @@ class Gateway:
             self._compare_later(request, decision, plan, state, response, variables, memo, kind, operation_name)
         return response, kind
 
-    def _admit(self, request: GraphQLRequest) -> tuple[DocumentNode, OperationDefinitionNode, dict[str, Any]]:
-        document = self.prepare(request.query)
+    def _admit(self, request: GraphQLRequest, document: DocumentNode
+               ) -> tuple[DocumentNode, OperationDefinitionNode, dict[str, Any]]:
         try:
             operation = select_operation(document, request.operation_name)
         except PlanningError as error:

@@ -32,6 +32,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+TOKEN = "browser-test-admin-token"
+
+
 def _document(port: int) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/migrations/api", timeout=5) as response:
@@ -45,10 +48,12 @@ def _document(port: int) -> dict[str, Any] | None:
 def demo(tmp_path: Path) -> Iterator[int]:
     """`turnout demo` in its own process, until the story has moved `progress` and found diffs in `assignments`."""
     port = _free_port()
+    admin_port = _free_port()
     subgraph_port = _free_port()
     while any(_port_taken(subgraph_port + i) for i in range(3)):
         subgraph_port = _free_port()
-    command = [str(Path(sys.executable).parent / "turnout"), "demo", "--port", str(port), "--subgraph-port",
+    command = [str(Path(sys.executable).parent / "turnout"), "demo", "--port", str(port), "--admin-port", str(admin_port),
+               "--admin-token", TOKEN, "--subgraph-port",
                str(subgraph_port), "--step-seconds", "2", "--duration", "120", "--store", str(tmp_path / "demo.db")]
     log = (tmp_path / "demo.log").open("wb")
     process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
@@ -58,12 +63,12 @@ def demo(tmp_path: Path) -> Iterator[int]:
         while True:
             assert process.poll() is None, (tmp_path / "demo.log").read_text()
             assert time.monotonic() < deadline, "the demo never reached its fallback step"
-            document = _document(port)
+            document = _document(admin_port)
             rows = {row["name"]: row for row in (document or {}).get("migrations", [])}
             if rows and rows["progress"]["evidence"]["fallbacks"] > 0 and rows["assignments"]["diff_groups"]:
                 break
             time.sleep(0.5)
-        yield port
+        yield admin_port
     finally:
         process.terminate()
         try:
@@ -79,7 +84,9 @@ def _port_taken(port: int) -> bool:
 
 
 @pytest.mark.timeout(360)
-def test_dashboard_shows_the_migrations_and_acknowledges_a_diff_group(demo: int) -> None:
+def test_dashboard_shows_the_migrations_and_acknowledges_a_diff_group(demo: int, tmp_path: Path) -> None:
+    """`demo` is the admin port: the dashboard is not on the GraphQL port. The screenshot goes to the test's
+    own folder (TURNOUT_UPDATE_SCREENSHOT=1 writes docs/dashboard.png, the README's picture, instead)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -111,13 +118,13 @@ def test_dashboard_shows_the_migrations_and_acknowledges_a_diff_group(demo: int)
             old = dates.first.locator("td.old").first.inner_text()
             new = dates.first.locator("td.new").first.inner_text()
             assert old != new and old[:10] == new[:10]  # same day, another hour
-            if not SCREENSHOT.parent.exists():
-                SCREENSHOT.parent.mkdir(parents=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=False)
+            shot = SCREENSHOT if os.environ.get("TURNOUT_UPDATE_SCREENSHOT") else tmp_path / "dashboard.png"
+            page.screenshot(path=str(shot), full_page=False)
             # acknowledge it: it stops counting as open
             signature = dates.first.get_attribute("data-signature")
             form = dates.first.locator("form.ack")
             form.locator("input[name=reason]").fill("known DST bug, fix scheduled")
+            page.once("dialog", lambda dialog: dialog.accept(TOKEN))  # the page asks for the admin token
             with page.expect_navigation():
                 form.locator("button").click()
             acknowledged = page.locator(f'.diff-group[data-signature="{signature}"]')
@@ -129,3 +136,4 @@ def test_dashboard_shows_the_migrations_and_acknowledges_a_diff_group(demo: int)
     assert document is not None
     group = next(g for row in document["migrations"] for g in row["diff_groups"] if g["signature"] == signature)
     assert group["acknowledged_reason"] == "known DST bug, fix scheduled"
+    assert group["acknowledged_by"] == "demo"  # the token's holder

@@ -3,14 +3,24 @@ harness subgraphs, served on loopback, and raw HTTP requests whose every byte th
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from support.fixtures import load_supergraph
+import yaml
+
+from support.fixtures import SUPERGRAPHS_DIR, load_supergraph
 from support.servers import RunningSubgraph, ServerThread
 from turnout.assembly import build_gateway
 from turnout.config import Config
@@ -100,3 +110,69 @@ def serve_configured(serve_asgi: ServeAsgi, subgraphs: Mapping[str, RunningSubgr
     server = serve_asgi(create_app(gateway, max_body_bytes=config.server.max_body_bytes), lifespan="on",
                         name=f"gateway-{fixture}")
     return Served(gateway, server, dict(subgraphs), config)
+
+
+# -- turnout serve in a process of its own -----------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def rss(pid: int) -> int:
+    """Resident memory of `pid` and its descendants, in bytes."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(c) for c in children)
+    return total
+
+
+@contextlib.contextmanager
+def turnout_serve(tmp_path: Path, subgraph_urls: dict[str, str], settings: Mapping[str, Any] | None = None,
+                  *, fixture: str = "marketplace") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`turnout serve` in a process of its own, with the defaults and `settings` (a config file's content)."""
+    port = free_port()
+    config = tmp_path / "turnout.yaml"
+    settings = dict(settings or {})
+    config.write_text(yaml.safe_dump({
+        "supergraph": str(SUPERGRAPHS_DIR / fixture / "supergraph.graphql"),
+        "subgraphs": {name: {"url": url} for name, url in subgraph_urls.items()},
+        "log_level": "error",
+        "admin": {"port": free_port()},
+        **settings,
+        "server": {**settings.get("server", {}), "host": "127.0.0.1", "port": port},
+    }))
+    command = [str(Path(sys.executable).parent / "turnout"), "serve", "--config", str(config)]
+    log = (tmp_path / "gateway.log").open("wb")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TURNOUT_")}
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (tmp_path / "gateway.log").read_text()
+            with contextlib.suppress(OSError):
+                if raw_request(base + "/health", "GET", timeout=2).status == 200:
+                    break
+            assert time.monotonic() < deadline, "turnout serve did not start"
+            time.sleep(0.1)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        log.close()

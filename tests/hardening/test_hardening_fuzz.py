@@ -10,25 +10,18 @@ import asyncio
 import contextlib
 import io
 import json
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import yaml
-from hardening_support import raw_request
+from hardening_support import raw_request, rss, turnout_serve
 
-from support.fixtures import SUPERGRAPHS_DIR
 from test_gateway_support import RunSubgraphs, marketplace_specs
 
 pytestmark = [
@@ -328,65 +321,6 @@ async def _run(base: str, requests: list[Request], concurrency: int = 4) -> Coun
 
 # -- the gateway process ---------------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _rss(pid: int) -> int:
-    """Resident memory of `pid` and its descendants, in bytes."""
-    total = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                children = (task / "children").read_text().split()
-                pending.extend(int(c) for c in children)
-    return total
-
-
-@contextlib.contextmanager
-def turnout_serve(tmp_path: Path, subgraph_urls: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = _free_port()
-    config = tmp_path / "turnout.yaml"
-    config.write_text(yaml.safe_dump({
-        "supergraph": str(SUPERGRAPHS_DIR / "marketplace" / "supergraph.graphql"),
-        "server": {"host": "127.0.0.1", "port": port},
-        "subgraphs": {name: {"url": url} for name, url in subgraph_urls.items()},
-        "log_level": "error",
-    }))
-    command = [str(Path(sys.executable).parent / "turnout"), "serve", "--config", str(config)]
-    log = (tmp_path / "gateway.log").open("wb")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TURNOUT_")}
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / "gateway.log").read_text()
-            with contextlib.suppress(OSError):
-                if raw_request(base + "/health", "GET", timeout=2).status == 200:
-                    break
-            assert time.monotonic() < deadline, "turnout serve did not start"
-            time.sleep(0.1)
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        log.close()
-
-
 def _valid_query_works(base: str) -> None:
     answer = raw_request(base + "/graphql", "POST", _query('{ user(id: "u2") { name } }'), JSON_TYPE)
     assert (answer.status, answer.json) == (200, {"data": {"user": {"name": "Alan Turing"}}})
@@ -398,11 +332,11 @@ def test_malformed_requests_never_get_a_5xx(tmp_path: Path, run_subgraphs: RunSu
         _valid_query_works(base)
         asyncio.run(_run(base, warm_up(random.Random(1))))  # caches and allocator at their working size
         _valid_query_works(base)
-        before = _rss(process.pid)
+        before = rss(process.pid)
         started = time.monotonic()
         seen = asyncio.run(_run(base, draw(random.Random(2), MALFORMED)))
         elapsed = time.monotonic() - started
-        after = _rss(process.pid)
+        after = rss(process.pid)
         assert process.poll() is None, (tmp_path / "gateway.log").read_text()[-3000:]
         _valid_query_works(base)
 

@@ -49,7 +49,8 @@ def refused(answer: Any, code: str | None = None, status: int = 400) -> dict[str
 def test_defaults_are_the_documented_ones() -> None:
     assert Limits() == Limits(**LimitsConfig().model_dump())
     assert Limits() == Limits(max_tokens=15_000, max_nesting=200, max_depth=100, max_aliases=100,
-                              max_root_fields=50, max_directives=10, batching=False, max_batch_size=10,
+                              max_root_fields=50, max_directives=10, max_selections=10_000, batching=False,
+                              max_batch_size=10,
                               max_variables_bytes=512 * 1024, max_variables_depth=64)
 
 

@@ -58,7 +58,9 @@ class GatewayProcess:
 
     def __init__(self, args: list[str], log_path: Path, *, port: int | None = None, cwd: Path | None = None) -> None:
         self.port = port or free_port()
-        self.args = [str(TURNOUT), "serve", "--host", "127.0.0.1", "--port", str(self.port), *args]
+        self.admin_port = free_port()
+        self.args = [str(TURNOUT), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                     "--admin-port", str(self.admin_port), *args]
         self.log_path = log_path
         env = {k: v for k, v in os.environ.items() if not k.startswith("TURNOUT_")}
         self._log = open(log_path, "wb")  # noqa: SIM115 (closed in stop)
@@ -72,6 +74,11 @@ class GatewayProcess:
     @property
     def url(self) -> str:
         return self.base_url + "/graphql"
+
+    @property
+    def admin_url(self) -> str:
+        """The admin listener: the dashboard, its API and its writes."""
+        return f"http://127.0.0.1:{self.admin_port}"
 
     @property
     def pid(self) -> int:

@@ -300,7 +300,7 @@ def test_reload_keeps_the_migration_engine_and_its_evidence(classroom_world: dic
         assert _comparisons(store_url) == 10  # side_by_side goes on after the reload
         metrics = asyncio.run(_text(gateway.base_url + "/metrics"))
         assert _metric(metrics, "turnout_requests_total") == requests_before + 5  # counters kept across reloads
-        dashboard = asyncio.run(_text(gateway.base_url + "/migrations/api"))
+        dashboard = asyncio.run(_text(gateway.admin_url + "/migrations/api"))
         assert '"assignments"' in dashboard and "side_by_side" in dashboard
 
         # a supergraph without a migrating field does not fit the migrations: refused, the current one serves

@@ -10,7 +10,7 @@ from graphql import DocumentNode, FragmentDefinitionNode, OperationDefinitionNod
 from ..supergraph.model import SupergraphModel
 from .capabilities import Capabilities
 from .fetch_graph import FetchGroup, FieldBuilder, SelectionBuilder, separate_conflicting_fields
-from .normalize import Field, Fragment, Selection, normalize_selection_set
+from .normalize import Field, Fragment, Selection, SelectionLimitError, normalize_selection_set
 from .plan_nodes import (
     Condition,
     Fetch,
@@ -26,7 +26,7 @@ from .plan_nodes import (
 from .routing import DEFAULT_ROUTING, Routing
 from .walker import PlanningError, Walker
 
-__all__ = ["PlanningError", "QueryPlanner", "select_operation"]
+__all__ = ["PlanningError", "QueryPlanner", "SelectionLimitError", "select_operation"]
 
 _NAME_UNSAFE = re.compile(r"[^_0-9A-Za-z]")
 
@@ -61,8 +61,11 @@ class QueryPlanner:
         return caps
 
     def plan(
-        self, document: DocumentNode, operation_name: str | None = None, routing: Routing = DEFAULT_ROUTING
+        self, document: DocumentNode, operation_name: str | None = None, routing: Routing = DEFAULT_ROUTING,
+        *, max_selections: int | None = None,
     ) -> QueryPlan:
+        """The plan of one operation. SelectionLimitError when its selections, fragments expanded and merged,
+        exceed `max_selections` (the walk below visits each of them)."""
         operation = select_operation(document, operation_name)
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
@@ -71,9 +74,13 @@ class QueryPlanner:
         root_type = self.model.root_type(kind)
         if root_type is None:
             raise PlanningError(f"The schema has no {kind} type.")
-        selections = normalize_selection_set(operation.selection_set, fragments)
+        selections = normalize_selection_set(operation.selection_set, fragments, root_type,
+                                             schema=self.model.api_schema, max_selections=max_selections)
         walker = Walker(self.capabilities(routing))
-        walker.plan_root(kind, root_type, selections)
+        try:
+            walker.plan_root(kind, root_type, selections)
+        except RecursionError:  # the walk recurses per level of selections and of key jumps
+            raise PlanningError("The operation is nested too deeply to be planned.") from None
         variables = {
             v.variable.name.value: print_ast(v) for v in operation.variable_definitions or ()
         }

@@ -306,8 +306,6 @@ class Walker:
         """How many extra fetches resolving `selections` from `graph` would take (INF: impossible)."""
         if not selections:
             return 0.0
-        if depth > 16:
-            return INF
         key = (graph, type_name, id(selections), id(provided) if provided else 0, internal, exclude)
         self._pinned.append(selections)
 

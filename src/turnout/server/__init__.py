@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .admin import AdminServer, BearerTokens, create_admin_app
 from .app import create_app
 
-__all__ = ["create_app"]
+__all__ = ["AdminServer", "BearerTokens", "create_admin_app", "create_app"]

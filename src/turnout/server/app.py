@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql, /health, /metrics, the dashboard, and the lifecycle of the gateway.
+"""The Starlette application: /graphql, /health, /metrics, and the lifecycle of the gateway (and of the admin listener).
 
 Every request reads the gateway it runs on from a GatewayHolder, so a supergraph reload swaps it between two
 requests, never under one. The lifespan starts the gateway (and the process's services), the supergraph poller,
@@ -20,11 +20,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..gateway import Gateway
-from ..migration.model import Migration
 from ..observability.metrics import CONTENT_TYPE
 from ..reload import GatewayHolder, SupergraphReloader
-from ..supergraph.model import SupergraphModel
-from .dashboard import dashboard_routes
+from .admin import AdminServer
 from .graphql_http import GraphQLEndpoint
 
 log = logging.getLogger("turnout")
@@ -43,8 +41,10 @@ def create_app(
     max_body_bytes: int = 2 * 1024 * 1024,
     reloader: SupergraphReloader | None = None,
     shutdown_timeout: float = 30.0,
+    admin: AdminServer | None = None,
 ) -> Starlette:
-    """An ASGI app serving `gateway`: one, or the current one of a holder (swapped by `reloader`)."""
+    """An ASGI app serving `gateway`: one, or the current one of a holder (swapped by `reloader`). GraphQL,
+    health and metrics only: the dashboard is `admin`'s, a listener of its own started and stopped with it."""
     holder = gateway if isinstance(gateway, GatewayHolder) else GatewayHolder(gateway, drain_timeout=shutdown_timeout)
     endpoints: weakref.WeakKeyDictionary[Gateway, GraphQLEndpoint] = weakref.WeakKeyDictionary()
 
@@ -75,8 +75,12 @@ def create_app(
         try:
             if reloader is not None:
                 await reloader.start()
+            if admin is not None:
+                await admin.start()
             yield
         finally:
+            if admin is not None:
+                await admin.stop()
             if reloader is not None:
                 await reloader.stop()
             # uvicorn has stopped accepting and waited (up to the shutdown timeout) for running requests: what is
@@ -88,16 +92,4 @@ def create_app(
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    engine = holder.gateway.engine
-    store = engine.state_source if engine is not None else None
-    if engine is not None and store is not None and hasattr(store, "timeseries"):
-        # the store outlives reloads; the migrations and the model are the current gateway's
-        def migrations() -> list[Migration]:
-            current = holder.gateway.engine
-            return list(current.migrations.values()) if current is not None else []
-
-        def model() -> SupergraphModel | None:
-            return holder.gateway.model
-
-        routes.extend(dashboard_routes(migrations, store, model))  # type: ignore[arg-type]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -17,7 +17,7 @@ from ..migration.api import DashboardStore, migrations_document
 from ..migration.model import Migration
 from ..supergraph.model import SupergraphModel
 
-__all__ = ["dashboard_routes", "render_dashboard"]
+__all__ = ["Authorize", "dashboard_routes", "render_dashboard"]
 
 _STAGE_COLORS = {"monolith": "#6b7280", "side_by_side": "#2563eb", "migrated": "#059669", "removed": "#7c3aed"}
 
@@ -173,9 +173,14 @@ document.querySelectorAll('form.ack').forEach(function (form) {
   form.addEventListener('submit', async function (event) {
     event.preventDefault();
     const data = new FormData(form);
-    const response = await fetch('api/ack', {method: 'POST', headers: {'content-type': 'application/json'},
+    let token = sessionStorage.getItem('turnout-admin-token');
+    if (!token) { token = prompt('Admin token (the write is recorded under its name)') || ''; }
+    const response = await fetch('api/ack', {method: 'POST', headers: {'content-type': 'application/json',
+      'authorization': 'Bearer ' + token},
       body: JSON.stringify({signature: form.dataset.signature, reason: data.get('reason'),
-                            days: Number(data.get('days')), by: 'dashboard'})});
+                            days: Number(data.get('days'))})});
+    if (response.ok) { sessionStorage.setItem('turnout-admin-token', token); }
+    if (response.status === 401) { sessionStorage.removeItem('turnout-admin-token'); }
     if (response.ok) { location.reload(); } else { alert(await response.text()); }
   });
 });
@@ -221,22 +226,37 @@ def render_dashboard(document: dict[str, Any], *, refresh_seconds: float = 10.0)
     )
 
 
+Authorize = Callable[[Request, bool], "str | Response"]
+"""Who makes a request (the name its credentials are recorded under), or the refusal to send; the flag says
+whether the request writes."""
+
+
 def dashboard_routes(
     migrations: Callable[[], list[Migration]], store: DashboardStore, model: Callable[[], SupergraphModel | None],
-    *, prefix: str = "/migrations",
+    authorize: Authorize, *, prefix: str = "/migrations",
 ) -> list[Route]:
-    """`/migrations` (the page), `/migrations/api` (the JSON document), `POST /migrations/api/ack`."""
+    """`/migrations` (the page), `/migrations/api` (the JSON document), `POST /migrations/api/ack`; every
+    request passes `authorize` first."""
 
     async def document() -> dict[str, Any]:
         return await asyncio.to_thread(migrations_document, migrations(), store, model())
 
-    async def page(_request: Request) -> Response:
+    async def page(request: Request) -> Response:
+        who = authorize(request, False)
+        if isinstance(who, Response):
+            return who
         return HTMLResponse(render_dashboard(await document()))
 
-    async def api(_request: Request) -> Response:
+    async def api(request: Request) -> Response:
+        who = authorize(request, False)
+        if isinstance(who, Response):
+            return who
         return Response(orjson.dumps(await document()), media_type="application/json")
 
     async def ack(request: Request) -> Response:
+        who = authorize(request, True)
+        if isinstance(who, Response):
+            return who
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return Response("send application/json", status_code=415)
         try:
@@ -248,12 +268,12 @@ def dashboard_routes(
             return Response("signature and a reason are required", status_code=400)
         if not isinstance(days, int | float) or not 0 < days <= 365:
             return Response("days must be between 0 and 365", status_code=400)
-        by = str(body.get("by") or "dashboard")[:100]
+        by = who  # the holder of the credentials, never what the body claims
         until = datetime.now(UTC) + timedelta(days=float(days))
         done = await asyncio.to_thread(store.acknowledge, signature, until=until, by=by, reason=reason[:500])
         if not done:
             return Response("no such diff group", status_code=404)
-        return Response(orjson.dumps({"signature": signature, "until": until.isoformat()}),
+        return Response(orjson.dumps({"signature": signature, "until": until.isoformat(), "by": by}),
                         media_type="application/json")
 
     async def redirect(_request: Request) -> Response:

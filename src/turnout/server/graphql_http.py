@@ -89,7 +89,10 @@ class GraphQLEndpoint:
                 return await self._batch(params, request, media_type)
             graphql_request = self._request_from_params(params, request)
         except BadRequest as error:
-            return _response(error.payload(), error.status, media_type)
+            refused = _response(error.payload(), error.status, media_type)
+            if error.status == 405:
+                refused.headers["allow"] = "GET, POST"
+            return refused
         try:
             result = await self.gateway.execute(graphql_request)
         except RequestError as error:
@@ -115,7 +118,8 @@ class GraphQLEndpoint:
             raise BadRequest("Only GET and POST are supported.", status=405, code="METHOD_NOT_ALLOWED")
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in (JSON, GRAPHQL_RESPONSE, "application/graphql"):
-            raise BadRequest("POST requests must have content-type application/json.", status=415,
+            raise BadRequest("POST requests must have content-type application/json (or "
+                             "application/graphql-response+json, or application/graphql).", status=415,
                              code="UNSUPPORTED_MEDIA_TYPE")
         body = await self._body(request)
         if content_type == "application/graphql":

@@ -34,7 +34,8 @@ def _failure(error: aiohttp.ClientError) -> str:
 
 
 class HttpTransport:
-    """POSTs GraphQL requests to subgraphs over one shared connection pool."""
+    """POSTs GraphQL requests to subgraphs, each subgraph over a connection pool of its own: a subgraph that
+    hangs holds its own connections, never another's."""
 
     def __init__(
         self,
@@ -42,34 +43,40 @@ class HttpTransport:
         timeout: float = 30.0,
         timeouts: Mapping[str, float] | None = None,
         pool_size: int = 100,
+        pool_sizes: Mapping[str, int] | None = None,
         keepalive_timeout: float = 4.0,
         headers: Mapping[str, HeaderRules] | None = None,
         deduplicate: bool | Collection[str] = False,
     ) -> None:
         """`deduplicate`: in-flight deduplication of identical queries, for every subgraph (True) or the ones
-        named; off by default (as Apollo Router's `deduplicate_query`)."""
+        named; off by default (as Apollo Router's `deduplicate_query`). `pool_size`: connections per subgraph
+        (`pool_sizes` by subgraph name where one differs)."""
         self.keepalive_timeout = keepalive_timeout
         self.timeout = timeout
         self.timeouts = dict(timeouts or {})
         self.pool_size = pool_size
+        self.pool_sizes = dict(pool_sizes or {})
         # per subgraph: which client headers it receives (none without rules)
         self.header_rules = {name: rules for name, rules in (headers or {}).items() if rules}
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
         self.deduplicate = deduplicate if isinstance(deduplicate, bool) else frozenset(deduplicate)
         self._in_flight: dict[tuple[object, ...], asyncio.Future[tuple[int, bytes]]] = {}
         self.deduplicated = 0  # requests answered by another one's subgraph call
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
+    def _client(self, subgraph: str) -> aiohttp.ClientSession:
+        session = self._sessions.get(subgraph)
+        if session is None or session.closed:
+            size = self.pool_sizes.get(subgraph, self.pool_size)
             # idle connections are let go before common servers close them (uvicorn: 5 s, Node: 5 s)
-            connector = aiohttp.TCPConnector(limit=self.pool_size, limit_per_host=self.pool_size, ttl_dns_cache=300,
+            connector = aiohttp.TCPConnector(limit=size, limit_per_host=size, ttl_dns_cache=300,
                                              keepalive_timeout=self.keepalive_timeout)
-            # no aiohttp timers: `send` bounds each request (both attempts) with one asyncio.timeout
-            self._session = aiohttp.ClientSession(
+            # no aiohttp timers: `send` bounds each request (both attempts) with one asyncio.timeout, waiting
+            # for a free connection of the pool included
+            session = self._sessions[subgraph] = aiohttp.ClientSession(
                 connector=connector, json_serialize=lambda o: orjson.dumps(o).decode(), auto_decompress=True,
                 timeout=aiohttp.ClientTimeout(total=None),
             )
-        return self._session
+        return session
 
     def headers_for(self, subgraph: str, incoming: Mapping[str, str] | None) -> dict[str, str]:
         """The headers of a request to `subgraph`: the header rules applied to the client's, then ours."""
@@ -119,7 +126,7 @@ class HttpTransport:
             async with asyncio.timeout(timeout):
                 for attempt in range(attempts):
                     try:
-                        async with self._client().post(url, data=body, headers=outgoing) as response:
+                        async with self._client(subgraph).post(url, data=body, headers=outgoing) as response:
                             return response.status, await response.read()
                     except aiohttp.ServerDisconnectedError:
                         if attempt + 1 == attempts:
@@ -147,6 +154,7 @@ class HttpTransport:
         return payload
 
     async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            if not session.closed:
+                await session.close()
