@@ -152,7 +152,7 @@ class Bench:
     args: argparse.Namespace
     subgraphs: list[ChildProcess]
     gateways: dict[float, tuple[str, ChildProcess]]   # rate -> (base URL, process)
-    store_url: str
+    store_urls: dict[float, str]                       # rate -> its gateway's store
 
 
 @dataclass
@@ -354,8 +354,10 @@ def print_results(rows: Sequence[Row], rounds: int) -> None:
 # -- setting it up --------------------------------------------------------------------------------------------------
 
 
-def write_configs(tmp: Path, urls: dict[str, str], store_url: str, log_level: str) -> dict[float, Path]:
-    """The supergraph with the real URLs and one turnout.yaml per sampling rate (both migrations at that rate)."""
+def write_configs(tmp: Path, urls: dict[str, str], store_urls: dict[float, str], log_level: str
+                  ) -> dict[float, Path]:
+    """The supergraph with the real URLs and one turnout.yaml per sampling rate, each with a store of its own:
+    the sampling share of side_by_side is the stage's percent, which lives in the store."""
     supergraph = tmp / "supergraph.graphql"
     supergraph.write_text(supergraph_sdl(urls), encoding="utf-8")
     classroom = yaml.safe_load(MIGRATIONS_PATH.read_text(encoding="utf-8"))
@@ -367,7 +369,7 @@ def write_configs(tmp: Path, urls: dict[str, str], store_url: str, log_level: st
         config: dict[str, Any] = {
             "supergraph": str(supergraph),
             "log_level": log_level,
-            "store": {"url": store_url},
+            "store": {"url": store_urls[rate]},
             "migrations": [{**m, "sample_rate": rate} for m in classroom["migrations"]],
             "cohort": classroom.get("cohort", {}),
         }
@@ -377,11 +379,12 @@ def write_configs(tmp: Path, urls: dict[str, str], store_url: str, log_level: st
     return configs
 
 
-def set_side_by_side(turnout: str, config: Path) -> None:
-    """Both migrations to side_by_side in the store, with the operator command."""
+def set_side_by_side(turnout: str, config: Path, rate: float) -> None:
+    """Both migrations to side_by_side in the store, comparing `rate` of the requests, with the operator
+    command."""
     for name in MIGRATIONS:
-        done = subprocess.run([turnout, "migrate", name, "--to", "side_by_side", "--force", "--reason", "bench",
-                               "--by", "bench", "--config", str(config)],
+        done = subprocess.run([turnout, "migrate", name, "--to", "side_by_side", "--percent", f"{rate * 100:g}",
+                               "--force", "--reason", "bench", "--by", "bench", "--config", str(config)],
                               cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"turnout migrate {name} failed ({done.returncode}): {done.stderr.strip()}")
@@ -389,7 +392,7 @@ def set_side_by_side(turnout: str, config: Path) -> None:
 
 
 def check_stages(base_url: str) -> None:
-    """The gateway's dashboard API shows both migrations in side_by_side."""
+    """The gateway's dashboard API (on its admin listener) shows both migrations in side_by_side."""
     with urllib.request.urlopen(f"{base_url}/migrations/api", timeout=30) as response:
         document = json.loads(response.read())
     stages = {m["name"]: m["stage"] for m in document["migrations"]}
@@ -410,24 +413,29 @@ def start(args: argparse.Namespace, tmp: Path, procs: ChildProcesses) -> Bench:
     probe = b'{"query": "{ __typename }"}'
     for name, child in zip(SUBGRAPHS, subgraphs, strict=True):
         procs.wait_ready(child, functools.partial(http_ready, urls[name], body=probe))
-    store_url = f"sqlite:///{tmp / 'bench.db'}"
-    configs = write_configs(tmp, urls, store_url, args.gateway_log_level)
+    store_urls = {rate: f"sqlite:///{tmp / f'bench-{rate * 100:.0f}.db'}" for rate in RATES}
+    configs = write_configs(tmp, urls, store_urls, args.gateway_log_level)
     print(f"subgraphs up ({', '.join(f'{n} pid {c.pid}' for n, c in zip(SUBGRAPHS, subgraphs, strict=True))}); "
           "setting both migrations to side_by_side:")
-    set_side_by_side(turnout, configs[0.0])
-    gateways: dict[float, tuple[str, ChildProcess]] = {}
     for rate, config in configs.items():
-        port = free_port(host)
+        set_side_by_side(turnout, config, rate)
+    gateways: dict[float, tuple[str, ChildProcess]] = {}
+    admins: dict[float, str] = {}
+    for rate, config in configs.items():
+        port, admin = free_port(host), free_port(host)
         base = f"http://{url_host(host)}:{port}"
+        admins[rate] = f"http://{url_host(host)}:{admin}"
         child = procs.start(f"gateway-{rate * 100:.0f}", [turnout, "serve", "--config", str(config),
-                                                          "--host", host, "--port", str(port)], cwd=tmp)
+                                                          "--host", host, "--port", str(port),
+                                                          "--admin-host", host, "--admin-port", str(admin)],
+                            cwd=tmp)
         gateways[rate] = (base, child)
-    for base, child in gateways.values():
+    for rate, (base, child) in gateways.items():
         procs.wait_ready(child, functools.partial(http_ready, f"{base}/health"), timeout=60)
-        check_stages(base)
+        check_stages(admins[rate])
     print("gateways up: " + ", ".join(f"{rate:.0%} {base} pid {child.pid}"
                                       for rate, (base, child) in gateways.items()))
-    return Bench(args, subgraphs, gateways, store_url)
+    return Bench(args, subgraphs, gateways, store_urls)
 
 
 # -- after the run: the store against the metrics, and the logs ----------------------------------------------------
@@ -438,18 +446,20 @@ def cross_check(bench: Bench, final: dict[float, Counters]) -> None:
     graceful stop, which flushes it)."""
     from turnout.migration.store import Store
 
-    print("\nevidence: /metrics of the three gateways (whole run) against the store")
-    store = Store.open(bench.store_url)
-    try:
-        for name in MIGRATIONS:
-            evidence = store.evidence(name)
-            counted = sum(c.by_migration.get(name, 0.0) for c in final.values())
-            stored = (f"{evidence.comparisons} comparisons (match {evidence.matches}, mismatch {evidence.mismatches}, "
-                      f"noise {evidence.noise}, error {evidence.errors}), {evidence.shadow_dropped} dropped")
-            flag = "" if evidence.comparisons == counted else "   <-- differs"
-            print(f"  {name:<12} metrics {counted:.0f} comparisons; store {stored}{flag}")
-    finally:
-        store.close()
+    print("\nevidence: /metrics of each gateway (whole run) against its store")
+    for rate, url in bench.store_urls.items():
+        store = Store.open(url)
+        try:
+            for name in MIGRATIONS:
+                evidence = store.evidence(name)
+                counted = final[rate].by_migration.get(name, 0.0) if rate in final else 0.0
+                stored = (f"{evidence.comparisons} comparisons (match {evidence.matches}, mismatch "
+                          f"{evidence.mismatches}, noise {evidence.noise}, error {evidence.errors}), "
+                          f"{evidence.shadow_dropped} dropped")
+                flag = "" if evidence.comparisons == counted else "   <-- differs"
+                print(f"  {rate:>4.0%} {name:<12} metrics {counted:.0f} comparisons; store {stored}{flag}")
+        finally:
+            store.close()
     for rate, counters in final.items():
         outcomes = ", ".join(f"{k} {v:.0f}" for k, v in sorted(counters.comparisons.items())) or "none"
         requests = ", ".join(f"{k} {v:.0f}" for k, v in sorted(counters.requests.items()))

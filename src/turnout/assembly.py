@@ -83,6 +83,7 @@ def migration_from_config(
         rules={k: CoordinateRule(**r.model_dump()) for k, r in cfg.rules.items()},
         sample_rate=cfg.sample_rate,
         noise_rate=cfg.noise_rate,
+        rare_fields=frozenset(cfg.rare),
         shadow_mutations=cfg.shadow_mutations,
         reverse_compare=cfg.reverse_compare,
         gates=Gates(**cfg.gates.model_dump()),
@@ -154,6 +155,9 @@ def build_migrations(configs: list[MigrationConfig], model: SupergraphModel) -> 
             raise AssemblyError(f"migration {cfg.name}: `from` and `to` are both {frm!r}")
         if not fields:
             raise AssemblyError(f"migration {cfg.name}: no fields")
+        stray = [c for c in cfg.rare if c not in fields]
+        if stray:
+            raise AssemblyError(f"migration {cfg.name}: rare fields that it does not move: {', '.join(stray)}")
         for coordinate in fields:
             if not _is_field(model, coordinate):
                 raise AssemblyError(f"migration {cfg.name}: {coordinate} is not a field of the supergraph "
@@ -303,7 +307,7 @@ def build_gateway(cfg: Config, model: SupergraphModel, services: Services | None
             evidence=Fanout(sinks),
             cohort=cohort_key(cfg),
             shadow=ShadowQueue(size=cfg.shadow.queue_size, concurrency=cfg.shadow.concurrency,
-                               timeout=min(cfg.shadow.timeout, cfg.subgraph_timeout)),
+                               timeout=min(cfg.shadow.timeout, cfg.subgraph_timeout), max_wait=cfg.shadow.max_wait),
             refresh_interval=cfg.refresh_interval,
         )
     if cfg.tracing.otlp_endpoint:

@@ -414,7 +414,8 @@ def ack(
 def migrate(
     name: Annotated[str, typer.Argument(help="The migration.")],
     to: Annotated[str, typer.Option("--to", help="monolith, side_by_side, migrated or removed.")],
-    percent: Annotated[float | None, typer.Option(help="Rollout in migrated (0-100).")] = None,
+    percent: Annotated[float | None, typer.Option(
+        help="Rollout in migrated, or the share of requests compared in side_by_side (0-100).")] = None,
     force: Annotated[bool, typer.Option(help="Move even though the gate says no (needs --reason).")] = False,
     reason: Annotated[str | None, typer.Option(help="Why; kept in the stage log.")] = None,
     by: Annotated[str, typer.Option(envvar="USER")] = "unknown",
@@ -422,9 +423,8 @@ def migrate(
     supergraph: SupergraphOption = None,
 ) -> None:
     """Move a migration to another stage, if its evidence allows (gateways pick it up within seconds)."""
-    from .migration.model import MigrationState, Stage
-    from .migration.readiness import check_move, evidence_since
-    from .migration.report import evidence_json
+    from .migration.model import Stage
+    from .migration.stages import move_stage
     from .migration.store import StageConflict
 
     try:
@@ -435,8 +435,9 @@ def migrate(
     if percent is not None and not 0 <= percent <= 100:  # NaN fails this too
         typer.echo(f"turnout: --percent must be between 0 and 100, not {percent:g}", err=True)
         raise typer.Exit(2)
-    if percent is not None and target != Stage.MIGRATED:
-        typer.echo(f"turnout: --percent is the rollout in migrated; {target} has none", err=True)
+    if percent is not None and target not in (Stage.MIGRATED, Stage.SIDE_BY_SIDE):
+        typer.echo(f"turnout: --percent is the rollout in migrated or the sampling share in side_by_side; "
+                   f"{target} has none", err=True)
         raise typer.Exit(2)
     if force and not (reason and reason.strip()):
         typer.echo("turnout: --force needs a --reason (it is kept in the stage log)", err=True)
@@ -444,48 +445,90 @@ def migrate(
     _cfg, found, store, model = _migration_context(config, supergraph)
     try:
         migration = _find_migration(found, name)
-        state = store.get_states().get(name, MigrationState(name=name))
-        evidence = store.evidence(name, since=evidence_since(migration, state))
-        rollout = percent if percent is not None else (state.percent if target == state.stage else 100.0)
-        verdict = check_move(migration, state, target, evidence, percent=rollout, model=model)
-        if not verdict.ok and not force:
-            typer.echo(f"turnout: {name} cannot move from {state.stage} to {target}: {verdict.summary}", err=True)
-            typer.echo("(use --force --reason '...' to move anyway; it is logged)", err=True)
-            raise typer.Exit(1)
-        logged = evidence_json(evidence)
-        if not verdict.ok:
-            logged["blockers"] = list(verdict.reasons)  # what --force overrode
         try:
-            # on the state the verdict was made on: a move by someone else meanwhile is not overwritten
-            change = store.set_stage(name, target, percent=rollout, by=by,
-                                     reason=reason or ("" if verdict.ok else verdict.summary), forced=not verdict.ok,
-                                     evidence=logged, expected=state)
+            move = move_stage(store, migration, target, by=by, percent=percent, reason=reason, force=force,
+                              model=model)
         except StageConflict as conflict:
             typer.echo(f"turnout: {conflict}; nothing changed (run the command again to decide on the new stage)",
                        err=True)
             raise typer.Exit(1) from None
     finally:
         store.close()
-    shown = f" at {change.percent:g}%" if target == Stage.MIGRATED else ""
-    forced = f" (forced past: {verdict.summary})" if change.forced else ""
+    if move.unchanged:
+        typer.echo(f"{name}: already {move.state.stage} at {move.state.percent:g}%; nothing changed")
+        return
+    if move.change is None:
+        typer.echo(f"turnout: {name} cannot move from {move.state.stage} to {target}: {move.verdict.summary}",
+                   err=True)
+        typer.echo("(use --force --reason '...' to move anyway; it is logged)", err=True)
+        raise typer.Exit(1)
+    change = move.change
+    shown = {Stage.MIGRATED: f" at {change.percent:g}%",
+             Stage.SIDE_BY_SIDE: f" comparing {change.percent:g}% of requests"}.get(target, "")
+    forced = f" (forced past: {move.verdict.summary})" if change.forced else ""
     typer.echo(f"{name}: {change.from_stage} -> {change.to_stage}{shown}{forced}")
 
 
 @app.command()
 def plan(
     query_file: Annotated[Path, typer.Argument(help="A file with the GraphQL operation.")],
-    supergraph: Annotated[str, typer.Option(help="Supergraph SDL: a file path or URL.")],
+    supergraph: Annotated[str | None, typer.Option(help="Supergraph SDL: a file path or URL.")] = None,
     operation_name: Annotated[str | None, typer.Option("--operation-name")] = None,
+    migrated: Annotated[list[str] | None, typer.Option(
+        "--migrated", help="Plan as if this migration (of --config) were migrated: its fields from its new "
+                           "subgraph. Repeatable.")] = None,
+    label: Annotated[list[str] | None, typer.Option(
+        "--label", help="An @override label to plan as active. Repeatable.")] = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Print the query plan of an operation."""
+    """Print the query plan of an operation. With --config, the configured migrations are routed to their old
+    subgraph unless named by --migrated (as the gateway routes them in monolith / migrated)."""
+    from types import MappingProxyType
+
     from graphql import GraphQLError, parse, validate
 
     from .planner.display import print_plan
     from .planner.query_planner import PlanningError, QueryPlanner
+    from .planner.routing import Routing
 
-    model = load_supergraph(supergraph)
     try:
-        document = parse(query_file.read_text(encoding="utf-8"))
+        text = query_file.read_text(encoding="utf-8")
+    except OSError as error:
+        typer.echo(f"turnout: cannot read {query_file}: {error.strerror or error}", err=True)
+        raise typer.Exit(2) from None
+    except UnicodeDecodeError:
+        typer.echo(f"turnout: cannot read {query_file}: it is not UTF-8 text", err=True)
+        raise typer.Exit(2) from None
+    assignments: dict[str, str] = {}
+    labels = set(label or ())
+    if migrated or config is not None:
+        from .assembly import AssemblyError, build_migrations
+
+        cfg = build_config(config, {("supergraph",): supergraph})
+        if not cfg.supergraph:
+            typer.echo("turnout: no supergraph: pass --supergraph PATH|URL (or set it in the config)", err=True)
+            raise typer.Exit(2)
+        model = load_supergraph(cfg.supergraph)
+        try:
+            found = build_migrations(cfg.migrations, model)
+        except AssemblyError as error:
+            typer.echo(f"turnout: {error}", err=True)
+            raise typer.Exit(2) from None
+        moved = {_find_migration(found, name).name for name in migrated or ()}
+        for migration in found:  # as the gateway routes them: the old side unless migrated
+            if migration.label:
+                if migration.name in moved:
+                    labels.add(migration.label)
+            else:
+                side = migration.to_subgraph if migration.name in moved else migration.from_subgraph
+                assignments.update(dict.fromkeys(migration.fields, side))
+    elif supergraph is None:
+        typer.echo("turnout: no supergraph: pass --supergraph PATH|URL", err=True)
+        raise typer.Exit(2)
+    else:
+        model = load_supergraph(supergraph)
+    try:
+        document = parse(text)
     except GraphQLError as error:
         typer.echo(f"turnout: {error}", err=True)
         raise typer.Exit(2) from None
@@ -494,8 +537,9 @@ def plan(
         for problem in problems:
             typer.echo(f"turnout: {problem.message}", err=True)
         raise typer.Exit(2)
+    routing = Routing(assignments=MappingProxyType(assignments), active_labels=frozenset(labels))
     try:
-        typer.echo(print_plan(QueryPlanner(model).plan(document, operation_name)))
+        typer.echo(print_plan(QueryPlanner(model).plan(document, operation_name, routing)))
     except PlanningError as error:
         typer.echo(f"turnout: {error}", err=True)
         raise typer.Exit(2) from None

@@ -261,6 +261,9 @@ class MigrationConfig(_Strict):
     from_subgraph: str | None = Field(default=None, alias="from")
     to_subgraph: str | None = Field(default=None, alias="to")
     fields: list[str] = Field(default_factory=list)
+    rare: list[str] = Field(
+        default_factory=list, description="Fields rarely asked for: the gates need them compared once, not "
+        "min_comparisons times.")
     label: str | None = None
     rules: dict[str, RuleConfig] = Field(default_factory=dict)
     sample_rate: float = Field(default=0.1, ge=0, le=1)
@@ -290,9 +293,12 @@ class CohortConfig(_Strict):
 
 
 class ShadowConfig(_Strict):
-    queue_size: int = Field(default=1000, ge=1)
-    concurrency: int = Field(default=4, ge=1)
+    """The comparisons' queue: bounded, dropping (and counting) what it cannot take or took too long to run."""
+
+    queue_size: int = Field(default=5000, ge=1)
+    concurrency: int = Field(default=16, ge=1, description="Comparisons running at once (they mostly wait).")
     timeout: float = Field(default=30.0, gt=0)
+    max_wait: float = Field(default=10.0, gt=0, description="Seconds a comparison may wait; later it is dropped.")
 
 
 class TracingConfig(_Strict):

@@ -23,9 +23,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from .assembly import build_gateway
 from .config import Config, ServerConfig, ShadowConfig, StoreConfig
 from .gateway import Gateway
-from .migration.model import MigrationState, Stage
-from .migration.readiness import check_move
+from .migration.model import Stage
 from .migration.report import migration_report
+from .migration.stages import move_stage
 from .migration.store import Store
 from .migration.table import migrations_table
 from .reload import GatewayHolder
@@ -130,35 +130,27 @@ class _Story:
 
     async def move(self, name: str, stage: Stage, percent: float = 100.0, *, force_after: int = 3,
                    force: bool = False) -> bool:
-        """Move a migration if its gate allows, waiting a few steps for evidence; with `force`, move anyway
-        after that (a slow machine gathers less evidence in a step), saying so."""
+        """Move a migration if its gate allows (the CLI's use case: current-stage evidence, compare-and-set),
+        waiting a few steps for evidence; with `force`, move anyway after that (a slow machine gathers less
+        evidence in a step), saying so."""
         migration = self.engine.migrations[name]
         for attempt in range(force_after + 1):
-            state = (await asyncio.to_thread(self.store.get_states)).get(name, MigrationState(name=name))
-            evidence = await asyncio.to_thread(self.store.evidence, name)
-            verdict = check_move(migration, state, stage, evidence, percent=percent, model=self.gateway.model)
-            if verdict.ok:
-                await asyncio.to_thread(self.store.set_stage, name, stage, percent=percent, by="demo",
-                                        reason=f"evidence: {evidence.comparisons} comparisons, match rate "
-                                               f"{evidence.match_rate if evidence.match_rate is not None else 0:.1%}",
-                                        evidence={"comparisons": evidence.comparisons,
-                                                  "match_rate": evidence.match_rate})
+            last = attempt == force_after
+            move = await asyncio.to_thread(
+                move_stage, self.store, migration, stage, by="demo", percent=percent, model=self.gateway.model,
+                force=force and last, reason=None)
+            if move.change is not None or move.unchanged:
                 await self.engine.refresh()
                 shown = f" {percent:g}%" if stage == Stage.MIGRATED else ""
-                self.console.print(f"[green]✔[/green] {name}: {state.stage} → {stage}{shown}")
+                if move.change is not None and move.change.forced:
+                    self.console.print(f"[yellow]✔[/yellow] {name}: → {stage}{shown} (forced: {move.verdict.summary})")
+                else:
+                    self.console.print(f"[green]✔[/green] {name}: {move.state.stage} → {stage}{shown}")
                 return True
-            if attempt < force_after:
-                self.console.print(f"[yellow]…[/yellow] {name} → {stage}: {verdict.summary}")
+            if not last:
+                self.console.print(f"[yellow]…[/yellow] {name} → {stage}: {move.verdict.summary}")
                 await self.wait(f"gathering evidence for {name}", self.step)
-        if force:
-            await asyncio.to_thread(self.store.set_stage, name, stage, percent=percent, by="demo", forced=True,
-                                    reason=f"demo: moving on after {force_after} steps ({verdict.summary})",
-                                    evidence={"blockers": list(verdict.reasons)})
-            await self.engine.refresh()
-            shown = f" {percent:g}%" if stage == Stage.MIGRATED else ""
-            self.console.print(f"[yellow]✔[/yellow] {name}: → {stage}{shown} (forced: {verdict.summary})")
-            return True
-        self.console.print(f"[red]✘[/red] {name} stays in {self.engine.states[name].stage}: {verdict.summary}")
+        self.console.print(f"[red]✘[/red] {name} stays in {self.engine.states[name].stage}: {move.verdict.summary}")
         return False
 
     async def diffs(self, name: str, limit: int = 3) -> None:

@@ -34,11 +34,12 @@ from graphql.execution.values import get_variable_values
 from graphql.validation import ValidationRule, specified_rules
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from .executor.plan_executor import ExecutionState, FetchMemo, PlanExecutor
+from .executor.fallback import replace_failed
+from .executor.plan_executor import ExecutionState, FetchMemo, FetchRecord, PlanExecutor
 from .executor.projection import Projector
-from .migration.compare import compare_responses, noisy_coordinates
+from .migration.compare import MigrationComparison, compare_for_migration, error_owners
 from .migration.engine import MigrationEngine
-from .migration.model import CoordinateRule, Difference
+from .migration.model import Difference, Migration
 from .migration.routing import Decision
 from .observability.metrics import Metrics
 from .observability.tracing import default_tracer
@@ -160,6 +161,22 @@ class _NoIntrospection(ValidationRule):
                 f"'{node.name.value}'.", node))
             return SKIP
         return None
+
+
+def _failure(failed: list[FetchRecord], owners: list[str | None], coordinates: frozenset[str]
+             ) -> MigrationComparison:
+    """A comparison whose candidate failed: an `error` at the migrating coordinate of each error that has one
+    on its path; for the errors that have none (no path, or one ending at an entity), at each migrating
+    coordinate a failed fetch asked for. The sample is the subgraph's own message (the store redacts it)."""
+    message = next((f.error for f in failed if f.error), None)
+    located = [owner for owner in owners if owner is not None]
+    found = dict.fromkeys(located)
+    if len(located) < len(owners) or not owners:
+        for fetch in failed:
+            found.update(dict.fromkeys(sorted(fetch.coordinates & coordinates)))
+    return MigrationComparison(
+        differences=[Difference(path=(), coordinate=c, kind="error", candidate=message) for c in found],
+        values={}, differing={})
 
 
 class Gateway:
@@ -396,13 +413,13 @@ class Gateway:
         plan = await self.plan_off_loop(request.query, document, request.operation_name, routing)
         memo = FetchMemo() if decision is not None and (decision.candidates or decision.served_by_to) else None
         state = await self.executor.execute(plan, variables, memo, request.headers)
+        if self.metrics is not None:
+            self.metrics.fetches(state.fetches)  # failed ones too, when a fallback answers in their place
         operation_name = request.operation_name or (operation.name.value if operation.name else "(anonymous)")
         if decision is not None and decision.served_by_to:
             plan, state = await self._fall_back(request, decision, plan, state, variables, memo, kind,
                                                 operation_name)
         response = self._respond(plan, state, document, operation, variables)
-        if self.metrics is not None:
-            self.metrics.fetches(state.fetches)
         if decision is not None and decision.candidates and memo is not None:
             self._compare_later(request, decision, plan, state, response, variables, memo, kind, operation_name)
         return response, kind
@@ -451,10 +468,12 @@ class Gateway:
         self, request: GraphQLRequest, decision: Decision, plan: QueryPlan, state: ExecutionState,
         variables: dict[str, Any], memo: FetchMemo | None, kind: str, operation_name: str,
     ) -> tuple[QueryPlan, ExecutionState]:
-        """When a migrated field's new subgraph failed, answer from the old one (and record it)."""
+        """When a migrated field's new subgraph failed, the old one answers what the failed fetches were to
+        answer (executor.fallback); the rest of the response stays the new side's. Recorded."""
         assert self.engine is not None and decision.fallback is not None
-        failed = {f.service for f in state.fetches if not f.ok}
-        culprits = [m for m in decision.served_by_to if m.to_subgraph in failed]
+        services = {m.to_subgraph for m in decision.served_by_to}
+        failed = [f for f in state.fetches if not f.ok and f.service in services]
+        culprits = [m for m in decision.served_by_to if any(f.service == m.to_subgraph for f in failed)]
         if not culprits:
             return plan, state
         fallback_plan = self.plan(request.query, request.operation_name, decision.fallback)
@@ -462,8 +481,15 @@ class Gateway:
             # never a second write: a mutation falls back only when its writes need not be sent again
             return plan, state
         fallback_state = await self.executor.execute(fallback_plan, variables, memo, request.headers)
+        if self.metrics is not None:
+            self.metrics.fetches(fallback_state.fetches, "fallback")
         for migration in culprits:
             self.engine.record_fallback(migration, operation_name)
+        state.fell_back = True
+        if replace_failed(state, fallback_state, failed, services):
+            return plan, state
+        # the two runs' objects do not match up (the old side lists others): no partial answer can be trusted
+        fallback_state.fell_back = True
         return fallback_plan, fallback_state
 
     def _compare_later(
@@ -472,6 +498,10 @@ class Gateway:
     ) -> None:
         engine = self.engine
         assert engine is not None
+        if state.fell_back:
+            # part of the response came from a fallback, the candidates were made against the primary routing:
+            # their differences would mix another migration's fallback into this one's evidence. Not compared.
+            return
         eligible: dict[str, QueryPlan] = {}
         for name, candidate_routing in decision.candidates.items():
             try:
@@ -485,26 +515,50 @@ class Gateway:
             return
         candidate_plan = eligible[migration.name]
         primary_fetches = list(state.fetches)
+        coordinates = frozenset(migration.fields)
+        repeat = engine.wants_noise_run(migration)
 
         async def job() -> None:
             try:
                 async with asyncio.timeout(engine.shadow.timeout):
-                    candidate_state = await self.executor.execute(candidate_plan, variables, memo.copy(),
-                                                                  request.headers)
+                    # the old side again, concurrently with the candidate, when noise is measured: a write
+                    # landing meanwhile touches both runs alike, never only the one compared with the new side
+                    runs = [self.executor.execute(candidate_plan, variables, memo.copy(), request.headers)]
+                    if repeat:
+                        runs.append(self.executor.execute(plan, variables, None, request.headers))
+                    candidate_state, *again = await asyncio.gather(*runs)
             except TimeoutError:
-                engine.record_comparison(migration, operation_name, [], candidate_failed=True)
+                engine.record_comparison(migration, operation_name,
+                                         MigrationComparison(differences=[], values={}, differing={}),
+                                         candidate_failed=True)
                 return
-            candidate_response = self._project(candidate_plan, candidate_state, variables)
-            if engine.wants_noise_run(migration):
-                again = await self.executor.execute(plan, variables, None, request.headers)
-                differences = self._compare(plan, response, self._project(plan, again, variables), variables, {})
-                engine.learn_noise(migration, noisy_coordinates(differences))
-            differences = self._compare(plan, response, candidate_response, variables, migration.rules)
-            failed = any(not f.ok and f.service == migration.to_subgraph for f in candidate_state.fetches)
-            engine.record_comparison(migration, operation_name, differences, failed)
+            failed = [f for f in candidate_state.fetches if not f.ok and f.service == migration.to_subgraph]
+            if failed:
+                # one `error` outcome: at the migrating coordinate on an error's path, else at each migrating
+                # coordinate the failed fetch was asked for; the nulls a failure causes further up are its
+                # consequence, not differences of their own
+                errors = [e for e in candidate_state.errors
+                          if e.get("extensions", {}).get("serviceName") == migration.to_subgraph]
+                owners = error_owners(errors, schema=self.model.api_schema, root_type=candidate_plan.root_type,
+                                      selections=candidate_plan.selections, variables=variables,
+                                      data=candidate_state.data, coordinates=coordinates)
+                engine.record_comparison(migration, operation_name, _failure(failed, owners, coordinates),
+                                         candidate_failed=True)
+            else:
+                candidate_response = self._project(candidate_plan, candidate_state, variables)
+                engine.record_comparison(migration, operation_name,
+                                         self._compare(plan, response, candidate_response, variables, migration),
+                                         candidate_failed=False)
+            if again:
+                itself = self._compare(plan, response, self._project(plan, again[0], variables), variables,
+                                       migration)
+                engine.learn_noise(migration, itself)
             engine.record_latencies(migration, [*primary_fetches, *candidate_state.fetches])
+            if self.metrics is not None:
+                for shadow_state in (candidate_state, *again):
+                    self.metrics.fetches(shadow_state.fetches, "shadow")
 
-        if not engine.shadow.submit(job):
+        if not engine.shadow.submit(job, on_stale=lambda: engine.record_drop(migration)):
             engine.record_drop(migration)
 
     def _project(self, plan: QueryPlan, state: ExecutionState, variables: dict[str, Any]) -> dict[str, Any]:
@@ -512,9 +566,10 @@ class Gateway:
         return {"data": data, "errors": state.errors} if state.errors else {"data": data}
 
     def _compare(self, plan: QueryPlan, primary: dict[str, Any], candidate: dict[str, Any],
-                 variables: dict[str, Any], rules: Mapping[str, CoordinateRule]) -> list[Difference]:
-        return compare_responses(primary, candidate, schema=self.model.api_schema, root_type=plan.root_type,
-                                 selections=plan.selections, variables=variables, rules=rules)
+                 variables: dict[str, Any], migration: Migration) -> MigrationComparison:
+        return compare_for_migration(primary, candidate, schema=self.model.api_schema, root_type=plan.root_type,
+                                     selections=plan.selections, variables=variables,
+                                     coordinates=frozenset(migration.fields), rules=migration.rules)
 
     def _introspect(self, document: DocumentNode, operation: OperationDefinitionNode,
                     variables: Mapping[str, Any]) -> dict[str, Any]:

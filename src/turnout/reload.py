@@ -443,12 +443,12 @@ class SupergraphReloader:
 
 
 def _carry_over(old: Gateway, new: Gateway) -> None:
-    """What the old gateway's migration engine learned that is not in the store: the noisy coordinates."""
+    """What the old gateway's migration engine learned that is not in the store: the noise rates."""
     if old.engine is None or new.engine is None:
         return
-    for name, coordinates in old.engine.noisy.items():
-        if name in new.engine.noisy:
-            new.engine.noisy[name] |= coordinates
+    for name, tally in old.engine.noise.items():
+        if name in new.engine.noise:
+            new.engine.noise[name] = tally
 
 
 def _reason(error: BaseException) -> str:

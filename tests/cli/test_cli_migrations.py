@@ -109,21 +109,26 @@ def setup(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Se
     return Setup(config=config, supergraph=supergraph, store_url=store_url)
 
 
+FIELDS = {"assignments": ("Assignment.createdDate", "Assignment.tags", "Query.assignments"),
+          "scores": ("Assignment.score",)}
+
+
 def record(setup: Setup, *, matches: dict[str, int], mismatches: dict[str, int] | None = None,
            errors: int = 0, migration: str = "assignments") -> None:
     """Evidence as the gateway's recorder writes it: comparisons per operation, one diff group per mismatching
     operation (Assignment.createdDate, a timezone bug)."""
+    every = {c: 1 for c in FIELDS.get(migration, ())}  # each comparison reached every field once
     with setup.store() as store:
         recorder = Recorder(store)
         for operation, count in matches.items():
             for _ in range(count):
-                recorder.comparison(migration, operation, "match", [], set())
+                recorder.comparison(migration, operation, "match", [], set(), values=every)
         for operation, count in (mismatches or {}).items():
             for i in range(count):
                 recorder.comparison(migration, operation, "mismatch", [Difference(
                     path=("assignments", i, "createdDate"), coordinate="Assignment.createdDate", kind="value",
                     primary="2024-03-02T10:00:00Z", candidate="2024-03-02T09:00:00Z",
-                )], set())
+                )], set(), values=every, differing={"Assignment.createdDate": 1})
         for _ in range(errors):
             recorder.comparison(migration, "Broken", "error", [], set())
         recorder.latency(migration, "from", 4.0)
@@ -176,7 +181,7 @@ def test_migrations_show_recorded_evidence(setup: Setup) -> None:
     assert (row["stage"], row["changed_by"], row["ready"]) == ("side_by_side", "ada", False)
     assert row["blockers"] == ["1 diff groups open (fix or acknowledge them)"]
     table = setup.run("migrations").stdout
-    assert "83.3%" in table and "migrated: 1 diff groups open" in table
+    assert "83.3%" in table and "migrated: 1 diff groups" in table and "10% compared" in table
 
 
 def test_migrations_without_any_configured(setup: Setup) -> None:
@@ -196,6 +201,7 @@ def test_migrations_without_a_supergraph_keep_the_configured_gates(setup: Setup)
     row = migrations_json(setup)["assignments"]
     # the config's gates, not the defaults: 4 comparisons, 2 operations
     assert row["blockers"] == ["0 comparisons, 4 needed", "match rate unknown (no comparison judged), 75.00% needed",
+                               "never compared: Assignment.createdDate, Assignment.tags, Query.assignments",
                                "0 distinct operations compared, 2 needed"]
     assert migrations_json(setup)["scores"]["readiness"] == (
         "no supergraph to check that assignments resolves the fields")
@@ -215,8 +221,9 @@ def test_a_supergraph_flag_replaces_the_configs(setup: Setup, tmp_path: Path) ->
 def test_migrate_one_stage_with_its_gate(setup: Setup) -> None:
     result = setup.run("migrate", "assignments", "--to", "side_by_side", "--by", "ada", "--reason", "start")
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "assignments: monolith -> side_by_side"
-    assert setup.stage("assignments") == (Stage.SIDE_BY_SIDE, 100.0)
+    # entering side_by_side compares the configured sample_rate's share (0.1 by default)
+    assert result.stdout.strip() == "assignments: monolith -> side_by_side comparing 10% of requests"
+    assert setup.stage("assignments") == (Stage.SIDE_BY_SIDE, 10.0)
     with setup.store() as store:
         [change] = store.stage_log("assignments")
         assert "scores" not in store.get_states()
@@ -234,7 +241,7 @@ def test_migrate_refused_by_the_gate(setup: Setup) -> None:
     assert ("turnout: assignments cannot move from side_by_side to migrated: 2 comparisons, 4 needed; "
             "1 distinct operations compared, 2 needed") in result.stderr
     assert "--force --reason" in result.stderr
-    assert setup.stage("assignments") == (Stage.SIDE_BY_SIDE, 100.0)
+    assert setup.stage("assignments") == (Stage.SIDE_BY_SIDE, 10.0)
     with setup.store() as store:
         assert len(store.stage_log("assignments")) == 1  # a refused move is not logged
 
@@ -276,7 +283,7 @@ def test_migrate_forced_is_logged(setup: Setup) -> None:
 
 def test_migrate_forced_when_the_gate_agrees_is_not_marked_forced(setup: Setup) -> None:
     result = setup.run("migrate", "assignments", "--to", "side_by_side", "--force", "--reason", "just in case")
-    assert (result.exit_code, result.stdout.strip()) == (0, "assignments: monolith -> side_by_side")
+    assert (result.exit_code, result.stdout.strip()) == (0, "assignments: monolith -> side_by_side comparing 10% of requests")
     with setup.store() as store:
         [change] = store.stage_log("assignments")
     assert (change.forced, change.reason) == (False, "just in case")
@@ -325,10 +332,11 @@ def test_the_whole_way_through_evidence_diffs_ack_and_rollout(setup: Setup) -> N
     assert "rollout is 25%, 100% needed" in result.stderr
     assert "s needed" in result.stderr.split("rollout is 25%, 100% needed")[1]
 
-    # the same stage again: a new rollout; without --percent the rollout is kept
+    # the same stage again: a new rollout; without --percent the rollout is kept, and nothing is logged
     assert setup.run("migrate", "assignments", "--to", "migrated", "--percent", "100").exit_code == 0
     assert setup.stage("assignments") == (Stage.MIGRATED, 100.0)
-    assert setup.run("migrate", "assignments", "--to", "migrated").exit_code == 0
+    again = setup.run("migrate", "assignments", "--to", "migrated")
+    assert (again.exit_code, again.stdout.strip()) == (0, "assignments: already migrated at 100%; nothing changed")
     assert setup.stage("assignments") == (Stage.MIGRATED, 100.0)
 
     row = migrations_json(setup)["assignments"]
@@ -341,9 +349,8 @@ def test_the_whole_way_through_evidence_diffs_ack_and_rollout(setup: Setup) -> N
     with setup.store() as store:
         log = store.stage_log("assignments")
     assert [(c.from_stage.value, c.to_stage.value, c.percent) for c in reversed(log)] == [
-        ("monolith", "side_by_side", 100.0),
+        ("monolith", "side_by_side", 10.0),
         ("side_by_side", "migrated", 25.0),
-        ("migrated", "migrated", 100.0),
         ("migrated", "migrated", 100.0),
         ("migrated", "monolith", 100.0),
     ]
@@ -370,6 +377,9 @@ def test_a_stage_set_by_the_cli_is_seen_by_every_gateway(setup: Setup) -> None:
     try:
         assert asyncio.run(stages()) == [(Stage.MONOLITH, 100.0)] * 2
         assert setup.run("migrate", "assignments", "--to", "side_by_side").exit_code == 0
+        assert asyncio.run(stages()) == [(Stage.SIDE_BY_SIDE, 10.0)] * 2
+        # the sampling share, changed at runtime: stored and picked up like a stage
+        assert setup.run("migrate", "assignments", "--to", "side_by_side", "--percent", "100").exit_code == 0
         assert asyncio.run(stages()) == [(Stage.SIDE_BY_SIDE, 100.0)] * 2
         result = setup.run("migrate", "assignments", "--to", "migrated", "--percent", "25", "--force",
                            "--reason", "canary")
@@ -448,8 +458,8 @@ def test_ack_only_touches_its_migrations_groups(setup: Setup) -> None:
          "turnout: --percent must be between 0 and 100, not -1"),
         (["migrate", "assignments", "--to", "migrated", "--percent", "nan"],
          "turnout: --percent must be between 0 and 100, not nan"),
-        (["migrate", "assignments", "--to", "side_by_side", "--percent", "50"],
-         "turnout: --percent is the rollout in migrated; side_by_side has none"),
+        (["migrate", "assignments", "--to", "removed", "--percent", "50"],
+         "turnout: --percent is the rollout in migrated or the sampling share in side_by_side; removed has none"),
         (["migrate", "assignments", "--to", "migrated", "--force"],
          "turnout: --force needs a --reason (it is kept in the stage log)"),
         (["migrate", "assignments", "--to", "migrated", "--force", "--reason", "  "],
@@ -475,7 +485,8 @@ def test_bad_input(setup: Setup, args: list[str], message: str) -> None:
 
 def test_stage_names_are_forgiving_about_case_and_dashes(setup: Setup) -> None:
     result = setup.run("migrate", "assignments", "--to", "Side-By-Side")
-    assert (result.exit_code, result.stdout.strip()) == (0, "assignments: monolith -> side_by_side")
+    assert (result.exit_code, result.stdout.strip()) == (
+        0, "assignments: monolith -> side_by_side comparing 10% of requests")
 
 
 def test_a_bad_config_file(setup: Setup) -> None:

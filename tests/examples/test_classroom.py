@@ -306,7 +306,7 @@ class _Evidence:
         self.comparisons: list[tuple[str, str, ComparisonOutcome, list[Difference]]] = []
 
     def comparison(self, migration: str, operation: str, outcome: ComparisonOutcome,
-                   differences: list[Difference], noisy_coordinates: set[str]) -> None:
+                   differences: list[Difference], noisy_coordinates: set[str], **_counts: Any) -> None:
         self.comparisons.append((migration, operation, outcome, differences))
 
     def latency(self, migration: str, side: str, ms: float) -> None:

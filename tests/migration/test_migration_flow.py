@@ -238,8 +238,9 @@ def test_a_field_that_differs_between_two_primary_runs_is_noise(setup: Setup) ->
         gateway, recorder = setup.gateway(setup.migration(rules=rules, noise_rate=1.0))
         await gateway.start()
         try:
-            for _ in range(3):
+            for _ in range(30):
                 await _ask(gateway, "query Rendered { assignment(id: \"a1\") { id title renderedAt } }")
+                await asyncio.sleep(0.01)  # (each comparison and its repeat done before the next request)
             await _settle(gateway, recorder)
         finally:
             await gateway.close()
@@ -248,7 +249,10 @@ def test_a_field_that_differs_between_two_primary_runs_is_noise(setup: Setup) ->
     groups = setup.store.diff_groups("assignments")
     assert [(g.coordinate, g.noise) for g in groups] == [("Assignment.renderedAt", True)]
     evidence = setup.store.evidence("assignments")
-    assert evidence.noise == 3 and evidence.mismatches == 0
+    # noise once the old side was seen to disagree with itself about as often as with the new side, over 20
+    # values each way (NoiseTally.min_values); mismatches until then
+    assert evidence.mismatches + evidence.noise == 30
+    assert 19 <= evidence.mismatches <= 21 and evidence.noise >= 9
     assert evidence.open_diff_groups == 0
 
 
@@ -327,6 +331,38 @@ def test_migrated_falls_back_to_the_monolith_when_the_new_service_is_down(setup:
     evidence = setup.store.evidence("assignments")
     assert evidence.fallbacks == 2 and evidence.last_fallback is not None
     assert metrics.registry.get_sample_value("turnout_migration_fallbacks_total", {"migration": "assignments"}) == 2
+
+    # the failed calls and the calls made in their place are counted, each with its purpose
+    def calls(subgraph: str, outcome: str, purpose: str) -> float:
+        labels = {"subgraph": subgraph, "outcome": outcome, "purpose": purpose}
+        return metrics.registry.get_sample_value("turnout_subgraph_requests_total", labels) or 0.0
+
+    assert calls("assignments", "error", "request") == 2
+    assert calls("monolith", "ok", "fallback") == 2
+    assert calls("monolith", "ok", "request") == 0
+
+
+def test_comparison_calls_are_counted_as_shadow(setup: Setup) -> None:
+    setup.stage(Stage.SIDE_BY_SIDE)
+    metrics = Metrics()
+
+    async def scenario() -> None:
+        gateway, recorder = setup.gateway(setup.migration(), metrics=metrics)
+        await gateway.start()
+        try:
+            for _ in range(3):
+                await _ask(gateway, BOARD)
+            await _settle(gateway, recorder)
+        finally:
+            await gateway.close()
+
+    _run(scenario())
+    sample = metrics.registry.get_sample_value
+    labels = {"subgraph": "assignments", "outcome": "ok"}
+    assert sample("turnout_subgraph_requests_total", {**labels, "purpose": "shadow"}) == 3
+    assert sample("turnout_subgraph_requests_total", {**labels, "purpose": "request"}) is None
+    assert sample("turnout_subgraph_requests_total", {"subgraph": "monolith", "outcome": "ok",
+                                                      "purpose": "request"}) == 3
 
 
 def test_migrated_serves_the_new_service_for_its_rollout_share_sticky_per_user(setup: Setup) -> None:

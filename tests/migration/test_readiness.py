@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from support.fixtures import load_supergraph
-from turnout.migration.model import Gates, Migration, MigrationEvidence, MigrationState, Stage
+from turnout.migration.model import Coverage, Gates, Migration, MigrationEvidence, MigrationState, Stage
 from turnout.migration.readiness import Verdict, check_move, fields_declared_by, next_stage
 from turnout.supergraph.join_spec import read_supergraph
 
@@ -22,7 +22,9 @@ GATES = Gates(min_match_rate=0.99, min_comparisons=100, min_operations=2, remove
 MIGRATION = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
                       fields=("Assignment.createdDate", "Query.assignments"), gates=GATES)
 # enough of everything to enter `migrated`
-GOOD = MigrationEvidence(name="assignments", comparisons=200, matches=199, mismatches=1, operations=2)
+GOOD = MigrationEvidence(name="assignments", comparisons=200, matches=199, mismatches=1, operations=2,
+                         coverage={c: Coverage(comparisons=200, operations=2, values=300, differing=1)
+                                   for c in MIGRATION.fields})
 
 
 def state(stage: Stage, percent: float = 100.0, changed: timedelta | None = 2 * DAY) -> MigrationState:
@@ -132,6 +134,7 @@ def test_migrated_with_no_evidence_at_all() -> None:
     assert verdict.reasons == (
         "0 comparisons, 100 needed",
         "match rate unknown (no comparison judged), 99.00% needed",
+        "never compared: Assignment.createdDate, Query.assignments",
         "0 distinct operations compared, 2 needed",
     )
 
@@ -154,11 +157,32 @@ def test_migrated_needs_no_open_diff_groups() -> None:
 
 def test_migrated_lists_every_failing_gate() -> None:
     evidence = MigrationEvidence(name="assignments", comparisons=10, matches=5, mismatches=5, operations=1,
-                                 open_diff_groups=1)
+                                 open_diff_groups=1,
+                                 coverage={"Query.assignments": Coverage(comparisons=10, operations=1, values=10)})
     verdict = check(Stage.MIGRATED, state(Stage.SIDE_BY_SIDE), evidence)
     assert not verdict.ok
     assert verdict.summary == ("10 comparisons, 100 needed; match rate 50.00%, 99.00% needed; "
+                               "never compared: Assignment.createdDate; "
                                "1 distinct operations compared, 2 needed; 1 diff groups open (fix or acknowledge them)")
+
+
+def test_migrated_needs_every_field_compared() -> None:
+    """A six-field migration of which one field was compared 40 times is not ready: coverage, per field."""
+    six = replace(MIGRATION, fields=("Query.assignments", "Assignment.createdDate", "Assignment.title",
+                                     "Assignment.tags", "Assignment.score", "Assignment.dueDate"),
+                  gates=replace(GATES, min_comparisons=20, min_operations=1))
+    one = Coverage(comparisons=40, operations=2, values=40)
+    evidence = replace(GOOD, comparisons=40, matches=40, mismatches=0, coverage={"Query.assignments": one})
+    verdict = check(Stage.MIGRATED, state(Stage.SIDE_BY_SIDE), evidence, migration=six)
+    assert verdict.reasons == ("never compared: Assignment.createdDate, Assignment.title, Assignment.tags, "
+                               "Assignment.score, Assignment.dueDate",)
+    # a field declared rare needs one comparison, not min_comparisons
+    rare = replace(six, rare_fields=frozenset({"Assignment.dueDate"}))
+    covered = {c: (one if c != "Assignment.dueDate" else Coverage(comparisons=1, operations=1, values=1))
+               for c in six.fields}
+    assert check(Stage.MIGRATED, state(Stage.SIDE_BY_SIDE), replace(evidence, coverage=covered), migration=rare).ok
+    assert not check(Stage.MIGRATED, state(Stage.SIDE_BY_SIDE), replace(evidence, coverage=covered),
+                     migration=six).ok
 
 
 # -- removed: full rollout, no recent fallback, time in stage --------------------------------------------------

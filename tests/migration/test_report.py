@@ -12,8 +12,10 @@ import orjson
 
 from support.fixtures import load_supergraph
 from turnout.migration.model import (
+    Coverage,
     DiffGroup,
     Gates,
+    InstanceReport,
     Migration,
     MigrationEvidence,
     MigrationState,
@@ -34,6 +36,7 @@ NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 ASSIGNMENTS = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
                         fields=("Assignment.createdDate", "Query.assignments"),
                         gates=Gates(min_comparisons=10, min_match_rate=0.9, min_operations=1))
+BOTH_FIELDS = {"Assignment.createdDate": 1, "Query.assignments": 1}  # a comparison that reached both fields
 EMAIL = Migration(name="email", from_subgraph="monolith", to_subgraph="customers", fields=("Customer.email",))
 TIERS = Migration(name="tiers", from_subgraph="monolith", to_subgraph="customers", fields=("Customer.tier",),
                   label="percent(25)")
@@ -59,6 +62,9 @@ class Evidence:
     def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]:
         return []
 
+    def instances(self, name: str, seen_within: timedelta = timedelta(seconds=60)) -> list[InstanceReport]:
+        return []
+
 
 def row_of(migration: Migration, source: Evidence, model: SupergraphModel | None = CLASSROOM) -> dict[str, Any]:
     [row] = migration_report([migration], source, model, now=NOW)
@@ -82,13 +88,13 @@ def test_a_migration_never_moved_is_in_monolith() -> None:
             "name": "assignments", "comparisons": 0, "matches": 0, "mismatches": 0, "noise": 0, "errors": 0,
             "operations": 0, "fallbacks": 0, "last_fallback": None, "shadow_dropped": 0,
             "latency_from_ms": [None, None], "latency_to_ms": [None, None], "open_diff_groups": 0,
-            "match_rate": None,
+            "match_rate": None, "coverage": {},
         },
         "gate_evidence": {
             "name": "assignments", "comparisons": 0, "matches": 0, "mismatches": 0, "noise": 0, "errors": 0,
             "operations": 0, "fallbacks": 0, "last_fallback": None, "shadow_dropped": 0,
             "latency_from_ms": [None, None], "latency_to_ms": [None, None], "open_diff_groups": 0,
-            "match_rate": None,
+            "match_rate": None, "coverage": {},
         },
         "gate_evidence_since": None,
         "next_stage": "side_by_side",
@@ -96,6 +102,8 @@ def test_a_migration_never_moved_is_in_monolith() -> None:
         "readiness": "ready",
         "blockers": [],
         "removal": None,
+        "sampling": None,
+        "instances": [],
     }
 
 
@@ -105,7 +113,9 @@ def test_side_by_side_with_evidence_short_of_the_gate() -> None:
                                               changed_at=NOW - timedelta(days=3), changed_by="ada", reason="go")},
         by_name={"assignments": MigrationEvidence(name="assignments", comparisons=8, matches=6, mismatches=2,
                                                   operations=1, latency_from_ms=(2.0, 9.5),
-                                                  latency_to_ms=(3.0, 12.25), open_diff_groups=1)},
+                                                  latency_to_ms=(3.0, 12.25), open_diff_groups=1,
+                                                  coverage={"Query.assignments": Coverage(comparisons=8,
+                                                                                          operations=1, values=8)})},
     )
     row = row_of(ASSIGNMENTS, source)
     assert row["stage"] == "side_by_side"
@@ -119,6 +129,7 @@ def test_side_by_side_with_evidence_short_of_the_gate() -> None:
     assert row["next_stage"] == "migrated"
     assert row["ready"] is False
     assert row["blockers"] == ["8 comparisons, 10 needed", "match rate 75.00%, 90.00% needed",
+                               "never compared: Assignment.createdDate",
                                "1 diff groups open (fix or acknowledge them)"]
     assert row["readiness"] == "; ".join(row["blockers"])
     assert row["removal"] is None
@@ -218,7 +229,7 @@ def test_report_from_a_real_store(tmp_path: Path) -> None:
     try:
         recorder = Recorder(store)
         for i in range(12):
-            recorder.comparison("assignments", f"Op{i % 2}", "match", [], set())
+            recorder.comparison("assignments", f"Op{i % 2}", "match", [], set(), values=BOTH_FIELDS)
         recorder.latency("assignments", "from", 4.0)
         recorder.latency("assignments", "to", 6.0)
         asyncio.run(recorder.flush())
@@ -245,12 +256,17 @@ def test_the_gates_read_the_evidence_of_the_current_stage(tmp_path: Path) -> Non
         old = EvidenceBatch()
         old.add_comparison("assignments", "Op0", "mismatch", now - timedelta(hours=2), count=50)
         old.add_comparison("assignments", "Op1", "match", now - timedelta(hours=2), count=50)
+        for coordinate in BOTH_FIELDS:
+            old.add_coverage("assignments", coordinate, "Op1", now - timedelta(hours=2), values=50, differing=0,
+                             comparisons=50)
         store.write(old)
         store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="ada", reason="after the fix",
                         evidence={})
         fresh = EvidenceBatch()
         for op in ("Op0", "Op1"):
             fresh.add_comparison("assignments", op, "match", now, count=60)
+            for coordinate in BOTH_FIELDS:
+                fresh.add_coverage("assignments", coordinate, op, now, values=60, differing=0, comparisons=60)
         store.write(fresh)
         [row] = migration_report([ASSIGNMENTS], store, CLASSROOM)
         everything = store.evidence("assignments")
@@ -274,3 +290,35 @@ def test_evidence_since_the_stage_began_and_within_the_window() -> None:
     assert evidence_since(windowed, MigrationState(name="assignments"), NOW) == NOW - timedelta(days=1)
     recent = MigrationState(name="assignments", stage=Stage.SIDE_BY_SIDE, changed_at=NOW - timedelta(hours=2))
     assert evidence_since(windowed, recent, NOW) == NOW - timedelta(hours=2)
+
+
+def test_one_match_rate_on_every_screen(tmp_path: Path) -> None:
+    """6 matches, 1 mismatch, 3 candidate errors, 2 noise: 60.0% in the report, the table, the dashboard, the
+    time series and the gate's refusal alike (model.match_rate: errors are non-matches, noise is not judged)."""
+    from rich.console import Console
+
+    from turnout.migration.api import migrations_document
+    from turnout.migration.table import migrations_table
+    from turnout.server.dashboard import render_dashboard
+
+    store = Store.open(f"sqlite:///{tmp_path / 'turnout.db'}")
+    store.create_schema()
+    try:
+        recorder = Recorder(store)
+        for outcome, count in (("match", 6), ("mismatch", 1), ("error", 3), ("noise", 2)):
+            for _ in range(count):
+                recorder.comparison("assignments", "Op", outcome, [], set(), values=BOTH_FIELDS)
+        asyncio.run(recorder.flush())
+        store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="ada", reason="start", evidence={})
+        document = migrations_document([ASSIGNMENTS], store, CLASSROOM)
+    finally:
+        store.close()
+    [row] = document["migrations"]
+    assert row["evidence"]["match_rate"] == row["gate_evidence"]["match_rate"] == 0.6
+    [point] = row["timeseries"]
+    assert point["match_rate"] == 0.6
+    assert "match rate 60.00%, 3 candidate errors counted as failures, 90.00% needed" in row["blockers"]
+    console = Console(width=300, record=True)
+    console.print(migrations_table(document["migrations"]))
+    assert " 60.0% " in console.export_text()
+    assert '<td class="rate">60.0%</td>' in render_dashboard(document)

@@ -293,7 +293,7 @@ def test_write_adds_counters_up(store: Store) -> None:
     evidence = store.evidence("m")
     assert evidence.comparisons == 92
     assert (evidence.matches, evidence.mismatches, evidence.noise, evidence.errors) == (80, 2, 4, 6)
-    assert evidence.match_rate == pytest.approx(80 / 82)
+    assert evidence.match_rate == pytest.approx(80 / 88)  # candidate errors count as non-matches
     assert evidence.operations == 2
     assert evidence.fallbacks == 4
     assert evidence.last_fallback == NOW
@@ -446,7 +446,7 @@ def test_timeseries_per_minute(store: Store) -> None:
     assert (old["comparisons"], old["matches"], old["mismatches"], old["match_rate"]) == (10, 9, 1, 0.9)
     assert old["p50_from_ms"] is not None and 8 <= old["p50_from_ms"] <= 11
     assert old["p50_to_ms"] is None
-    assert (new["comparisons"], new["errors"], new["match_rate"]) == (4, 4, None)
+    assert (new["comparisons"], new["errors"], new["match_rate"]) == (4, 4, 0.0)
     assert (new["fallbacks"], new["shadow_dropped"]) == (1, 2)
     bucket = latency_bucket(20.0)  # a quantile lies inside the bucket of its value
     assert LATENCY_BOUNDS_MS[bucket - 1] <= new["p99_to_ms"] <= LATENCY_BOUNDS_MS[bucket]

@@ -19,6 +19,7 @@ from ..supergraph.model import SupergraphModel
 from ..transport.base import SubgraphClient, TransportError
 from .entities import Representations, collect_objects, object_paths, objects_by_context
 from .merge import deep_merge
+from .reuse import Shape, covers, project
 
 __all__ = ["REDACTED", "ExecutionState", "FetchMemo", "FetchRecord", "PlanExecutor"]
 
@@ -37,16 +38,36 @@ class FetchRecord:
     ok: bool              # answered, and without GraphQL errors
     memo_hit: bool
     root: bool            # a root fetch (for a mutation: the write itself)
+    coordinates: frozenset[str] = frozenset()   # what it asked for (Fetch.coordinates)
+    error: str | None = None                    # why it failed: the first error, as the subgraph gave it
+    paths: tuple[tuple[str, ...], ...] = ()     # where its objects are (an entity fetch's Flatten paths)
+    data_keys: frozenset[str] = frozenset()     # what it fills there (Fetch.data_keys)
 
 
 class FetchMemo:
-    """Subgraph answers of one request, by (service, operation, variables): a re-run sends only what differs."""
+    """Subgraph answers of one request, by (service, operation, variables): a re-run sends only what differs.
 
-    __slots__ = ("answers",)
+    Root query answers are also kept by (service, variables) with their selection's shape: a re-run's root
+    fetch that asks for less of the same subgraph is answered from them (executor.reuse)."""
+
+    __slots__ = ("answers", "roots")
 
     def __init__(self) -> None:
         # answers are kept serialized: the executor merges into the dicts it receives
         self.answers: dict[bytes, bytes | TransportError] = {}
+        self.roots: dict[bytes, list[tuple[Shape, bytes]]] = {}
+
+    @staticmethod
+    def root_key(service: str, request: Mapping[str, Any]) -> bytes:
+        return orjson.dumps([service, request.get("variables")], option=orjson.OPT_SORT_KEYS)
+
+    def covering(self, service: str, request: Mapping[str, Any], shape: Shape) -> dict[str, Any] | None:
+        """An answer of this request to `service` whose selection covers `shape`, cut to it; or None."""
+        for theirs, raw in self.roots.get(self.root_key(service, request), ()):
+            if covers(theirs, shape):
+                answer = orjson.loads(raw)
+                return {"data": project(answer.get("data"), shape)}
+        return None
 
     @staticmethod
     def key(service: str, request: Mapping[str, Any]) -> bytes:
@@ -55,6 +76,7 @@ class FetchMemo:
     def copy(self) -> FetchMemo:
         other = FetchMemo()
         other.answers = dict(self.answers)
+        other.roots = {key: list(found) for key, found in self.roots.items()}
         return other
 
 
@@ -69,6 +91,7 @@ class ExecutionState:
     memo: FetchMemo | None = None
     fetches: list[FetchRecord] = field(default_factory=list)
     headers: Mapping[str, str] = field(default_factory=dict)  # the client's, for the transport's header rules
+    fell_back: bool = False  # part (or all) of it came from a run of the old side after the new one failed
 
 
 class PlanExecutor:
@@ -139,18 +162,21 @@ class PlanExecutor:
         return request
 
     async def _send(
-        self, fetch: Fetch, request: dict[str, Any], state: ExecutionState, root: bool
+        self, fetch: Fetch, request: dict[str, Any], state: ExecutionState, root: bool,
+        paths: tuple[tuple[str, ...], ...] = (),
     ) -> dict[str, Any] | None:
         memo = state.memo
         key = FetchMemo.key(fetch.service, request) if memo is not None else b""
-        kept = memo.answers.get(key) if memo is not None else None
+        kept: bytes | TransportError | dict[str, Any] | None = memo.answers.get(key) if memo is not None else None
+        if kept is None and memo is not None and fetch.shape is not None:
+            kept = memo.covering(fetch.service, request, fetch.shape)
         hit = kept is not None
         started = time.perf_counter()
         answer: dict[str, Any] | TransportError
         if isinstance(kept, bytes):
             answer = orjson.loads(kept)
         elif kept is not None:
-            answer = kept
+            answer = kept  # an error, or an answer cut from a covering one (already a fresh dict)
         else:
             state.subgraph_calls += 1
             with self._span(fetch, request, root) as span:
@@ -161,17 +187,27 @@ class PlanExecutor:
                 if span is not None:
                     _annotate(span, answer)
             if memo is not None:
-                memo.answers[key] = answer if isinstance(answer, TransportError) else orjson.dumps(answer)
+                if isinstance(answer, TransportError):
+                    memo.answers[key] = answer
+                else:
+                    raw = memo.answers[key] = orjson.dumps(answer)
+                    if fetch.shape is not None and not answer.get("errors"):
+                        memo.roots.setdefault(FetchMemo.root_key(fetch.service, request), []).append(
+                            (fetch.shape, raw))
         elapsed = (time.perf_counter() - started) * 1000.0
         if isinstance(answer, TransportError):
             state.fetches.append(FetchRecord(service=fetch.service, milliseconds=elapsed, ok=False, memo_hit=hit,
-                                             root=root))
+                                             root=root, coordinates=fetch.coordinates, error=str(answer),
+                                             paths=paths, data_keys=fetch.data_keys))
             state.errors.append(
                 {"message": str(answer), "extensions": {"code": answer.code, "serviceName": fetch.service}}
             )
             return None
-        state.fetches.append(FetchRecord(service=fetch.service, milliseconds=elapsed, ok=not answer.get("errors"),
-                                         memo_hit=hit, root=root))
+        errors = answer.get("errors")
+        state.fetches.append(FetchRecord(service=fetch.service, milliseconds=elapsed, ok=not errors, memo_hit=hit,
+                                         root=root, coordinates=fetch.coordinates,
+                                         error=_first_message(errors) if errors else None, paths=paths,
+                                         data_keys=fetch.data_keys))
         return answer
 
     def _span(self, fetch: Fetch, request: dict[str, Any], root: bool) -> AbstractContextManager[Span | None]:
@@ -243,7 +279,7 @@ class PlanExecutor:
             return
         fetch = node.node
         request = self._request(fetch, state, {"representations": representations, **(extra or {})})
-        response = await self._send(fetch, request, state, False)
+        response = await self._send(fetch, request, state, False, node.paths)
         if response is None:
             return
         expose = self._exposes(fetch.service)
@@ -287,6 +323,12 @@ def _annotate(span: Span, answer: dict[str, Any] | TransportError) -> None:
     for error in list(errors)[:20]:
         message = error.get("message") if isinstance(error, dict) else error
         span.add_event("subgraph.error", {"message": redact(str(message))[:1000]})
+
+
+def _first_message(errors: Any) -> str:
+    first = errors[0] if isinstance(errors, list) and errors else errors
+    message = first.get("message") if isinstance(first, dict) else first
+    return str(message)[:2000]
 
 
 def _matches(typename: Any, condition: str | None, possible: Mapping[str, tuple[str, ...]]) -> bool:

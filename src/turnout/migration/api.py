@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from ..supergraph.model import SupergraphModel
-from .model import DiffGroup, Migration, MigrationEvidence, MigrationState, StageChange
+from .model import DiffGroup, InstanceReport, Migration, MigrationEvidence, MigrationState, StageChange
 from .report import migration_report, stage_change_json
 
 __all__ = ["DashboardStore", "migrations_document"]
@@ -24,6 +24,8 @@ class DashboardStore(Protocol):
                     samples_per_group: int = 5) -> list[DiffGroup]: ...
 
     def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]: ...
+
+    def instances(self, name: str, seen_within: timedelta = ...) -> list[InstanceReport]: ...
 
     def timeseries(self, name: str, since: datetime) -> list[dict[str, Any]]: ...
 

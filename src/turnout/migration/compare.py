@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -24,7 +24,7 @@ from ..executor.projection import directives_include
 from ..planner.normalize import Field, Selection
 from .model import CoordinateRule, Difference
 
-__all__ = ["compare_responses", "noisy_coordinates"]
+__all__ = ["MigrationComparison", "compare_for_migration", "compare_responses", "error_owners", "noisy_coordinates"]
 
 Path = tuple[str | int, ...]
 _Composite = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
@@ -59,16 +59,81 @@ def compare_responses(
     in document order, and a difference in the number of errors without a path comes last.
     """
     comparator = _Comparator(schema, root_type, variables, rules, default_rule)
-    p_response: Mapping[str, Any] = primary if isinstance(primary, Mapping) else {}
-    c_response: Mapping[str, Any] = candidate if isinstance(candidate, Mapping) else {}
-    p_data, c_data = p_response.get("data"), c_response.get("data")
-    root = comparator.composite(root_type)
-    if isinstance(p_data, Mapping) and isinstance(c_data, Mapping):
-        comparator.object(root, root_type, p_data, c_data, (selections,), ())
-    else:
-        comparator.value(None, p_data, c_data, (), root_type, default_rule, ())
-    comparator.errors(p_response.get("errors"), c_response.get("errors"), p_data, c_data, selections)
+    comparator.responses(primary, candidate, selections)
     return comparator.out
+
+
+@dataclass(frozen=True, kw_only=True)
+class MigrationComparison:
+    """What one comparison says of one migration's coordinates.
+
+    `differences` are on the migration's coordinates only, each at the nearest migrating field on its path (a
+    difference below a migrating field, at a field that does not migrate itself, is that field's doing; one
+    with no migrating field on its path belongs to no migration). `values`: per migrating coordinate, how many
+    of its values the two responses both had to compare; `differing`: how many of those differed."""
+
+    differences: list[Difference]
+    values: dict[str, int]
+    differing: dict[str, int]
+
+
+def compare_for_migration(
+    primary: dict[str, Any],
+    candidate: dict[str, Any],
+    *,
+    schema: GraphQLSchema,
+    root_type: str,
+    selections: tuple[Selection, ...],
+    variables: Mapping[str, Any],
+    coordinates: frozenset[str],
+    rules: Mapping[str, CoordinateRule] = _NO_RULES,
+) -> MigrationComparison:
+    """`compare_responses`, attributed to the migrating `coordinates` (see MigrationComparison)."""
+    comparator = _Comparator(schema, root_type, variables, rules, CoordinateRule())
+    comparator.counted = coordinates
+    p_data, c_data = comparator.responses(primary, candidate, selections)
+    differences: list[Difference] = []
+    differing: dict[str, set[Path]] = {}
+    for difference in comparator.out:
+        along = comparator.along(difference.path, p_data, c_data, selections)
+        owner = next(((coordinate, depth) for depth, coordinate in reversed(along) if coordinate in coordinates),
+                     None)
+        if owner is None:
+            continue
+        coordinate, depth = owner
+        if coordinate != difference.coordinate:
+            difference = replace(difference, coordinate=coordinate)
+        differences.append(difference)
+        differing.setdefault(coordinate, set()).add(difference.path[:depth + 1])
+    values = dict(comparator.values)
+    for coordinate, paths in differing.items():  # an error at a value neither side had still counts one
+        values[coordinate] = max(values.get(coordinate, 0), len(paths))
+    return MigrationComparison(differences=differences, values=values,
+                               differing={c: len(paths) for c, paths in differing.items()})
+
+
+def error_owners(
+    errors: Iterable[Any],
+    *,
+    schema: GraphQLSchema,
+    root_type: str,
+    selections: tuple[Selection, ...],
+    variables: Mapping[str, Any],
+    data: Any,
+    coordinates: frozenset[str],
+) -> list[str | None]:
+    """For each error of a response, the migrating coordinate it belongs to: the nearest one on its path;
+    None when it has no path or no migrating field is on it (say an `_entities` error at the entity itself)."""
+    comparator = _Comparator(schema, root_type, variables, _NO_RULES, CoordinateRule())
+    owners: list[str | None] = []
+    for error in errors:
+        raw = error.get("path") if isinstance(error, Mapping) else None
+        if not isinstance(raw, list | tuple) or not raw:
+            owners.append(None)
+            continue
+        along = comparator.along(tuple(raw), data, data, selections)
+        owners.append(next((c for _depth, c in reversed(along) if c in coordinates), None))
+    return owners
 
 
 def noisy_coordinates(differences: Iterable[Difference]) -> set[str]:
@@ -163,6 +228,21 @@ class _Comparator:
         self._resolved: dict[tuple[int, str, tuple[str, ...]], dict[str, _Entry]] = {}
         self._same: dict[tuple[int, int, int, str, CoordinateRule, int], bool] = {}
         self._probing = 0
+        # the coordinates whose values are counted (compare_for_migration), and the counts
+        self.counted: frozenset[str] = frozenset()
+        self.values: dict[str, int] = {}
+
+    def responses(self, primary: Any, candidate: Any, selections: tuple[Selection, ...]) -> tuple[Any, Any]:
+        """Compare two whole responses (data, then errors); their data, for the caller's own use."""
+        p_response: Mapping[str, Any] = primary if isinstance(primary, Mapping) else {}
+        c_response: Mapping[str, Any] = candidate if isinstance(candidate, Mapping) else {}
+        p_data, c_data = p_response.get("data"), c_response.get("data")
+        if isinstance(p_data, Mapping) and isinstance(c_data, Mapping):
+            self.object(self.composite(self.root_type), self.root_type, p_data, c_data, (selections,), ())
+        else:
+            self.value(None, p_data, c_data, (), self.root_type, self.default_rule, ())
+        self.errors(p_response.get("errors"), c_response.get("errors"), p_data, c_data, selections)
+        return p_data, c_data
 
     # -- schema and rules -------------------------------------------------------------------------------
 
@@ -276,6 +356,8 @@ class _Comparator:
             rule = self.rule(entry.coordinate)
             if rule.ignore:
                 continue
+            if entry.coordinate in self.counted and not self._probing:
+                self.values[entry.coordinate] = self.values.get(entry.coordinate, 0) + 1
             if in_p and in_c:
                 self.value(entry.gtype, p[key], c[key], (*path, key), entry.coordinate, rule, entry.groups)
             elif in_p:
@@ -464,8 +546,15 @@ class _Comparator:
         if p_bare != c_bare and not self.default_rule.ignore:
             self.emit((), self.root_type, "error", p_bare, c_bare)
 
-    def locate(self, path: Path, p_data: Any, c_data: Any, selections: tuple[Selection, ...]
-               ) -> tuple[str, bool, list[tuple[int, int, str]]]:
+    def along(self, path: Path, p_data: Any, c_data: Any, selections: tuple[Selection, ...]
+              ) -> list[tuple[int, str]]:
+        """The coordinate of every field on `path`, outermost first, with the index of its path segment."""
+        found: list[tuple[int, str]] = []
+        self.locate(path, p_data, c_data, selections, found)
+        return found
+
+    def locate(self, path: Path, p_data: Any, c_data: Any, selections: tuple[Selection, ...],
+               along: list[tuple[int, str]] | None = None) -> tuple[str, bool, list[tuple[int, int, str]]]:
         """The coordinate at an error's path, whether a rule ignores it, and its document-order sort key."""
         gtype: GraphQLOutputType | None = self.composite(self.root_type)
         groups: tuple[tuple[Selection, ...], ...] = (selections,)
@@ -488,6 +577,8 @@ class _Comparator:
                 position = list(entries).index(segment) if segment in entries else len(entries)
                 coordinate, gtype, groups = entry.coordinate, entry.gtype, entry.groups
                 ignored = ignored or self.rule(coordinate).ignore
+                if along is not None:
+                    along.append((depth, coordinate))
             else:
                 gtype, groups, position = None, (), 0
             order.append((0, position, segment))

@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
 
 from ..executor.plan_executor import FetchRecord
 from ..supergraph.model import SupergraphModel
-from .model import ComparisonOutcome, Difference, Migration, MigrationState, Stage, StageChange
+from .compare import MigrationComparison
+from .model import ComparisonOutcome, Difference, InstanceStage, Migration, MigrationState, Stage, StageChange
+from .noise import NoiseTally
 from .routing import CohortKey, Decision, Router, cohort_bucket
 from .shadow import ShadowQueue
 
@@ -29,11 +34,19 @@ class StateSource(Protocol):
                   evidence: dict[str, Any]) -> StageChange: ...
 
 
+@runtime_checkable
+class InstanceRegistry(Protocol):
+    """A state source that also keeps what each gateway instance runs (the store does)."""
+
+    def report_instance(self, instance: str, stages: dict[str, InstanceStage]) -> None: ...
+
+
 class EvidenceSink(Protocol):
     """Where comparisons, latencies and fallbacks go (the batched recorder); never blocks."""
 
     def comparison(self, migration: str, operation: str, outcome: ComparisonOutcome,
-                   differences: list[Difference], noisy_coordinates: set[str]) -> None: ...
+                   differences: list[Difference], noisy_coordinates: set[str], *,
+                   values: Mapping[str, int] | None = None, differing: Mapping[str, int] | None = None) -> None: ...
 
     def latency(self, migration: str, side: str, ms: float) -> None: ...
 
@@ -49,9 +62,11 @@ class Fanout:
         self.sinks = list(sinks)
 
     def comparison(self, migration: str, operation: str, outcome: ComparisonOutcome,
-                   differences: list[Difference], noisy_coordinates: set[str]) -> None:
+                   differences: list[Difference], noisy_coordinates: set[str], *,
+                   values: Mapping[str, int] | None = None, differing: Mapping[str, int] | None = None) -> None:
         for sink in self.sinks:
-            sink.comparison(migration, operation, outcome, differences, noisy_coordinates)
+            sink.comparison(migration, operation, outcome, differences, noisy_coordinates, values=values,
+                            differing=differing)
 
     def latency(self, migration: str, side: str, ms: float) -> None:
         for sink in self.sinks:
@@ -80,6 +95,7 @@ class MigrationEngine:
         shadow: ShadowQueue | None = None,
         refresh_interval: float = 2.0,
         rng: random.Random | None = None,
+        instance: str | None = None,
     ) -> None:
         self.model = model
         self.migrations = {m.name: m for m in migrations}
@@ -91,8 +107,12 @@ class MigrationEngine:
         self.refresh_interval = refresh_interval
         self.rng = rng or random.Random()
         self.states: dict[str, MigrationState] = {m.name: MigrationState(name=m.name) for m in migrations}
-        # coordinates seen to differ between two runs of the primary, per migration
-        self.noisy: dict[str, set[str]] = {m.name: set() for m in migrations}
+        # what this instance runs, and since when: reported to the store on every refresh
+        self.instance = instance or f"{socket.gethostname()}:{os.getpid()}"
+        self.picked: dict[str, InstanceStage] = {}
+        # per migration: how often each coordinate differs between two runs of the old side, and between the
+        # old side and the new; a coordinate is noise when the first is about as frequent as the second
+        self.noise: dict[str, NoiseTally] = {m.name: NoiseTally() for m in migrations}
         self._refresher: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -112,11 +132,21 @@ class MigrationEngine:
         await self.shadow.close()
 
     async def refresh(self) -> None:
-        """Read every migration's stage from the store."""
+        """Read every migration's stage from the store, and tell it what this instance now runs."""
         if self.state_source is None:
             return
         stored = await asyncio.to_thread(self.state_source.get_states)
         self.states = {name: stored.get(name, MigrationState(name=name)) for name in self.migrations}
+        now = datetime.now(UTC)
+        for name, state in self.states.items():
+            known = self.picked.get(name)
+            if known is None or (known.stage, known.percent) != (state.stage, state.percent):
+                self.picked[name] = InstanceStage(stage=state.stage, percent=state.percent, since=now)
+        if isinstance(self.state_source, InstanceRegistry):
+            try:
+                await asyncio.to_thread(self.state_source.report_instance, self.instance, dict(self.picked))
+            except Exception:
+                log.warning("could not report this instance's stages to the store", exc_info=True)
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -141,16 +171,26 @@ class MigrationEngine:
         if not chosen:
             return None
         migration = self.rng.choice(chosen)
-        return migration if self.rng.random() < migration.sample_rate else None
+        return migration if self.rng.random() < self.sampling(migration) else None
+
+    def sampling(self, migration: Migration) -> float:
+        """The share of eligible requests compared: in side_by_side the stored stage's percent (set with
+        `turnout migrate NAME --to side_by_side --percent N`, picked up like a stage), else `sample_rate`."""
+        state = self.states.get(migration.name)
+        if state is not None and state.stage == Stage.SIDE_BY_SIDE:
+            return state.percent / 100.0
+        return migration.sample_rate
 
     def wants_noise_run(self, migration: Migration) -> bool:
         return self.rng.random() < migration.noise_rate
 
     # -- evidence ---------------------------------------------------------------------------------------------
 
-    def record_comparison(self, migration: Migration, operation: str, differences: list[Difference],
+    def record_comparison(self, migration: Migration, operation: str, comparison: MigrationComparison,
                           candidate_failed: bool) -> ComparisonOutcome:
-        noisy = self.noisy[migration.name]
+        """Record one comparison of `migration` (its differences already on its own coordinates)."""
+        differences = comparison.differences
+        noisy = self.noise[migration.name].noisy() if migration.name in self.noise else set()
         outcome: ComparisonOutcome
         if candidate_failed:
             outcome = "error"
@@ -160,12 +200,24 @@ class MigrationEngine:
             outcome = "noise"
         else:
             outcome = "mismatch"
+        if not candidate_failed and migration.name in self.noise:
+            self.noise[migration.name].against_candidate(comparison)
         if self.evidence is not None:
-            self.evidence.comparison(migration.name, operation, outcome, differences, set(noisy))
+            # a failure of the new side is never noise, whatever its coordinates
+            self.evidence.comparison(migration.name, operation, outcome, differences,
+                                     set() if candidate_failed else noisy,
+                                     values=comparison.values, differing=comparison.differing)
         return outcome
 
-    def learn_noise(self, migration: Migration, coordinates: set[str]) -> None:
-        self.noisy[migration.name] |= coordinates
+    def learn_noise(self, migration: Migration, repeat: MigrationComparison) -> None:
+        """An old-vs-old comparison (the primary run twice, concurrently with the candidate)."""
+        if migration.name in self.noise:
+            self.noise[migration.name].against_itself(repeat)
+
+    @property
+    def noisy(self) -> dict[str, set[str]]:
+        """Per migration, the coordinates judged noise now."""
+        return {name: tally.noisy() for name, tally in self.noise.items()}
 
     def record_latencies(self, migration: Migration, fetches: Iterable[FetchRecord]) -> None:
         if self.evidence is None:

@@ -10,15 +10,19 @@ from typing import Any, Literal
 __all__ = [
     "ComparisonOutcome",
     "CoordinateRule",
+    "Coverage",
     "DiffGroup",
     "DiffSample",
     "Difference",
     "Gates",
+    "InstanceReport",
+    "InstanceStage",
     "Migration",
     "MigrationEvidence",
     "MigrationState",
     "Stage",
     "StageChange",
+    "match_rate",
 ]
 
 
@@ -65,6 +69,7 @@ class Migration:
     from_subgraph: str
     to_subgraph: str
     fields: tuple[str, ...]                     # schema coordinates, e.g. "Assignment.createdDate"
+    rare_fields: frozenset[str] = frozenset()   # compared once is enough for the gates (rarely asked for)
     label: str | None = None                    # bound to an @override(label:) in the supergraph
     rules: dict[str, CoordinateRule] = field(default_factory=dict)
     sample_rate: float = 0.1                    # share of eligible requests compared in side_by_side
@@ -99,6 +104,26 @@ class StageChange:
     reason: str
     forced: bool = False
     evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceStage:
+    """The stage and percent one gateway instance runs for a migration, and since when (picked up)."""
+
+    stage: Stage
+    percent: float
+    since: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceReport:
+    """What one gateway instance reported it runs of a migration, when it last reported."""
+
+    instance: str
+    seen_at: datetime
+    stage: Stage
+    percent: float
+    since: datetime
 
 
 ComparisonOutcome = Literal["match", "mismatch", "noise", "error"]
@@ -144,6 +169,30 @@ class DiffGroup:
     samples: tuple[DiffSample, ...] = ()
 
 
+def match_rate(matches: int, mismatches: int, errors: int) -> float | None:
+    """The one definition of a match rate, wherever one is shown or judged: matches over the comparisons that
+    were judged, a comparison whose candidate failed counted as a non-match. Comparisons whose only differences
+    are noise are not judged either way. None before anything was judged."""
+    judged = matches + mismatches + errors
+    return matches / judged if judged else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Coverage:
+    """How much of one migrating coordinate was compared: the comparisons that reached it, in how many distinct
+    operations, how many of its values were compared, and how many of those differed."""
+
+    comparisons: int = 0
+    operations: int = 0
+    values: int = 0
+    differing: int = 0
+
+    @property
+    def differing_share(self) -> float | None:
+        """The share of its values that differed ("1 in 7 publishedAt values")."""
+        return self.differing / self.values if self.values else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class MigrationEvidence:
     """What the store knows of one migration over a period."""
@@ -161,8 +210,8 @@ class MigrationEvidence:
     latency_from_ms: tuple[float | None, float | None] = (None, None)   # p50, p99
     latency_to_ms: tuple[float | None, float | None] = (None, None)
     open_diff_groups: int = 0                   # unacknowledged, non-noise
+    coverage: dict[str, Coverage] = field(default_factory=dict)   # by migrating coordinate
 
     @property
     def match_rate(self) -> float | None:
-        judged = self.matches + self.mismatches
-        return self.matches / judged if judged else None
+        return match_rate(self.matches, self.mismatches, self.errors)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ..supergraph.model import SupergraphModel
-from .model import Migration, MigrationEvidence, MigrationState, Stage
+from .model import Coverage, Migration, MigrationEvidence, MigrationState, Stage
 
 __all__ = ["Verdict", "check_move", "evidence_since", "fields_declared_by", "next_stage"]
 
@@ -67,6 +67,29 @@ def evidence_since(migration: Migration, state: MigrationState, now: datetime | 
     return since
 
 
+def _coverage_gaps(migration: Migration, evidence: MigrationEvidence) -> list[str]:
+    """Readiness is coverage: each field of the migration compared `min_comparisons` times (a field declared
+    rare needs only to have been compared once), in `min_operations` distinct operations."""
+    gates = migration.gates
+    never: list[str] = []
+    short: list[str] = []
+    for coordinate in migration.fields:
+        covered = evidence.coverage.get(coordinate, Coverage())
+        if covered.comparisons == 0:
+            if gates.min_comparisons > 0:
+                never.append(coordinate)
+            continue
+        if coordinate in migration.rare_fields:
+            continue
+        # (a field short of what the whole migration is short of too is said once, by the migration's gate)
+        if covered.comparisons < gates.min_comparisons <= evidence.comparisons:
+            short.append(f"{coordinate}: {covered.comparisons} comparisons, {gates.min_comparisons} needed")
+        elif covered.operations < gates.min_operations <= evidence.operations:
+            short.append(f"{coordinate}: {covered.operations} distinct operations, {gates.min_operations} needed")
+    out = [f"never compared: {', '.join(never)}"] if never else []
+    return out + short
+
+
 def check_move(
     migration: Migration,
     state: MigrationState,
@@ -96,9 +119,7 @@ def check_move(
                     f"{migration.to_subgraph} does not resolve {', '.join(missing) or 'the labelled fields'}"
                 )
     if target == Stage.MIGRATED:
-        # a comparison whose candidate failed is no match: errors count against the rate (noise does not)
-        judged = evidence.matches + evidence.mismatches + evidence.errors
-        rate = evidence.matches / judged if judged else None
+        rate = evidence.match_rate  # candidate errors count against it (model.match_rate)
         if evidence.comparisons < gates.min_comparisons:
             reasons.append(f"{evidence.comparisons} comparisons, {gates.min_comparisons} needed")
         if rate is None:
@@ -107,6 +128,7 @@ def check_move(
         elif rate < gates.min_match_rate:
             failed = f", {evidence.errors} candidate errors counted as failures" if evidence.errors else ""
             reasons.append(f"match rate {rate:.2%}{failed}, {gates.min_match_rate:.2%} needed")
+        reasons.extend(_coverage_gaps(migration, evidence))
         if evidence.operations < gates.min_operations:
             reasons.append(f"{evidence.operations} distinct operations compared, {gates.min_operations} needed")
         if evidence.open_diff_groups:

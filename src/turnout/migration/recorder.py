@@ -10,7 +10,7 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -87,6 +87,9 @@ class DiffSampleRow:
     candidate_hash: str
 
 
+_ERROR_CHARS = 1000  # what an error sample keeps of the error's message
+
+
 @dataclass
 class EvidenceBatch:
     """Evidence not yet written: counters keyed like the store's rows, and diff samples."""
@@ -99,6 +102,8 @@ class EvidenceBatch:
     """(migration, operation, hour) -> (count, last at)"""
     shadow_drops: dict[tuple[str, datetime], int] = field(default_factory=dict)
     """(migration, hour) -> count"""
+    coverage: dict[tuple[str, str, str, datetime], tuple[int, int, int]] = field(default_factory=dict)
+    """(migration, coordinate, operation, hour) -> (comparisons, values compared, values differing)"""
     diff_groups: dict[str, DiffGroupRow] = field(default_factory=dict)
     """signature -> pending increment"""
     diff_samples: list[DiffSampleRow] = field(default_factory=list)
@@ -112,6 +117,7 @@ class EvidenceBatch:
             or self.latencies
             or self.fallbacks
             or self.shadow_drops
+            or self.coverage
             or self.diff_groups
             or self.diff_samples
         )
@@ -123,6 +129,7 @@ class EvidenceBatch:
             + len(self.latencies)
             + len(self.fallbacks)
             + len(self.shadow_drops)
+            + len(self.coverage)
             + len(self.diff_groups)
             + len(self.diff_samples)
         )
@@ -139,6 +146,12 @@ class EvidenceBatch:
         key = (migration, operation, minute_bucket(at))
         seen, last = self.fallbacks.get(key, (0, at))
         self.fallbacks[key] = (seen + count, max(last, at))
+
+    def add_coverage(self, migration: str, coordinate: str, operation: str, at: datetime, values: int,
+                     differing: int, comparisons: int = 1) -> None:
+        key = (migration, coordinate, operation, minute_bucket(at))
+        n, v, d = self.coverage.get(key, (0, 0, 0))
+        self.coverage[key] = (n + comparisons, v + values, d + differing)
 
     def add_shadow_drop(self, migration: str, at: datetime, count: int = 1) -> None:
         key = (migration, minute_bucket(at))
@@ -187,6 +200,9 @@ class EvidenceBatch:
             self.fallbacks[fkey] = (seen + n, max(mine, last))
         for dkey, n in other.shadow_drops.items():
             self.shadow_drops[dkey] = self.shadow_drops.get(dkey, 0) + n
+        for (m, c, op, hour), (n, values, differing) in other.coverage.items():
+            had = self.coverage.get((m, c, op, hour), (0, 0, 0))
+            self.coverage[(m, c, op, hour)] = (had[0] + n, had[1] + values, had[2] + differing)
         for group in other.diff_groups.values():
             self.add_diff_group(group)
         for sample in other.diff_samples:
@@ -277,9 +293,12 @@ class Recorder:
         differences: list[Difference],
         noisy_coordinates: set[str],
         *,
+        values: Mapping[str, int] | None = None,
+        differing: Mapping[str, int] | None = None,
         at: datetime | None = None,
     ) -> None:
-        """Count one comparison and group its differences (a group counts the comparisons it appeared in)."""
+        """Count one comparison, what it covered of each coordinate, and group its differences (a group counts
+        the comparisons it appeared in)."""
         if outcome not in _OUTCOMES:
             raise ValueError(f"unknown comparison outcome {outcome!r}")
         at = at or self.clock()
@@ -289,6 +308,10 @@ class Recorder:
                 return
             batch = self._pending
             batch.add_comparison(migration, operation, outcome, at)
+            differed = differing or {}
+            for coordinate in {*(values or {}), *differed}:
+                batch.add_coverage(migration, _name(coordinate), operation, at, (values or {}).get(coordinate, 0),
+                                   differed.get(coordinate, 0))
             seen: set[str] = set()
             for difference in differences:
                 coordinate, kind = _name(difference.coordinate), _name(difference.kind)
@@ -352,17 +375,19 @@ class Recorder:
             text = pattern.sub(REDACTED, text)
         return text
 
-    def _value(self, value: Any) -> tuple[str, str]:
-        text = canonical_json(value)
+    def _value(self, value: Any, preview: int) -> tuple[str, str]:
+        text = value if isinstance(value, str) and preview == _ERROR_CHARS else canonical_json(value)
         digest = hashlib.sha256(text.encode()).hexdigest()
         shown = self.redact(text)
-        if not self.full_values and len(shown) > self.preview_chars:
-            shown = shown[: self.preview_chars] + "…"
+        if not self.full_values and len(shown) > preview:
+            shown = shown[:preview] + "…"
         return shown.replace("\x00", ""), digest
 
     def _sample(self, signature: str, hour: datetime, at: datetime, difference: Difference) -> DiffSampleRow:
-        primary, primary_hash = self._value(difference.primary)
-        candidate, candidate_hash = self._value(difference.candidate)
+        # an error is kept as the subgraph said it (redacted all the same), not cut to a value's preview
+        preview = _ERROR_CHARS if difference.kind == "error" else self.preview_chars
+        primary, primary_hash = self._value(difference.primary, preview)
+        candidate, candidate_hash = self._value(difference.candidate, preview)
         path = ".".join(str(part) for part in difference.path)
         return DiffSampleRow(
             signature=signature,

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from ..supergraph.model import SupergraphModel
-from .model import DiffGroup, Migration, MigrationEvidence, MigrationState, Stage, StageChange
+from .model import DiffGroup, InstanceReport, Migration, MigrationEvidence, MigrationState, Stage, StageChange
 from .readiness import check_move, evidence_since, fields_declared_by, next_stage
 
-__all__ = ["EvidenceSource", "evidence_json", "migration_report", "removal_message", "stage_change_json"]
+__all__ = [
+    "EvidenceSource",
+    "evidence_json",
+    "instances_text",
+    "migration_report",
+    "removal_message",
+    "rollout_text",
+    "stage_change_json",
+]
 
 
 class EvidenceSource(Protocol):
@@ -22,6 +30,8 @@ class EvidenceSource(Protocol):
                     samples_per_group: int = 5) -> list[DiffGroup]: ...
 
     def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]: ...
+
+    def instances(self, name: str, seen_within: timedelta = ...) -> list[InstanceReport]: ...
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -42,6 +52,23 @@ def stage_change_json(change: StageChange) -> dict[str, Any]:
     }
 
 
+def rollout_text(row: dict[str, Any]) -> str:
+    """A report row's rollout as every screen shows it: the share served by `to`, or the share compared."""
+    if row["percent"] is not None:
+        return f"{row['percent']:g}%"
+    return f"{row['sampling']:g}% compared" if row.get("sampling") is not None else "-"
+
+
+def instances_text(row: dict[str, Any]) -> str:
+    """How many gateway instances reported lately, and how many of them do not run the stored stage yet."""
+    seen = row.get("instances") or []
+    if not seen:
+        return "-"
+    share = row["percent"] if row["percent"] is not None else row.get("sampling")
+    behind = [i for i in seen if i["stage"] != row["stage"] or (share is not None and i["percent"] != share)]
+    return f"{len(seen)}" + (f" ({len(behind)} behind)" if behind else "")
+
+
 def evidence_json(evidence: MigrationEvidence) -> dict[str, Any]:
     """The evidence as JSON-ready data (latencies as [p50, p99] lists, times as ISO 8601)."""
     out = asdict(evidence)
@@ -49,6 +76,8 @@ def evidence_json(evidence: MigrationEvidence) -> dict[str, Any]:
     out["last_fallback"] = _iso(evidence.last_fallback)
     out["latency_from_ms"] = list(evidence.latency_from_ms)
     out["latency_to_ms"] = list(evidence.latency_to_ms)
+    out["coverage"] = {coordinate: {**asdict(covered), "differing_share": covered.differing_share}
+                       for coordinate, covered in sorted(evidence.coverage.items())}
     return out
 
 
@@ -88,6 +117,7 @@ def migration_report(
             "label": migration.label,
             "stage": str(state.stage),
             "percent": state.percent if state.stage == Stage.MIGRATED else None,
+            "sampling": state.percent if state.stage == Stage.SIDE_BY_SIDE else None,
             "changed_at": _iso(state.changed_at),
             "changed_by": state.changed_by,
             "days_in_stage": days,
@@ -99,5 +129,9 @@ def migration_report(
             "readiness": verdict.summary if verdict else "final stage",
             "blockers": list(verdict.reasons) if verdict else [],
             "removal": removal,
+            # what each gateway instance seen in the last minute runs, and since when
+            "instances": [{"instance": i.instance, "stage": str(i.stage), "percent": i.percent,
+                           "since": _iso(i.since), "seen_at": _iso(i.seen_at)}
+                          for i in store.instances(migration.name)],
         })
     return out

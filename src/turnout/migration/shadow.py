@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 __all__ = ["ShadowQueue"]
@@ -17,14 +18,18 @@ class ShadowQueue:
     """At most `size` waiting jobs and `concurrency` running ones; `submit` never waits.
 
     `timeout` is what a job may give its subgraph calls (never more than a user request may take);
-    a job still running well past it is cancelled.
+    a job still running well past it is cancelled. A job that waited more than `max_wait` seconds is dropped
+    (and counted) instead of run: compared that late, the new side would answer about other data than the old
+    side did, and a queue that lags under load would turn every write in between into a difference.
     """
 
-    def __init__(self, *, size: int = 1000, concurrency: int = 4, timeout: float = 30.0) -> None:
+    def __init__(self, *, size: int = 5000, concurrency: int = 16, timeout: float = 30.0,
+                 max_wait: float = 10.0) -> None:
         self.size = size
         self.concurrency = concurrency
         self.timeout = timeout
-        self._queue: asyncio.Queue[Job] | None = None
+        self.max_wait = max_wait
+        self._queue: asyncio.Queue[tuple[float, Job, Callable[[], None] | None]] | None = None
         self._workers: list[asyncio.Task[None]] = []
         self.dropped = 0
         self.completed = 0
@@ -36,13 +41,14 @@ class ShadowQueue:
         self._queue = asyncio.Queue(self.size)
         self._workers = [asyncio.create_task(self._work(), name=f"turnout-shadow-{i}") for i in range(self.concurrency)]
 
-    def submit(self, job: Job) -> bool:
-        """Queue a job; False (and counted) when the queue is full or not running."""
+    def submit(self, job: Job, on_stale: Callable[[], None] | None = None) -> bool:
+        """Queue a job; False (and counted) when the queue is full or not running. `on_stale` is called instead
+        of the job when it waited too long."""
         if self._queue is None:
             self.start()
         assert self._queue is not None
         try:
-            self._queue.put_nowait(job)
+            self._queue.put_nowait((time.monotonic(), job, on_stale))
         except asyncio.QueueFull:
             self.dropped += 1
             return False
@@ -55,7 +61,13 @@ class ShadowQueue:
     async def _work(self) -> None:
         assert self._queue is not None
         while True:
-            job = await self._queue.get()
+            queued_at, job, on_stale = await self._queue.get()
+            if time.monotonic() - queued_at > self.max_wait:
+                self.dropped += 1
+                if on_stale is not None:
+                    on_stale()
+                self._queue.task_done()
+                continue
             try:
                 # jobs time their own subgraph calls out; this only stops one that hangs elsewhere
                 async with asyncio.timeout(self.timeout * 2 + 1):

@@ -17,7 +17,18 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 
-from .model import DiffGroup, DiffSample, MigrationEvidence, MigrationState, Stage, StageChange
+from .model import (
+    Coverage,
+    DiffGroup,
+    DiffSample,
+    InstanceReport,
+    InstanceStage,
+    MigrationEvidence,
+    MigrationState,
+    Stage,
+    StageChange,
+    match_rate,
+)
 
 if TYPE_CHECKING:
     from .recorder import EvidenceBatch
@@ -120,6 +131,16 @@ _state = sa.Table(
     sa.Column("reason", sa.Text),
 )
 
+# what each gateway instance runs: per migration the stage and percent it picked up, and when
+_instances = sa.Table(
+    "turnout_instances",
+    _metadata,
+    sa.Column("instance", sa.String, primary_key=True),
+    sa.Column("seen_at", _UTCDateTime, nullable=False),
+    sa.Column("stages", sa.JSON, nullable=False),
+    sa.Index("ix_turnout_instances_seen_at", "seen_at"),
+)
+
 _stage_log = sa.Table(
     "turnout_stage_log",
     _metadata,
@@ -217,7 +238,21 @@ _diff_samples = sa.Table(
     sa.Index("ix_turnout_diff_samples_at", "at"),
 )
 
-_HOURLY = (_comparisons, _latency, _fallbacks, _shadow_drops)
+# per migrating coordinate and operation: comparisons that reached it, values of it compared, values that differed
+_coverage = sa.Table(
+    "turnout_coverage",
+    _metadata,
+    sa.Column("migration", sa.String, primary_key=True),
+    sa.Column("coordinate", sa.String, primary_key=True),
+    sa.Column("operation", sa.String, primary_key=True),
+    sa.Column("hour", _UTCDateTime, primary_key=True),
+    sa.Column("comparisons", _Count, nullable=False),
+    sa.Column("values", _Count, nullable=False),
+    sa.Column("differing", _Count, nullable=False),
+    sa.Index("ix_turnout_coverage_hour", "hour"),
+)
+
+_HOURLY = (_comparisons, _latency, _fallbacks, _shadow_drops, _coverage)
 _IN_CHUNK = 500  # bound parameters per IN (...) list
 
 
@@ -437,6 +472,34 @@ class Store:
             evidence=dict(evidence),
         )
 
+    def report_instance(self, instance: str, stages: dict[str, InstanceStage]) -> None:
+        """What the gateway instance `instance` runs now (written on each of its stage refreshes)."""
+        row = {"instance": instance[:200], "seen_at": _now(),
+               "stages": {name: {"stage": str(s.stage), "percent": s.percent, "since": s.since.isoformat()}
+                          for name, s in stages.items()}}
+        with self._begin(write=True) as conn:
+            insert = self._insert(_instances)
+            conn.execute(insert.on_conflict_do_update(
+                index_elements=["instance"], set_={"seen_at": insert.excluded.seen_at,
+                                                   "stages": insert.excluded.stages}), [row])
+
+    def instances(self, name: str, seen_within: timedelta = timedelta(seconds=60)) -> list[InstanceReport]:
+        """The instances seen within `seen_within`, with what each runs of migration `name`; instances not seen
+        for a day are forgotten."""
+        now = _now()
+        with self._begin() as conn:
+            rows = conn.execute(sa.select(_instances).where(_instances.c.seen_at >= now - seen_within)
+                                .order_by(_instances.c.instance)).all()
+        found = []
+        for row in rows:
+            picked = (row.stages or {}).get(name)
+            if not isinstance(picked, dict):
+                continue
+            found.append(InstanceReport(instance=row.instance, seen_at=row.seen_at, stage=Stage(picked["stage"]),
+                                        percent=float(picked["percent"]),
+                                        since=datetime.fromisoformat(picked["since"])))
+        return found
+
     def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]:
         """Stage changes, newest first (of one migration, or of all)."""
         query = sa.select(_stage_log).order_by(_stage_log.c.id.desc()).limit(limit)
@@ -499,6 +562,17 @@ class Store:
                 _shadow_drops,
                 [{"migration": m, "hour": hour, "count": n} for (m, hour), n in batch.shadow_drops.items()],
                 keys=("migration", "hour"),
+            )
+            self._add_rows(
+                conn,
+                _coverage,
+                [
+                    {"migration": m, "coordinate": c, "operation": op, "hour": hour, "comparisons": n,
+                     "values": values, "differing": differing}
+                    for (m, c, op, hour), (n, values, differing) in batch.coverage.items()
+                ],
+                keys=("migration", "coordinate", "operation", "hour"),
+                add=("comparisons", "values", "differing"),
             )
             # groups first: the upsert locks each group's row (PostgreSQL), so counting its samples below is
             # exact even with several gateway instances writing at once
@@ -613,6 +687,7 @@ class Store:
             if hour is not None:  # from the same minute as the counters, so that both tell one story
                 open_query = open_query.where(_diff_groups.c.last_seen >= hour)
             open_groups = conn.execute(open_query).scalar_one()
+            coverage = self._coverage(conn, recent(_coverage))
         return MigrationEvidence(
             name=name,
             comparisons=sum(outcomes.values()),
@@ -627,7 +702,22 @@ class Store:
             latency_from_ms=(latency_quantile(latency["from"], 0.5), latency_quantile(latency["from"], 0.99)),
             latency_to_ms=(latency_quantile(latency["to"], 0.5), latency_quantile(latency["to"], 0.99)),
             open_diff_groups=int(open_groups or 0),
+            coverage=coverage,
         )
+
+    @staticmethod
+    def _coverage(conn: Connection, where: list[sa.ColumnElement[bool]]) -> dict[str, Coverage]:
+        found: dict[str, Coverage] = {}
+        query = (
+            sa.select(_coverage.c.coordinate, sa.func.sum(_coverage.c.comparisons), sa.func.sum(_coverage.c["values"]),
+                      sa.func.sum(_coverage.c.differing), sa.func.count(sa.distinct(_coverage.c.operation)))
+            .where(*where)
+            .group_by(_coverage.c.coordinate)
+        )
+        for coordinate, comparisons, values, differing, operations in conn.execute(query):
+            found[coordinate] = Coverage(comparisons=int(comparisons or 0), values=int(values or 0),
+                                         differing=int(differing or 0), operations=int(operations or 0))
+        return found
 
     def diff_groups(
         self, name: str, include_acknowledged: bool = True, samples_per_group: int = 5
@@ -746,7 +836,6 @@ class Store:
         for hour in sorted(set(outcomes) | set(histograms) | set(fallbacks) | set(drops)):
             counts = outcomes.get(hour, {})
             matches, mismatches = counts.get("match", 0), counts.get("mismatch", 0)
-            judged = matches + mismatches
             histogram = histograms.get(hour, {})
             series.append(
                 {
@@ -756,7 +845,7 @@ class Store:
                     "mismatches": mismatches,
                     "noise": counts.get("noise", 0),
                     "errors": counts.get("error", 0),
-                    "match_rate": matches / judged if judged else None,
+                    "match_rate": match_rate(matches, mismatches, counts.get("error", 0)),
                     "fallbacks": fallbacks.get(hour, 0),
                     "shadow_dropped": drops.get(hour, 0),
                     "p50_from_ms": latency_quantile(histogram.get("from", {}), 0.5),

@@ -6,6 +6,8 @@ from typing import Any
 
 from rich.table import Table
 
+from .report import instances_text, rollout_text
+
 __all__ = ["migrations_table"]
 
 
@@ -16,7 +18,7 @@ def _ms(value: float | None) -> str:
 def migrations_table(report: list[dict[str, Any]], *, title: str = "turnout migrations") -> Table:
     """One row per migration: fields, stage, rollout, evidence, latency old vs new, what the next stage needs."""
     table = Table(title=title, show_lines=False)
-    for column in ("migration", "fields", "stage", "rollout", "comparisons", "match", "ops", "noise",
+    for column in ("migration", "fields", "stage", "rollout", "instances", "comparisons", "match", "ops", "noise",
                    "fallbacks", "from p50/p99 ms", "to p50/p99 ms", "next"):
         table.add_column(column, overflow="fold")
     for row in report:
@@ -26,7 +28,8 @@ def migrations_table(report: list[dict[str, Any]], *, title: str = "turnout migr
             row["name"],
             ", ".join(row["fields"]),
             row["stage"],
-            "-" if row["percent"] is None else f"{row['percent']:g}%",
+            rollout_text(row),
+            instances_text(row),
             str(ev["comparisons"]),
             "-" if rate is None else f"{rate:.1%}",
             str(ev["operations"]),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -31,8 +31,9 @@ class Metrics:
             "turnout_request_duration_seconds", "Time to answer a GraphQL request.", ["kind"],
             buckets=_LATENCY_BUCKETS, registry=r)
         self.subgraph_requests = Counter(
-            "turnout_subgraph_requests", "Requests to subgraphs, by outcome (ok, error).",
-            ["subgraph", "outcome"], registry=r)
+            "turnout_subgraph_requests", "Requests to subgraphs, by outcome (ok, error) and purpose (request: to "
+            "answer a client; fallback: the old side again after the new one failed; shadow: for a comparison).",
+            ["subgraph", "outcome", "purpose"], registry=r)
         self.subgraph_seconds = Histogram(
             "turnout_subgraph_request_duration_seconds", "Time a subgraph took to answer.", ["subgraph"],
             buckets=_LATENCY_BUCKETS, registry=r)
@@ -67,17 +68,19 @@ class Metrics:
         self._child(self.requests, kind, outcome).inc()
         self._child(self.request_seconds, kind).observe(seconds)
 
-    def fetches(self, records: Iterable[FetchRecord]) -> None:
+    def fetches(self, records: Iterable[FetchRecord], purpose: str = "request") -> None:
+        """Count subgraph calls; `purpose` is one of request, fallback, shadow."""
         for record in records:
             if record.memo_hit:
                 continue
-            self._child(self.subgraph_requests, record.service, "ok" if record.ok else "error").inc()
+            self._child(self.subgraph_requests, record.service, "ok" if record.ok else "error", purpose).inc()
             self._child(self.subgraph_seconds, record.service).observe(record.milliseconds / 1000.0)
 
     # -- migration evidence (an EvidenceSink) ---------------------------------------------------------------
 
     def comparison(self, migration: str, operation: str, outcome: ComparisonOutcome,
-                   differences: list[Difference], noisy_coordinates: set[str]) -> None:
+                   differences: list[Difference], noisy_coordinates: set[str], *,
+                   values: Mapping[str, int] | None = None, differing: Mapping[str, int] | None = None) -> None:
         self.comparisons.labels(migration, outcome).inc()
         if differences:
             self.differences.labels(migration).inc(len(differences))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 from .normalize import Selection
 
@@ -80,6 +80,13 @@ class Fetch:
     renames: tuple[Rename, ...] = ()
     # entity fetches with `@fromContext` arguments: one request per distinct set of context values
     contexts: tuple[ContextRewrite, ...] = ()
+    # the schema coordinates ("Type.field") this fetch asks its subgraph for: what a failure of it fails
+    coordinates: frozenset[str] = frozenset()
+    # the response data keys it fills on the objects at its path (the root's, for a root fetch), `__typename`
+    # and the keys only a representation needs aside: what a fallback replaces when it failed
+    data_keys: frozenset[str] = frozenset()
+    # a root query fetch's selection when it has no fragments nor conditions (executor.reuse), else None
+    shape: Any = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from graphql import DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, VariableNode, print_ast
 
@@ -29,6 +30,32 @@ from .walker import PlanningError, Walker
 __all__ = ["PlanningError", "QueryPlanner", "SelectionLimitError", "select_operation"]
 
 _NAME_UNSAFE = re.compile(r"[^_0-9A-Za-z]")
+
+
+def _coordinates(selection: SelectionBuilder, out: set[str] | None = None) -> set[str]:
+    """The "Type.field" of every field a fetch's selection asks for (`__typename` aside)."""
+    found = set() if out is None else out
+    for item in selection.items.values():
+        if isinstance(item, FieldBuilder):
+            if item.name != "__typename" and selection.parent_type:
+                found.add(f"{selection.parent_type}.{item.name}")
+            if item.sub is not None:
+                _coordinates(item.sub, found)
+        else:
+            _coordinates(item, found)
+    return found
+
+
+def _data_keys(selection: SelectionBuilder) -> set[str]:
+    """The data keys a fetch's selection fills at its own level (through its type fragments)."""
+    found: set[str] = set()
+    for item in selection.items.values():
+        if isinstance(item, FieldBuilder):
+            if item.name != "__typename":
+                found.add(item.data_key)
+        else:
+            found |= _data_keys(item)
+    return found
 
 
 def select_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
@@ -145,7 +172,27 @@ class QueryPlanner:
             display_selection=group.selection.print(0),
             renames=renames,
             contexts=tuple(group.contexts),
+            coordinates=frozenset(_coordinates(group.selection)),
+            data_keys=frozenset(_data_keys(group.selection)),
+            shape=None if group.is_entity or group.operation_type != "query" or renames
+            else self._shape(group.selection),
         )
+
+    def _shape(self, selection: SelectionBuilder) -> Any:
+        """The selection as executor.reuse compares it; None when it has fragments or conditions."""
+        entries = []
+        for item in selection.items.values():
+            if not isinstance(item, FieldBuilder) or item.directives:
+                return None
+            sub = None
+            if item.sub is not None:
+                sub = self._shape(item.sub)
+                if sub is None:
+                    return None
+            entries.append((item.response_key, item.name, item.arguments_text, item.directives_text, sub))
+        typedef = self.model.types.get(selection.parent_type or "")
+        concrete = selection.parent_type if typedef is not None and typedef.kind == "object" else None
+        return (concrete, tuple(entries))
 
     # -- plan tree --------------------------------------------------------------------------------------------
 

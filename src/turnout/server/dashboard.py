@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from ..migration.api import DashboardStore, migrations_document
 from ..migration.model import Migration
+from ..migration.report import instances_text, rollout_text
 from ..supergraph.model import SupergraphModel
 
 __all__ = ["Authorize", "dashboard_routes", "render_dashboard"]
@@ -81,7 +82,7 @@ def _inventory(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         ev = row["evidence"]
         stage = row["stage"]
-        rollout = "-" if row["percent"] is None else f"{row['percent']:g}%"
+        rollout = rollout_text(row)
         days = "-" if row["days_in_stage"] is None else f"{row['days_in_stage']:.1f}"
         ready = row["removal"] or row["readiness"]
         verdict = "ready" if row["ready"] else ("final" if row["ready"] is None else "blocked")
@@ -91,7 +92,8 @@ def _inventory(rows: list[dict[str, Any]]) -> str:
             f'{_e(row["from"])} → {_e(row["to"])}</div></td>'
             f'<td class="fields">{"<br>".join(_e(f) for f in row["fields"])}</td>'
             f'<td><span class="stage" style="background:{_STAGE_COLORS.get(stage, "#444")}">{_e(stage)}</span></td>'
-            f"<td>{rollout}</td><td>{days}</td><td>{ev['comparisons']}</td>"
+            f"<td>{_e(rollout)}</td><td class=\"instances\">{_e(instances_text(row))}</td><td>{days}</td>"
+            f"<td>{ev['comparisons']}</td>"
             f'<td class="rate">{_pct(ev["match_rate"])}</td><td>{ev["noise"]}</td><td>{ev["fallbacks"]}</td>'
             f"<td>{_ms(ev['latency_from_ms'][0])} / {_ms(ev['latency_to_ms'][0])}</td>"
             f'<td class="verdict {verdict}">{_e(row["next_stage"] or "")}{": " if row["next_stage"] else ""}'
@@ -99,7 +101,7 @@ def _inventory(rows: list[dict[str, Any]]) -> str:
         )
     return (
         '<table id="inventory"><thead><tr><th>migration</th><th>fields</th><th>stage</th><th>rollout</th>'
-        "<th>days in stage</th><th>comparisons</th><th>match rate</th><th>noise</th><th>fallbacks</th>"
+        "<th>instances</th><th>days in stage</th><th>comparisons</th><th>match rate</th><th>noise</th><th>fallbacks</th>"
         "<th>p50 from / to</th><th>readiness</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
     )
 
