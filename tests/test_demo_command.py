@@ -47,7 +47,7 @@ def test_demo_runs_its_story_and_prints_the_final_table(tmp_path: Path) -> None:
             for line in final.splitlines() if line.startswith("│") and line.split("│")[1].strip()}
     progress, assignments = rows["progress"], rows["assignments"]
     # progress went all the way to migrated at 100%, with fallbacks recorded while its service was down
-    assert progress[2:4] == ["migrated", "100%"]
+    assert progress[2:4] == ["removed", "-"]  # all the way: migrated at 100%, then removed after a quiet while
     assert int(progress[9]) > 0  # fallbacks
     # the match rate the table shows is the store's, by the one definition (candidate errors are non-matches)
     with Store.open(f"sqlite:///{tmp_path / 'fresh' / 'demo.db'}") as store:
@@ -61,6 +61,8 @@ def test_demo_runs_its_story_and_prints_the_final_table(tmp_path: Path) -> None:
     end = next((i for i in range(start + 1, len(lines)) if lines[i][1].strip()), len(lines))
     assert "diff groups open" in " ".join(cells[-2].strip() for cells in lines[start:end])
     assert re.search(r"✔ progress: (side_by_side )?→ migrated 10%", out)
+    assert "✔ progress: migrated → removed" in out  # by its evidence, not forced
+    assert "✔ progress: side_by_side → migrated 10%" in out  # by its evidence (a forced move says so)
     assert "✘ assignments stays in side_by_side" in out
     assert (tmp_path / "fresh" / "demo.db").exists()
     # the story is not drowned in the log lines of the errors it provokes on purpose

@@ -407,7 +407,7 @@ def ack(
         store.acknowledge(matches[0], until=datetime.now(UTC) + timedelta(days=days), by=by, reason=reason)
     finally:
         store.close()
-    typer.echo(f"acknowledged {matches[0][:12]} for {days:g} days")
+    typer.echo(f"acknowledged {matches[0][:12]} for {days:g} day{'' if days == 1 else 's'}")
 
 
 @app.command()

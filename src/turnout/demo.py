@@ -188,12 +188,13 @@ async def run_demo(
         # a demo lasts minutes, not days: the gates ask for evidence in proportion
         gates = migration.setdefault("gates", {})
         gates["min_comparisons"] = min(gates.get("min_comparisons", 100), 50)
-        gates["removed_after_seconds"] = min(gates.get("removed_after_seconds", 86400.0), 30.0)
+        gates["removed_after_seconds"] = min(gates.get("removed_after_seconds", 86400.0), 3 * step_seconds)
     cfg = Config.model_validate({
         **described,
         "server": ServerConfig(host=host, port=port).model_dump(),
         "store": StoreConfig(url=f"sqlite:///{store_file}", flush_interval=0.25).model_dump(),
-        "shadow": ShadowConfig(queue_size=2000, concurrency=4, timeout=5.0).model_dump(),
+        # comparisons run promptly or not at all: a step lasts seconds
+        "shadow": ShadowConfig(timeout=5.0, max_wait=max(step_seconds / 2, 1.0)).model_dump(),
         "refresh_interval": 0.5,
         "subgraph_timeout": 5.0,
     })
@@ -262,6 +263,11 @@ async def run_demo(
         report = await story.table("fallbacks recorded while progress is down")
         await running.start("progress", classroom.app_for("progress"), host, ports["progress"])
         await story.wait("progress service back", max(step_seconds / 2, 1.0))
+
+        console.rule("5. No fallback for a while: progress moves to removed, the old code may go")
+        quiet = story.engine.migrations["progress"].gates.removed_after_seconds
+        await story.wait("progress quiet, served by the new service only", quiet + 1.0)
+        await story.move("progress", Stage.REMOVED, force_after=2)
         report = await story.table("final")
         console.print(f"\nDashboard: [bold]{dashboard_url}[/bold]   GraphQL: {gateway_url}")
         console.print("Serving" + (f" for {duration:g}s more." if duration is not None else "; Ctrl-C stops."))

@@ -517,8 +517,13 @@ class Gateway:
         primary_fetches = list(state.fetches)
         coordinates = frozenset(migration.fields)
         repeat = engine.wants_noise_run(migration)
+        decided = engine.states.get(migration.name)
 
         async def job() -> None:
+            if engine.states.get(migration.name) != decided:
+                # the migration moved since this request: its evidence belongs to the stage it was made in
+                engine.record_drop(migration)
+                return
             try:
                 async with asyncio.timeout(engine.shadow.timeout):
                     # the old side again, concurrently with the candidate, when noise is measured: a write

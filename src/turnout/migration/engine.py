@@ -9,14 +9,14 @@ import os
 import random
 import socket
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from ..executor.plan_executor import FetchRecord
 from ..supergraph.model import SupergraphModel
 from .compare import MigrationComparison
 from .model import ComparisonOutcome, Difference, InstanceStage, Migration, MigrationState, Stage, StageChange
-from .noise import NoiseTally
+from .noise import NOISE_WINDOW_SECONDS, NoiseTally, Rates, noisy_coordinates
 from .routing import CohortKey, Decision, Router, cohort_bucket
 from .shadow import ShadowQueue
 
@@ -35,6 +35,13 @@ class StateSource(Protocol):
 
 
 @runtime_checkable
+class NoiseSource(Protocol):
+    """A state source that also keeps every instance's noise counts (the store does)."""
+
+    def noise_rates(self, name: str, since: datetime) -> Rates: ...
+
+
+@runtime_checkable
 class InstanceRegistry(Protocol):
     """A state source that also keeps what each gateway instance runs (the store does)."""
 
@@ -49,6 +56,8 @@ class EvidenceSink(Protocol):
                    values: Mapping[str, int] | None = None, differing: Mapping[str, int] | None = None) -> None: ...
 
     def latency(self, migration: str, side: str, ms: float) -> None: ...
+
+    def repeat(self, migration: str, values: Mapping[str, int], differing: Mapping[str, int]) -> None: ...
 
     def fallback(self, migration: str, operation: str) -> None: ...
 
@@ -71,6 +80,10 @@ class Fanout:
     def latency(self, migration: str, side: str, ms: float) -> None:
         for sink in self.sinks:
             sink.latency(migration, side, ms)
+
+    def repeat(self, migration: str, values: Mapping[str, int], differing: Mapping[str, int]) -> None:
+        for sink in self.sinks:
+            sink.repeat(migration, values, differing)
 
     def fallback(self, migration: str, operation: str) -> None:
         for sink in self.sinks:
@@ -113,6 +126,8 @@ class MigrationEngine:
         # per migration: how often each coordinate differs between two runs of the old side, and between the
         # old side and the new; a coordinate is noise when the first is about as frequent as the second
         self.noise: dict[str, NoiseTally] = {m.name: NoiseTally() for m in migrations}
+        # the verdicts from every instance's counts in the store (refreshed with the stages); None without one
+        self._stored_noise: dict[str, set[str]] | None = None
         self._refresher: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -142,6 +157,17 @@ class MigrationEngine:
             known = self.picked.get(name)
             if known is None or (known.stage, known.percent) != (state.stage, state.percent):
                 self.picked[name] = InstanceStage(stage=state.stage, percent=state.percent, since=now)
+        if isinstance(self.state_source, NoiseSource):
+            # noise as every instance measured it, over the last two windows: shared, and expiring
+            source = self.state_source
+            since = now - timedelta(seconds=2 * NOISE_WINDOW_SECONDS)
+            try:
+                found = await asyncio.to_thread(
+                    lambda: {name: source.noise_rates(name, since) for name in self.migrations})
+            except Exception:
+                log.warning("could not read the noise rates from the store", exc_info=True)
+            else:
+                self._stored_noise = {name: noisy_coordinates(rates) for name, rates in found.items()}
         if isinstance(self.state_source, InstanceRegistry):
             try:
                 await asyncio.to_thread(self.state_source.report_instance, self.instance, dict(self.picked))
@@ -190,7 +216,7 @@ class MigrationEngine:
                           candidate_failed: bool) -> ComparisonOutcome:
         """Record one comparison of `migration` (its differences already on its own coordinates)."""
         differences = comparison.differences
-        noisy = self.noise[migration.name].noisy() if migration.name in self.noise else set()
+        noisy = self.noisy.get(migration.name, set())
         outcome: ComparisonOutcome
         if candidate_failed:
             outcome = "error"
@@ -213,10 +239,15 @@ class MigrationEngine:
         """An old-vs-old comparison (the primary run twice, concurrently with the candidate)."""
         if migration.name in self.noise:
             self.noise[migration.name].against_itself(repeat)
+        if self.evidence is not None:
+            self.evidence.repeat(migration.name, repeat.values, repeat.differing)
 
     @property
     def noisy(self) -> dict[str, set[str]]:
-        """Per migration, the coordinates judged noise now."""
+        """Per migration, the coordinates judged noise now: from every instance's counts in the store when
+        there is one (read on each refresh), else from this instance's own."""
+        if self._stored_noise is not None:
+            return {name: self._stored_noise.get(name, set()) | tally.noisy() for name, tally in self.noise.items()}
         return {name: tally.noisy() for name, tally in self.noise.items()}
 
     def record_latencies(self, migration: Migration, fetches: Iterable[FetchRecord]) -> None:

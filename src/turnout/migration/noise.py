@@ -17,7 +17,25 @@ from dataclasses import dataclass, field
 
 from .compare import MigrationComparison
 
-__all__ = ["NoiseTally", "Rates"]
+__all__ = ["NOISE_WINDOW_SECONDS", "NoiseTally", "Rates", "noisy_coordinates"]
+
+NOISE_WINDOW_SECONDS = 3600.0
+MIN_VALUES = 20
+RATIO = 0.8
+
+
+def noisy_coordinates(rates: Rates, *, min_values: int = MIN_VALUES, ratio: float = RATIO) -> set[str]:
+    """The coordinates whose old side disagrees with itself at least `ratio` times as often as with the new
+    side, with `min_values` values seen each way: the one verdict, whether counted here or read from the store."""
+    found = set()
+    for coordinate, differing in rates.itself_differing.items():
+        itself = rates.itself_values.get(coordinate, 0)
+        candidate = rates.candidate_values.get(coordinate, 0)
+        if itself < min_values or candidate < min_values or not differing:
+            continue
+        if differing / itself >= ratio * rates.candidate_differing.get(coordinate, 0) / candidate:
+            found.add(coordinate)
+    return found
 
 
 @dataclass
@@ -38,8 +56,8 @@ def _add(into: dict[str, int], counts: dict[str, int]) -> None:
 class NoiseTally:
     """The noise rates of one migration's coordinates (see the module's docstring)."""
 
-    def __init__(self, *, min_values: int = 20, ratio: float = 0.8, window_seconds: float = 3600.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, min_values: int = MIN_VALUES, ratio: float = RATIO,
+                 window_seconds: float = NOISE_WINDOW_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self.min_values = min_values
         self.ratio = ratio
         self.window_seconds = window_seconds
@@ -65,24 +83,16 @@ class NoiseTally:
         _add(self.current.candidate_values, comparison.values)
         _add(self.current.candidate_differing, comparison.differing)
 
-    def rates(self, coordinate: str) -> tuple[int, float | None, int, float | None]:
-        """(values compared old vs old, their disagreement rate, values old vs new, theirs)."""
+    def totals(self) -> Rates:
+        """The counts of the current and the previous window, added up."""
         self._rotate()
-
-        def total(name: str) -> int:
-            return int(getattr(self.current, name).get(coordinate, 0) + getattr(self.previous, name).get(coordinate, 0))
-
-        itself, candidate = total("itself_values"), total("candidate_values")
-        return (itself, total("itself_differing") / itself if itself else None,
-                candidate, total("candidate_differing") / candidate if candidate else None)
+        out = Rates()
+        for window in (self.previous, self.current):
+            _add(out.itself_values, window.itself_values)
+            _add(out.itself_differing, window.itself_differing)
+            _add(out.candidate_values, window.candidate_values)
+            _add(out.candidate_differing, window.candidate_differing)
+        return out
 
     def noisy(self) -> set[str]:
-        coordinates = {*self.current.itself_differing, *self.previous.itself_differing}
-        found = set()
-        for coordinate in coordinates:
-            itself, itself_rate, candidate, candidate_rate = self.rates(coordinate)
-            if itself < self.min_values or candidate < self.min_values or not itself_rate:
-                continue
-            if candidate_rate is not None and itself_rate >= self.ratio * candidate_rate:
-                found.add(coordinate)
-        return found
+        return noisy_coordinates(self.totals(), min_values=self.min_values, ratio=self.ratio)

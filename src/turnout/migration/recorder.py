@@ -104,6 +104,8 @@ class EvidenceBatch:
     """(migration, hour) -> count"""
     coverage: dict[tuple[str, str, str, datetime], tuple[int, int, int]] = field(default_factory=dict)
     """(migration, coordinate, operation, hour) -> (comparisons, values compared, values differing)"""
+    repeats: dict[tuple[str, str, datetime], tuple[int, int]] = field(default_factory=dict)
+    """(migration, coordinate, hour) -> (values the old side was compared with itself on, values differing)"""
     diff_groups: dict[str, DiffGroupRow] = field(default_factory=dict)
     """signature -> pending increment"""
     diff_samples: list[DiffSampleRow] = field(default_factory=list)
@@ -118,6 +120,7 @@ class EvidenceBatch:
             or self.fallbacks
             or self.shadow_drops
             or self.coverage
+            or self.repeats
             or self.diff_groups
             or self.diff_samples
         )
@@ -130,6 +133,7 @@ class EvidenceBatch:
             + len(self.fallbacks)
             + len(self.shadow_drops)
             + len(self.coverage)
+            + len(self.repeats)
             + len(self.diff_groups)
             + len(self.diff_samples)
         )
@@ -152,6 +156,11 @@ class EvidenceBatch:
         key = (migration, coordinate, operation, minute_bucket(at))
         n, v, d = self.coverage.get(key, (0, 0, 0))
         self.coverage[key] = (n + comparisons, v + values, d + differing)
+
+    def add_repeat(self, migration: str, coordinate: str, at: datetime, values: int, differing: int) -> None:
+        key = (migration, coordinate, minute_bucket(at))
+        v, d = self.repeats.get(key, (0, 0))
+        self.repeats[key] = (v + values, d + differing)
 
     def add_shadow_drop(self, migration: str, at: datetime, count: int = 1) -> None:
         key = (migration, minute_bucket(at))
@@ -200,6 +209,9 @@ class EvidenceBatch:
             self.fallbacks[fkey] = (seen + n, max(mine, last))
         for dkey, n in other.shadow_drops.items():
             self.shadow_drops[dkey] = self.shadow_drops.get(dkey, 0) + n
+        for (m, c, hour), (values, differing) in other.repeats.items():
+            was = self.repeats.get((m, c, hour), (0, 0))
+            self.repeats[(m, c, hour)] = (was[0] + values, was[1] + differing)
         for (m, c, op, hour), (n, values, differing) in other.coverage.items():
             had = self.coverage.get((m, c, op, hour), (0, 0, 0))
             self.coverage[(m, c, op, hour)] = (had[0] + n, had[1] + values, had[2] + differing)
@@ -347,6 +359,17 @@ class Recorder:
         with self._lock:
             if not self._full():
                 self._pending.add_latency(_name(migration), side, ms, at)
+
+    def repeat(self, migration: str, values: Mapping[str, int], differing: Mapping[str, int], *,
+               at: datetime | None = None) -> None:
+        """Count one noise run: the old side compared with itself, per coordinate."""
+        at = at or self.clock()
+        with self._lock:
+            if self._full():
+                return
+            for coordinate in {*values, *differing}:
+                self._pending.add_repeat(_name(migration), _name(coordinate), at, values.get(coordinate, 0),
+                                         differing.get(coordinate, 0))
 
     def fallback(self, migration: str, operation: str, *, at: datetime | None = None) -> None:
         """Count one fallback (a failed `to` fetch re-run on `from`)."""

@@ -29,6 +29,7 @@ from .model import (
     StageChange,
     match_rate,
 )
+from .noise import Rates
 
 if TYPE_CHECKING:
     from .recorder import EvidenceBatch
@@ -252,7 +253,19 @@ _coverage = sa.Table(
     sa.Index("ix_turnout_coverage_hour", "hour"),
 )
 
-_HOURLY = (_comparisons, _latency, _fallbacks, _shadow_drops, _coverage)
+# per migrating coordinate: values the old side was compared with itself on, and how many differed (noise runs)
+_noise = sa.Table(
+    "turnout_noise",
+    _metadata,
+    sa.Column("migration", sa.String, primary_key=True),
+    sa.Column("coordinate", sa.String, primary_key=True),
+    sa.Column("hour", _UTCDateTime, primary_key=True),
+    sa.Column("values", _Count, nullable=False),
+    sa.Column("differing", _Count, nullable=False),
+    sa.Index("ix_turnout_noise_hour", "hour"),
+)
+
+_HOURLY = (_comparisons, _latency, _fallbacks, _shadow_drops, _coverage, _noise)
 _IN_CHUNK = 500  # bound parameters per IN (...) list
 
 
@@ -574,6 +587,16 @@ class Store:
                 keys=("migration", "coordinate", "operation", "hour"),
                 add=("comparisons", "values", "differing"),
             )
+            self._add_rows(
+                conn,
+                _noise,
+                [
+                    {"migration": m, "coordinate": c, "hour": hour, "values": values, "differing": differing}
+                    for (m, c, hour), (values, differing) in batch.repeats.items()
+                ],
+                keys=("migration", "coordinate", "hour"),
+                add=("values", "differing"),
+            )
             # groups first: the upsert locks each group's row (PostgreSQL), so counting its samples below is
             # exact even with several gateway instances writing at once
             self._add_rows(
@@ -704,6 +727,30 @@ class Store:
             open_diff_groups=int(open_groups or 0),
             coverage=coverage,
         )
+
+    def noise_rates(self, name: str, since: datetime) -> Rates:
+        """What every instance measured of `name` since `since`: the old side against itself (noise runs) and
+        against the new side (comparisons), per coordinate; migration.noise judges it."""
+        rates = Rates()
+        hour = minute_bucket(since)
+        with self._begin() as conn:
+            for coordinate, values, differing in conn.execute(
+                sa.select(_noise.c.coordinate, sa.func.sum(_noise.c["values"]), sa.func.sum(_noise.c.differing))
+                .where(_noise.c.migration == name, _noise.c.hour >= hour).group_by(_noise.c.coordinate)
+            ):
+                rates.itself_values[coordinate] = int(values or 0)
+                rates.itself_differing[coordinate] = int(differing or 0)
+            if rates.itself_values:
+                for coordinate, values, differing in conn.execute(
+                    sa.select(_coverage.c.coordinate, sa.func.sum(_coverage.c["values"]),
+                              sa.func.sum(_coverage.c.differing))
+                    .where(_coverage.c.migration == name, _coverage.c.hour >= hour,
+                           _coverage.c.coordinate.in_(list(rates.itself_values)))
+                    .group_by(_coverage.c.coordinate)
+                ):
+                    rates.candidate_values[coordinate] = int(values or 0)
+                    rates.candidate_differing[coordinate] = int(differing or 0)
+        return rates
 
     @staticmethod
     def _coverage(conn: Connection, where: list[sa.ColumnElement[bool]]) -> dict[str, Coverage]:

@@ -88,6 +88,9 @@ class Metrics:
     def latency(self, migration: str, side: str, ms: float) -> None:
         self.migration_seconds.labels(migration, side).observe(ms / 1000.0)
 
+    def repeat(self, migration: str, values: Mapping[str, int], differing: Mapping[str, int]) -> None:
+        pass  # noise runs are evidence for the store; comparisons are what /metrics counts
+
     def fallback(self, migration: str, operation: str) -> None:
         self.fallbacks.labels(migration).inc()
 
