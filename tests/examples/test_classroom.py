@@ -430,3 +430,59 @@ def test_serve_command_line() -> None:
         finally:
             if process.stdout:
                 process.stdout.close()
+
+
+class _Stages:
+    """Stages per migration, as a store would give them."""
+
+    def __init__(self, **stages: tuple[Stage, float]) -> None:
+        self.stages = stages
+
+    def get_states(self) -> dict[str, MigrationState]:
+        return {name: MigrationState(name=name, stage=stage, percent=percent)
+                for name, (stage, percent) in self.stages.items()}
+
+    def set_stage(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise NotImplementedError
+
+
+def test_one_migrations_fallback_leaves_the_others_evidence_alone(urls: dict[str, str]) -> None:
+    """progress is migrated and its new service is down; assignments is in side_by_side. `Dashboard` reads both:
+    progress falls back (recorded), and assignments records nothing for that request (its candidate was made
+    against the routing that failed); `AssignmentList`, which touches no progress field, is compared as usual,
+    and no difference of assignments ever lands outside its own fields."""
+    down = dict(urls, progress="http://127.0.0.1:9/graphql")  # nothing listens there
+    model = read_supergraph(classroom.supergraph_sdl(down))
+    migrations = [replace(m, noise_rate=0.0, sample_rate=1.0) for m in _migrations(model)]
+    fallbacks: list[tuple[str, str]] = []
+    evidence = _Evidence()
+    evidence.fallback = lambda migration, operation: fallbacks.append((migration, operation))  # type: ignore[method-assign]
+    engine = MigrationEngine(model, migrations, evidence=evidence,
+                             states=_Stages(progress=(Stage.MIGRATED, 100.0), assignments=(Stage.SIDE_BY_SIDE, 100.0)),
+                             cohort=CohortKey(source="header", name="x-user-id"),
+                             shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0), rng=random.Random(1))
+    gateway = Gateway(model, HttpTransport(timeout=5.0), engine=engine)
+    documents = {o.name: o.document for o in QUERIES}
+
+    async def scenario() -> list[dict[str, Any]]:
+        await gateway.start()
+        try:
+            answers = []
+            for name, variables in [("Dashboard", {"userId": "u1"}), ("AssignmentList", {"courseId": "c1"}),
+                                    ("Dashboard", {"userId": "u2"})]:
+                answers.append(await gateway.execute(GraphQLRequest(
+                    query=documents[name], operation_name=name, variables=variables,
+                    headers={"x-user-id": "user-1"})))
+                await engine.shadow.drain(timeout=10)
+            return answers
+        finally:
+            await gateway.close()
+
+    answers = asyncio.run(scenario())
+    assert all("errors" not in a for a in answers), answers  # the monolith answered for progress
+    assert [f for f in fallbacks if f[0] == "progress"] == [("progress", "Dashboard")] * 2
+    compared = [(m, op) for m, op, _outcome, _diffs in evidence.comparisons]
+    assert compared == [("assignments", "AssignmentList")]
+    own = {m.name: set(m.fields) for m in migrations}
+    for migration, _op, _outcome, differences in evidence.comparisons:
+        assert {d.coordinate for d in differences} <= own[migration]
