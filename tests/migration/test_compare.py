@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, build_schema, parse
 
-from turnout.migration.compare import compare_responses, noisy_coordinates
+from turnout.migration.compare import compare_responses
 from turnout.migration.model import CoordinateRule, Difference
 from turnout.planner.normalize import Selection, normalize_selection_set
 
@@ -727,13 +727,3 @@ def test_unknown_error_paths_do_not_raise() -> None:
         diff(("nowhere", 3, "deeper"), "Query.nowhere", "error", primary=error)
     ]
 
-
-# -- noise ---------------------------------------------------------------------------------------------------
-
-
-def test_noisy_coordinates_are_those_that_differ_between_two_primary_runs() -> None:
-    first = {"assignments": [assignment(1, title="x")]}
-    second = {"assignments": [assignment(1, title="y", owner={"name": "z"})]}
-    differences = compare(ASSIGNMENTS, first, second)
-    assert noisy_coordinates(differences) == {"Assignment.title", "Person.name"}
-    assert noisy_coordinates(compare(ASSIGNMENTS, first, first)) == set()

@@ -214,6 +214,50 @@ def test_an_error_sample_keeps_the_message_redacted_not_cut(tmp_path: Path) -> N
     assert "ada@example.com" not in sample.candidate  # the store's redaction patterns still apply
 
 
+def _users_world(run_subgraphs: RunSubgraphs, tmp_path: Path, mine: slice, stage: Stage, *,
+                 new_service: SubgraphSpec | None = None) -> tuple[dict[str, RunningSubgraph], Any, str]:
+    """The scenario's subgraphs with `users` (of the monolith) listing the assignments `mine`, a store with the
+    migration at `stage` (100%): the subgraphs, the model, the store's URL."""
+    old = [_old(n) for n in range(1, COUNT + 1)]
+    specs = _specs(old)
+    specs[0] = SubgraphSpec(specs[0].name, specs[0].sdl, data=specs[0].data, root={
+        **specs[0].root, "users": lambda *_a, **_k: [{"id": "u1", "name": "Ada", "assignments": old[mine]}]})
+    if new_service is not None:
+        specs[1] = new_service
+    subgraphs = run_subgraphs(specs)
+    model = read_supergraph(with_subgraph_urls(load_supergraph("classroom"),
+                                               {name: s.url for name, s in subgraphs.items()}))
+    store_url = f"sqlite:///{tmp_path / 'turnout.db'}"
+    with Store.open(store_url) as store:
+        store.create_schema()
+        store.set_stage("assignments", stage, percent=100, by="test", reason="test", evidence={})
+    return subgraphs, model, store_url
+
+
+def _ask(model: Any, store_url: str, query: str, times: int = 1) -> list[dict[str, Any]]:
+    """`query` `times` over, through a gateway on the store (comparisons drained, evidence flushed)."""
+    migration = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
+                          fields=MIGRATING, sample_rate=1.0, noise_rate=0.0)
+
+    async def run() -> list[dict[str, Any]]:
+        store = Store.open(store_url)
+        recorder = Recorder(store, flush_interval=0.05)
+        engine = MigrationEngine(model, [migration], states=store, evidence=recorder,
+                                 shadow=ShadowQueue(size=10, concurrency=1, timeout=10.0))
+        gateway = Gateway(model, HttpTransport(timeout=10.0), engine=engine)
+        await gateway.start()
+        try:
+            answers = [await gateway.execute(GraphQLRequest(query=query)) for _ in range(times)]
+            await engine.shadow.drain(timeout=10)
+            await recorder.flush()
+            return answers
+        finally:
+            await gateway.close()
+            store.close()
+
+    return asyncio.run(run())
+
+
 def test_an_entity_failure_is_charged_to_the_fields_asked_of_it(run_subgraphs: RunSubgraphs, tmp_path: Path) -> None:
     """The new service's `_entities` resolver fails for one id: the whole entity fetch errs without a field on
     its path. The error lands on each migrating field that fetch was asked for, never on `User.assignments`
@@ -229,39 +273,12 @@ def test_an_entity_failure_is_charged_to_the_fields_asked_of_it(run_subgraphs: R
             raise ValueError("assignment a11 is not in the new store")
         return _new(int(representation["id"][1:]))
 
-    specs = _specs(old)
-    specs[0] = SubgraphSpec(specs[0].name, specs[0].sdl, data=specs[0].data, root={
-        **specs[0].root, "users": lambda *_a, **_k: [{"id": "u1", "name": "Ada", "assignments": old[9:12]}]})
-    specs[1] = SubgraphSpec(specs[1].name, specs[1].sdl, data=specs[1].data, resolvers=[new_type],
-                            root={"Assignment.renderedAt": _rendered_at})
-    subgraphs = run_subgraphs(specs)
-    model = read_supergraph(with_subgraph_urls(load_supergraph("classroom"),
-                                               {name: s.url for name, s in subgraphs.items()}))
-    store_url = f"sqlite:///{tmp_path / 'turnout.db'}"
-    with Store.open(store_url) as store:
-        store.create_schema()
-        store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="test", reason="test", evidence={})
-    migration = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
-                          fields=MIGRATING, sample_rate=1.0, noise_rate=0.0)
-
-    async def run() -> dict[str, Any]:
-        store = Store.open(store_url)
-        recorder = Recorder(store, flush_interval=0.05)
-        engine = MigrationEngine(model, [migration], states=store, evidence=recorder,
-                                 shadow=ShadowQueue(size=10, concurrency=1, timeout=10.0))
-        gateway = Gateway(model, HttpTransport(timeout=10.0), engine=engine)
-        await gateway.start()
-        try:
-            answer = await gateway.execute(GraphQLRequest(
-                query="query Mine { users { name assignments { id title createdDate tags renderedAt } } }"))
-            await engine.shadow.drain(timeout=10)
-            await recorder.flush()
-            return answer
-        finally:
-            await gateway.close()
-            store.close()
-
-    answer = asyncio.run(run())
+    new_service = _specs(old)[1]
+    new_service = SubgraphSpec(new_service.name, new_service.sdl, data=new_service.data, resolvers=[new_type],
+                               root={"Assignment.renderedAt": _rendered_at})
+    _subgraphs, model, store_url = _users_world(run_subgraphs, tmp_path, slice(9, 12), Stage.SIDE_BY_SIDE,
+                                                new_service=new_service)
+    [answer] = _ask(model, store_url, "query Mine { users { name assignments { id title createdDate tags renderedAt } } }")
     assert "errors" not in answer and len(answer["data"]["users"][0]["assignments"]) == 3
     with Store.open(store_url) as store:
         groups = {(g.coordinate, g.kind): g for g in store.diff_groups("assignments")}
@@ -276,36 +293,8 @@ def test_in_migrated_only_the_failed_values_come_from_the_old_side(run_subgraphs
                                                                    tmp_path: Path) -> None:
     """`createdDate` fails on the new side for a11 (an error inside the `_entities` answer): a11's values of
     that fetch come from the monolith, a10's and a12's stay the new service's; the user sees no error."""
-    old = [_old(n) for n in range(1, COUNT + 1)]
-    specs = _specs(old)
-    specs[0] = SubgraphSpec(specs[0].name, specs[0].sdl, data=specs[0].data, root={
-        **specs[0].root, "users": lambda *_a, **_k: [{"id": "u1", "name": "Ada", "assignments": old[9:12]}]})
-    subgraphs = run_subgraphs(specs)
-    model = read_supergraph(with_subgraph_urls(load_supergraph("classroom"),
-                                               {name: s.url for name, s in subgraphs.items()}))
-    store_url = f"sqlite:///{tmp_path / 'turnout.db'}"
-    with Store.open(store_url) as store:
-        store.create_schema()
-        store.set_stage("assignments", Stage.MIGRATED, percent=100, by="test", reason="test", evidence={})
-    migration = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
-                          fields=MIGRATING)
-
-    async def run() -> dict[str, Any]:
-        store = Store.open(store_url)
-        recorder = Recorder(store, flush_interval=0.05)
-        engine = MigrationEngine(model, [migration], states=store, evidence=recorder)
-        gateway = Gateway(model, HttpTransport(timeout=10.0), engine=engine)
-        await gateway.start()
-        try:
-            answer = await gateway.execute(GraphQLRequest(
-                query="query Mine { users { assignments { id createdDate tags } } }"))
-            await recorder.flush()
-            return answer
-        finally:
-            await gateway.close()
-            store.close()
-
-    answer = asyncio.run(run())
+    _subgraphs, model, store_url = _users_world(run_subgraphs, tmp_path, slice(9, 12), Stage.MIGRATED)
+    [answer] = _ask(model, store_url, "query Mine { users { assignments { id createdDate tags } } }")
     assert "errors" not in answer, answer
     served = {a["id"]: a for a in answer["data"]["users"][0]["assignments"]}
     for n in (10, 12):  # answered by the new service: its values (tags reversed; a10 dropped a tag)
@@ -320,37 +309,8 @@ def test_the_comparison_reads_the_old_side_only_through_the_request(run_subgraph
     """The candidate's root fetch to the monolith asks for less than the user's did (plus `__typename`, known for
     a concrete type): it is answered from the user's answer, so the monolith is called once per request and a
     field that does not migrate is, in the comparison, exactly what the user got."""
-    old = [_old(n) for n in range(1, COUNT + 1)]
-    specs = _specs(old)
-    specs[0] = SubgraphSpec(specs[0].name, specs[0].sdl, data=specs[0].data, root={
-        **specs[0].root, "users": lambda *_a, **_k: [{"id": "u1", "name": "Ada", "assignments": old[20:25]}]})
-    subgraphs = run_subgraphs(specs)
-    model = read_supergraph(with_subgraph_urls(load_supergraph("classroom"),
-                                               {name: s.url for name, s in subgraphs.items()}))
-    store_url = f"sqlite:///{tmp_path / 'turnout.db'}"
-    with Store.open(store_url) as store:
-        store.create_schema()
-        store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="test", reason="test", evidence={})
-    migration = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
-                          fields=MIGRATING, noise_rate=0.0)
-
-    async def run() -> None:
-        store = Store.open(store_url)
-        recorder = Recorder(store, flush_interval=0.05)
-        engine = MigrationEngine(model, [migration], states=store, evidence=recorder)
-        gateway = Gateway(model, HttpTransport(timeout=10.0), engine=engine)
-        await gateway.start()
-        try:
-            for _ in range(5):
-                await gateway.execute(GraphQLRequest(
-                    query="query Mine { users { name assignments { id title createdDate tags } } }"))
-            await engine.shadow.drain(timeout=10)
-            await recorder.flush()
-        finally:
-            await gateway.close()
-            store.close()
-
-    asyncio.run(run())
+    subgraphs, model, store_url = _users_world(run_subgraphs, tmp_path, slice(20, 25), Stage.SIDE_BY_SIDE)
+    _ask(model, store_url, "query Mine { users { name assignments { id title createdDate tags } } }", times=5)
     monolith = [r for r in subgraphs["monolith"].requests if r.query and "users" in r.query]
     assert len(monolith) == 5  # the users' own calls; the comparisons made none
     assert len([r for r in subgraphs["assignments"].requests if r.is_entities]) == 5

@@ -24,7 +24,7 @@ from ..executor.projection import directives_include
 from ..planner.normalize import Field, Selection
 from .model import CoordinateRule, Difference
 
-__all__ = ["MigrationComparison", "compare_for_migration", "compare_responses", "error_owners", "noisy_coordinates"]
+__all__ = ["MigrationComparison", "compare_for_migration", "compare_responses", "error_owners"]
 
 Path = tuple[str | int, ...]
 _Composite = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
@@ -134,11 +134,6 @@ def error_owners(
         along = comparator.along(tuple(raw), data, data, selections)
         owners.append(next((c for _depth, c in reversed(along) if c in coordinates), None))
     return owners
-
-
-def noisy_coordinates(differences: Iterable[Difference]) -> set[str]:
-    """The coordinates that differ in a primary-vs-primary comparison: their differences are noise."""
-    return {difference.coordinate for difference in differences}
 
 
 @dataclass(frozen=True, slots=True)
