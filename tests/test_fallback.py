@@ -7,6 +7,7 @@ from typing import Any
 
 from turnout.executor.fallback import replace_failed
 from turnout.executor.plan_executor import ExecutionState, FetchRecord
+from turnout.planner.plan_nodes import Fetch
 
 NEW = "assignments"
 
@@ -16,8 +17,10 @@ def _state(data: dict[str, Any], errors: list[dict[str, Any]] | None = None) -> 
 
 
 def _failed(paths: tuple[tuple[str, ...], ...], keys: set[str]) -> FetchRecord:
-    return FetchRecord(service=NEW, milliseconds=1.0, ok=False, memo_hit=False, root=not paths,
-                       paths=paths, data_keys=frozenset(keys))
+    fetch = Fetch(id=0, service=NEW, graph="ASSIGNMENTS", operation="", operation_kind="query",
+                  variable_usages=(), data_keys=frozenset(keys))
+    return FetchRecord(service=NEW, milliseconds=1.0, ok=False, memo_hit=False, root=not paths, fetch=fetch,
+                       paths=paths)
 
 
 OLD = {"users": [{"id": "u1", "items": [{"id": "a1", "date": "old1"}, {"id": "a2", "date": "old2"}]}]}

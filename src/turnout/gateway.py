@@ -35,11 +35,11 @@ from graphql.validation import ValidationRule, specified_rules
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from .executor.fallback import replace_failed
-from .executor.plan_executor import ExecutionState, FetchMemo, FetchRecord, PlanExecutor
+from .executor.plan_executor import ExecutionState, FetchMemo, PlanExecutor
 from .executor.projection import Projector
-from .migration.compare import MigrationComparison, compare_for_migration, error_owners
+from .migration.compare import MigrationComparison, compare_failure, compare_for_migration
 from .migration.engine import MigrationEngine
-from .migration.model import Difference, Migration
+from .migration.model import Migration
 from .migration.routing import Decision
 from .observability.metrics import Metrics
 from .observability.tracing import default_tracer
@@ -82,6 +82,9 @@ class LRU(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
 
 
 class RequestError(Exception):
@@ -163,20 +166,10 @@ class _NoIntrospection(ValidationRule):
         return None
 
 
-def _failure(failed: list[FetchRecord], owners: list[str | None], coordinates: frozenset[str]
-             ) -> MigrationComparison:
-    """A comparison whose candidate failed: an `error` at the migrating coordinate of each error that has one
-    on its path; for the errors that have none (no path, or one ending at an entity), at each migrating
-    coordinate a failed fetch asked for. The sample is the subgraph's own message (the store redacts it)."""
-    message = next((f.error for f in failed if f.error), None)
-    located = [owner for owner in owners if owner is not None]
-    found = dict.fromkeys(located)
-    if len(located) < len(owners) or not owners:
-        for fetch in failed:
-            found.update(dict.fromkeys(sorted(fetch.coordinates & coordinates)))
-    return MigrationComparison(
-        differences=[Difference(path=(), coordinate=c, kind="error", candidate=message) for c in found],
-        values={}, differing={})
+def _document_of(prepared: _Prepared) -> DocumentNode:
+    if prepared.errors:
+        raise RequestError(prepared.errors)
+    return prepared.document
 
 
 class Gateway:
@@ -255,25 +248,16 @@ class Gateway:
         The limits come first: the parser's (tokens, comments, nesting), then the validation rules of
         `Limits` (depth, aliases, root fields, directives), and only then graphql-core's specified rules.
         """
-        prepared = self._cached_document(query)
-        if prepared is None:
-            prepared = self._prepare(query)
-            self._keep_document(query, prepared)
-        if prepared.errors:
-            raise RequestError(prepared.errors)
-        return prepared.document
+        prepared = self._cached_document(query) or self._kept(query, self._prepare(query))
+        return _document_of(prepared)
 
     async def prepare_off_loop(self, query: str) -> DocumentNode:
         """`prepare`, on the costly-document thread when the document is long and not cached."""
         if len(query) <= OFF_LOOP_CHARS:
             return self.prepare(query)
-        prepared = self._cached_document(query)
-        if prepared is None:
-            prepared = await asyncio.get_running_loop().run_in_executor(self._costly, self._prepare, query)
-            self._keep_document(query, prepared)
-        if prepared.errors:
-            raise RequestError(prepared.errors)
-        return prepared.document
+        prepared = self._cached_document(query) or self._kept(
+            query, await asyncio.get_running_loop().run_in_executor(self._costly, self._prepare, query))
+        return _document_of(prepared)
 
     @staticmethod
     def _document_key(query: str) -> bytes:
@@ -284,9 +268,11 @@ class Gateway:
             return None
         return self._documents.get(self._document_key(query))
 
-    def _keep_document(self, query: str, prepared: _Prepared) -> None:
+    def _kept(self, query: str, prepared: _Prepared) -> _Prepared:
+        """`prepared`, cached unless too large (or refused and large enough to be quoted back)."""
         if len(query) <= _CACHED_DOCUMENT_CHARS and (not prepared.errors or len(query) <= _CACHED_REFUSED_CHARS):
             self._documents.put(self._document_key(query), prepared)
+        return prepared
 
     def _prepare(self, query: str) -> _Prepared:
         from .server.limits import collapse_repeated_selections, nesting_error, remove_suggestions
@@ -326,14 +312,11 @@ class Gateway:
     async def plan_off_loop(self, query: str, document: DocumentNode, operation_name: str | None,
                             routing: Routing) -> QueryPlan:
         """`plan`, on the costly-document thread when the document is long and its plan not cached."""
-        if len(query) <= OFF_LOOP_CHARS:
+        if len(query) <= OFF_LOOP_CHARS or (query, operation_name, routing) in self._plans:
             return self.plan(query, operation_name, routing)
-        key = (query, operation_name, routing)
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = await asyncio.get_running_loop().run_in_executor(
-                self._costly, self._plan, self._costly_planner, document, operation_name, routing)
-            self._plans.put(key, plan)
+        plan = await asyncio.get_running_loop().run_in_executor(
+            self._costly, self._plan, self._costly_planner, document, operation_name, routing)
+        self._plans.put((query, operation_name, routing), plan)
         return plan
 
     def _plan(self, planner: QueryPlanner, document: DocumentNode, operation_name: str | None,
@@ -539,16 +522,13 @@ class Gateway:
                 return
             failed = [f for f in candidate_state.fetches if not f.ok and f.service == migration.to_subgraph]
             if failed:
-                # one `error` outcome: at the migrating coordinate on an error's path, else at each migrating
-                # coordinate the failed fetch was asked for; the nulls a failure causes further up are its
-                # consequence, not differences of their own
+                # one `error` outcome (compare_failure)
                 errors = [e for e in candidate_state.errors
                           if e.get("extensions", {}).get("serviceName") == migration.to_subgraph]
-                owners = error_owners(errors, schema=self.model.api_schema, root_type=candidate_plan.root_type,
-                                      selections=candidate_plan.selections, variables=variables,
-                                      data=candidate_state.data, coordinates=coordinates)
-                engine.record_comparison(migration, operation_name, _failure(failed, owners, coordinates),
-                                         candidate_failed=True)
+                failure = compare_failure(errors, failed, schema=self.model.api_schema,
+                                          root_type=candidate_plan.root_type, selections=candidate_plan.selections,
+                                          variables=variables, data=candidate_state.data, coordinates=coordinates)
+                engine.record_comparison(migration, operation_name, failure, candidate_failed=True)
             else:
                 candidate_response = self._project(candidate_plan, candidate_state, variables)
                 engine.record_comparison(migration, operation_name,

@@ -420,6 +420,28 @@ def classroom_specs(
     ]
 
 
+def classroom_world(run_subgraphs: Any, tmp_path: Path, **settings: Any) -> dict[str, Any]:
+    """The classroom subgraphs, a SQLite store with `assignments` in side_by_side, and a turnout.yaml with the
+    `assignments` migration and `settings`: what the operations tests serve."""
+    from support.fixtures import load_supergraph, with_subgraph_urls
+    from turnout.migration.model import Stage
+    from turnout.migration.store import Store
+
+    subgraphs = run_subgraphs(classroom_specs())
+    supergraph = with_subgraph_urls(load_supergraph("classroom"), {n: s.url for n, s in subgraphs.items()})
+    store_url = f"sqlite:///{tmp_path / 'turnout.db'}"
+    with Store.open(store_url) as store:
+        store.create_schema()
+        store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="test", reason="test", evidence={})
+    config = write_config(tmp_path / "turnout.yaml", {
+        "store": {"url": store_url, "flush_interval": 0.2},
+        "migrations": [classroom_migration()],
+        "cohort": {"header": "x-user"},
+        **settings,
+    })
+    return {"subgraphs": subgraphs, "supergraph": supergraph, "store_url": store_url, "config": config}
+
+
 def classroom_migration(**changes: Any) -> dict[str, Any]:
     """The `assignments` migration as turnout.yaml declares it: side_by_side compares every request."""
     return {"name": "assignments", "from": "monolith", "to": "assignments", "fields": list(MIGRATING_FIELDS),

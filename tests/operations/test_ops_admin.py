@@ -11,12 +11,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ops_support import classroom_migration, classroom_specs, gateway_process, write_config
+from ops_support import classroom_world, gateway_process
 
 from support.client import graphql_request
-from support.fixtures import load_supergraph, with_subgraph_urls
 from test_gateway_support import RunSubgraphs
-from turnout.migration.model import Stage
 from turnout.migration.store import Store
 
 TOKEN = "s3cret-token-of-alice-0123"
@@ -38,19 +36,10 @@ def _request(url: str, method: str = "GET", body: Any = None, token: str | None 
 
 def test_the_dashboard_and_its_writes_are_on_the_admin_listener_only(run_subgraphs: RunSubgraphs,
                                                                      tmp_path: Path) -> None:
-    subgraphs = run_subgraphs(classroom_specs())
+    world = classroom_world(run_subgraphs, tmp_path, admin={"tokens": {"alice": TOKEN}})
+    store_url, config = world["store_url"], world["config"]
     supergraph = tmp_path / "supergraph.graphql"
-    supergraph.write_text(with_subgraph_urls(load_supergraph("classroom"), {n: s.url for n, s in subgraphs.items()}))
-    store_url = f"sqlite:///{tmp_path / 'turnout.db'}"
-    with Store.open(store_url) as store:
-        store.create_schema()
-        store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="test", reason="test", evidence={})
-    config = write_config(tmp_path / "turnout.yaml", {
-        "store": {"url": store_url, "flush_interval": 0.2},
-        "migrations": [classroom_migration()],
-        "cohort": {"header": "x-user"},
-        "admin": {"tokens": {"alice": TOKEN}},
-    })
+    supergraph.write_text(world["supergraph"])
     args = ["--supergraph", str(supergraph), "--config", str(config)]
     with gateway_process(args, tmp_path / "gateway.log") as gateway:
         for user in ("u1", "u2", "u3"):

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from ops_support import (
     Operation,
-    classroom_migration,
-    classroom_specs,
     exact,
     gateway_process,
     run_load,
     sleep_until,
     write_atomic,
-    write_config,
+)
+from ops_support import (
+    classroom_world as classroom_setup,
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -36,7 +36,6 @@ from support.fixtures import load_supergraph, with_subgraph_urls
 from support.servers import RunningSubgraph, ServerThread
 from test_gateway_support import MARKET_ORDERS, MARKET_PRODUCTS, MARKET_USERS, marketplace_specs
 from turnout.gateway import Gateway, GraphQLRequest
-from turnout.migration.model import Stage
 from turnout.migration.store import Store
 from turnout.reload import GatewayHolder, SupergraphReloader, SupergraphSource
 from turnout.supergraph.join_spec import read_supergraph
@@ -247,19 +246,7 @@ def test_a_swap_lets_running_requests_finish_on_the_old_gateway(run_subgraphs: R
 
 @pytest.fixture
 def classroom_world(run_subgraphs: RunSubgraphs, tmp_path: Path) -> dict[str, Any]:
-    subgraphs = run_subgraphs(classroom_specs())
-    supergraph = with_subgraph_urls(load_supergraph("classroom"), {n: s.url for n, s in subgraphs.items()})
-    store_url = f"sqlite:///{tmp_path / 'turnout.db'}"
-    with Store.open(store_url) as store:
-        store.create_schema()
-        store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="test", reason="test", evidence={})
-    config = write_config(tmp_path / "turnout.yaml", {
-        "store": {"url": store_url, "flush_interval": 0.2},
-        "migrations": [classroom_migration()],
-        "cohort": {"header": "x-user"},
-        "refresh_interval": 0.5,
-    })
-    return {"subgraphs": subgraphs, "supergraph": supergraph, "store_url": store_url, "config": config}
+    return classroom_setup(run_subgraphs, tmp_path, refresh_interval=0.5)
 
 
 BOARD = "query Board { assignments { id title createdDate tags } }"

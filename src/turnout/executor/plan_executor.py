@@ -14,12 +14,22 @@ import orjson
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from ..observability.redaction import redact
-from ..planner.plan_nodes import Condition, Fetch, Flatten, Parallel, PlanNode, QueryPlan, Rename, Sequence
+from ..planner.plan_nodes import (
+    Condition,
+    Fetch,
+    Flatten,
+    Parallel,
+    PlanNode,
+    QueryPlan,
+    Rename,
+    Sequence,
+    Shape,
+)
 from ..supergraph.model import SupergraphModel
 from ..transport.base import SubgraphClient, TransportError
 from .entities import Representations, collect_objects, object_paths, objects_by_context
 from .merge import deep_merge
-from .reuse import Shape, covers, project
+from .reuse import covers, project
 
 __all__ = ["REDACTED", "ExecutionState", "FetchMemo", "FetchRecord", "PlanExecutor"]
 
@@ -38,10 +48,17 @@ class FetchRecord:
     ok: bool              # answered, and without GraphQL errors
     memo_hit: bool
     root: bool            # a root fetch (for a mutation: the write itself)
-    coordinates: frozenset[str] = frozenset()   # what it asked for (Fetch.coordinates)
+    fetch: Fetch | None = None                  # the plan's fetch (what it asked for, what it fills)
     error: str | None = None                    # why it failed: the first error, as the subgraph gave it
     paths: tuple[tuple[str, ...], ...] = ()     # where its objects are (an entity fetch's Flatten paths)
-    data_keys: frozenset[str] = frozenset()     # what it fills there (Fetch.data_keys)
+
+    @property
+    def coordinates(self) -> frozenset[str]:
+        return self.fetch.coordinates if self.fetch is not None else frozenset()
+
+    @property
+    def data_keys(self) -> frozenset[str]:
+        return self.fetch.data_keys if self.fetch is not None else frozenset()
 
 
 class FetchMemo:
@@ -197,17 +214,15 @@ class PlanExecutor:
         elapsed = (time.perf_counter() - started) * 1000.0
         if isinstance(answer, TransportError):
             state.fetches.append(FetchRecord(service=fetch.service, milliseconds=elapsed, ok=False, memo_hit=hit,
-                                             root=root, coordinates=fetch.coordinates, error=str(answer),
-                                             paths=paths, data_keys=fetch.data_keys))
+                                             root=root, fetch=fetch, error=str(answer), paths=paths))
             state.errors.append(
                 {"message": str(answer), "extensions": {"code": answer.code, "serviceName": fetch.service}}
             )
             return None
         errors = answer.get("errors")
         state.fetches.append(FetchRecord(service=fetch.service, milliseconds=elapsed, ok=not errors, memo_hit=hit,
-                                         root=root, coordinates=fetch.coordinates,
-                                         error=_first_message(errors) if errors else None, paths=paths,
-                                         data_keys=fetch.data_keys))
+                                         root=root, fetch=fetch, error=_first_message(errors) if errors else None,
+                                         paths=paths))
         return answer
 
     def _span(self, fetch: Fetch, request: dict[str, Any], root: bool) -> AbstractContextManager[Span | None]:

@@ -9,28 +9,27 @@ candidate's (the same fields with the same arguments; `__typename` of a concrete
 the candidate's answer is that answer cut to the candidate's selection. Nothing else is reused: a field the
 candidate asks of the old side is exactly what the user was answered.
 
-Shapes are computed by the planner (`Fetch.shape`): a selection without fragments or conditions, as
-`(concrete type of the level or None, ((response key, name, arguments, directives, sub-shape or None), ...))`.
+Shapes are computed by the planner (`Fetch.shape`, plan_nodes.Shape).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Shape", "covers", "project"]
+from ..planner.plan_nodes import Shape
 
-Shape = tuple[str | None, tuple[tuple[str, str, str, str, "Shape | None"], ...]]
+__all__ = ["covers", "project"]
 
 
 def covers(primary: Shape, candidate: Shape) -> bool:
     """Whether an answer to `primary` holds everything an answer to `candidate` holds."""
-    fields = {entry[:4]: entry[4] for entry in primary[1]}
-    for key, name, arguments, directives, sub in candidate[1]:
-        if (key, name, arguments, directives) not in fields:
+    fields = {entry[:3]: entry[3] for entry in primary[1]}
+    for key, name, arguments, sub in candidate[1]:
+        if (key, name, arguments) not in fields:
             if name == "__typename" and not arguments and candidate[0] is not None:
                 continue  # a concrete type's name is known without asking
             return False
-        theirs = fields[(key, name, arguments, directives)]
+        theirs = fields[(key, name, arguments)]
         if sub is not None and (theirs is None or not covers(theirs, sub)):
             return False
     return True
@@ -43,7 +42,7 @@ def project(value: Any, shape: Shape) -> Any:
     if not isinstance(value, dict):
         return value
     out: dict[str, Any] = {}
-    for key, name, _arguments, _directives, sub in shape[1]:
+    for key, name, _arguments, sub in shape[1]:
         if key in value:
             out[key] = value[key] if sub is None else project(value[key], sub)
         elif name == "__typename" and shape[0] is not None:

@@ -20,11 +20,12 @@ from graphql import (
     GraphQLUnionType,
 )
 
+from ..executor.plan_executor import FetchRecord
 from ..executor.projection import directives_include
 from ..planner.normalize import Field, Selection
 from .model import CoordinateRule, Difference
 
-__all__ = ["MigrationComparison", "compare_for_migration", "compare_responses", "error_owners"]
+__all__ = ["MigrationComparison", "compare_failure", "compare_for_migration", "compare_responses"]
 
 Path = tuple[str | int, ...]
 _Composite = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
@@ -95,9 +96,7 @@ def compare_for_migration(
     differences: list[Difference] = []
     differing: dict[str, set[Path]] = {}
     for difference in comparator.out:
-        along = comparator.along(difference.path, p_data, c_data, selections)
-        owner = next(((coordinate, depth) for depth, coordinate in reversed(along) if coordinate in coordinates),
-                     None)
+        owner = comparator.owner(difference.path, p_data, c_data, selections, coordinates)
         if owner is None:
             continue
         coordinate, depth = owner
@@ -112,8 +111,9 @@ def compare_for_migration(
                                differing={c: len(paths) for c, paths in differing.items()})
 
 
-def error_owners(
+def compare_failure(
     errors: Iterable[Any],
+    failed: Sequence[FetchRecord],
     *,
     schema: GraphQLSchema,
     root_type: str,
@@ -121,19 +121,29 @@ def error_owners(
     variables: Mapping[str, Any],
     data: Any,
     coordinates: frozenset[str],
-) -> list[str | None]:
-    """For each error of a response, the migrating coordinate it belongs to: the nearest one on its path;
-    None when it has no path or no migrating field is on it (say an `_entities` error at the entity itself)."""
+) -> MigrationComparison:
+    """A comparison whose candidate failed (`failed`: its fetches to the new side that did; `errors`: theirs in
+    its response). An `error` at the migrating coordinate on each error's path; for an error with none there
+    (no path, or one ending at an entity), at each migrating coordinate a failed fetch asked for. The sample is
+    the subgraph's own message (the store redacts it). The nulls a failure causes upward are no differences."""
     comparator = _Comparator(schema, root_type, variables, _NO_RULES, CoordinateRule())
-    owners: list[str | None] = []
+    found: dict[str, None] = {}
+    unlocated = False
     for error in errors:
         raw = error.get("path") if isinstance(error, Mapping) else None
-        if not isinstance(raw, list | tuple) or not raw:
-            owners.append(None)
-            continue
-        along = comparator.along(tuple(raw), data, data, selections)
-        owners.append(next((c for _depth, c in reversed(along) if c in coordinates), None))
-    return owners
+        owner = comparator.owner(tuple(raw), data, data, selections, coordinates) \
+            if isinstance(raw, list | tuple) and raw else None
+        if owner is None:
+            unlocated = True
+        else:
+            found[owner[0]] = None
+    if unlocated or not found:
+        for fetch in failed:
+            found.update(dict.fromkeys(sorted(fetch.coordinates & coordinates)))
+    message = next((f.error for f in failed if f.error), None)
+    return MigrationComparison(
+        differences=[Difference(path=(), coordinate=c, kind="error", candidate=message) for c in found],
+        values={}, differing={})
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,12 +551,13 @@ class _Comparator:
         if p_bare != c_bare and not self.default_rule.ignore:
             self.emit((), self.root_type, "error", p_bare, c_bare)
 
-    def along(self, path: Path, p_data: Any, c_data: Any, selections: tuple[Selection, ...]
-              ) -> list[tuple[int, str]]:
-        """The coordinate of every field on `path`, outermost first, with the index of its path segment."""
-        found: list[tuple[int, str]] = []
-        self.locate(path, p_data, c_data, selections, found)
-        return found
+    def owner(self, path: Path, p_data: Any, c_data: Any, selections: tuple[Selection, ...],
+              coordinates: frozenset[str]) -> tuple[str, int] | None:
+        """The nearest field of `coordinates` on `path`, with the index of its path segment; None if none is."""
+        along: list[tuple[int, str]] = []
+        self.locate(path, p_data, c_data, selections, along)
+        return next(((coordinate, depth) for depth, coordinate in reversed(along) if coordinate in coordinates),
+                    None)
 
     def locate(self, path: Path, p_data: Any, c_data: Any, selections: tuple[Selection, ...],
                along: list[tuple[int, str]] | None = None) -> tuple[str, bool, list[tuple[int, int, str]]]:

@@ -216,7 +216,7 @@ class MigrationEngine:
                           candidate_failed: bool) -> ComparisonOutcome:
         """Record one comparison of `migration` (its differences already on its own coordinates)."""
         differences = comparison.differences
-        noisy = self.noisy.get(migration.name, set())
+        noisy = self.noisy_for(migration.name)
         outcome: ComparisonOutcome
         if candidate_failed:
             outcome = "error"
@@ -242,13 +242,17 @@ class MigrationEngine:
         if self.evidence is not None:
             self.evidence.repeat(migration.name, repeat.values, repeat.differing)
 
+    def noisy_for(self, name: str) -> set[str]:
+        """The coordinates of migration `name` judged noise now: from every instance's counts in the store when
+        there is one (read on each refresh), and this instance's own not yet written."""
+        tally = self.noise.get(name)
+        own = tally.noisy() if tally is not None else set()
+        return own | self._stored_noise.get(name, set()) if self._stored_noise is not None else own
+
     @property
     def noisy(self) -> dict[str, set[str]]:
-        """Per migration, the coordinates judged noise now: from every instance's counts in the store when
-        there is one (read on each refresh), else from this instance's own."""
-        if self._stored_noise is not None:
-            return {name: self._stored_noise.get(name, set()) | tally.noisy() for name, tally in self.noise.items()}
-        return {name: tally.noisy() for name, tally in self.noise.items()}
+        """`noisy_for` of every migration."""
+        return {name: self.noisy_for(name) for name in self.noise}
 
     def record_latencies(self, migration: Migration, fetches: Iterable[FetchRecord]) -> None:
         if self.evidence is None:

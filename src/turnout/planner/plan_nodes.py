@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Union
 
 from .normalize import Selection
 
@@ -19,9 +19,14 @@ __all__ = [
     "RepField",
     "RepFragment",
     "Sequence",
+    "Shape",
 ]
 
 PlanNode = Union["Fetch", "Flatten", "Sequence", "Parallel", "Condition"]
+
+Shape = tuple[str | None, tuple[tuple[str, str, str, "Shape | None"], ...]]
+"""A root fetch's selection without fragments or conditions, as executor.reuse compares answers:
+(the level's type when it is an object type, else None; ((response key, name, arguments, sub-shape), ...))."""
 RepSelection = Union["RepField", "RepFragment"]
 
 
@@ -86,7 +91,7 @@ class Fetch:
     # and the keys only a representation needs aside: what a fallback replaces when it failed
     data_keys: frozenset[str] = frozenset()
     # a root query fetch's selection when it has no fragments nor conditions (executor.reuse), else None
-    shape: Any = None
+    shape: Shape | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from graphql import DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, VariableNode, print_ast
 
@@ -23,6 +22,7 @@ from .plan_nodes import (
     RepField,
     RepFragment,
     Sequence,
+    Shape,
 )
 from .routing import DEFAULT_ROUTING, Routing
 from .walker import PlanningError, Walker
@@ -178,9 +178,9 @@ class QueryPlanner:
             else self._shape(group.selection),
         )
 
-    def _shape(self, selection: SelectionBuilder) -> Any:
+    def _shape(self, selection: SelectionBuilder) -> Shape | None:
         """The selection as executor.reuse compares it; None when it has fragments or conditions."""
-        entries = []
+        entries: list[tuple[str, str, str, Shape | None]] = []
         for item in selection.items.values():
             if not isinstance(item, FieldBuilder) or item.directives:
                 return None
@@ -189,7 +189,7 @@ class QueryPlanner:
                 sub = self._shape(item.sub)
                 if sub is None:
                     return None
-            entries.append((item.response_key, item.name, item.arguments_text, item.directives_text, sub))
+            entries.append((item.response_key, item.name, item.arguments_text, sub))
         typedef = self.model.types.get(selection.parent_type or "")
         concrete = selection.parent_type if typedef is not None and typedef.kind == "object" else None
         return (concrete, tuple(entries))
