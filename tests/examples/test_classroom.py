@@ -30,6 +30,7 @@ from turnout.migration.model import ComparisonOutcome, Difference, Migration, Mi
 from turnout.migration.readiness import fields_declared_by
 from turnout.migration.routing import CohortKey
 from turnout.migration.shadow import ShadowQueue
+from turnout.observability.metrics import Metrics
 from turnout.server.app import create_app
 from turnout.supergraph.join_spec import read_supergraph
 from turnout.transport.http import HttpTransport
@@ -319,8 +320,8 @@ class _Evidence:
         raise AssertionError(f"a comparison of {migration} was dropped")
 
 
-def _side_by_side(urls: dict[str, str], with_rules: bool, requests: list[tuple[str, dict[str, Any]]]
-                  ) -> list[tuple[str, str, ComparisonOutcome, list[Difference]]]:
+def _side_by_side(urls: dict[str, str], with_rules: bool, requests: list[tuple[str, dict[str, Any]]],
+                  metrics: Metrics | None = None) -> list[tuple[str, str, ComparisonOutcome, list[Difference]]]:
     """Runs the named traffic operations through a gateway with both migrations in side_by_side."""
     documents = {o.name: o.document for o in QUERIES}
     model = read_supergraph(classroom.supergraph_sdl(urls))
@@ -329,7 +330,7 @@ def _side_by_side(urls: dict[str, str], with_rules: bool, requests: list[tuple[s
     engine = MigrationEngine(model, migrations, states=_States(Stage.SIDE_BY_SIDE), evidence=evidence,
                              cohort=CohortKey(source="header", name="x-user-id"),
                              shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0), rng=random.Random(1))
-    gateway = Gateway(model, HttpTransport(timeout=10.0), engine=engine)
+    gateway = Gateway(model, HttpTransport(timeout=10.0), engine=engine, metrics=metrics)
 
     async def scenario() -> None:
         await gateway.start()
@@ -376,6 +377,29 @@ def test_side_by_side_finds_the_planted_differences(urls: dict[str, str]) -> Non
     assert ruled[3][2] == "match"        # completion: within 0.01
     # the timezone bug stays (and renderedAt, noise that the noise runs, off here, would learn)
     assert _kinds(ruled[0][3]) == {("Assignment.createdDate", "value"), ("Assignment.renderedAt", "value")}
+
+
+def test_comparisons_call_only_the_new_services(urls: dict[str, str]) -> None:
+    """Every candidate fetch to the monolith asks for what the user's request already read from it: the root
+    fields (a covering root answer) and, one jump further, the fields that stay on the monolith of objects the
+    new service listed (entity fetches answered from the root answer's objects, found by their keys). So
+    comparisons call the new services only, and a non-migrating value cannot differ from what the user got.
+    (Not MyProgress: its user asks for courses without their `id`, so the courses the new service lists cannot
+    be found in the user's answer; the monolith is asked for them.)"""
+    requests = [("Dashboard", {"userId": "u1"}), ("AssignmentList", {"courseId": "c4", "first": 3}),
+                ("AssignmentDetail", {"id": "a12"}), ("CourseAssignments", {"courseId": "c2"}),
+                ("CourseRoster", {"courseId": "c1"})]
+    metrics = Metrics()
+    raw = _side_by_side(urls, True, requests, metrics)
+    assert [op for _, op, _, _ in raw] == [name for name, _ in requests]
+    shadow: dict[str, float] = {}
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name == "turnout_subgraph_requests_total" and sample.labels["purpose"] == "shadow":
+                subgraph = sample.labels["subgraph"]  # ok and error alike
+                shadow[subgraph] = shadow.get(subgraph, 0) + sample.value
+    assert shadow.get("monolith", 0) == 0, shadow
+    assert shadow.get("assignments", 0) + shadow.get("progress", 0) == len(requests), shadow
 
 
 # -- the command lines -----------------------------------------------------------------------------------------

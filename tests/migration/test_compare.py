@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import random
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, build_schema, parse
 
-from turnout.migration.compare import compare_responses
+from turnout.migration.compare import compare_for_migration, compare_responses
 from turnout.migration.model import CoordinateRule, Difference
 from turnout.planner.normalize import Selection, normalize_selection_set
 
@@ -727,3 +728,95 @@ def test_unknown_error_paths_do_not_raise() -> None:
         diff(("nowhere", 3, "deeper"), "Query.nowhere", "error", primary=error)
     ]
 
+
+
+# -- compare_for_migration: walking only what can hold a migrating field -----------------------------------
+
+MIGRATING_SETS = (
+    frozenset({"Assignment.title"}),
+    frozenset({"Assignment.score", "Person.name"}),
+    frozenset({"Assignment.reviewers"}),
+    frozenset({"Query.assignments"}),
+    frozenset({"Assignment.tags", "Assignment.done"}),
+)
+
+
+def _mutate(value: Any, rng: random.Random) -> Any:
+    """`value` with one random change somewhere (or none), JSON-typed as subgraphs answer."""
+    value = copy.deepcopy(value)
+    spots: list[tuple[Any, Any]] = []
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        keys = list(node) if isinstance(node, dict) else range(len(node)) if isinstance(node, list) else []
+        for key in keys:
+            spots.append((node, key))
+            stack.append(node[key])
+    if not spots or rng.random() < 0.15:
+        return value
+    node, key = rng.choice(spots)
+    old = node[key]
+    change = rng.randrange(6)
+    if change == 0 and isinstance(node, dict):
+        del node[key]
+    elif change == 1:
+        node[key] = None
+    elif change == 2 and isinstance(old, list) and len(old) > 1:
+        old.reverse()
+    elif change == 3 and isinstance(old, list) and old:
+        old.pop()
+    elif change == 4 and isinstance(old, int | float) and not isinstance(old, bool):
+        node[key] = old + 0.001 if rng.random() < 0.5 else float(old)
+    elif change == 5 and isinstance(old, str):
+        node[key] = old + "!"
+    else:
+        node[key] = True if old == 1 else 1  # True == 1 for Python, not for JSON
+    return value
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_shortcuts_give_the_exhaustive_comparison(seed: int) -> None:
+    rng = random.Random(seed)
+    query = "{ assignments { id title score points done tags owner { name } reviewers { id name } } }"
+    selections = normalize(query)
+    primary = {"data": {"assignments": [assignment(n, done=n % 2 == 1) for n in range(rng.randrange(1, 5))]}}
+    candidate = {"data": _mutate(_mutate(primary["data"], rng), rng)}
+    rules: dict[str, CoordinateRule] = {}
+    if rng.random() < 0.3:
+        rules["Assignment.tags"] = CoordinateRule(unordered=True)
+    if rng.random() < 0.3:
+        rules["Assignment.score"] = CoordinateRule(float_tolerance=0.01)
+    coordinates = rng.choice(MIGRATING_SETS)
+    results = [
+        compare_for_migration(primary, candidate, schema=SCHEMA, root_type="Query", selections=selections,
+                              variables={}, coordinates=coordinates, rules=rules, exhaustive=exhaustive)
+        for exhaustive in (False, True)
+    ]
+    assert results[0] == results[1]
+
+
+def test_equal_subtrees_are_counted_value_by_value() -> None:
+    selections = normalize("{ assignments { id title reviewers { id name } } }")
+    data = {"assignments": [assignment(n) for n in range(3)]}
+    for item in data["assignments"]:
+        del item["score"], item["points"], item["tags"], item["owner"]
+    changed = copy.deepcopy(data)
+    changed["assignments"][1]["reviewers"][0]["name"] = "other"
+    same = compare_for_migration({"data": data}, {"data": copy.deepcopy(data)}, schema=SCHEMA, root_type="Query",
+                                 selections=selections, variables={},
+                                 coordinates=frozenset({"Person.name", "Assignment.title"}))
+    one = compare_for_migration({"data": data}, {"data": changed}, schema=SCHEMA, root_type="Query",
+                                selections=selections, variables={},
+                                coordinates=frozenset({"Person.name", "Assignment.title"}))
+    assert same.values == one.values == {"Assignment.title": 3, "Person.name": 6}
+    assert (same.differing, one.differing) == ({}, {"Person.name": 1})
+
+
+def test_a_boolean_against_a_number_in_an_equal_looking_subtree_is_a_type_difference() -> None:
+    selections = normalize("{ assignments { id done } }")
+    result = compare_for_migration({"data": {"assignments": [{"id": "1", "done": True}]}},
+                                   {"data": {"assignments": [{"id": "1", "done": 1}]}},
+                                   schema=SCHEMA, root_type="Query", selections=selections, variables={},
+                                   coordinates=frozenset({"Assignment.done"}))
+    assert [(d.path, d.coordinate, d.kind) for d in result.differences] == [
+        (("assignments", 0, "done"), "Assignment.done", "type")]

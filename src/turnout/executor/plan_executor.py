@@ -29,7 +29,7 @@ from ..supergraph.model import SupergraphModel
 from ..transport.base import SubgraphClient, TransportError
 from .entities import Representations, collect_objects, object_paths, objects_by_context
 from .merge import deep_merge
-from .reuse import covers, project
+from .reuse import ObjectIndex, covers, project
 
 __all__ = ["REDACTED", "ExecutionState", "FetchMemo", "FetchRecord", "PlanExecutor"]
 
@@ -67,12 +67,31 @@ class FetchMemo:
     Root query answers are also kept by (service, variables) with their selection's shape: a re-run's root
     fetch that asks for less of the same subgraph is answered from them (executor.reuse)."""
 
-    __slots__ = ("answers", "roots")
+    __slots__ = ("answers", "indexes", "roots", "shaped")
 
     def __init__(self) -> None:
         # answers are kept serialized: the executor merges into the dicts it receives
         self.answers: dict[bytes, bytes | TransportError] = {}
         self.roots: dict[bytes, list[tuple[Shape, bytes]]] = {}
+        self.shaped: dict[str, list[tuple[Shape, bytes]]] = {}  # the same root answers, by subgraph
+        self.indexes: dict[str, ObjectIndex] = {}  # their objects, built when an entity fetch first asks
+
+    def keep_root(self, service: str, request: Mapping[str, Any], shape: Shape, raw: bytes) -> None:
+        self.roots.setdefault(self.root_key(service, request), []).append((shape, raw))
+        self.shaped.setdefault(service, []).append((shape, raw))
+        self.indexes.pop(service, None)
+
+    def entities(self, service: str, representations: Any, shapes: tuple[tuple[str, Shape], ...]
+                 ) -> dict[str, Any] | None:
+        """An `_entities` answer of `service` made of objects its root answers hold; or None (executor.reuse)."""
+        if not shapes or not isinstance(representations, list) or service not in self.shaped:
+            return None
+        index = self.indexes.get(service)
+        if index is None:
+            index = self.indexes[service] = ObjectIndex(
+                [(shape, orjson.loads(raw).get("data")) for shape, raw in self.shaped[service]])
+        found = index.entities(representations, shapes)
+        return None if found is None else {"data": {"_entities": found}}
 
     @staticmethod
     def root_key(service: str, request: Mapping[str, Any]) -> bytes:
@@ -94,6 +113,7 @@ class FetchMemo:
         other = FetchMemo()
         other.answers = dict(self.answers)
         other.roots = {key: list(found) for key, found in self.roots.items()}
+        other.shaped = {service: list(found) for service, found in self.shaped.items()}
         return other
 
 
@@ -185,8 +205,12 @@ class PlanExecutor:
         memo = state.memo
         key = FetchMemo.key(fetch.service, request) if memo is not None else b""
         kept: bytes | TransportError | dict[str, Any] | None = memo.answers.get(key) if memo is not None else None
-        if kept is None and memo is not None and fetch.shape is not None:
-            kept = memo.covering(fetch.service, request, fetch.shape)
+        if kept is None and memo is not None:
+            if fetch.shape is not None:
+                kept = memo.covering(fetch.service, request, fetch.shape)
+            elif fetch.entity_shapes:
+                kept = memo.entities(fetch.service, request.get("variables", {}).get("representations"),
+                                     fetch.entity_shapes)
         hit = kept is not None
         started = time.perf_counter()
         answer: dict[str, Any] | TransportError
@@ -209,8 +233,7 @@ class PlanExecutor:
                 else:
                     raw = memo.answers[key] = orjson.dumps(answer)
                     if fetch.shape is not None and not answer.get("errors"):
-                        memo.roots.setdefault(FetchMemo.root_key(fetch.service, request), []).append(
-                            (fetch.shape, raw))
+                        memo.keep_root(fetch.service, request, fetch.shape, raw)
         elapsed = (time.perf_counter() - started) * 1000.0
         if isinstance(answer, TransportError):
             state.fetches.append(FetchRecord(service=fetch.service, milliseconds=elapsed, ok=False, memo_hit=hit,

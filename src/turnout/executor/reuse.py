@@ -6,8 +6,15 @@ key and `__typename` more (to jump to the new subgraph). Sent again, it would re
 later: a write in between would show up as a difference at a field that is not even migrating. Instead, when
 the request made a root fetch to the same subgraph with the same variables whose selection covers the
 candidate's (the same fields with the same arguments; `__typename` of a concrete type is known without asking),
-the candidate's answer is that answer cut to the candidate's selection. Nothing else is reused: a field the
-candidate asks of the old side is exactly what the user was answered.
+the candidate's answer is that answer cut to the candidate's selection.
+
+The same holds one jump further. The candidate's entity fetch to the old subgraph (the fields that stay there, of
+objects the new subgraph listed) is answered from the objects of the request's root answers of that subgraph
+(`ObjectIndex`) when every representation names an object found there (same type, and every representation
+field, keys and `@requires` values alike, equal to the object's field of that name) whose selection covers the
+entity selection. A representation holding a value the old side never answered with (a `@requires` value the new
+side computed) finds nothing, and the fetch is sent. Nothing else is reused: a field the candidate asks of the
+old side is exactly what the user was answered.
 
 Shapes are computed by the planner (`Fetch.shape`, plan_nodes.Shape).
 """
@@ -18,7 +25,7 @@ from typing import Any
 
 from ..planner.plan_nodes import Shape
 
-__all__ = ["covers", "project"]
+__all__ = ["ObjectIndex", "covers", "project"]
 
 
 def covers(primary: Shape, candidate: Shape) -> bool:
@@ -48,3 +55,52 @@ def project(value: Any, shape: Shape) -> Any:
         elif name == "__typename" and shape[0] is not None:
             out[key] = shape[0]
     return out
+
+
+class ObjectIndex:
+    """The objects of one subgraph's root answers, by type, each with its selection."""
+
+    __slots__ = ("objects",)
+
+    def __init__(self, answers: list[tuple[Shape, Any]]) -> None:
+        self.objects: dict[str, list[tuple[dict[str, Any], Shape]]] = {}
+        for shape, data in answers:
+            self._add(data, shape)
+
+    def _add(self, value: Any, shape: Shape) -> None:
+        stack = [(value, shape)]
+        while stack:
+            node, level = stack.pop()
+            if isinstance(node, list):
+                stack.extend((item, level) for item in node)
+                continue
+            if not isinstance(node, dict):
+                continue
+            if level[0] is not None:
+                self.objects.setdefault(level[0], []).append((node, level))
+            stack.extend((node[key], sub) for key, _name, _arguments, sub in level[1] if sub is not None and key in node)
+
+    def entities(self, representations: list[Any], shapes: tuple[tuple[str, Shape], ...]) -> list[Any] | None:
+        """The `_entities` answer to these representations, cut to `shapes` (per type); None unless every one
+        of them is found."""
+        by_type = dict(shapes)
+        out: list[Any] = []
+        for representation in representations:
+            typename = representation.get("__typename") if isinstance(representation, dict) else None
+            if not isinstance(typename, str) or typename not in by_type:
+                return None
+            wanted = by_type[typename]
+            found = next((obj for obj, shape in self.objects.get(typename, ())
+                          if _names(representation, obj, shape) and covers(shape, wanted)), None)
+            if found is None:
+                return None
+            out.append(project(found, wanted))
+        return out
+
+
+def _names(representation: dict[str, Any], obj: dict[str, Any], shape: Shape) -> bool:
+    """Whether `obj` holds every field of the representation, under its own name (no alias, no arguments),
+    with the same value."""
+    plain = {key for key, name, arguments, _sub in shape[1] if key == name and not arguments}
+    return all(key in plain and key in obj and obj[key] == value
+               for key, value in representation.items() if key != "__typename")

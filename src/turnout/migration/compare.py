@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
+import orjson
 from graphql import (
     GraphQLInterfaceType,
     GraphQLList,
@@ -88,10 +89,17 @@ def compare_for_migration(
     variables: Mapping[str, Any],
     coordinates: frozenset[str],
     rules: Mapping[str, CoordinateRule] = _NO_RULES,
+    exhaustive: bool = False,
 ) -> MigrationComparison:
-    """`compare_responses`, attributed to the migrating `coordinates` (see MigrationComparison)."""
+    """`compare_responses`, attributed to the migrating `coordinates` (see MigrationComparison).
+
+    Only what can hold a migrating field is walked, and equal subtrees (the same JSON) are only counted, not
+    compared: with the old side's answers reused, most of a response is equal. `exhaustive` walks and compares
+    everything: the same result, slower (the reference the shortcuts are tested against)."""
     comparator = _Comparator(schema, root_type, variables, rules, CoordinateRule())
     comparator.counted = coordinates
+    if not exhaustive:
+        comparator.migrating = frozenset(c.rpartition(".")[2] for c in coordinates)
     p_data, c_data = comparator.responses(primary, candidate, selections)
     differences: list[Difference] = []
     differing: dict[str, set[Path]] = {}
@@ -159,7 +167,18 @@ class _Entry:
 _Occurrence = tuple[Field, tuple[str, ...]]
 
 
+# scalars as parsed from JSON whose equality (same type) is the comparison's; and the kinds of JSON's types
+_PLAIN: frozenset[type] = frozenset({str, int, bool, type(None)})
+_KINDS: dict[type, str] = {dict: "object", list: "array", str: "string", int: "number", float: "number",
+                           bool: "boolean", type(None): "null"}
+
+
 def _kind(value: Any) -> str:
+    found = _KINDS.get(type(value))
+    return found if found is not None else _any_kind(value)
+
+
+def _any_kind(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -231,11 +250,21 @@ class _Comparator:
         self.out: list[Difference] = []
         self._collected: dict[tuple[int, ...], dict[str, list[_Occurrence]]] = {}
         self._resolved: dict[tuple[int, str, tuple[str, ...]], dict[str, _Entry]] = {}
-        self._same: dict[tuple[int, int, int, str, CoordinateRule, int], bool] = {}
+        self._same: dict[tuple[int, int, int, str, int, int], bool] = {}
         self._probing = 0
         # the coordinates whose values are counted (compare_for_migration), and the counts
         self.counted: frozenset[str] = frozenset()
         self.values: dict[str, int] = {}
+        # Field names of the migrating coordinates (compare_for_migration): outside every migrating field, only
+        # the keys whose selections may lead to one are compared (a difference with no migrating field on its
+        # path belongs to no migration); below one (`_owned`), everything is. None: everything, everywhere.
+        self.migrating: frozenset[str] | None = None
+        self._owned = 0
+        self._leads: dict[int, bool] = {}
+        self._rule_of: dict[str, CoordinateRule] = {}
+        self._plain: dict[tuple[int, str], dict[str, _Entry]] = {}
+        self._tallies: dict[tuple[int, str], dict[str, tuple[str, bool, GraphQLOutputType | None,
+                                                              tuple[tuple[Selection, ...], ...]]]] = {}
 
     def responses(self, primary: Any, candidate: Any, selections: tuple[Selection, ...]) -> tuple[Any, Any]:
         """Compare two whole responses (data, then errors); their data, for the caller's own use."""
@@ -243,7 +272,11 @@ class _Comparator:
         c_response: Mapping[str, Any] = candidate if isinstance(candidate, Mapping) else {}
         p_data, c_data = p_response.get("data"), c_response.get("data")
         if isinstance(p_data, Mapping) and isinstance(c_data, Mapping):
-            self.object(self.composite(self.root_type), self.root_type, p_data, c_data, (selections,), ())
+            if self.migrating is not None and _same_json(p_data, c_data):
+                self.count(self.composite(self.root_type), p_data, (selections,), 0)
+            else:
+                self.object(self.composite(self.root_type), self.root_type, p_data, c_data, (selections,),
+                            ())
         else:
             self.value(None, p_data, c_data, (), self.root_type, self.default_rule, ())
         self.errors(p_response.get("errors"), c_response.get("errors"), p_data, c_data, selections)
@@ -256,10 +289,13 @@ class _Comparator:
         return found if isinstance(found, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType) else None
 
     def rule(self, coordinate: str) -> CoordinateRule:
-        found = self.rules.get(coordinate)
-        if found is None and "." in coordinate:
-            found = self.rules.get(coordinate.split(".", 1)[0] + ".*")
-        return self.default_rule if found is None else found
+        found = self._rule_of.get(coordinate)
+        if found is None:
+            found = self.rules.get(coordinate)
+            if found is None and "." in coordinate:
+                found = self.rules.get(coordinate.split(".", 1)[0] + ".*")
+            found = self._rule_of[coordinate] = self.default_rule if found is None else found
+        return found
 
     def matches(self, runtime: _Runtime, condition: str) -> bool:
         if condition == runtime.name:
@@ -305,6 +341,15 @@ class _Comparator:
 
     def entries(self, parent: _Composite | None, parent_name: str, groups: tuple[tuple[Selection, ...], ...],
                 values: Iterable[Any]) -> dict[str, _Entry]:
+        if isinstance(parent, GraphQLObjectType):  # the same for every value: kept by type and selections
+            plain = self._plain.get((id(groups), parent_name))
+            if plain is None:
+                plain = self._plain[(id(groups), parent_name)] = self._entries(parent, parent_name, groups, ())
+            return plain
+        return self._entries(parent, parent_name, groups, values)
+
+    def _entries(self, parent: _Composite | None, parent_name: str, groups: tuple[tuple[Selection, ...], ...],
+                 values: Iterable[Any]) -> dict[str, _Entry]:
         collected = self.collect(groups)
         runtimes = self.runtimes(parent, values)
         key = (id(collected), parent_name, tuple(r.name for r in runtimes))
@@ -353,18 +398,36 @@ class _Comparator:
                groups: tuple[tuple[Selection, ...], ...], path: Path) -> None:
         entries = self.entries(parent, parent_name, groups, (p, c))
         keys = [*entries, *(k for k in p if k not in entries), *(k for k in c if k not in entries and k not in p)]
+        pruning = self.migrating is not None and not (self._owned or self._probing)
         for key in keys:
             in_p, in_c = key in p, key in c
             if not (in_p or in_c):
                 continue
             entry = entries.get(key) or _Entry(f"{parent_name}.{key}", None, ())
+            counted = entry.coordinate in self.counted
+            if pruning and not counted and not self.leads(entry.groups):
+                continue
             rule = self.rule(entry.coordinate)
             if rule.ignore:
                 continue
-            if entry.coordinate in self.counted and not self._probing:
+            if counted and not self._probing:
                 self.values[entry.coordinate] = self.values.get(entry.coordinate, 0) + 1
             if in_p and in_c:
-                self.value(entry.gtype, p[key], c[key], (*path, key), entry.coordinate, rule, entry.groups)
+                p_value, c_value = p[key], c[key]
+                if p_value is c_value or (type(p_value) is type(c_value) and type(p_value) in _PLAIN
+                                          and p_value == c_value):
+                    continue  # the same scalar: no rule finds a difference in it
+                if counted:
+                    if self.equal_json(p_value, c_value):
+                        self.count(entry.gtype, p_value, entry.groups, len(path) + 1)
+                        continue
+                    self._owned += 1
+                    try:
+                        self.value(entry.gtype, p[key], c[key], (*path, key), entry.coordinate, rule, entry.groups)
+                    finally:
+                        self._owned -= 1
+                else:
+                    self.value(entry.gtype, p[key], c[key], (*path, key), entry.coordinate, rule, entry.groups)
             elif in_p:
                 if not (rule.null_equals_missing and p[key] is None):
                     self.emit((*path, key), entry.coordinate, "missing", primary=p[key])
@@ -387,7 +450,7 @@ class _Comparator:
         elif kind in ("object", "array"):
             # Pairing list elements compares pairs again: remember which pairs were equal. When only equality
             # matters (probing), a pair known to differ is marked with one difference, which `equal` drops.
-            key = (id(p), id(c), id(gtype), coordinate, rule, id(groups))
+            key = (id(p), id(c), id(gtype), coordinate, id(rule), id(groups))
             same = self._same.get(key)
             if same is not None and (same or self._probing):
                 if not same:
@@ -413,6 +476,74 @@ class _Comparator:
             item = gtype.of_type if isinstance(gtype, GraphQLList) else None
             self.array(item, p, c, path, coordinate, rule, groups)
 
+    def equal_json(self, p: Any, c: Any) -> bool:
+        """The shortcut: two composite values with the same JSON (compare_for_migration, not when probing)."""
+        return (self.migrating is not None and not self._probing and (type(p) is dict or type(p) is list)
+                and _same_json(p, c))
+
+    def leads(self, groups: tuple[tuple[Selection, ...], ...]) -> bool:
+        """Whether these selections (or any below them) select a field named like a migrating coordinate
+        (always, when every field is compared)."""
+        if self.migrating is None:
+            return True
+        found = self._leads.get(id(groups))
+        if found is None:
+            names = self.migrating or frozenset()
+            stack: list[Selection] = [item for group in groups for item in group]
+            found = False
+            while stack and not found:
+                item = stack.pop()
+                found = isinstance(item, Field) and item.name in names
+                stack.extend(item.selections)
+            self._leads[id(groups)] = found
+        return found
+
+    def count(self, gtype: GraphQLOutputType | None, value: Any, groups: tuple[tuple[Selection, ...], ...],
+              depth: int) -> None:
+        """Count the migrating coordinates' values in `value`, as comparing it with an equal one would have."""
+        if depth >= _MAX_DEPTH:
+            return
+        if isinstance(gtype, GraphQLNonNull):
+            gtype = gtype.of_type
+        if type(value) is list:  # JSON as parsed: exact types, cheaper than the ABCs
+            item = gtype.of_type if isinstance(gtype, GraphQLList) else None
+            for inner in value:
+                self.count(item, inner, groups, depth + 1)
+            return
+        if type(value) is not dict or not isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType
+                                                                | GraphQLUnionType):
+            return
+        tally = self.tally(gtype, groups, value)
+        values = self.values
+        for key, inner in value.items():
+            found = tally.get(key)
+            if found is None:
+                found = self._tallied(_Entry(f"{gtype.name}.{key}", None, ()))
+            coordinate, counted, sub_type, sub_groups = found
+            if counted:
+                values[coordinate] = values.get(coordinate, 0) + 1
+            if sub_groups and (type(inner) is dict or type(inner) is list):
+                self.count(sub_type, inner, sub_groups, depth + 1)
+
+    def tally(self, gtype: _Composite, groups: tuple[tuple[Selection, ...], ...], value: Mapping[str, Any]
+              ) -> dict[str, tuple[str, bool, GraphQLOutputType | None, tuple[tuple[Selection, ...], ...]]]:
+        """Per response key: its coordinate, whether it is counted, and what to count below it (nothing when a
+        rule ignores it). An object type's is the same for every value: kept by type and selections."""
+        key = (id(groups), gtype.name) if isinstance(gtype, GraphQLObjectType) else None
+        found = self._tallies.get(key) if key is not None else None
+        if found is None:
+            entries = self.entries(gtype, gtype.name, groups, (value,))
+            found = {response_key: self._tallied(entry) for response_key, entry in entries.items()}
+            if key is not None:
+                self._tallies[key] = found
+        return found
+
+    def _tallied(self, entry: _Entry) -> tuple[str, bool, GraphQLOutputType | None, tuple[tuple[Selection, ...], ...]]:
+        if self.rule(entry.coordinate).ignore:
+            return entry.coordinate, False, None, ()
+        below = entry.groups if self.leads(entry.groups) else ()  # none counted below: not walked
+        return entry.coordinate, entry.coordinate in self.counted, entry.gtype, below
+
     def json_object(self, p: Mapping[str, Any], c: Mapping[str, Any], path: Path, coordinate: str,
                     rule: CoordinateRule) -> None:
         for key in [*p, *(k for k in c if k not in p)]:
@@ -428,6 +559,11 @@ class _Comparator:
               coordinate: str, rule: CoordinateRule, groups: tuple[tuple[Selection, ...], ...]) -> None:
         if rule.unordered:
             left_p, left_c = self.unmatched(item, p, c, path, coordinate, rule, groups)
+            if self.counted and not self._probing:  # the elements paired as equal: their values are compared
+                unpaired = set(left_p)
+                for i, value in enumerate(p):
+                    if i not in unpaired:
+                        self.count(item, value, groups, len(path) + 1)
             if not (left_p or left_c):
                 return
             if len(p) != len(c):
@@ -439,7 +575,10 @@ class _Comparator:
             self.emit(path, coordinate, "length", len(p), len(c))
         mark = len(self.out)
         for i in range(min(len(p), len(c))):
-            self.value(item, p[i], c[i], (*path, i), coordinate, rule, groups)
+            if self.equal_json(p[i], c[i]):
+                self.count(item, p[i], groups, len(path) + 1)
+            else:
+                self.value(item, p[i], c[i], (*path, i), coordinate, rule, groups)
         if len(p) == len(c) and len(self.out) > mark:
             left_p, left_c = self.unmatched(item, p, c, path, coordinate, rule, groups)
             if not (left_p or left_c):
@@ -591,6 +730,15 @@ class _Comparator:
             p = p.get(segment) if isinstance(p, Mapping) else None
             c = c.get(segment) if isinstance(c, Mapping) else None
         return coordinate, ignored, order
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Whether two values serialize to the same JSON, keys in the same order (then no rule can find a difference:
+    equal text is equal values, unlike Python's `==`, for which True == 1)."""
+    try:
+        return orjson.dumps(a) == orjson.dumps(b)
+    except (TypeError, orjson.JSONEncodeError):
+        return False
 
 
 def _error_paths(errors: Any) -> tuple[dict[Path, Any], int]:

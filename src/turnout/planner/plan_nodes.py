@@ -92,6 +92,8 @@ class Fetch:
     data_keys: frozenset[str] = frozenset()
     # a root query fetch's selection when it has no fragments nor conditions (executor.reuse), else None
     shape: Shape | None = None
+    # an entity fetch's selection per entity type, when each is such a plain selection (executor.reuse)
+    entity_shapes: tuple[tuple[str, Shape], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

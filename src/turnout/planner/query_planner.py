@@ -176,7 +176,22 @@ class QueryPlanner:
             data_keys=frozenset(_data_keys(group.selection)),
             shape=None if group.is_entity or group.operation_type != "query" or renames
             else self._shape(group.selection),
+            entity_shapes=self._entity_shapes(group.selection) if group.is_entity and not renames
+            and not group.contexts else (),
         )
+
+    def _entity_shapes(self, selection: SelectionBuilder) -> tuple[tuple[str, Shape], ...]:
+        """An entity fetch's selection per object type (`... on T { plain fields }`); () if it has another form."""
+        found: list[tuple[str, Shape]] = []
+        for item in selection.items.values():
+            condition, directives = item.condition if isinstance(item, SelectionBuilder) else (None, ())
+            if not isinstance(item, SelectionBuilder) or condition is None or directives:
+                return ()
+            shape = self._shape(item)
+            if shape is None or shape[0] != condition:
+                return ()  # not a concrete type's plain fields
+            found.append((condition, shape))
+        return tuple(found)
 
     def _shape(self, selection: SelectionBuilder) -> Shape | None:
         """The selection as executor.reuse compares it; None when it has fragments or conditions."""
