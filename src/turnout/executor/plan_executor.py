@@ -275,18 +275,18 @@ class PlanExecutor:
         return self.expose_errors is True or (not isinstance(self.expose_errors, bool)
                                               and service in self.expose_errors)
 
-    def _rename(self, value: Any, renames: tuple[Rename, ...]) -> None:
-        """Move values the planner fetched under an alias back to their key in the response data."""
+    def _rename(self, value: Any, renames: tuple[Rename, ...], typename: Any = None) -> None:
+        """Move values the planner fetched under an alias back to their key in the response data. `typename`:
+        the object's type when its answer may not say it (an entity: its representation's)."""
         if isinstance(value, list):
             for item in value:
                 self._rename(item, renames)
             return
         if not isinstance(value, dict):
             return
+        typename = value.get("__typename", typename)
         for rename in renames:
-            if rename.key not in value or not _matches(
-                value.get("__typename"), rename.type_condition, self.model.possible_types
-            ):
+            if rename.key not in value or not _matches(typename, rename.type_condition, self.model.possible_types):
                 continue
             if rename.children:
                 self._rename(value[rename.key], rename.children)
@@ -334,7 +334,7 @@ class PlanExecutor:
         for index, entity in enumerate(entities[: len(targets)]):
             if isinstance(entity, dict):
                 if fetch.renames:
-                    self._rename(entity, fetch.renames)
+                    self._rename(entity, fetch.renames, representations[index].get("__typename"))
                 for obj in targets[index]:
                     deep_merge(obj, entity, self.object_types)
 

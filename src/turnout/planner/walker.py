@@ -786,6 +786,9 @@ class Walker:
         sub_provided = self._sub_provided(graph, entity, field, provided_here)
         local = self.local_type(graph, entity, field.name, ftype.named)
         built.sub.parent_type = local
+        if local != ftype.named and self.model.types[ftype.named].is_abstract:
+            # an object type in this subgraph, an abstract one for the client: the response needs its name
+            built.sub.typename()
         if sub_path not in self._positions:
             parents = self._positions.get(path)
             self._positions[sub_path] = frozenset(
