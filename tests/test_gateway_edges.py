@@ -62,3 +62,13 @@ def test_fields_aliased_apart_inside_an_entity_fetch_come_back_under_their_keys(
     # the same selection under a root fetch
     assert edges.query("{ accounts { ... on User { similarAccounts { ... on Admin { id } ... on User { id } } } } }"
                        ).json["data"]["accounts"][0] == {"similarAccounts": [{"id": "u2"}, {"id": "a1"}]}
+
+
+def test_sibling_paths_of_one_type_keep_their_own_fields(edges: GatewayRun) -> None:
+    """`users` and `a1: users` both need accounts for their User objects, each something else under the key `x`:
+    one fetch for both would write `x: name` over `users.x` (the id). Each path gets its own fetch."""
+    query = "{ users { x: id name } a1: users { x: name } }"
+    assert edges.plan(query).count('Fetch(service: "accounts")') == 2
+    assert edges.query(query).json == {"data": {
+        "users": [{"x": "u1", "name": "Ada"}, {"x": "u2", "name": "Bo"}],
+        "a1": [{"x": "Ada"}, {"x": "Bo"}]}}

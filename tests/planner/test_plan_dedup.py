@@ -197,7 +197,8 @@ def test_named_fragment_and_field_on_the_same_entity() -> None:
 
 
 def test_different_paths_are_different_fetches() -> None:
-    """Aliases make two paths; each gets its fetch, in parallel."""
+    """Aliases make two paths; each gets its fetch, in parallel: one merged fetch would write each path's fields
+    into the other's objects (a field's value and errors stay on its own path)."""
     query = "{ a: me { reviews { rating } } b: me { feedbackCount } }"
     assert plan("shop", query) == expect(
         """
@@ -215,23 +216,39 @@ def test_different_paths_are_different_fetches() -> None:
                 }
               }
             },
-            Flatten(paths: ["a", "b"]) {
-              Fetch(service: "reviews") {
-                {
-                  ... on User {
-                    __typename
-                    id
-                  }
-                } =>
-                {
-                  ... on User {
-                    reviews {
-                      rating
+            Parallel {
+              Flatten(path: "a") {
+                Fetch(service: "reviews") {
+                  {
+                    ... on User {
+                      __typename
+                      id
                     }
-                    feedbackCount
+                  } =>
+                  {
+                    ... on User {
+                      reviews {
+                        rating
+                      }
+                    }
                   }
                 }
-              }
+              },
+              Flatten(path: "b") {
+                Fetch(service: "reviews") {
+                  {
+                    ... on User {
+                      __typename
+                      id
+                    }
+                  } =>
+                  {
+                    ... on User {
+                      feedbackCount
+                    }
+                  }
+                }
+              },
             },
           }
         }

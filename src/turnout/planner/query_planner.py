@@ -320,7 +320,21 @@ def _mergeable(a: FetchGroup, b: FetchGroup) -> bool:
     shared = {c for c, _n in names_a} & {c for c, _n in names_b}
     if any({n for c, n in names_a if c == t} != {n for c, n in names_b if c == t} for t in shared):
         return False
+    # a merged fetch writes what it fetched for a type into that type's objects at every path: two paths may
+    # share a type only when they ask the same of it, else a field one path did not ask for would land there
+    # (over a key of its own, with its errors)
+    mine, theirs = _by_condition(a.selection), _by_condition(b.selection)
+    if any(mine[condition] != theirs[condition] for condition in mine.keys() & theirs.keys()):
+        return False
     return a.selection.can_merge(b.selection) and a.requires.can_merge(b.requires)
+
+
+def _by_condition(selection: SelectionBuilder) -> dict[str, list[str]]:
+    """An entity selection's fragments, printed, by type condition."""
+    found: dict[str, list[str]] = {}
+    for condition, _directives, fragment in selection.fragments():
+        found.setdefault(condition or "", []).append(fragment.print(0))
+    return found
 
 
 def _root_condition(selection: SelectionBuilder) -> tuple[str, bool] | None:
