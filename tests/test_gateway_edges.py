@@ -11,10 +11,11 @@ import copy
 from typing import Any
 
 import pytest
+from ariadne.contrib.federation import FederatedInterfaceType, FederatedObjectType
 
 from support.fixtures import load_subgraph_sdls
 from support.subgraph import SubgraphSpec
-from test_gateway_support import GatewayRun, Record, RunSubgraphs, ServeAsgi, start_gateway
+from test_gateway_support import GatewayRun, Record, RunSubgraphs, ServeAsgi, entity_requests, start_gateway
 
 SIMILAR: list[Record] = [{"__typename": "User", "id": "u2", "name": "Bo"},
                          {"__typename": "Admin", "id": "a1", "name": "Root"}]
@@ -22,15 +23,38 @@ USERS: list[Record] = [{"__typename": "User", "id": "u1", "name": "Ada", "simila
                        {"__typename": "User", "id": "u2", "name": "Bo", "similarAccounts": []}]
 
 
+def _no_nickname(user: Record, _info: Any) -> str:
+    raise ValueError(f"{user['id']} has no nickname")
+
+
 def edges_specs() -> list[SubgraphSpec]:
     sdls = load_subgraph_sdls("edges")
     users = copy.deepcopy(USERS)
     book = {"__typename": "Book", "id": "b1", "title": "Dune"}
+    people = [{"__typename": "Person", "id": "p1", "name": "Ada", "badge": "gold"},
+              {"__typename": "Person", "id": "p2", "name": "Bo", "badge": "blue"}]
+    member = FederatedInterfaceType("Member")
+
+    @member.reference_resolver
+    def as_member(_obj: Any, _info: Any, representation: Record) -> Record:
+        """A Member's reference tells its type and the interface's own fields, not the implementation's."""
+        person = next(p for p in people if p["id"] == representation["id"])
+        return {"__typename": "Person", "id": person["id"], "name": person["name"]}
+
+    person_type = FederatedObjectType("Person")  # (ariadne would give Person the interface's resolver)
+
+    @person_type.reference_resolver
+    def as_person(_obj: Any, _info: Any, representation: Record) -> Record:
+        return next(p for p in people if p["id"] == representation["id"])
+
     return [
-        SubgraphSpec("shelf", sdls["shelf"], data={"Book": [book]},
+        SubgraphSpec("shelf", sdls["shelf"], data={"Book": [book], "Person": people}, resolvers=[member, person_type],
                      root={"book": book, "users": [{"id": u["id"]} for u in users]}),
-        SubgraphSpec("accounts", sdls["accounts"], data={"User": users, "Book": [{"id": "b1"}]},
-                     root={"book": {"__typename": "Book", "id": "b1"},
+        SubgraphSpec("accounts", sdls["accounts"],
+                     data={"User": users, "Book": [{"id": "b1"}], "Member": [{"id": "p1"}, {"id": "p2"}]},
+                     root={"book": {"__typename": "Book", "id": "b1"}, "User.nickname": _no_nickname,
+                           "members": [{"id": "p1"}, {"id": "p2"}],
+                           "Member.handle": lambda member, _info: "@" + member["name"].lower(),
                            "accounts": [*users, {"__typename": "Admin", "id": "a1", "name": "Root",
                                                  "similarAccounts": []}]}),
     ]
@@ -72,3 +96,40 @@ def test_sibling_paths_of_one_type_keep_their_own_fields(edges: GatewayRun) -> N
     assert edges.query(query).json == {"data": {
         "users": [{"x": "u1", "name": "Ada"}, {"x": "u2", "name": "Bo"}],
         "a1": [{"x": "Ada"}, {"x": "Bo"}]}}
+
+
+def test_a_client_alias_named_like_an_internal_key_is_the_clients(edges: GatewayRun) -> None:
+    """The planner's own keys (`_t_...`) are chosen apart from every key the client wrote: a client alias that
+    looks like one keeps its value and its error paths."""
+    query = "{ accounts { ... on Admin { _t_id_Admin: name id } ... on User { id } } }"
+    assert "_t_id_Admin_: id" in edges.plan(query)
+    assert edges.query(query).json == {"data": {"accounts": [
+        {"id": "u1"}, {"id": "u2"}, {"_t_id_Admin": "Root", "id": "a1"}]}}
+    nested = edges.query("{ users { _t_n: nickname } }").json
+    assert nested["data"] == {"users": [{"_t_n": None}, {"_t_n": None}]}
+    assert [e["path"] for e in nested["errors"]] == [["users", 0, "_t_n"], ["users", 1, "_t_n"]]
+    root = edges.query("{ _t_x: accounts { ... on User { nickname } } }").json
+    assert [e["path"] for e in root["errors"]] == [["_t_x", 0, "nickname"], ["_t_x", 1, "nickname"]]
+
+
+def test_an_interface_object_is_sent_its_interface_name_after_the_type_was_asked(edges: GatewayRun) -> None:
+    """accounts sees Member as an @interfaceObject: a representation sent there names `Member`, even once the
+    client's `__typename` (read from shelf) has told the object's own type, Person."""
+    expected = [{"__typename": "Person", "handle": "@ada"}, {"__typename": "Person", "handle": "@bo"}]
+    assert edges.query("{ members { __typename handle } }").json == {"data": {"members": expected}}
+    assert edges.query("{ members { handle } }").json == {"data": {"members": [
+        {"handle": "@ada"}, {"handle": "@bo"}]}}
+    sent = [r.representations for r in entity_requests(edges.subgraphs["accounts"])]
+    assert {rep["__typename"] for reps in sent for rep in reps} == {"Member"}
+
+
+def test_fields_of_an_implementation_behind_an_interface_object_come_from_its_own_entities(edges: GatewayRun
+                                                                                          ) -> None:
+    """members come from accounts, where Member is an @interfaceObject. shelf's Member reference resolver tells
+    the type only; `badge` of a Person is resolved from Person entities, asked once the type is known."""
+    expected = [{"__typename": "Person", "badge": "gold"}, {"__typename": "Person", "badge": "blue"}]
+    response = edges.query("{ members { __typename ... on Person { badge } } }")
+    assert response.json == {"data": {"members": expected}}
+    sent = [sorted({rep["__typename"] for rep in r.representations})
+            for r in entity_requests(edges.subgraphs["shelf"])]
+    assert sent == [["Member"], ["Person"]]  # the type first, then the type's fields

@@ -90,7 +90,8 @@ def test_interface_object_fields_alone_need_one_fetch() -> None:
 
 
 def test_concrete_type_and_type_conditions_come_from_the_interface() -> None:
-    """reviews answers `__typename: "Media"`: media resolves the real type and the fragments."""
+    """reviews answers `__typename: "Media"`: media resolves the real type, then the fragment's fields from the
+    entities of that type (an interface's reference resolver need only tell the type)."""
     query = "{ topRated { __typename ... on Book { author } } }"
     assert plan("media", query) == expect(
         """
@@ -117,8 +118,23 @@ def test_concrete_type_and_type_conditions_come_from_the_interface() -> None:
                     __typename
                     ... on Book {
                       __typename
-                      author
+                      id
                     }
+                  }
+                }
+              }
+            },
+            Flatten(path: "topRated.@") {
+              Fetch(service: "media") {
+                {
+                  ... on Book {
+                    __typename
+                    id
+                  }
+                } =>
+                {
+                  ... on Book {
+                    author
                   }
                 }
               }
@@ -156,10 +172,26 @@ def test_interface_object_field_under_a_type_condition() -> None:
                   ... on Media {
                     __typename
                     ... on Book {
-                      title
                       __typename
                       id
                     }
+                  }
+                }
+              }
+            },
+            Flatten(path: "topRated.@") {
+              Fetch(service: "media") {
+                {
+                  ... on Book {
+                    __typename
+                    id
+                  }
+                } =>
+                {
+                  ... on Book {
+                    title
+                    __typename
+                    id
                   }
                 }
               }

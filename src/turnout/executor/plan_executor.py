@@ -264,7 +264,8 @@ class PlanExecutor:
             return
         expose = self._exposes(fetch.service)
         for error in response.get("errors") or ():
-            state.errors.append(_subgraph_error(error, fetch.service, expose=expose, budget=self.log_budget))
+            state.errors.append(_subgraph_error(error, fetch.service, expose=expose, budget=self.log_budget,
+                                                fetch=fetch))
         data = response.get("data")
         if isinstance(data, dict):
             if fetch.renames:
@@ -325,7 +326,7 @@ class PlanExecutor:
         if errors:
             located = _with_paths(state.data, node.paths, targets)
             for error in errors:
-                state.errors.extend(_entity_errors(error, fetch.service, located, expose=expose,
+                state.errors.extend(_entity_errors(error, fetch.service, located, expose=expose, fetch=fetch,
                                                    budget=self.log_budget))
         data = response.get("data")
         entities = data.get("_entities") if isinstance(data, dict) else None
@@ -373,12 +374,31 @@ def _matches(typename: Any, condition: str | None, possible: Mapping[str, tuple[
     return condition is None or typename == condition or typename in possible.get(condition, ())
 
 
-def _client_path(path: list[Any]) -> list[Any]:
-    """A subgraph error path as the client sees it: cut where the planner's internal keys begin."""
-    for index, segment in enumerate(path):
-        if isinstance(segment, str) and segment.startswith("_t_"):
-            return path[:index]
-    return path
+def _client_path(path: list[Any], fetch: Fetch | None) -> list[Any]:
+    """A subgraph error path as the client sees it: a key the planner aliased apart back to its own, cut where
+    a key the planner fetched for itself begins (`Fetch.internal_keys`: no client key has their names)."""
+    if fetch is None or not fetch.internal_keys:
+        return path
+    out: list[Any] = []
+    for segment in path:
+        if isinstance(segment, str) and segment in fetch.internal_keys:
+            data_key = _renamed(fetch.renames).get(segment)
+            if data_key is None:
+                return out
+            segment = data_key
+        out.append(segment)
+    return out
+
+
+def _renamed(renames: tuple[Rename, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    stack = list(renames)
+    while stack:
+        rename = stack.pop()
+        if rename.key != rename.data_key:
+            found[rename.key] = rename.data_key
+        stack.extend(rename.children)
+    return found
 
 
 class _LogBudget:
@@ -424,7 +444,8 @@ def _log_error(error: Any, service: str, expose: bool, budget: _LogBudget | None
 
 
 def _subgraph_error(error: Any, service: str, path: list[Any] | None = None, *, expose: bool = True,
-                    logged: bool = False, budget: _LogBudget | None = None) -> dict[str, Any]:
+                    logged: bool = False, budget: _LogBudget | None = None, fetch: Fetch | None = None
+                    ) -> dict[str, Any]:
     """A subgraph's error as the client sees it: as written when exposed, else only the path, the code and the
     subgraph's name (message and every other extension, stack traces included, stay in the log)."""
     if not logged:
@@ -443,21 +464,22 @@ def _subgraph_error(error: Any, service: str, path: list[Any] | None = None, *, 
     if path is None and isinstance(given, list):
         path = given
     if path is not None:
-        out["path"] = _client_path(path)
+        out["path"] = _client_path(path, fetch)
     out["extensions"] = {**extensions, "serviceName": service}
     return out
 
 
 def _entity_errors(
     error: Any, service: str, targets: list[list[tuple[dict[str, Any], list[str | int]]]], *, expose: bool = True,
-    budget: _LogBudget | None = None,
+    budget: _LogBudget | None = None, fetch: Fetch | None = None,
 ) -> list[dict[str, Any]]:
     """An `_entities` error, once at every response path that shares the failed representation."""
     _log_error(error, service, expose, budget)
     path = error.get("path") if isinstance(error, dict) else None
     if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int) \
             and path[1] < len(targets):
-        return [_subgraph_error(error, service, [*where, *path[2:]], expose=expose, logged=True)
+        inside = _client_path(path[2:], fetch)
+        return [_subgraph_error(error, service, [*where, *inside], expose=expose, logged=True)
                 for _obj, where in targets[path[1]]]
     formatted = _subgraph_error(error, service, expose=expose, logged=True)
     formatted.pop("path", None)  # a path inside the subgraph's own operation means nothing to the client

@@ -10,7 +10,16 @@ from graphql import ArgumentNode, DirectiveNode
 from .normalize import collect_variables
 from .plan_nodes import ContextRewrite
 
-__all__ = ["FetchGroup", "FieldBuilder", "SelectionBuilder", "separate_conflicting_fields"]
+__all__ = ["FetchGroup", "FieldBuilder", "SelectionBuilder", "internal_key", "separate_conflicting_fields"]
+
+
+def internal_key(base: str, taken: frozenset[str] | set[str]) -> str:
+    """A response key of the planner's own (`_t_...`), made distinct from every key the client wrote, so that
+    the executor can tell its own keys from the client's by name."""
+    key = base
+    while key in taken:
+        key += "_"
+    return key
 
 
 class FieldBuilder:
@@ -198,7 +207,8 @@ class SelectionBuilder:
                 item.variables(found)
 
 
-def separate_conflicting_fields(selection: SelectionBuilder, type_of: Callable[[str | None, str], str]) -> bool:
+def separate_conflicting_fields(selection: SelectionBuilder, type_of: Callable[[str | None, str], str],
+                                taken: frozenset[str] = frozenset()) -> bool:
     """Alias apart fields that share a response key but not a type across sibling fragments.
 
     `... on User { id }` and `... on Admin { id }` are invalid together in a subgraph whose `User.id`
@@ -211,7 +221,7 @@ def separate_conflicting_fields(selection: SelectionBuilder, type_of: Callable[[
         shape = type_of(builder.parent_type, built.name)
         known = seen.setdefault(built.response_key, shape)
         if known != shape and built.name != "__typename":
-            alias = f"_t_{built.data_key}_{builder.parent_type}"
+            alias = internal_key(f"_t_{built.data_key}_{builder.parent_type}", taken)
             old_key = ("f", built.response_key, built.directives_text)
             built.response_key = alias
             builder.items = {
@@ -221,7 +231,7 @@ def separate_conflicting_fields(selection: SelectionBuilder, type_of: Callable[[
             renamed = True
     for _builder, built in _fields_at_level(selection):
         if built.sub is not None:
-            renamed = separate_conflicting_fields(built.sub, type_of) or renamed
+            renamed = separate_conflicting_fields(built.sub, type_of, taken) or renamed
     return renamed
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "Fragment",
     "Selection",
     "SelectionLimitError",
+    "client_keys",
     "collect_variables",
     "normalize_selection_set",
     "print_arguments",
@@ -330,6 +331,18 @@ def _variables_in_value(value: ValueNode, found: set[str]) -> None:
         _variables_in_value(child, found)
     for child in getattr(value, "fields", None) or ():
         _variables_in_value(child.value, found)
+
+
+def client_keys(selections: Iterable[Selection]) -> frozenset[str]:
+    """Every response key the operation writes, at any level: the names an internal key must not take."""
+    found: set[str] = set()
+    stack = list(selections)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Field):
+            found.add(item.response_key)
+        stack.extend(item.selections)
+    return frozenset(found)
 
 
 def collect_variables(arguments: Iterable[ArgumentNode], directives: Iterable[DirectiveNode], found: set[str]) -> None:

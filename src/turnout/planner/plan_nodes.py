@@ -83,6 +83,9 @@ class Fetch:
     display_requires: str | None = None
     display_selection: str = ""
     renames: tuple[Rename, ...] = ()
+    # the response keys the planner chose itself (`_t_...`, distinct from every key of the client's operation):
+    # an error below one is not on a path the client asked for
+    internal_keys: frozenset[str] = frozenset()
     # entity fetches with `@fromContext` arguments: one request per distinct set of context values
     contexts: tuple[ContextRewrite, ...] = ()
     # the schema coordinates ("Type.field") this fetch asks its subgraph for: what a failure of it fails

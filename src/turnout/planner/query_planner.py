@@ -130,7 +130,8 @@ class QueryPlanner:
         self, group: FetchGroup, variables: Mapping[str, str], operation_name: str | None, walker: Walker
     ) -> Fetch:
         renames: tuple[Rename, ...] = ()
-        if separate_conflicting_fields(group.selection, lambda t, f: walker.field_shape(group.graph, t, f)):
+        if separate_conflicting_fields(group.selection, lambda t, f: walker.field_shape(group.graph, t, f),
+                                       walker.client_keys):
             renames = _renames(group.selection, None)
         used: set[str] = set()
         group.selection.variables(used)
@@ -171,6 +172,8 @@ class QueryPlanner:
             display_requires=display_requires,
             display_selection=group.selection.print(0),
             renames=renames,
+            internal_keys=frozenset(k for k in _response_keys(group.selection)
+                                    if k.startswith("_t_") and k not in walker.client_keys),
             contexts=tuple(group.contexts),
             coordinates=frozenset(_coordinates(group.selection)),
             data_keys=frozenset(_data_keys(group.selection)),
@@ -389,6 +392,20 @@ def _rep_selections(builder: SelectionBuilder) -> tuple[RepField | RepFragment, 
         else:
             out.append(RepFragment(type_condition=key[1], typename=None, selections=_rep_selections(item)))
     return tuple(out)
+
+
+def _response_keys(builder: SelectionBuilder) -> set[str]:
+    found: set[str] = set()
+    stack = [builder]
+    while stack:
+        for item in stack.pop().items.values():
+            if isinstance(item, FieldBuilder):
+                found.add(item.response_key)
+                if item.sub is not None:
+                    stack.append(item.sub)
+            else:
+                stack.append(item)
+    return found
 
 
 def _renames(builder: SelectionBuilder, condition: str | None) -> tuple[Rename, ...]:

@@ -30,8 +30,8 @@ from graphql import (
 
 from ..supergraph.model import KeyDef
 from .capabilities import Capabilities
-from .fetch_graph import FetchGroup, FieldBuilder, SelectionBuilder
-from .normalize import Field, Fragment, Selection, normalize_selection_set, print_arguments
+from .fetch_graph import FetchGroup, FieldBuilder, SelectionBuilder, internal_key
+from .normalize import Field, Fragment, Selection, client_keys, normalize_selection_set, print_arguments
 from .plan_nodes import ContextRewrite
 
 __all__ = ["PlanningError", "Walker"]
@@ -102,6 +102,7 @@ class Walker:
         self._positions: dict[tuple[str, ...], frozenset[str]] = {}
         # response keys the client uses at each object position, so planner-added fields never collide
         self._user_keys: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}
+        self.client_keys: frozenset[str] = frozenset()  # every response key the operation writes
         # keep the selection tuples alive so their ids stay unique in the caches above
         self._pinned: list[object] = []
         # the enclosing objects that set contexts, innermost last; and the context variables named so far
@@ -459,6 +460,7 @@ class Walker:
         return group
 
     def plan_root(self, operation_type: str, root_type: str, selections: Sequence[Selection]) -> None:
+        self.client_keys = client_keys(selections)
         items = self.flatten(selections, root_type)
         self._plan_root_items(operation_type, root_type, items, [])
 
@@ -834,7 +836,25 @@ class Walker:
         target = candidates[0]
         child, body = self.entity_group(group, sel, interface, path, target, interface, conds, exclude,
                                         level_keys, None)
-        return {child.id} | self.walk_abstract(child, body, interface, path, items, None, (), exclude)
+        # First the type: an interface's reference resolver need only tell the object's type. Then, for each
+        # object type the client asks fields of, those fields from the entities of that type, whose
+        # representations carry the type just learned (fetched as the interface, they might not resolve).
+        names = [item for item in items if isinstance(item, Field)]
+        producers = {child.id} | self.walk_abstract(child, body, interface, path, names, None, (), exclude)
+        conditioned = [item for item in items if isinstance(item, Fragment)]
+        for runtime in self.caps.runtime_types_in(target, interface) if conditioned else ():
+            fields = [item for item in self.flatten(conditioned, runtime)
+                      if not (isinstance(item, Field) and item.name == "__typename" and not item.directives)]
+            if not fields:
+                continue
+            typed = body.fragment(runtime)
+            typed.typename()
+            entity = runtime if self.caps.resolvable_keys(target, runtime) else interface
+            grandchild, inner = self.entity_group(child, typed, runtime, path, target, entity, conds, exclude,
+                                                  level_keys, None)
+            producers |= {grandchild.id} | self.walk_object(grandchild, inner, runtime, path, fields, None, (),
+                                                            exclude)
+        return producers
 
     def entity_group(self, group: FetchGroup, sel: SelectionBuilder, type_name: str, path: tuple[str, ...],
                      target: str, entity: str, conds: Conds, exclude: frozenset[str],
@@ -875,7 +895,9 @@ class Walker:
         rep = child.requires.fragment(type_name)
         rep.typename()
         self._record_rep(rep, needed, needed)
-        if entity != type_name:
+        if entity != type_name or self.caps.is_interface_object(target, entity):
+            # the target knows the type by another name (an interface object knows only the interface's,
+            # whatever `__typename` the objects were given by another subgraph)
             child.rep_typenames[type_name] = entity
         body = child.selection.fragment(entity)
         for directives, text in conds:
@@ -923,9 +945,9 @@ class Walker:
             if item.arguments_text and user != (item.name, item.arguments_text):
                 # fields with arguments get a key of their own, so requirements never collide
                 digest = hashlib.sha1(item.arguments_text.encode()).hexdigest()[:6]
-                key = f"_t_{item.name}_{digest}"
+                key = internal_key(f"_t_{item.name}_{digest}", self.client_keys)
             elif user is not None and user != (item.name, item.arguments_text) and item.name != "__typename":
-                key = f"_t_{item.name}"
+                key = internal_key(f"_t_{item.name}", self.client_keys)
             out.append(Field(response_key=key, name=item.name, arguments=item.arguments,
                              directives=(), selections=self._internal_keys(item.selections, {}),
                              arguments_text=item.arguments_text, directives_text=""))
