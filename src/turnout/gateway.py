@@ -467,7 +467,8 @@ class Gateway:
         if self.metrics is not None:
             self.metrics.fetches(fallback_state.fetches, "fallback")
         for migration in culprits:
-            self.engine.record_fallback(migration, operation_name)
+            asked = frozenset().union(*(f.coordinates for f in failed if f.service == migration.to_subgraph))
+            self.engine.record_fallback(migration, operation_name, asked)
         state.fell_back = True
         if replace_failed(state, fallback_state, failed, services):
             return plan, state

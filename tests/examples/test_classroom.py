@@ -313,7 +313,7 @@ class _Evidence:
     def latency(self, migration: str, side: str, ms: float) -> None:
         pass
 
-    def fallback(self, migration: str, operation: str) -> None:
+    def fallback(self, migration: str, operation: str, coordinates: Any = ()) -> None:
         pass
 
     def shadow_dropped(self, migration: str) -> None:
@@ -480,7 +480,8 @@ def test_one_migrations_fallback_leaves_the_others_evidence_alone(urls: dict[str
     migrations = [replace(m, noise_rate=0.0, sample_rate=1.0) for m in _migrations(model)]
     fallbacks: list[tuple[str, str]] = []
     evidence = _Evidence()
-    evidence.fallback = lambda migration, operation: fallbacks.append((migration, operation))  # type: ignore[method-assign]
+    evidence.fallback = lambda migration, operation, coordinates=(): fallbacks.append(  # type: ignore[method-assign]
+        (migration, operation))
     engine = MigrationEngine(model, migrations, evidence=evidence,
                              states=_Stages(progress=(Stage.MIGRATED, 100.0), assignments=(Stage.SIDE_BY_SIDE, 100.0)),
                              cohort=CohortKey(source="header", name="x-user-id"),

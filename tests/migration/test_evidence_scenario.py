@@ -301,7 +301,11 @@ def test_in_migrated_only_the_failed_values_come_from_the_old_side(run_subgraphs
         assert (served[f"a{n}"]["createdDate"], served[f"a{n}"]["tags"]) == (_new(n)["createdDate"], _new(n)["tags"])
     assert (served["a11"]["createdDate"], served["a11"]["tags"]) == (_old(11)["createdDate"], _old(11)["tags"])
     with Store.open(store_url) as store:
-        assert store.evidence("assignments").fallbacks == 1
+        evidence = store.evidence("assignments")
+    assert evidence.fallbacks == 1
+    # per field: the migrating fields the failed fetch was asked for (not renderedAt, not asked)
+    assert {c: v.fallbacks for c, v in evidence.coverage.items() if v.fallbacks} == {
+        "Assignment.createdDate": 1, "Assignment.tags": 1}
 
 
 def test_the_comparison_reads_the_old_side_only_through_the_request(run_subgraphs: RunSubgraphs,

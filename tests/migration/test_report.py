@@ -22,6 +22,7 @@ from turnout.migration.model import (
     Stage,
     StageChange,
 )
+from turnout.migration.noise import Rates
 from turnout.migration.readiness import evidence_since
 from turnout.migration.recorder import EvidenceBatch, Recorder
 from turnout.migration.report import evidence_json, migration_report, removal_message, stage_change_json
@@ -65,6 +66,9 @@ class Evidence:
     def instances(self, name: str, seen_within: timedelta = timedelta(seconds=60)) -> list[InstanceReport]:
         return []
 
+    def noise_rates(self, name: str, since: datetime) -> Rates:
+        return Rates()
+
 
 def row_of(migration: Migration, source: Evidence, model: SupergraphModel | None = CLASSROOM) -> dict[str, Any]:
     [row] = migration_report([migration], source, model, now=NOW)
@@ -104,6 +108,13 @@ def test_a_migration_never_moved_is_in_monolith() -> None:
         "removal": None,
         "sampling": None,
         "instances": [],
+        "field_evidence": [
+            {"coordinate": coordinate, "rare": False, "comparisons": 0, "operations": 0, "values": 0,
+             "differing": 0, "fallbacks": 0, "differing_share": None,
+             "noise": {"itself_values": 0, "itself_differing": 0, "candidate_values": 0, "candidate_differing": 0,
+                       "noisy": False}}
+            for coordinate in ("Assignment.createdDate", "Query.assignments")
+        ],
     }
 
 
@@ -322,3 +333,42 @@ def test_one_match_rate_on_every_screen(tmp_path: Path) -> None:
     console.print(migrations_table(document["migrations"]))
     assert " 60.0% " in console.export_text()
     assert '<td class="rate">60.0%</td>' in render_dashboard(document)
+
+
+def test_each_field_shows_its_coverage_fallbacks_and_noise(tmp_path: Path) -> None:
+    """Per field, from the store: values compared and differing, fallbacks of the fetches asked for it, and the
+    noise runs' numbers with the engine's verdict (noise.noisy_coordinates): the JSON and the page agree."""
+    from turnout.migration.api import migrations_document
+    from turnout.server.dashboard import render_dashboard
+
+    store = Store.open(f"sqlite:///{tmp_path / 'turnout.db'}")
+    store.create_schema()
+    try:
+        recorder = Recorder(store)
+        for n in range(30):  # createdDate differs on 1 value in 3; Query.assignments never
+            differing = {"Assignment.createdDate": 1} if n % 3 == 0 else {}
+            recorder.comparison("assignments", "Op", "mismatch" if differing else "match", [], set(),
+                                values={"Assignment.createdDate": 3, "Query.assignments": 1}, differing=differing)
+            # the old side against itself: createdDate differs as often (noise), Query.assignments never
+            recorder.repeat("assignments", {"Assignment.createdDate": 3, "Query.assignments": 1},
+                            {"Assignment.createdDate": 1} if n % 3 == 0 else {})
+        recorder.fallback("assignments", "Op", ["Assignment.createdDate"])
+        recorder.fallback("assignments", "Op", ["Assignment.createdDate", "Query.assignments"])
+        asyncio.run(recorder.flush())
+        document = migrations_document([ASSIGNMENTS], store, CLASSROOM)
+    finally:
+        store.close()
+    [row] = document["migrations"]
+    fields = {f["coordinate"]: f for f in row["field_evidence"]}
+    created, listed = fields["Assignment.createdDate"], fields["Query.assignments"]
+    assert (created["values"], created["differing"], created["fallbacks"]) == (90, 10, 2)
+    assert (listed["values"], listed["differing"], listed["fallbacks"]) == (30, 0, 1)
+    assert created["noise"] == {"itself_values": 90, "itself_differing": 10, "candidate_values": 90,
+                                "candidate_differing": 10, "noisy": True}
+    assert listed["noise"]["noisy"] is False
+    assert row["evidence"]["fallbacks"] == 2  # requests, not fields
+    page = render_dashboard(document)
+    created_row = page.split('data-coordinate="Assignment.createdDate"')[1].split("</tr>")[0]
+    assert '<td class="differing">10/90 (11.1%)</td>' in created_row
+    assert '<td class="fallbacks">2</td>' in created_row
+    assert "10/90 (11.1%) <span class=\"tag noise\">noise</span>" in created_row

@@ -7,25 +7,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from ..supergraph.model import SupergraphModel
-from .model import DiffGroup, InstanceReport, Migration, MigrationEvidence, MigrationState, StageChange
-from .report import migration_report, stage_change_json
+from .model import Migration
+from .report import EvidenceSource, migration_report, stage_change_json
+from .stages import StageStore
 
 __all__ = ["DashboardStore", "migrations_document"]
 
 
-class DashboardStore(Protocol):
-    """The store, as far as the dashboard reads and writes it."""
-
-    def get_states(self) -> dict[str, MigrationState]: ...
-
-    def evidence(self, name: str, since: datetime | None = None) -> MigrationEvidence: ...
-
-    def diff_groups(self, name: str, include_acknowledged: bool = True,
-                    samples_per_group: int = 5) -> list[DiffGroup]: ...
-
-    def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]: ...
-
-    def instances(self, name: str, seen_within: timedelta = ...) -> list[InstanceReport]: ...
+class DashboardStore(EvidenceSource, StageStore, Protocol):
+    """The store, as far as the dashboard reads and writes it: the report's reads, stage moves, and these."""
 
     def timeseries(self, name: str, since: datetime) -> list[dict[str, Any]]: ...
 

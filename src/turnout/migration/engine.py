@@ -9,14 +9,14 @@ import os
 import random
 import socket
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from ..executor.plan_executor import FetchRecord
 from ..supergraph.model import SupergraphModel
 from .compare import MigrationComparison
 from .model import ComparisonOutcome, Difference, InstanceStage, Migration, MigrationState, Stage, StageChange
-from .noise import NOISE_WINDOW_SECONDS, NoiseTally, Rates, noisy_coordinates
+from .noise import NoiseTally, Rates, noise_since, noisy_coordinates
 from .routing import CohortKey, Decision, Router, cohort_bucket
 from .shadow import ShadowQueue
 
@@ -59,7 +59,7 @@ class EvidenceSink(Protocol):
 
     def repeat(self, migration: str, values: Mapping[str, int], differing: Mapping[str, int]) -> None: ...
 
-    def fallback(self, migration: str, operation: str) -> None: ...
+    def fallback(self, migration: str, operation: str, coordinates: Iterable[str] = ()) -> None: ...
 
     def shadow_dropped(self, migration: str) -> None: ...
 
@@ -85,9 +85,9 @@ class Fanout:
         for sink in self.sinks:
             sink.repeat(migration, values, differing)
 
-    def fallback(self, migration: str, operation: str) -> None:
+    def fallback(self, migration: str, operation: str, coordinates: Iterable[str] = ()) -> None:
         for sink in self.sinks:
-            sink.fallback(migration, operation)
+            sink.fallback(migration, operation, coordinates)
 
     def shadow_dropped(self, migration: str) -> None:
         for sink in self.sinks:
@@ -160,7 +160,7 @@ class MigrationEngine:
         if isinstance(self.state_source, NoiseSource):
             # noise as every instance measured it, over the last two windows: shared, and expiring
             source = self.state_source
-            since = now - timedelta(seconds=2 * NOISE_WINDOW_SECONDS)
+            since = noise_since(now)
             try:
                 found = await asyncio.to_thread(
                     lambda: {name: source.noise_rates(name, since) for name in self.migrations})
@@ -265,9 +265,11 @@ class MigrationEngine:
             elif fetch.service == migration.to_subgraph:
                 self.evidence.latency(migration.name, "to", fetch.milliseconds)
 
-    def record_fallback(self, migration: Migration, operation: str) -> None:
+    def record_fallback(self, migration: Migration, operation: str, coordinates: Iterable[str] = ()) -> None:
+        """One request of `operation` whose fetches to `migration`'s new subgraph failed and were answered by
+        the old one; `coordinates`: the migrating fields those fetches were asked for."""
         if self.evidence is not None:
-            self.evidence.fallback(migration.name, operation)
+            self.evidence.fallback(migration.name, operation, sorted(set(coordinates) & set(migration.fields)))
 
     def record_drop(self, migration: Migration) -> None:
         if self.evidence is not None:

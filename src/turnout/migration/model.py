@@ -186,6 +186,7 @@ class Coverage:
     operations: int = 0
     values: int = 0
     differing: int = 0
+    fallbacks: int = 0  # requests (in `migrated`) whose fetch of it failed on the new side, answered by the old
 
     @property
     def differing_share(self) -> float | None:

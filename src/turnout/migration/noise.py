@@ -14,14 +14,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from .compare import MigrationComparison
 
-__all__ = ["NOISE_WINDOW_SECONDS", "NoiseTally", "Rates", "noisy_coordinates"]
+__all__ = ["NOISE_WINDOW_SECONDS", "NoiseTally", "Rates", "noise_since", "noisy_coordinates"]
 
 NOISE_WINDOW_SECONDS = 3600.0
 MIN_VALUES = 20
 RATIO = 0.8
+
+
+def noise_since(now: datetime) -> datetime:
+    """Where the noise evidence every instance shares begins: the last two windows."""
+    return now - timedelta(seconds=2 * NOISE_WINDOW_SECONDS)
 
 
 def noisy_coordinates(rates: Rates, *, min_values: int = MIN_VALUES, ratio: float = RATIO) -> set[str]:

@@ -100,6 +100,8 @@ class EvidenceBatch:
     """(migration, side, hour, bucket index) -> count"""
     fallbacks: dict[tuple[str, str, datetime], tuple[int, datetime]] = field(default_factory=dict)
     """(migration, operation, hour) -> (count, last at)"""
+    fallback_fields: dict[tuple[str, str, datetime], int] = field(default_factory=dict)
+    """(migration, coordinate, hour) -> requests whose fetch of it fell back"""
     shadow_drops: dict[tuple[str, datetime], int] = field(default_factory=dict)
     """(migration, hour) -> count"""
     coverage: dict[tuple[str, str, str, datetime], tuple[int, int, int]] = field(default_factory=dict)
@@ -118,6 +120,7 @@ class EvidenceBatch:
             self.comparisons
             or self.latencies
             or self.fallbacks
+            or self.fallback_fields
             or self.shadow_drops
             or self.coverage
             or self.repeats
@@ -131,6 +134,7 @@ class EvidenceBatch:
             len(self.comparisons)
             + len(self.latencies)
             + len(self.fallbacks)
+            + len(self.fallback_fields)
             + len(self.shadow_drops)
             + len(self.coverage)
             + len(self.repeats)
@@ -146,10 +150,14 @@ class EvidenceBatch:
         key = (migration, side, minute_bucket(at), latency_bucket(ms))
         self.latencies[key] = self.latencies.get(key, 0) + 1
 
-    def add_fallback(self, migration: str, operation: str, at: datetime, count: int = 1) -> None:
+    def add_fallback(self, migration: str, operation: str, at: datetime, count: int = 1,
+                     coordinates: Iterable[str] = ()) -> None:
         key = (migration, operation, minute_bucket(at))
         seen, last = self.fallbacks.get(key, (0, at))
         self.fallbacks[key] = (seen + count, max(last, at))
+        for coordinate in coordinates:
+            fkey = (migration, coordinate, minute_bucket(at))
+            self.fallback_fields[fkey] = self.fallback_fields.get(fkey, 0) + count
 
     def add_coverage(self, migration: str, coordinate: str, operation: str, at: datetime, values: int,
                      differing: int, comparisons: int = 1) -> None:
@@ -207,6 +215,8 @@ class EvidenceBatch:
         for fkey, (n, last) in other.fallbacks.items():
             seen, mine = self.fallbacks.get(fkey, (0, last))
             self.fallbacks[fkey] = (seen + n, max(mine, last))
+        for fkey2, n in other.fallback_fields.items():
+            self.fallback_fields[fkey2] = self.fallback_fields.get(fkey2, 0) + n
         for dkey, n in other.shadow_drops.items():
             self.shadow_drops[dkey] = self.shadow_drops.get(dkey, 0) + n
         for (m, c, hour), (values, differing) in other.repeats.items():
@@ -371,12 +381,15 @@ class Recorder:
                 self._pending.add_repeat(_name(migration), _name(coordinate), at, values.get(coordinate, 0),
                                          differing.get(coordinate, 0))
 
-    def fallback(self, migration: str, operation: str, *, at: datetime | None = None) -> None:
-        """Count one fallback (a failed `to` fetch re-run on `from`)."""
+    def fallback(self, migration: str, operation: str, coordinates: Iterable[str] = (), *,
+                 at: datetime | None = None) -> None:
+        """Count one fallback (a failed `to` fetch re-run on `from`), and one at each migrating field it was
+        asked for."""
         at = at or self.clock()
         with self._lock:
             if not self._full():
-                self._pending.add_fallback(_name(migration), _name(operation), at)
+                self._pending.add_fallback(_name(migration), _name(operation), at,
+                                           coordinates=[_name(c) for c in coordinates])
 
     def shadow_dropped(self, migration: str, *, at: datetime | None = None) -> None:
         """Count one comparison dropped because the shadow queue was full."""

@@ -7,12 +7,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from ..supergraph.model import SupergraphModel
-from .model import DiffGroup, InstanceReport, Migration, MigrationEvidence, MigrationState, Stage, StageChange
+from .model import (
+    Coverage,
+    DiffGroup,
+    InstanceReport,
+    Migration,
+    MigrationEvidence,
+    MigrationState,
+    Stage,
+    StageChange,
+)
+from .noise import Rates, noise_since, noisy_coordinates
 from .readiness import check_move, evidence_since, fields_declared_by, next_stage
 
 __all__ = [
     "EvidenceSource",
     "evidence_json",
+    "fields_json",
     "instances_text",
     "migration_report",
     "removal_message",
@@ -32,6 +43,8 @@ class EvidenceSource(Protocol):
     def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]: ...
 
     def instances(self, name: str, seen_within: timedelta = ...) -> list[InstanceReport]: ...
+
+    def noise_rates(self, name: str, since: datetime) -> Rates: ...
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -81,6 +94,26 @@ def evidence_json(evidence: MigrationEvidence) -> dict[str, Any]:
     return out
 
 
+def fields_json(migration: Migration, evidence: MigrationEvidence, rates: Rates) -> list[dict[str, Any]]:
+    """Per migrating field: what was compared of it (coverage), how its fallbacks went, and its noise rates (the
+    old side against itself, and against the new one) with the verdict the engine draws from them."""
+    noisy = noisy_coordinates(rates)
+    out = []
+    for coordinate in migration.fields:
+        covered = evidence.coverage.get(coordinate, Coverage())
+        row: dict[str, Any] = {"coordinate": coordinate, "rare": coordinate in migration.rare_fields,
+                               **asdict(covered), "differing_share": covered.differing_share}
+        itself = rates.itself_values.get(coordinate, 0)
+        candidate = rates.candidate_values.get(coordinate, 0)
+        row["noise"] = {
+            "itself_values": itself, "itself_differing": rates.itself_differing.get(coordinate, 0),
+            "candidate_values": candidate, "candidate_differing": rates.candidate_differing.get(coordinate, 0),
+            "noisy": coordinate in noisy,
+        }
+        out.append(row)
+    return out
+
+
 def removal_message(migration: Migration, model: SupergraphModel | None) -> str:
     """Whether `from` may drop the migrated fields: what the supergraph says it still declares."""
     if model is None:
@@ -122,6 +155,7 @@ def migration_report(
             "changed_by": state.changed_by,
             "days_in_stage": days,
             "evidence": evidence_json(evidence),
+            "field_evidence": fields_json(migration, evidence, store.noise_rates(migration.name, noise_since(now))),
             "gate_evidence": evidence_json(gated),
             "gate_evidence_since": _iso(since),
             "next_stage": str(target) if target else None,

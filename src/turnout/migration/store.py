@@ -8,6 +8,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -191,6 +192,17 @@ _fallbacks = sa.Table(
     sa.Index("ix_turnout_fallbacks_hour", "hour"),
 )
 
+# per migrating coordinate: requests whose fetch of it failed on the new side and was answered by the old one
+_fallback_fields = sa.Table(
+    "turnout_fallback_fields",
+    _metadata,
+    sa.Column("migration", sa.String, primary_key=True),
+    sa.Column("coordinate", sa.String, primary_key=True),
+    sa.Column("hour", _UTCDateTime, primary_key=True),
+    sa.Column("count", _Count, nullable=False),
+    sa.Index("ix_turnout_fallback_fields_hour", "hour"),
+)
+
 _shadow_drops = sa.Table(
     "turnout_shadow_drops",
     _metadata,
@@ -265,7 +277,7 @@ _noise = sa.Table(
     sa.Index("ix_turnout_noise_hour", "hour"),
 )
 
-_HOURLY = (_comparisons, _latency, _fallbacks, _shadow_drops, _coverage, _noise)
+_HOURLY = (_comparisons, _latency, _fallbacks, _fallback_fields, _shadow_drops, _coverage, _noise)
 _IN_CHUNK = 500  # bound parameters per IN (...) list
 
 
@@ -572,6 +584,13 @@ class Store:
             )
             self._add_rows(
                 conn,
+                _fallback_fields,
+                [{"migration": m, "coordinate": c, "hour": hour, "count": n}
+                 for (m, c, hour), n in batch.fallback_fields.items()],
+                keys=("migration", "coordinate", "hour"),
+            )
+            self._add_rows(
+                conn,
                 _shadow_drops,
                 [{"migration": m, "hour": hour, "count": n} for (m, hour), n in batch.shadow_drops.items()],
                 keys=("migration", "hour"),
@@ -711,6 +730,11 @@ class Store:
                 open_query = open_query.where(_diff_groups.c.last_seen >= hour)
             open_groups = conn.execute(open_query).scalar_one()
             coverage = self._coverage(conn, recent(_coverage))
+            for coordinate, count in conn.execute(
+                sa.select(_fallback_fields.c.coordinate, sa.func.sum(_fallback_fields.c.count))
+                .where(*recent(_fallback_fields)).group_by(_fallback_fields.c.coordinate)
+            ):
+                coverage[coordinate] = replace(coverage.get(coordinate, Coverage()), fallbacks=int(count or 0))
         return MigrationEvidence(
             name=name,
             comparisons=sum(outcomes.values()),

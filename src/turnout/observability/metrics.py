@@ -91,8 +91,8 @@ class Metrics:
     def repeat(self, migration: str, values: Mapping[str, int], differing: Mapping[str, int]) -> None:
         pass  # noise runs are evidence for the store; comparisons are what /metrics counts
 
-    def fallback(self, migration: str, operation: str) -> None:
-        self.fallbacks.labels(migration).inc()
+    def fallback(self, migration: str, operation: str, coordinates: Iterable[str] = ()) -> None:
+        self.fallbacks.labels(migration).inc()  # per migration here; per field in the store
 
     def shadow_dropped(self, migration: str) -> None:
         self.dropped.labels(migration).inc()

@@ -14,8 +14,10 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from ..migration.api import DashboardStore, migrations_document
-from ..migration.model import Migration
+from ..migration.model import Migration, Stage
 from ..migration.report import instances_text, rollout_text
+from ..migration.stages import move_stage
+from ..migration.store import StageConflict
 from ..supergraph.model import SupergraphModel
 
 __all__ = ["Authorize", "dashboard_routes", "render_dashboard"]
@@ -140,6 +142,39 @@ def _diff_groups(row: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _fields(row: dict[str, Any]) -> str:
+    """Per migrating field: its coverage, its values that differed, its fallbacks, and its noise rates."""
+    body = []
+    for field in row["field_evidence"]:
+        noise = field["noise"]
+
+        def share(differing: int, values: int) -> str:
+            return f"{differing}/{values} ({_pct(differing / values)})" if values else "-"
+
+        verdict = '<span class="tag noise">noise</span>' if noise["noisy"] else ""
+        body.append(
+            f'<tr data-coordinate="{_e(field["coordinate"])}"><td><code>{_e(field["coordinate"])}</code>'
+            f'{" <span class=muted>rare</span>" if field["rare"] else ""}</td>'
+            f'<td>{field.get("comparisons", 0)}</td><td>{field.get("operations", 0)}</td>'
+            f'<td class="differing">{share(field.get("differing", 0), field.get("values", 0))}</td>'
+            f'<td class="fallbacks">{field.get("fallbacks", 0)}</td>'
+            f'<td class="noise">{share(noise["itself_differing"], noise["itself_values"])} {verdict}</td></tr>'
+        )
+    return ('<table class="fields"><thead><tr><th>field</th><th>comparisons</th><th>operations</th>'
+            "<th>values differing</th><th>fallbacks</th><th>old vs old (noise runs)</th></tr></thead><tbody>"
+            + "".join(body) + "</tbody></table>")
+
+
+def _move_form(row: dict[str, Any]) -> str:
+    """Move the migration (through its gate; the admin token's holder is recorded): next stage preselected."""
+    chosen = row["next_stage"] or row["stage"]
+    options = "".join(f'<option value="{s.value}"{" selected" if s.value == chosen else ""}>{s.value}</option>'
+                      for s in Stage)
+    return (f'<form class="move" data-migration="{_e(row["name"])}">move to <select name="to">{options}</select>'
+            '<input name="percent" type="number" min="0" max="100" step="any" placeholder="percent">'
+            '<input name="reason" placeholder="why now" required><button type="submit">Move</button></form>')
+
+
 def _log(entries: list[dict[str, Any]]) -> str:
     if not entries:
         return '<p class="muted">No stage changes yet.</p>'
@@ -167,6 +202,7 @@ th{background:#f3f4f6;font-weight:600;font-size:12px}
 .old{background:#fef2f2} .new{background:#ecfdf5} .path{font-family:monospace;font-size:12px}
 .tag{border-radius:4px;padding:1px 6px;font-size:12px} .open{background:#fee2e2} .noise{background:#e5e7eb}
 .ack{margin-top:6px} .ack input{width:280px} code{font-size:13px}
+.move{margin:6px 0} .move input[name=reason]{width:240px} .move input[name=percent]{width:80px}
 section.migration{border-top:2px solid #e5e7eb;margin-top:24px}
 """
 
@@ -184,6 +220,23 @@ document.querySelectorAll('form.ack').forEach(function (form) {
     if (response.ok) { sessionStorage.setItem('turnout-admin-token', token); }
     if (response.status === 401) { sessionStorage.removeItem('turnout-admin-token'); }
     if (response.ok) { location.reload(); } else { alert(await response.text()); }
+  });
+});
+document.querySelectorAll('form.move').forEach(function (form) {
+  form.addEventListener('submit', async function (event) {
+    event.preventDefault();
+    const data = new FormData(form);
+    let token = sessionStorage.getItem('turnout-admin-token');
+    if (!token) { token = prompt('Admin token (the move is recorded under its name)') || ''; }
+    const percent = data.get('percent');
+    const response = await fetch('api/move', {method: 'POST', headers: {'content-type': 'application/json',
+      'authorization': 'Bearer ' + token},
+      body: JSON.stringify({name: form.dataset.migration, to: data.get('to'), reason: data.get('reason'),
+                            percent: percent === '' ? null : Number(percent)})});
+    if (response.ok) { sessionStorage.setItem('turnout-admin-token', token); location.reload(); return; }
+    if (response.status === 401) { sessionStorage.removeItem('turnout-admin-token'); }
+    const text = await response.text();
+    try { alert('Not moved:\\n' + JSON.parse(text).reasons.join('\\n')); } catch (e) { alert(text); }
   });
 });
 setInterval(function () {
@@ -214,8 +267,9 @@ def render_dashboard(document: dict[str, Any], *, refresh_seconds: float = 10.0)
         sections.append(
             f'<section class="migration" id="m-{_e(row["name"])}"><h2>{_e(row["name"])} '
             f'<span class="muted">{_e(row["stage"])}</span></h2>'
-            + (f'<ul class="blockers">{blockers}</ul>' if blockers else "") + judged
-            + f'<div class="charts">{charts}</div><h3>Differences</h3>{_diff_groups(row)}</section>'
+            + (f'<ul class="blockers">{blockers}</ul>' if blockers else "") + judged + _move_form(row)
+            + f'<div class="charts">{charts}</div><h3>Fields</h3>{_fields(row)}'
+            + f'<h3>Differences</h3>{_diff_groups(row)}</section>'
         )
     script = _SCRIPT.replace("REFRESH_MS", str(int(refresh_seconds * 1000)))
     return (
@@ -278,6 +332,46 @@ def dashboard_routes(
         return Response(orjson.dumps({"signature": signature, "until": until.isoformat(), "by": by}),
                         media_type="application/json")
 
+    async def move(request: Request) -> Response:
+        """Move a migration to a stage, through the gate (migration.stages.move_stage: the CLI's use case, never
+        forced from here), recorded under the token's holder."""
+        who = authorize(request, True)
+        if isinstance(who, Response):
+            return who
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return Response("send application/json", status_code=415)
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return Response("the body is not JSON", status_code=400)
+        if not isinstance(body, dict):
+            return Response("send a JSON object", status_code=400)
+        name, to, reason, percent = body.get("name"), body.get("to"), body.get("reason"), body.get("percent")
+        found = {m.name: m for m in migrations()}
+        if not isinstance(name, str) or name not in found:
+            return Response("no such migration", status_code=404)
+        try:
+            target = Stage(str(to))
+        except ValueError:
+            return Response(f"to must be one of {', '.join(s.value for s in Stage)}", status_code=400)
+        if not isinstance(reason, str) or not reason.strip():
+            return Response("a reason is required", status_code=400)
+        if percent is not None and (isinstance(percent, bool) or not isinstance(percent, int | float)
+                                    or not 0 <= percent <= 100):
+            return Response("percent must be between 0 and 100", status_code=400)
+        try:
+            moved = await asyncio.to_thread(move_stage, store, found[name], target, by=who, reason=reason[:500],
+                                            percent=None if percent is None else float(percent), model=model())
+        except StageConflict as conflict:
+            return Response(f"{conflict}\n", status_code=409, media_type="text/plain")
+        if not moved.verdict.ok:
+            return Response(orjson.dumps({"moved": False, "reasons": list(moved.verdict.reasons)}),
+                            status_code=409, media_type="application/json")
+        change = moved.change
+        return Response(orjson.dumps({"moved": change is not None, "stage": str(target),
+                                      "percent": change.percent if change is not None else moved.state.percent,
+                                      "by": who}), media_type="application/json")
+
     async def redirect(_request: Request) -> Response:
         return Response(status_code=307, headers={"location": f"{prefix}/"})
 
@@ -286,4 +380,5 @@ def dashboard_routes(
         Route(f"{prefix}/", page, methods=["GET"]),
         Route(f"{prefix}/api", api, methods=["GET"]),
         Route(f"{prefix}/api/ack", ack, methods=["POST"]),
+        Route(f"{prefix}/api/move", move, methods=["POST"]),
     ]
