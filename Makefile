@@ -20,6 +20,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 browser:
 	@test -x $(CHROMIUM) || (command -v apt-get >/dev/null && \

@@ -61,9 +61,9 @@ if str(ROOT) not in sys.path:  # `python bench/planning.py` as well as `python -
     sys.path.insert(0, str(ROOT))
 
 from bench._report import quantile  # noqa: E402
+from turnout.admission.limits import Limits, limit_rules, nesting_error  # noqa: E402
 from turnout.planner.plan_nodes import QueryPlan  # noqa: E402
 from turnout.planner.query_planner import QueryPlanner  # noqa: E402
-from turnout.server.limits import Limits, limit_rules, nesting_error  # noqa: E402
 from turnout.supergraph.join_spec import read_supergraph  # noqa: E402
 from turnout.supergraph.model import SupergraphModel  # noqa: E402
 

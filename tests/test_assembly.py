@@ -254,7 +254,7 @@ def test_retention_prunes_evidence_older_than_the_period(tmp_path: Path) -> None
     from datetime import UTC, datetime, timedelta
 
     from turnout.assembly import _Retention
-    from turnout.migration.recorder import EvidenceBatch
+    from turnout.migration.evidence import EvidenceBatch
     from turnout.migration.store import Store
 
     store = Store.open(f"sqlite:///{tmp_path / 'retention.db'}")

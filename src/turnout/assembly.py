@@ -12,18 +12,18 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import make_url
 
+from .admission.csrf import CsrfPrevention
+from .admission.limits import Limits
 from .config import Config, HeaderRuleConfig, MigrationConfig
 from .gateway import Gateway
+from .metrics import Metrics
 from .migration.engine import EvidenceSink, Fanout, MigrationEngine
 from .migration.model import CoordinateRule, Gates, Migration
 from .migration.recorder import Recorder
 from .migration.routing import CohortKey
 from .migration.shadow import ShadowQueue
 from .migration.store import Store
-from .observability.metrics import Metrics
 from .observability.tracing import configure_otlp
-from .server.csrf import CsrfPrevention
-from .server.limits import Limits
 from .supergraph.model import SupergraphModel
 from .transport.base import HeaderRule, HeaderRules
 from .transport.http import HttpTransport

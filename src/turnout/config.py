@@ -148,7 +148,7 @@ class SubgraphConfig(_Strict):
 
 
 class LimitsConfig(_Strict):
-    """What one request may cost (see turnout.server.limits.Limits for the reasons of each default).
+    """What one request may cost (see turnout.admission.limits.Limits for the reasons of each default).
 
     `null` turns a limit off."""
 
@@ -167,7 +167,7 @@ class LimitsConfig(_Strict):
 
 
 class CsrfConfig(_Strict):
-    """CSRF prevention (see turnout.server.csrf): requests a browser sends without a preflight are refused."""
+    """CSRF prevention (see turnout.admission.csrf): requests a browser sends without a preflight are refused."""
 
     enabled: bool = True
     required_headers: list[str] = Field(default_factory=lambda: ["x-apollo-operation-name",

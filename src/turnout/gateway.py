@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from graphql import (
     SKIP,
@@ -34,24 +34,28 @@ from graphql.execution.values import get_variable_values
 from graphql.validation import ValidationRule, specified_rules
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
+from .admission.csrf import CsrfPrevention
+from .admission.limits import (
+    Limits,
+    collapse_repeated_selections,
+    limit_rules,
+    nesting_error,
+    remove_suggestions,
+)
 from .executor.fallback import replace_failed
 from .executor.plan_executor import ExecutionState, FetchMemo, PlanExecutor
 from .executor.projection import Projector
+from .metrics import Metrics
 from .migration.compare import MigrationComparison, compare_failure, compare_for_migration
 from .migration.engine import MigrationEngine
 from .migration.model import Migration
 from .migration.routing import Decision
-from .observability.metrics import Metrics
 from .observability.tracing import default_tracer
 from .planner.plan_nodes import QueryPlan
 from .planner.query_planner import PlanningError, QueryPlanner, SelectionLimitError, select_operation
 from .planner.routing import DEFAULT_ROUTING, Routing
 from .supergraph.model import SupergraphModel
 from .transport.base import SubgraphClient
-
-if TYPE_CHECKING:
-    from .server.csrf import CsrfPrevention
-    from .server.limits import Limits
 
 __all__ = ["Gateway", "GraphQLRequest", "RequestError"]
 
@@ -195,9 +199,6 @@ class Gateway:
         the HTTP endpoint applies (none when None); `expose_errors`: the subgraphs whose errors clients see
         as written (True: all), the others' are redacted. `turnout serve` builds it from the config, whose
         defaults are the safe ones: CSRF prevention on, every subgraph's errors redacted."""
-        # imported here: turnout.server imports this module
-        from .server.limits import Limits, limit_rules
-
         self.limits = limits if limits is not None else Limits()
         self.csrf = csrf
         self.engine = engine
@@ -275,8 +276,6 @@ class Gateway:
         return prepared
 
     def _prepare(self, query: str) -> _Prepared:
-        from .server.limits import collapse_repeated_selections, nesting_error, remove_suggestions
-
         limits = self.limits
         empty = DocumentNode(definitions=())
         try:
@@ -426,8 +425,6 @@ class Gateway:
         if isinstance(coerced, list):
             errors = [_format(e) for e in coerced]
             if not self.introspection:
-                from .server.limits import remove_suggestions
-
                 for formatted_error in errors:
                     formatted_error["message"] = remove_suggestions(str(formatted_error["message"]))
             raise RequestError(errors)

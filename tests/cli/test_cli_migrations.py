@@ -22,8 +22,9 @@ from support.fixtures import load_supergraph
 from turnout.assembly import build_gateway
 from turnout.cli import app
 from turnout.config import load_config
+from turnout.migration.evidence import diff_signature
 from turnout.migration.model import Difference, Stage
-from turnout.migration.recorder import Recorder, diff_signature
+from turnout.migration.recorder import Recorder
 from turnout.migration.store import Store
 from turnout.supergraph.join_spec import read_supergraph
 

@@ -25,12 +25,12 @@ from support.servers import ServerThread, stop_all
 from turnout.assembly import build_migrations
 from turnout.config import Config
 from turnout.gateway import Gateway, GraphQLRequest
+from turnout.metrics import Metrics
 from turnout.migration.engine import MigrationEngine
 from turnout.migration.model import ComparisonOutcome, Difference, Migration, MigrationState, Stage
 from turnout.migration.readiness import fields_declared_by
 from turnout.migration.routing import CohortKey
 from turnout.migration.shadow import ShadowQueue
-from turnout.observability.metrics import Metrics
 from turnout.server.app import create_app
 from turnout.supergraph.join_spec import read_supergraph
 from turnout.transport.http import HttpTransport

@@ -9,7 +9,7 @@ import pytest
 from hardening_support import GRAPHQL_RESPONSE, JSON, Answer, ServeAsgi, Served, raw_request, serve_configured
 
 from test_gateway_support import RunSubgraphs, marketplace_specs
-from turnout.server.csrf import CsrfPrevention
+from turnout.admission.csrf import CsrfPrevention
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -20,9 +20,9 @@ from hardening_support import (
 
 from support.fixtures import load_supergraph
 from test_gateway_support import RunSubgraphs, marketplace_specs
+from turnout.admission.limits import Limits, remove_suggestions
 from turnout.config import LimitsConfig
 from turnout.gateway import Gateway, RequestError
-from turnout.server.limits import Limits, remove_suggestions
 from turnout.supergraph.join_spec import read_supergraph
 from turnout.transport.http import HttpTransport
 

@@ -20,13 +20,13 @@ from support.fixtures import load_supergraph, with_subgraph_urls
 from support.servers import RunningSubgraph
 from support.subgraph import SubgraphSpec
 from turnout.gateway import Gateway, GraphQLRequest
+from turnout.metrics import Metrics
 from turnout.migration.engine import Fanout, MigrationEngine
 from turnout.migration.model import CoordinateRule, Migration, Stage
 from turnout.migration.recorder import Recorder
 from turnout.migration.routing import CohortKey
 from turnout.migration.shadow import ShadowQueue
 from turnout.migration.store import Store
-from turnout.observability.metrics import Metrics
 from turnout.supergraph.join_spec import read_supergraph
 from turnout.transport.http import HttpTransport
 

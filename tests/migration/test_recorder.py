@@ -15,8 +15,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from turnout.migration.evidence import canonical_json, diff_signature
 from turnout.migration.model import Difference
-from turnout.migration.recorder import Recorder, canonical_json, diff_signature
+from turnout.migration.recorder import Recorder
 from turnout.migration.store import Store
 
 PG_DSN = os.environ.get("TURNOUT_TEST_POSTGRES_DSN")

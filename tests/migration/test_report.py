@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from support.fixtures import load_supergraph
+from turnout.migration.evidence import EvidenceBatch
 from turnout.migration.model import (
     Coverage,
     DiffGroup,
@@ -24,7 +25,7 @@ from turnout.migration.model import (
 )
 from turnout.migration.noise import Rates
 from turnout.migration.readiness import evidence_since
-from turnout.migration.recorder import EvidenceBatch, Recorder
+from turnout.migration.recorder import Recorder
 from turnout.migration.report import evidence_json, migration_report, removal_message, stage_change_json
 from turnout.migration.store import Store
 from turnout.supergraph.join_spec import read_supergraph

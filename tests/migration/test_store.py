@@ -15,17 +15,19 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from turnout.migration.model import MigrationEvidence, MigrationState, Stage
-from turnout.migration.recorder import DiffGroupRow, DiffSampleRow, EvidenceBatch, diff_signature
-from turnout.migration.store import (
+from turnout.migration.evidence import (
     LATENCY_BOUNDS_MS,
-    StageConflict,
-    Store,
+    DiffGroupRow,
+    DiffSampleRow,
+    EvidenceBatch,
+    diff_signature,
     hour_bucket,
     latency_bucket,
     latency_quantile,
     minute_bucket,
 )
+from turnout.migration.model import MigrationEvidence, MigrationState, Stage
+from turnout.migration.store import StageConflict, Store
 
 PG_DSN = os.environ.get("TURNOUT_TEST_POSTGRES_DSN")
 NOW = datetime.now(UTC)

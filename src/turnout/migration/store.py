@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import bisect
 import json
-import math
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 
+from .evidence import EvidenceBatch, latency_quantile, minute_bucket
 from .model import (
     Coverage,
     DiffGroup,
@@ -32,24 +31,7 @@ from .model import (
 )
 from .noise import Rates
 
-if TYPE_CHECKING:
-    from .recorder import EvidenceBatch
-
-__all__ = [
-    "LATENCY_BOUNDS_MS",
-    "StageConflict",
-    "Store",
-    "hour_bucket",
-    "latency_bucket",
-    "latency_quantile",
-    "minute_bucket",
-]
-
-# Upper bounds (ms) of the latency histogram buckets: 40 log-spaced bounds from 0.5ms to 60s. Bucket i counts
-# values in (bounds[i-1], bounds[i]]; bucket 40 counts everything above 60s.
-LATENCY_BOUNDS_MS: tuple[float, ...] = tuple(
-    round(0.5 * (60_000 / 0.5) ** (i / 39), 4) for i in range(40)
-)
+__all__ = ["StageConflict", "Store"]
 
 _HOUR = timedelta(hours=1)
 _SIDES = ("from", "to")
@@ -62,44 +44,6 @@ def _utc(value: datetime) -> datetime:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def hour_bucket(at: datetime) -> datetime:
-    """The start (aware, UTC) of the hour `at` falls in: the key that bounds diff samples per hour."""
-    return _utc(at).replace(minute=0, second=0, microsecond=0)
-
-
-def minute_bucket(at: datetime) -> datetime:
-    """The start (aware, UTC) of the minute `at` falls in: the key of every counter row (the `hour` column)."""
-    return _utc(at).replace(second=0, microsecond=0)
-
-
-def latency_bucket(ms: float) -> int:
-    """Index of the histogram bucket for a latency in milliseconds (0 .. len(LATENCY_BOUNDS_MS))."""
-    if math.isnan(ms):
-        raise ValueError("latency is NaN")
-    return bisect.bisect_left(LATENCY_BOUNDS_MS, max(ms, 0.0))
-
-
-def latency_quantile(counts: Mapping[int, int], q: float) -> float | None:
-    """The q-quantile (0..1) of a histogram {bucket index: count}, interpolated inside its bucket."""
-    total = sum(c for c in counts.values() if c > 0)
-    if total <= 0:
-        return None
-    rank = min(max(q, 0.0), 1.0) * total
-    seen = 0
-    for index in sorted(counts):
-        count = counts[index]
-        if count <= 0:
-            continue
-        if seen + count >= rank:
-            if index >= len(LATENCY_BOUNDS_MS):
-                return LATENCY_BOUNDS_MS[-1]
-            lower = LATENCY_BOUNDS_MS[index - 1] if index > 0 else 0.0
-            upper = LATENCY_BOUNDS_MS[index]
-            return lower + (upper - lower) * ((rank - seen) / count)
-        seen += count
-    return LATENCY_BOUNDS_MS[-1]
 
 
 class _UTCDateTime(sa.TypeDecorator[datetime]):

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..gateway import Gateway
-from ..observability.metrics import CONTENT_TYPE
+from ..metrics import CONTENT_TYPE
 from ..reload import GatewayHolder, SupergraphReloader
 from .admin import AdminServer
 from .graphql_http import GraphQLEndpoint

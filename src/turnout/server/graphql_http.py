@@ -17,9 +17,9 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from ..admission.csrf import CsrfPrevention
+from ..admission.limits import Limits, variables_error
 from ..gateway import Gateway, GraphQLRequest, RequestError
-from .csrf import CsrfPrevention
-from .limits import Limits, variables_error
 
 __all__ = ["GraphQLEndpoint"]
 

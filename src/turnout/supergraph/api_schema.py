@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from graphql import (
     DirectiveDefinitionNode,
@@ -19,8 +19,7 @@ from graphql import (
     build_ast_schema,
 )
 
-if TYPE_CHECKING:
-    from .join_spec import LinkedSpecs
+from .links import LinkedSpecs
 
 __all__ = ["build_api_schema"]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from ..executor.plan_executor import FetchRecord
-from ..migration.model import ComparisonOutcome, Difference
+from .executor.plan_executor import FetchRecord
+from .migration.model import ComparisonOutcome, Difference
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
