@@ -42,14 +42,11 @@ from .admission.limits import (
     nesting_error,
     remove_suggestions,
 )
-from .executor.fallback import replace_failed
-from .executor.plan_executor import ExecutionState, FetchMemo, PlanExecutor
+from .executor.plan_executor import ExecutionState, FetchMemo, FetchRecord, PlanExecutor
 from .executor.projection import Projector
 from .metrics import Metrics
-from .migration.compare import MigrationComparison, compare_failure, compare_for_migration
 from .migration.engine import MigrationEngine
-from .migration.model import Migration
-from .migration.routing import Decision
+from .migration.runtime import RequestRun, compare_later, fall_back
 from .observability.tracing import default_tracer
 from .planner.plan_nodes import QueryPlan
 from .planner.query_planner import PlanningError, QueryPlanner, SelectionLimitError, select_operation
@@ -397,13 +394,16 @@ class Gateway:
         state = await self.executor.execute(plan, variables, memo, request.headers)
         if self.metrics is not None:
             self.metrics.fetches(state.fetches)  # failed ones too, when a fallback answers in their place
-        operation_name = request.operation_name or (operation.name.value if operation.name else "(anonymous)")
-        if decision is not None and decision.served_by_to:
-            plan, state = await self._fall_back(request, decision, plan, state, variables, memo, kind,
-                                                operation_name)
+        run = None
+        if decision is not None and self.engine is not None:
+            operation_name = request.operation_name or (operation.name.value if operation.name else "(anonymous)")
+            run = self._run(request, variables, kind, operation_name)
+            if decision.served_by_to:
+                plan, state = await fall_back(self.engine, run, decision, plan, state, memo)
         response = self._respond(plan, state, document, operation, variables)
-        if decision is not None and decision.candidates and memo is not None:
-            self._compare_later(request, decision, plan, state, response, variables, memo, kind, operation_name)
+        if run is not None and decision is not None and decision.candidates and memo is not None:
+            assert self.engine is not None
+            compare_later(self.engine, run, decision, plan, state, response, memo)
         return response, kind
 
     def _admit(self, request: GraphQLRequest, document: DocumentNode
@@ -444,115 +444,30 @@ class Gateway:
 
     # -- migrations -----------------------------------------------------------------------------------------
 
-    async def _fall_back(
-        self, request: GraphQLRequest, decision: Decision, plan: QueryPlan, state: ExecutionState,
-        variables: dict[str, Any], memo: FetchMemo | None, kind: str, operation_name: str,
-    ) -> tuple[QueryPlan, ExecutionState]:
-        """When a migrated field's new subgraph failed, the old one answers what the failed fetches were to
-        answer (executor.fallback); the rest of the response stays the new side's. Recorded."""
-        assert self.engine is not None and decision.fallback is not None
-        services = {m.to_subgraph for m in decision.served_by_to}
-        failed = [f for f in state.fetches if not f.ok and f.service in services]
-        culprits = [m for m in decision.served_by_to if any(f.service == m.to_subgraph for f in failed)]
-        if not culprits:
-            return plan, state
-        fallback_plan = self.plan(request.query, request.operation_name, decision.fallback)
-        if kind == "mutation" and (memo is None or not self.executor.writes_known(fallback_plan, variables, memo)):
-            # never a second write: a mutation falls back only when its writes need not be sent again
-            return plan, state
-        fallback_state = await self.executor.execute(fallback_plan, variables, memo, request.headers)
-        if self.metrics is not None:
-            self.metrics.fetches(fallback_state.fetches, "fallback")
-        for migration in culprits:
-            asked = frozenset().union(*(f.coordinates for f in failed if f.service == migration.to_subgraph))
-            self.engine.record_fallback(migration, operation_name, asked)
-        state.fell_back = True
-        if replace_failed(state, fallback_state, failed, services):
-            return plan, state
-        # the two runs' objects do not match up (the old side lists others): no partial answer can be trusted
-        fallback_state.fell_back = True
-        return fallback_plan, fallback_state
+    def _run(self, request: GraphQLRequest, variables: dict[str, Any], kind: str, operation_name: str) -> RequestRun:
+        """This request, for the migration runtime (migration.runtime)."""
 
-    def _compare_later(
-        self, request: GraphQLRequest, decision: Decision, plan: QueryPlan, state: ExecutionState,
-        response: dict[str, Any], variables: dict[str, Any], memo: FetchMemo, kind: str, operation_name: str,
-    ) -> None:
-        engine = self.engine
-        assert engine is not None
-        if state.fell_back:
-            # part of the response came from a fallback, the candidates were made against the primary routing:
-            # their differences would mix another migration's fallback into this one's evidence. Not compared.
-            return
-        eligible: dict[str, QueryPlan] = {}
-        for name, candidate_routing in decision.candidates.items():
+        def plan(routing: Routing) -> QueryPlan | None:
             try:
-                candidate = self.plan(request.query, request.operation_name, candidate_routing)
+                return self.plan(request.query, request.operation_name, routing)
             except RequestError:
-                continue
-            if candidate.signature != plan.signature:
-                eligible[name] = candidate
-        migration = engine.pick_shadow(eligible, kind)
-        if migration is None:
-            return
-        candidate_plan = eligible[migration.name]
-        primary_fetches = list(state.fetches)
-        coordinates = frozenset(migration.fields)
-        repeat = engine.wants_noise_run(migration)
-        decided = engine.states.get(migration.name)
+                return None
 
-        async def job() -> None:
-            if engine.states.get(migration.name) != decided:
-                # the migration moved since this request: its evidence belongs to the stage it was made in
-                engine.record_drop(migration)
-                return
-            try:
-                async with asyncio.timeout(engine.shadow.timeout):
-                    # the old side again, concurrently with the candidate, when noise is measured: a write
-                    # landing meanwhile touches both runs alike, never only the one compared with the new side
-                    runs = [self.executor.execute(candidate_plan, variables, memo.copy(), request.headers)]
-                    if repeat:
-                        runs.append(self.executor.execute(plan, variables, None, request.headers))
-                    candidate_state, *again = await asyncio.gather(*runs)
-            except TimeoutError:
-                engine.record_comparison(migration, operation_name,
-                                         MigrationComparison(differences=[], values={}, differing={}),
-                                         candidate_failed=True)
-                return
-            failed = [f for f in candidate_state.fetches if not f.ok and f.service == migration.to_subgraph]
-            if failed:
-                # one `error` outcome (compare_failure)
-                errors = [e for e in candidate_state.errors
-                          if e.get("extensions", {}).get("serviceName") == migration.to_subgraph]
-                failure = compare_failure(errors, failed, schema=self.model.api_schema,
-                                          root_type=candidate_plan.root_type, selections=candidate_plan.selections,
-                                          variables=variables, data=candidate_state.data, coordinates=coordinates)
-                engine.record_comparison(migration, operation_name, failure, candidate_failed=True)
-            else:
-                candidate_response = self._project(candidate_plan, candidate_state, variables)
-                engine.record_comparison(migration, operation_name,
-                                         self._compare(plan, response, candidate_response, variables, migration),
-                                         candidate_failed=False)
-            if again:
-                itself = self._compare(plan, response, self._project(plan, again[0], variables), variables,
-                                       migration)
-                engine.learn_noise(migration, itself)
-            engine.record_latencies(migration, [*primary_fetches, *candidate_state.fetches])
+        def count(fetches: list[FetchRecord], purpose: str) -> None:
             if self.metrics is not None:
-                for shadow_state in (candidate_state, *again):
-                    self.metrics.fetches(shadow_state.fetches, "shadow")
+                self.metrics.fetches(fetches, purpose)
 
-        if not engine.shadow.submit(job, on_stale=lambda: engine.record_drop(migration)):
-            engine.record_drop(migration)
+        def project(plan: QueryPlan, state: ExecutionState) -> dict[str, Any]:
+            data = self.projector.project(plan.root_type, plan.selections, state.data, variables, state.errors)
+            return {"data": data, "errors": state.errors} if state.errors else {"data": data}
 
-    def _project(self, plan: QueryPlan, state: ExecutionState, variables: dict[str, Any]) -> dict[str, Any]:
-        data = self.projector.project(plan.root_type, plan.selections, state.data, variables, state.errors)
-        return {"data": data, "errors": state.errors} if state.errors else {"data": data}
-
-    def _compare(self, plan: QueryPlan, primary: dict[str, Any], candidate: dict[str, Any],
-                 variables: dict[str, Any], migration: Migration) -> MigrationComparison:
-        return compare_for_migration(primary, candidate, schema=self.model.api_schema, root_type=plan.root_type,
-                                     selections=plan.selections, variables=variables,
-                                     coordinates=frozenset(migration.fields), rules=migration.rules)
+        return RequestRun(
+            plan=plan,
+            execute=lambda plan, memo: self.executor.execute(plan, variables, memo, request.headers),
+            writes_known=lambda plan, memo: self.executor.writes_known(plan, variables, memo),
+            project=project, count=count, schema=self.model.api_schema, variables=variables, kind=kind,
+            operation_name=operation_name,
+        )
 
     def _introspect(self, document: DocumentNode, operation: OperationDefinitionNode,
                     variables: Mapping[str, Any]) -> dict[str, Any]:
