@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck clean browser
+.PHONY: demo test lint typecheck clean browser difftest
 
 # the browser test drives Debian's Chromium (playwright's own browser download is not used)
 CHROMIUM := /usr/bin/chromium
@@ -30,6 +30,12 @@ browser:
 
 test: $(STAMP) lint browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# turnout against Apollo Gateway on random operations (bench/peers/install.sh installs it on first use; needs Node.js
+# 20+ and npm); DIFFTEST_ARGS="--supergraph-set shop --operations 50" for fewer
+difftest: $(STAMP)
+	@test -d bench/peers/node_modules/@apollo/gateway || bench/peers/install.sh
+	$(BIN)/python -m difftest $(DIFFTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
