@@ -121,6 +121,15 @@ def reps(running: GatewayRun, name: str) -> list[list[Record]]:
 # -- @requires -------------------------------------------------------------------------------------------------
 
 
+def test_a_client_alias_below_a_required_field_keeps_its_value(shop: GatewayRun) -> None:
+    """packaging requires `dimensions { width height }`; the client's `dimensions` has `height: depth`. The
+    requirement's `height` is fetched under a key of its own, inside the client's `dimensions`, so the client gets
+    the depth (200) and the representation the height (found by difftest against Apollo Gateway)."""
+    response = shop.query('{ product(upc: "2") { packaging dimensions { width height: depth } } }')
+    assert response.json == {"data": {"product": {"packaging": "box 200x450",
+                                                  "dimensions": {"width": 200, "height": 200}}}}
+
+
 def test_requires_simple(shop: GatewayRun) -> None:
     response = shop.query("{ products { upc shippingEstimate } }")
     assert response.json == {

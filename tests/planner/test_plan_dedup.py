@@ -355,3 +355,74 @@ def test_fetches_in_one_subgraph_at_two_paths() -> None:
         }
         """
     )
+
+
+def test_paths_whose_fields_share_a_key_but_not_a_field_get_fetches_of_their_own() -> None:
+    """`me.reviews.id` (the id) and `topProducts.reviews.id` (an alias of `author`) in one reviews fetch would be an
+    invalid operation (fields in set can merge: `id` of ID! against `id` of User!, under `reviews` of both types);
+    found by difftest against Apollo Gateway, where the merged fetch was refused by the subgraph."""
+    query = "{ me { reviews { id } } topProducts { reviews { id: author { username } } } }"
+    assert plan("shop", query) == expect(
+        """
+        QueryPlan {
+          Sequence {
+            Parallel {
+              Fetch(service: "accounts") {
+                {
+                  me {
+                    __typename
+                    id
+                  }
+                }
+              },
+              Fetch(service: "products") {
+                {
+                  topProducts {
+                    __typename
+                    upc
+                  }
+                }
+              },
+            },
+            Parallel {
+              Flatten(path: "me") {
+                Fetch(service: "reviews") {
+                  {
+                    ... on User {
+                      __typename
+                      id
+                    }
+                  } =>
+                  {
+                    ... on User {
+                      reviews {
+                        id
+                      }
+                    }
+                  }
+                }
+              },
+              Flatten(path: "topProducts.@") {
+                Fetch(service: "reviews") {
+                  {
+                    ... on Product {
+                      __typename
+                      upc
+                    }
+                  } =>
+                  {
+                    ... on Product {
+                      reviews {
+                        id: author {
+                          username
+                        }
+                      }
+                    }
+                  }
+                }
+              },
+            },
+          }
+        }
+        """
+    )

@@ -329,7 +329,36 @@ def _mergeable(a: FetchGroup, b: FetchGroup) -> bool:
     mine, theirs = _by_condition(a.selection), _by_condition(b.selection)
     if any(mine[condition] != theirs[condition] for condition in mine.keys() & theirs.keys()):
         return False
-    return a.selection.can_merge(b.selection) and a.requires.can_merge(b.requires)
+    return (a.selection.can_merge(b.selection) and a.requires.can_merge(b.requires)
+            and _same_response_shapes(a.selection, b.selection))
+
+
+def _fields_by_key(selection: SelectionBuilder, into: dict[str, list[FieldBuilder]]) -> dict[str, list[FieldBuilder]]:
+    """The fields of one object level, fragments flattened, by response key."""
+    for item in selection.items.values():
+        if isinstance(item, FieldBuilder):
+            into.setdefault(item.response_key, []).append(item)
+        else:
+            _fields_by_key(item, into)
+    return into
+
+
+def _same_response_shapes(a: SelectionBuilder, b: SelectionBuilder) -> bool:
+    """Whether the two selections can be one subgraph operation: fields sharing a response key, in fragments on
+    any types, select the same field, down every level (GraphQL's "fields in set can merge"; two fields of one
+    name whose types differ are aliased apart later, separate_conflicting_fields)."""
+    mine, theirs = _fields_by_key(a, {}), _fields_by_key(b, {})
+    return all(_one_shape([*mine[key], *theirs[key]]) for key in mine.keys() & theirs.keys())
+
+
+def _one_shape(fields: list[FieldBuilder]) -> bool:
+    if len({f.name for f in fields}) > 1:
+        return False
+    below: dict[str, list[FieldBuilder]] = {}
+    for field in fields:
+        if field.sub is not None:
+            _fields_by_key(field.sub, below)
+    return all(_one_shape(group) for group in below.values())
 
 
 def _by_condition(selection: SelectionBuilder) -> dict[str, list[str]]:

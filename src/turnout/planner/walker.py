@@ -102,6 +102,7 @@ class Walker:
         self._positions: dict[tuple[str, ...], frozenset[str]] = {}
         # response keys the client uses at each object position, so planner-added fields never collide
         self._user_keys: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}
+        self._user_selections: dict[tuple[str, ...], list[Selection]] = {}  # the client's, per response path
         self.client_keys: frozenset[str] = frozenset()  # every response key the operation writes
         # keep the selection tuples alive so their ids stay unique in the caches above
         self._pinned: list[object] = []
@@ -594,6 +595,7 @@ class Walker:
         if not internal:
             for key, value in self.level_keys(items).items():
                 level_keys.setdefault(key, value)
+            self._user_selections.setdefault(path, []).extend(items)
         names = self._contexts_set_by(type_name)
         if not names:
             return self._walk_items(group, sel, type_name, path, items, provided, conds, exclude, internal,
@@ -871,11 +873,12 @@ class Walker:
             raise PlanningError(f"{entity} has no resolvable key in \"{self._name(target)}\".")
         # every branch that reaches the fetch needs the key in its own part of the parent's selection
         sel.typename()
-        needed = self._internal_keys(self.field_set(chosen.selection), level_keys)
+        needed = self._internal_keys(self.field_set(chosen.selection), level_keys,
+                                     self._user_selections.get(path, ()))
         producers = self.walk(group, sel, type_name, path, needed, provided.selections, (), exclude | {target},
                               internal=True)
         if requires is not None:
-            required = self._internal_keys(self.field_set(requires), level_keys)
+            required = self._internal_keys(self.field_set(requires), level_keys, self._user_selections.get(path, ()))
             producers |= self.walk(group, sel, type_name, path, required, None, (), exclude, internal=True)
             needed = needed + required
         self._pinned.append(needed)
@@ -931,8 +934,12 @@ class Walker:
                 stack.extend(self.groups[current].parents)
         return False
 
-    def _internal_keys(self, required: Sequence[Selection], level_keys: dict[str, tuple[str, str]]
-                       ) -> tuple[Selection, ...]:
+    def _internal_keys(self, required: Sequence[Selection], level_keys: Mapping[str, tuple[str, str]],
+                       user: Sequence[Selection] = ()) -> tuple[Selection, ...]:
+        """A requirement's fields with the response keys they are fetched under: their own name unless the client
+        wrote that key for another field (or the same field with other arguments), then an internal key. `user`:
+        the client's selections at this level (deeper levels are checked against the client's fields they merge
+        into)."""
         out: list[Selection] = []
         for item in required:
             if isinstance(item, Fragment):
@@ -941,15 +948,19 @@ class Walker:
                                     directives_text=item.directives_text))
                 continue
             key = item.name
-            user = level_keys.get(item.name)
-            if item.arguments_text and user != (item.name, item.arguments_text):
+            theirs = level_keys.get(item.name)
+            if item.arguments_text and theirs != (item.name, item.arguments_text):
                 # fields with arguments get a key of their own, so requirements never collide
                 digest = hashlib.sha1(item.arguments_text.encode()).hexdigest()[:6]
                 key = internal_key(f"_t_{item.name}_{digest}", self.client_keys)
-            elif user is not None and user != (item.name, item.arguments_text) and item.name != "__typename":
+            elif theirs is not None and theirs != (item.name, item.arguments_text) and item.name != "__typename":
                 key = internal_key(f"_t_{item.name}", self.client_keys)
-            out.append(Field(response_key=key, name=item.name, arguments=item.arguments,
-                             directives=(), selections=self._internal_keys(item.selections, {}),
+            below: list[Selection] = []
+            if key == item.name and theirs is not None:  # merged into the client's field: its keys count below
+                for field in _fields_named(user, key):
+                    below.extend(field.selections)
+            out.append(Field(response_key=key, name=item.name, arguments=item.arguments, directives=(),
+                             selections=self._internal_keys(item.selections, self.level_keys(below), below),
                              arguments_text=item.arguments_text, directives_text=""))
         return tuple(out)
 
@@ -962,3 +973,15 @@ class Walker:
             built = rep.field(item.response_key, item.name, composite=bool(item.selections))
             if item.selections and built.sub is not None:
                 self._record_rep(built.sub, item.selections, item.selections)
+
+
+def _fields_named(selections: Sequence[Selection], key: str) -> list[Field]:
+    """The fields answering `key` among `selections` (through fragments)."""
+    found: list[Field] = []
+    for item in selections:
+        if isinstance(item, Field):
+            if item.response_key == key:
+                found.append(item)
+        else:
+            found.extend(_fields_named(item.selections, key))
+    return found
