@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import socket
 import subprocess
@@ -14,26 +15,42 @@ from turnout.migration.store import Store
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _free_ports(count: int) -> int:
-    """The first of `count` consecutive free ports."""
+def _ephemeral() -> range:
+    """The ports the kernel hands out to outgoing connections (Linux: ip_local_port_range)."""
+    try:
+        low, high = (int(part) for part in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
+def _free_ports(count: int, taken: set[int] | None = None) -> int:
+    """The first of `count` consecutive free ports, outside the ephemeral range: the demo's own connections to
+    its subgraphs take ephemeral source ports, one of which could otherwise be a port it is about to bind."""
+    ephemeral = _ephemeral()
+    rng = random.Random()
     while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            first = int(sock.getsockname()[1])
-        if first + count < 65535 and all(_free(first + i) for i in range(count)):
+        first = rng.randrange(10000, 60000)
+        ports = range(first, first + count)
+        if any(p in ephemeral or p in (taken or set()) for p in ports):
+            continue
+        if all(_free(p) for p in ports):
             return first
 
 
 def _free(port: int) -> bool:
     with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def test_demo_runs_its_story_and_prints_the_final_table(tmp_path: Path) -> None:
     subgraphs = _free_ports(3)
-    port, admin = _free_ports(1), _free_ports(1)
-    while len({port, admin} | set(range(subgraphs, subgraphs + 3))) < 5:  # none free yet is taken by another
-        port, admin = _free_ports(1), _free_ports(1)
+    port = _free_ports(1, set(range(subgraphs, subgraphs + 3)))
+    admin = _free_ports(1, {port, *range(subgraphs, subgraphs + 3)})
     turnout = str(Path(sys.executable).parent / "turnout")
     result = subprocess.run(
         [turnout, "demo", "--duration", "0", "--step-seconds", "2", "--port", str(port),

@@ -130,6 +130,18 @@ def test_a_client_alias_below_a_required_field_keeps_its_value(shop: GatewayRun)
                                                   "dimensions": {"width": 200, "height": 200}}}}
 
 
+def test_a_requirement_under_a_condition_never_holds_back_the_other_fields(shop: GatewayRun) -> None:
+    """euroLabel (requires the EUR price) under `@skip(if: $v)`, packaging beside it: the price is read only when
+    the fragment is kept, so euroLabel gets a fetch of its own under that condition and packaging's
+    representations never wait for a price that was skipped (found by difftest against Apollo Gateway)."""
+    query = "query($v: Boolean!) { product(upc: \"1\") { packaging ... on Product @skip(if: $v) { euroLabel } } }"
+    assert "Condition(if: $v)" in shop.plan(query)
+    skipped = shop.query(query, {"v": True})
+    assert skipped.json == {"data": {"product": {"packaging": "box 1200x750"}}}
+    kept = shop.query(query, {"v": False})
+    assert kept.json == {"data": {"product": {"packaging": "box 1200x750", "euroLabel": "€230.00"}}}
+
+
 def test_requires_simple(shop: GatewayRun) -> None:
     response = shop.query("{ products { upc shippingEstimate } }")
     assert response.json == {

@@ -883,6 +883,10 @@ class Walker:
             needed = needed + required
         self._pinned.append(needed)
         cache_key: tuple[object, ...] = (target, path, group.id)
+        if requires is not None and conds:
+            # a requirement read under @skip/@include exists only when its condition holds: the field needing it
+            # gets a fetch of its own, run under that condition, so the others' representations never miss it
+            cache_key = (target, path, group.id, tuple(text for _directives, text in conds))
         child = self._entity_groups.get(cache_key)
         if child is not None and (
             any(p == child.id or self._depends(p, child.id) for p in producers)
