@@ -426,3 +426,17 @@ def test_paths_whose_fields_share_a_key_but_not_a_field_get_fetches_of_their_own
         }
         """
     )
+
+
+def test_paths_whose_representations_read_other_keys_get_fetches_of_their_own() -> None:
+    """At `lowStock.@.variants2.@` the client wrote `product { id: stock }`, so the planner reads the key `id` of
+    `product` under an internal key there; at `lowStock12.@.variants.@` under `id`. One pricing fetch for both
+    would ask every representation for both keys, which neither path's objects have (found by difftest: price
+    null). Each path gets its own pricing fetch, each representation reading its own key."""
+    query = ("{ lowStock { variants2: variants { product { id: stock } price code } id stock } "
+             "lowStock12: lowStock { variants { price color } } }")
+    printed = plan("keychain", query)
+    pricing = [part for part in printed.split("Flatten(")[1:] if 'Fetch(service: "pricing")' in part]
+    assert [part.split(")")[0] for part in pricing] == ['path: "lowStock.@.variants2.@"',
+                                                        'path: "lowStock12.@.variants.@"']
+    assert "_t_id: id" in pricing[0] and "_t_id" not in pricing[1]

@@ -329,6 +329,11 @@ def _mergeable(a: FetchGroup, b: FetchGroup) -> bool:
     mine, theirs = _by_condition(a.selection), _by_condition(b.selection)
     if any(mine[condition] != theirs[condition] for condition in mine.keys() & theirs.keys()):
         return False
+    # and one representation per type: the same fields read under the same keys, nested ones included (a key
+    # the planner renamed at one path is not there at the other)
+    mine, theirs = _by_condition(a.requires), _by_condition(b.requires)
+    if any(mine[condition] != theirs[condition] for condition in mine.keys() & theirs.keys()):
+        return False
     return (a.selection.can_merge(b.selection) and a.requires.can_merge(b.requires)
             and _same_response_shapes(a.selection, b.selection))
 
