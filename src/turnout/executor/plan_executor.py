@@ -67,39 +67,39 @@ class FetchMemo:
     Root query answers are also kept by (service, variables) with their selection's shape: a re-run's root
     fetch that asks for less of the same subgraph is answered from them (executor.reuse)."""
 
-    __slots__ = ("answers", "indexes", "roots", "shaped")
+    __slots__ = ("answers", "indexes", "roots")
 
     def __init__(self) -> None:
         # answers are kept serialized: the executor merges into the dicts it receives
         self.answers: dict[bytes, bytes | TransportError] = {}
-        self.roots: dict[bytes, list[tuple[Shape, bytes]]] = {}
-        self.shaped: dict[str, list[tuple[Shape, bytes]]] = {}  # the same root answers, by subgraph
+        # root query answers with their shapes, by subgraph, then by the variables they were asked with
+        self.roots: dict[str, dict[bytes, list[tuple[Shape, bytes]]]] = {}
         self.indexes: dict[str, ObjectIndex] = {}  # their objects, built when an entity fetch first asks
 
     def keep_root(self, service: str, request: Mapping[str, Any], shape: Shape, raw: bytes) -> None:
-        self.roots.setdefault(self.root_key(service, request), []).append((shape, raw))
-        self.shaped.setdefault(service, []).append((shape, raw))
+        self.roots.setdefault(service, {}).setdefault(self._variables(request), []).append((shape, raw))
         self.indexes.pop(service, None)
 
     def entities(self, service: str, representations: Any, shapes: tuple[tuple[str, Shape], ...]
                  ) -> dict[str, Any] | None:
         """An `_entities` answer of `service` made of objects its root answers hold; or None (executor.reuse)."""
-        if not shapes or not isinstance(representations, list) or service not in self.shaped:
+        if not shapes or not isinstance(representations, list) or service not in self.roots:
             return None
         index = self.indexes.get(service)
         if index is None:
             index = self.indexes[service] = ObjectIndex(
-                [(shape, orjson.loads(raw).get("data")) for shape, raw in self.shaped[service]])
+                [(shape, orjson.loads(raw).get("data"))
+                 for answers in self.roots[service].values() for shape, raw in answers])
         found = index.entities(representations, shapes)
         return None if found is None else {"data": {"_entities": found}}
 
     @staticmethod
-    def root_key(service: str, request: Mapping[str, Any]) -> bytes:
-        return orjson.dumps([service, request.get("variables")], option=orjson.OPT_SORT_KEYS)
+    def _variables(request: Mapping[str, Any]) -> bytes:
+        return orjson.dumps(request.get("variables"), option=orjson.OPT_SORT_KEYS)
 
     def covering(self, service: str, request: Mapping[str, Any], shape: Shape) -> dict[str, Any] | None:
         """An answer of this request to `service` whose selection covers `shape`, cut to it; or None."""
-        for theirs, raw in self.roots.get(self.root_key(service, request), ()):
+        for theirs, raw in self.roots.get(service, {}).get(self._variables(request), ()):
             if covers(theirs, shape):
                 answer = orjson.loads(raw)
                 return {"data": project(answer.get("data"), shape)}
@@ -112,8 +112,8 @@ class FetchMemo:
     def copy(self) -> FetchMemo:
         other = FetchMemo()
         other.answers = dict(self.answers)
-        other.roots = {key: list(found) for key, found in self.roots.items()}
-        other.shaped = {service: list(found) for service, found in self.shaped.items()}
+        other.roots = {service: {key: list(found) for key, found in by_variables.items()}
+                       for service, by_variables in self.roots.items()}
         return other
 
 

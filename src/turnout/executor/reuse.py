@@ -60,10 +60,12 @@ def project(value: Any, shape: Shape) -> Any:
 class ObjectIndex:
     """The objects of one subgraph's root answers, by type, each with its selection."""
 
-    __slots__ = ("objects",)
+    __slots__ = ("_plain", "objects")
 
     def __init__(self, answers: list[tuple[Shape, Any]]) -> None:
-        self.objects: dict[str, list[tuple[dict[str, Any], Shape]]] = {}
+        # per type: (object, its selection, the keys it holds under their own name: no alias, no arguments)
+        self.objects: dict[str, list[tuple[dict[str, Any], Shape, frozenset[str]]]] = {}
+        self._plain: dict[int, frozenset[str]] = {}  # per selection level (by id: the shapes live as long)
         for shape, data in answers:
             self._add(data, shape)
 
@@ -77,7 +79,11 @@ class ObjectIndex:
             if not isinstance(node, dict):
                 continue
             if level[0] is not None:
-                self.objects.setdefault(level[0], []).append((node, level))
+                plain = self._plain.get(id(level))
+                if plain is None:
+                    plain = self._plain[id(level)] = frozenset(
+                        key for key, name, arguments, _sub in level[1] if key == name and not arguments)
+                self.objects.setdefault(level[0], []).append((node, level, plain))
             stack.extend((node[key], sub) for key, _name, _arguments, sub in level[1] if sub is not None and key in node)
 
     def entities(self, representations: list[Any], shapes: tuple[tuple[str, Shape], ...]) -> list[Any] | None:
@@ -90,17 +96,16 @@ class ObjectIndex:
             if not isinstance(typename, str) or typename not in by_type:
                 return None
             wanted = by_type[typename]
-            found = next((obj for obj, shape in self.objects.get(typename, ())
-                          if _names(representation, obj, shape) and covers(shape, wanted)), None)
+            found = next((obj for obj, shape, plain in self.objects.get(typename, ())
+                          if _names(representation, obj, plain) and covers(shape, wanted)), None)
             if found is None:
                 return None
             out.append(project(found, wanted))
         return out
 
 
-def _names(representation: dict[str, Any], obj: dict[str, Any], shape: Shape) -> bool:
-    """Whether `obj` holds every field of the representation, under its own name (no alias, no arguments),
-    with the same value."""
-    plain = {key for key, name, arguments, _sub in shape[1] if key == name and not arguments}
+def _names(representation: dict[str, Any], obj: dict[str, Any], plain: frozenset[str]) -> bool:
+    """Whether `obj` holds every field of the representation, under its own name (`plain`: no alias, no
+    arguments), with the same value."""
     return all(key in plain and key in obj and obj[key] == value
                for key, value in representation.items() if key != "__typename")

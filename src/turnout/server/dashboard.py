@@ -287,6 +287,19 @@ Authorize = Callable[[Request, bool], "str | Response"]
 whether the request writes."""
 
 
+async def _json_object(request: Request) -> dict[str, Any] | Response:
+    """A write's body: a JSON object, or the refusal to send."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return Response("send application/json", status_code=415)
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return Response("the body is not JSON", status_code=400)
+    if not isinstance(body, dict):
+        return Response("send a JSON object", status_code=400)
+    return body
+
+
 def dashboard_routes(
     migrations: Callable[[], list[Migration]], store: DashboardStore, model: Callable[[], SupergraphModel | None],
     authorize: Authorize, *, prefix: str = "/migrations",
@@ -313,12 +326,9 @@ def dashboard_routes(
         who = authorize(request, True)
         if isinstance(who, Response):
             return who
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return Response("send application/json", status_code=415)
-        try:
-            body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return Response("the body is not JSON", status_code=400)
+        body = await _json_object(request)
+        if isinstance(body, Response):
+            return body
         signature, reason, days = body.get("signature"), body.get("reason"), body.get("days", 7)
         if not isinstance(signature, str) or not isinstance(reason, str) or not reason.strip():
             return Response("signature and a reason are required", status_code=400)
@@ -338,14 +348,9 @@ def dashboard_routes(
         who = authorize(request, True)
         if isinstance(who, Response):
             return who
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return Response("send application/json", status_code=415)
-        try:
-            body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return Response("the body is not JSON", status_code=400)
-        if not isinstance(body, dict):
-            return Response("send a JSON object", status_code=400)
+        body = await _json_object(request)
+        if isinstance(body, Response):
+            return body
         name, to, reason, percent = body.get("name"), body.get("to"), body.get("reason"), body.get("percent")
         found = {m.name: m for m in migrations()}
         if not isinstance(name, str) or name not in found:
