@@ -230,6 +230,10 @@ def _deep_equal(a: Any, b: Any) -> bool:
 
 def _canonical(value: Any) -> str:
     try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=repr).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        pass  # an integer past 64 bits, keys that are not strings, too deep: the slower encoder tells
+    try:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
     except (RecursionError, ValueError, TypeError):  # too deep, circular, or keys that are not strings
         return f"<unrepresentable {id(value)}>"
@@ -263,6 +267,7 @@ class _Comparator:
         self._leads: dict[int, bool] = {}
         self._rule_of: dict[str, CoordinateRule] = {}
         self._plain: dict[tuple[int, str], dict[str, _Entry]] = {}
+        self._keys: dict[tuple[int, bool], list[tuple[str, _Entry, bool, CoordinateRule]]] = {}
         self._tallies: dict[tuple[int, str], dict[str, tuple[str, bool, GraphQLOutputType | None,
                                                               tuple[tuple[Selection, ...], ...]]]] = {}
 
@@ -397,42 +402,74 @@ class _Comparator:
     def object(self, parent: _Composite | None, parent_name: str, p: Mapping[str, Any], c: Mapping[str, Any],
                groups: tuple[tuple[Selection, ...], ...], path: Path) -> None:
         entries = self.entries(parent, parent_name, groups, (p, c))
-        keys = [*entries, *(k for k in p if k not in entries), *(k for k in c if k not in entries and k not in p)]
         pruning = self.migrating is not None and not (self._owned or self._probing)
-        for key in keys:
-            in_p, in_c = key in p, key in c
-            if not (in_p or in_c):
-                continue
-            entry = entries.get(key) or _Entry(f"{parent_name}.{key}", None, ())
+        plan = self._keys.get((id(entries), pruning))
+        if plan is None:
+            plan = self._keys[(id(entries), pruning)] = self.key_plan(entries, pruning)
+        for key, entry, counted, rule in plan:
+            if key in p and key in c:
+                self.pair(entry, counted, rule, p[key], c[key], path, key)
+            elif key in p or key in c:
+                self.one_side(entry, counted, rule, p, c, path, key)
+        if not (p.keys() <= entries.keys() and c.keys() <= entries.keys()):
+            # keys the operation did not select (a subgraph answering more than asked)
+            extra = [*(k for k in p if k not in entries), *(k for k in c if k not in entries and k not in p)]
+            for key, entry, counted, rule in self.key_plan({k: _Entry(f"{parent_name}.{k}", None, ()) for k in extra},
+                                                           pruning):
+                if key in p and key in c:
+                    self.pair(entry, counted, rule, p[key], c[key], path, key)
+                else:
+                    self.one_side(entry, counted, rule, p, c, path, key)
+
+    def key_plan(self, entries: Mapping[str, _Entry], pruning: bool
+                 ) -> list[tuple[str, _Entry, bool, CoordinateRule]]:
+        """The keys of an object to compare, in order, with whether each is counted and its rule: the keys that
+        lead to no migrating field (when pruning) and the ignored ones are left out. The same for every object
+        of one type and selection: kept with them."""
+        plan = []
+        for key, entry in entries.items():
             counted = entry.coordinate in self.counted
             if pruning and not counted and not self.leads(entry.groups):
                 continue
             rule = self.rule(entry.coordinate)
-            if rule.ignore:
-                continue
-            if counted and not self._probing:
-                self.values[entry.coordinate] = self.values.get(entry.coordinate, 0) + 1
-            if in_p and in_c:
-                p_value, c_value = p[key], c[key]
-                if p_value is c_value or (type(p_value) is type(c_value) and type(p_value) in _PLAIN
-                                          and p_value == c_value):
-                    continue  # the same scalar: no rule finds a difference in it
-                if counted:
-                    if self.equal_json(p_value, c_value):
-                        self.count(entry.gtype, p_value, entry.groups, len(path) + 1)
-                        continue
-                    self._owned += 1
-                    try:
-                        self.value(entry.gtype, p[key], c[key], (*path, key), entry.coordinate, rule, entry.groups)
-                    finally:
-                        self._owned -= 1
-                else:
-                    self.value(entry.gtype, p[key], c[key], (*path, key), entry.coordinate, rule, entry.groups)
-            elif in_p:
-                if not (rule.null_equals_missing and p[key] is None):
-                    self.emit((*path, key), entry.coordinate, "missing", primary=p[key])
-            elif not (rule.null_equals_missing and c[key] is None):
-                self.emit((*path, key), entry.coordinate, "extra", candidate=c[key])
+            if not rule.ignore:
+                plan.append((key, entry, counted, rule))
+        return plan
+
+    def pair(self, entry: _Entry, counted: bool, rule: CoordinateRule, p_value: Any, c_value: Any, path: Path,
+             key: str) -> None:
+        """One key present on both sides."""
+        if counted and not self._probing:
+            self.values[entry.coordinate] = self.values.get(entry.coordinate, 0) + 1
+        p_type = type(p_value)
+        if p_value is c_value or (p_type is type(c_value) and p_type in _PLAIN and p_value == c_value):
+            return  # the same scalar: no rule finds a difference in it
+        if p_type is float and type(c_value) is float:  # the commonest differing scalar: no dispatch
+            if not _numbers_equal(p_value, c_value, rule.float_tolerance):
+                self.emit((*path, key), entry.coordinate, "value", p_value, c_value)
+            return
+        if counted:
+            if self.equal_json(p_value, c_value):
+                self.count(entry.gtype, p_value, entry.groups, len(path) + 1)
+                return
+            self._owned += 1
+            try:
+                self.value(entry.gtype, p_value, c_value, (*path, key), entry.coordinate, rule, entry.groups)
+            finally:
+                self._owned -= 1
+        else:
+            self.value(entry.gtype, p_value, c_value, (*path, key), entry.coordinate, rule, entry.groups)
+
+    def one_side(self, entry: _Entry, counted: bool, rule: CoordinateRule, p: Mapping[str, Any],
+                 c: Mapping[str, Any], path: Path, key: str) -> None:
+        """One key present on one side only."""
+        if counted and not self._probing:
+            self.values[entry.coordinate] = self.values.get(entry.coordinate, 0) + 1
+        if key in p:
+            if not (rule.null_equals_missing and p[key] is None):
+                self.emit((*path, key), entry.coordinate, "missing", primary=p[key])
+        elif not (rule.null_equals_missing and c[key] is None):
+            self.emit((*path, key), entry.coordinate, "extra", candidate=c[key])
 
     def value(self, gtype: GraphQLOutputType | None, p: Any, c: Any, path: Path, coordinate: str,
               rule: CoordinateRule, groups: tuple[tuple[Selection, ...], ...]) -> None:
@@ -736,7 +773,9 @@ def _same_json(a: Any, b: Any) -> bool:
     """Whether two values serialize to the same JSON, keys in the same order (then no rule can find a difference:
     equal text is equal values, unlike Python's `==`, for which True == 1)."""
     try:
-        return orjson.dumps(a) == orjson.dumps(b)
+        # `==` first: it stops at the first difference (two serializations never do); unequal values never
+        # serialize alike (JSON as parsed holds no NaN)
+        return bool(a == b) and orjson.dumps(a) == orjson.dumps(b)
     except (TypeError, orjson.JSONEncodeError):
         return False
 
