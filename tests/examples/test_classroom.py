@@ -356,7 +356,7 @@ def _kinds(differences: list[Difference]) -> set[tuple[str, str]]:
 
 
 def test_side_by_side_finds_the_planted_differences(urls: dict[str, str]) -> None:
-    requests = [
+    requests: list[tuple[str, dict[str, Any]]] = [
         ("AssignmentDetail", {"id": "a166"}),  # summer time: createdDate an hour late
         ("AssignmentDetail", {"id": "a9"}),    # no due date: the new service fails
         ("AssignmentList", {"courseId": "c4", "first": 3}),
@@ -390,7 +390,7 @@ def test_comparisons_call_only_the_new_services(urls: dict[str, str]) -> None:
     comparisons call the new services only, and a non-migrating value cannot differ from what the user got.
     (Not MyProgress: its user asks for courses without their `id`, so the courses the new service lists cannot
     be found in the user's answer; the monolith is asked for them.)"""
-    requests = [("Dashboard", {"userId": "u1"}), ("AssignmentList", {"courseId": "c4", "first": 3}),
+    requests: list[tuple[str, dict[str, Any]]] = [("Dashboard", {"userId": "u1"}), ("AssignmentList", {"courseId": "c4", "first": 3}),
                 ("AssignmentDetail", {"id": "a12"}), ("CourseAssignments", {"courseId": "c2"}),
                 ("CourseRoster", {"courseId": "c1"})]
     metrics = Metrics()

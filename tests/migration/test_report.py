@@ -13,6 +13,7 @@ import orjson
 from support.fixtures import load_supergraph
 from turnout.migration.evidence import EvidenceBatch
 from turnout.migration.model import (
+    ComparisonOutcome,
     Coverage,
     DiffGroup,
     Gates,
@@ -317,7 +318,8 @@ def test_one_match_rate_on_every_screen(tmp_path: Path) -> None:
     store.create_schema()
     try:
         recorder = Recorder(store)
-        for outcome, count in (("match", 6), ("mismatch", 1), ("error", 3), ("noise", 2)):
+        outcomes: tuple[tuple[ComparisonOutcome, int], ...] = (("match", 6), ("mismatch", 1), ("error", 3), ("noise", 2))
+        for outcome, count in outcomes:
             for _ in range(count):
                 recorder.comparison("assignments", "Op", outcome, [], set(), values=BOTH_FIELDS)
         asyncio.run(recorder.flush())

@@ -39,7 +39,7 @@ def test_a_cycle_of_keys_plans_through_the_one_way_in(monkeypatch: pytest.Monkey
             computations += 1
             return compute()  # type: ignore[operator]
 
-        return memo(self, cache, key, counted, in_cycle)  # type: ignore[arg-type]
+        return memo(self, cache, key, counted, in_cycle)
 
     monkeypatch.setattr(walker.Walker, "_memo", counting)
     planner = QueryPlanner(read_supergraph(load_supergraph("itemcodes")))
