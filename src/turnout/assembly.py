@@ -248,8 +248,10 @@ def build_services(cfg: Config) -> Services:
     if not cfg.migrations:
         return Services(metrics)
     store = open_store(cfg)
-    recorder = Recorder(store, flush_interval=cfg.store.flush_interval, full_values=cfg.store.full_values,
-                        redact_patterns=cfg.store.redact_patterns or None)
+    recorder = Recorder(store, flush_interval=cfg.store.flush_interval, max_pending=cfg.store.max_pending,
+                        full_values=cfg.store.full_values, redact_patterns=cfg.store.redact_patterns or None)
+    if metrics is not None:
+        metrics.watch_recorder(recorder)
     return Services(metrics, store, recorder, _Retention(store, timedelta(days=cfg.store.retention_days)))
 
 

@@ -98,7 +98,8 @@ def serving_app(cfg: Config) -> Starlette:
         if admin_app is not None:  # without migrations there is nothing to show
             admin = AdminServer(admin_app, cfg.admin.host, cfg.admin.port)
     return create_app(holder, graphql_path=cfg.server.graphql_path, max_body_bytes=cfg.server.max_body_bytes,
-                      reloader=reloader, shutdown_timeout=cfg.server.shutdown_timeout, admin=admin)
+                      reloader=reloader, shutdown_timeout=cfg.server.shutdown_timeout, admin=admin,
+                      recorder=services.recorder, drain_delay=cfg.server.drain_delay)
 
 
 def worker_app() -> Starlette:
@@ -139,6 +140,9 @@ def serve(
     shutdown_timeout: Annotated[float | None, typer.Option(
         help="On SIGTERM/SIGINT, seconds running requests get to finish (default 30); queued comparisons then get "
              "up to 5 s more before the evidence is flushed. [env: TURNOUT_SHUTDOWN_TIMEOUT]")] = None,
+    drain_delay: Annotated[float | None, typer.Option(
+        help="On SIGTERM, seconds /ready answers 503 while requests are still served, before the listener "
+             "closes (default 0). [env: TURNOUT_DRAIN_DELAY]")] = None,
 ) -> None:
     """Serve the federated graph over HTTP (POST and GET /graphql, /health, /metrics); the migrations dashboard
     and its writes on the admin listener (--admin-host/--admin-port, loopback by default; writes need a token).
@@ -159,7 +163,7 @@ def serve(
         ("admin", "host"): admin_host, ("admin", "port"): admin_port,
         ("server", "introspection"): introspection, ("subgraph_timeout",): subgraph_timeout,
         ("log_level",): log_level, ("server", "workers"): workers, ("reload_interval",): reload_interval,
-        ("server", "shutdown_timeout"): shutdown_timeout,
+        ("server", "shutdown_timeout"): shutdown_timeout, ("server", "drain_delay"): drain_delay,
     })
     if not cfg.supergraph:
         typer.echo("turnout: no supergraph: pass --supergraph PATH|URL (or set it in the config)", err=True)

@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import socket
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -129,6 +130,8 @@ class MigrationEngine:
         # the verdicts from every instance's counts in the store (refreshed with the stages); None without one
         self._stored_noise: dict[str, set[str]] | None = None
         self._refresher: asyncio.Task[None] | None = None
+        self._refreshed_at: float | None = None  # time.monotonic() of the last stages read from the store
+        self._refresh_failing = False
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -151,6 +154,7 @@ class MigrationEngine:
         if self.state_source is None:
             return
         stored = await asyncio.to_thread(self.state_source.get_states)
+        self._refreshed_at = time.monotonic()
         self.states = {name: stored.get(name, MigrationState(name=name)) for name in self.migrations}
         now = datetime.now(UTC)
         for name, state in self.states.items():
@@ -179,8 +183,21 @@ class MigrationEngine:
             await asyncio.sleep(self.refresh_interval)
             try:
                 await self.refresh()
-            except Exception:
-                log.exception("could not read migration stages; keeping the last known ones")
+            except Exception as error:
+                if not self._refresh_failing:  # once per outage, not every interval
+                    log.error("could not read migration stages (%s: %s); serving the last ones read until the "
+                              "store answers again", type(error).__name__, str(error).splitlines()[0][:200])
+                self._refresh_failing = True
+            else:
+                if self._refresh_failing:
+                    log.warning("migration stages read from the store again")
+                self._refresh_failing = False
+
+    def stages_age(self, now: float | None = None) -> float | None:
+        """Seconds since the stages were last read from the store (None: never, or no store)."""
+        if self._refreshed_at is None:
+            return None
+        return (time.monotonic() if now is None else now) - self._refreshed_at
 
     # -- per request ----------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql, /health, /metrics, and the lifecycle of the gateway (and of the admin listener).
+"""The Starlette application: /graphql, /health, /ready, /metrics, and the lifecycle of the gateway (and of the admin listener).
 
 Every request reads the gateway it runs on from a GatewayHolder, so a supergraph reload swaps it between two
 requests, never under one. The lifespan starts the gateway (and the process's services), the supergraph poller,
@@ -21,9 +21,11 @@ from starlette.routing import Route
 
 from ..gateway import Gateway
 from ..metrics import CONTENT_TYPE
+from ..migration.recorder import Recorder
 from ..reload import GatewayHolder, SupergraphReloader
 from .admin import AdminServer
 from .graphql_http import GraphQLEndpoint
+from .probes import Readiness
 
 log = logging.getLogger("turnout")
 
@@ -42,10 +44,14 @@ def create_app(
     reloader: SupergraphReloader | None = None,
     shutdown_timeout: float = 30.0,
     admin: AdminServer | None = None,
+    recorder: Recorder | None = None,
+    drain_delay: float = 0.0,
 ) -> Starlette:
     """An ASGI app serving `gateway`: one, or the current one of a holder (swapped by `reloader`). GraphQL,
-    health and metrics only: the dashboard is `admin`'s, a listener of its own started and stopped with it."""
+    health, readiness and metrics only: the dashboard is `admin`'s, a listener of its own started and stopped with
+    it. On SIGTERM /ready fails at once, and the server stops accepting `drain_delay` seconds later."""
     holder = gateway if isinstance(gateway, GatewayHolder) else GatewayHolder(gateway, drain_timeout=shutdown_timeout)
+    readiness = Readiness(holder, recorder, drain_delay=drain_delay)
     endpoints: weakref.WeakKeyDictionary[Gateway, GraphQLEndpoint] = weakref.WeakKeyDictionary()
 
     def endpoint_for(current: Gateway) -> GraphQLEndpoint:
@@ -60,6 +66,10 @@ def create_app(
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
+
+    async def ready(_request: Request) -> Response:
+        report = readiness.report()
+        return JSONResponse(report.body(), status_code=200 if report.ready else 503)
 
     async def metrics(_request: Request) -> Response:
         current = holder.gateway.metrics
@@ -77,8 +87,11 @@ def create_app(
                 await reloader.start()
             if admin is not None:
                 await admin.start()
-            yield
+            readiness.started = True
+            with readiness.on_sigterm():
+                yield
         finally:
+            readiness.draining = True
             if admin is not None:
                 await admin.stop()
             if reloader is not None:
@@ -90,6 +103,7 @@ def create_app(
     routes = [
         Route(graphql_path, graphql, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
