@@ -38,6 +38,7 @@ __all__ = [
     "header_rules",
     "migration_from_config",
     "open_store",
+    "store_problem",
 ]
 
 log = logging.getLogger("turnout")
@@ -194,8 +195,17 @@ def open_store(cfg: Config) -> Store:
         store.create_schema()
     except Exception as error:  # the database is down, refuses us, or is not a database
         store.close()
-        raise AssemblyError(f"cannot open the store {_shown_url(cfg.store.url)}: {error}") from None
+        raise AssemblyError(f"cannot open the store {_shown_url(cfg.store.url)}: it does not answer: "
+                            f"{store_problem(error)}") from None
     return store
+
+
+def store_problem(error: BaseException) -> str:
+    """What a database error says, in one line (the driver's first line, without SQLAlchemy's background link)."""
+    cause = getattr(error, "orig", None) or error
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    text = lines[0] if lines else type(cause).__name__
+    return text.split(" (Background on this error")[0][:300]
 
 
 def _shown_url(url: str) -> str:

@@ -446,6 +446,10 @@ def migrate(
     if force and not (reason and reason.strip()):
         typer.echo("turnout: --force needs a --reason (it is kept in the stage log)", err=True)
         raise typer.Exit(2)
+    from sqlalchemy.exc import DBAPIError
+
+    from .assembly import store_problem
+
     _cfg, found, store, model = _migration_context(config, supergraph)
     try:
         migration = _find_migration(found, name)
@@ -455,6 +459,10 @@ def migrate(
         except StageConflict as conflict:
             typer.echo(f"turnout: {conflict}; nothing changed (run the command again to decide on the new stage)",
                        err=True)
+            raise typer.Exit(1) from None
+        except DBAPIError as error:  # the store went away between opening it and the move
+            typer.echo(f"turnout: the store stopped answering ({store_problem(error)}); the move was not made "
+                       "(it is one transaction): run the command again once the store is back", err=True)
             raise typer.Exit(1) from None
     finally:
         store.close()
