@@ -168,15 +168,16 @@ class MigrationEngine:
             try:
                 found = await asyncio.to_thread(
                     lambda: {name: source.noise_rates(name, since) for name in self.migrations})
-            except Exception:
-                log.warning("could not read the noise rates from the store", exc_info=True)
+            except Exception as error:
+                log.warning("could not read the noise rates from the store (%s); keeping the last ones",
+                            _problem(error))
             else:
                 self._stored_noise = {name: noisy_coordinates(rates) for name, rates in found.items()}
         if isinstance(self.state_source, InstanceRegistry):
             try:
                 await asyncio.to_thread(self.state_source.report_instance, self.instance, dict(self.picked))
-            except Exception:
-                log.warning("could not report this instance's stages to the store", exc_info=True)
+            except Exception as error:
+                log.warning("could not report this instance's stages to the store (%s)", _problem(error))
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -185,8 +186,8 @@ class MigrationEngine:
                 await self.refresh()
             except Exception as error:
                 if not self._refresh_failing:  # once per outage, not every interval
-                    log.error("could not read migration stages (%s: %s); serving the last ones read until the "
-                              "store answers again", type(error).__name__, str(error).splitlines()[0][:200])
+                    log.error("could not read migration stages (%s); serving the last ones read until the "
+                              "store answers again", _problem(error))
                 self._refresh_failing = True
             else:
                 if self._refresh_failing:
@@ -291,3 +292,9 @@ class MigrationEngine:
     def record_drop(self, migration: Migration) -> None:
         if self.evidence is not None:
             self.evidence.shadow_dropped(migration.name)
+
+
+def _problem(error: BaseException) -> str:
+    """An error in one line for the log (a database error's first line; its traceback helps nobody here)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__
