@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +12,7 @@ import orjson
 import typer
 
 from .config import Config, ConfigError, load_config
+from .observability.logs import configure_logging
 from .supergraph.join_spec import read_supergraph
 from .supergraph.model import SupergraphError, SupergraphModel
 
@@ -52,6 +52,8 @@ def build_config(config: Path | None, overrides: dict[tuple[str, ...], object]) 
 
 
 SERVE_CONFIG_ENV = "TURNOUT_SERVE_CONFIG"  # how `serve --workers N` hands its settings to the worker processes
+SERVE_CONFIG_FILE_ENV = "TURNOUT_SERVE_CONFIG_FILE"  # ... the config file they re-read on change or SIGHUP
+SERVE_OVERRIDES_ENV = "TURNOUT_SERVE_OVERRIDES"  # ... and the flags applied over it again
 WORKER_STARTUP_FAILURE = 3  # uvicorn.config.STARTUP_FAILURE
 
 
@@ -59,10 +61,13 @@ class ServeError(Exception):
     """The gateway cannot be served as configured (the message says why)."""
 
 
-def serving_app(cfg: Config) -> Starlette:
+def serving_app(cfg: Config, config_path: Path | None = None,
+                overrides: dict[tuple[str, ...], object] | None = None) -> Starlette:
     """The ASGI app `turnout serve` runs: the gateway of the configured supergraph behind a holder that the
-    supergraph poller swaps on change, with the process's services (store, recorder) kept across reloads."""
+    supergraph poller swaps on change, with the process's services (store, recorder) kept across reloads; with
+    `config_path`, that file is re-read on SIGHUP and when it changes (`overrides`: the flags, applied again)."""
     from .assembly import AssemblyError, build_gateway, build_migrations, build_services
+    from .config_reload import ConfigReloader
     from .reload import GatewayHolder, SourceError, SupergraphReloader, SupergraphSource
     from .server.admin import AdminServer, BearerTokens, create_admin_app
     from .server.app import create_app
@@ -86,10 +91,15 @@ def serving_app(cfg: Config) -> Starlette:
     holder = GatewayHolder(gateway, version=first.version, drain_timeout=cfg.server.shutdown_timeout,
                            on_start=[services.start], on_close=[services.close])
 
-    def build(text: str) -> Gateway:
-        return build_gateway(cfg, read_supergraph(text), services)
+    def build(text: str) -> Gateway:  # with the configuration in force now (a config reload may change it)
+        return build_gateway(live.current if live is not None else cfg, read_supergraph(text), services)
 
     reloader = SupergraphReloader(holder, source, build, interval=cfg.reload_interval)
+    reloader.text = first
+    live = None
+    if config_path is not None:
+        live = ConfigReloader(config_path, cfg, reloader, services, overrides=overrides,
+                              interval=cfg.reload_interval)
     logging.getLogger("turnout.reload").info("serving supergraph %s (%s)", source.shown, first.version)
     admin = None
     if cfg.admin.enabled:
@@ -98,8 +108,10 @@ def serving_app(cfg: Config) -> Starlette:
         if admin_app is not None:  # without migrations there is nothing to show
             admin = AdminServer(admin_app, cfg.admin.host, cfg.admin.port)
     return create_app(holder, graphql_path=cfg.server.graphql_path, max_body_bytes=cfg.server.max_body_bytes,
+                      access_log=cfg.access_log,
                       reloader=reloader, shutdown_timeout=cfg.server.shutdown_timeout, admin=admin,
-                      recorder=services.recorder, drain_delay=cfg.server.drain_delay)
+                      recorder=services.recorder, drain_delay=cfg.server.drain_delay,
+                      background=[live] if live is not None else [])
 
 
 def worker_app() -> Starlette:
@@ -108,9 +120,11 @@ def worker_app() -> Starlette:
     if not raw:
         raise RuntimeError(f"{SERVE_CONFIG_ENV} is not set: worker_app is started by `turnout serve --workers N`")
     cfg = Config.model_validate_json(raw)
-    logging.basicConfig(level=cfg.log_level.upper(), stream=sys.stderr)
+    configure_logging(cfg.log_level, cfg.log_format)
+    path = os.environ.get(SERVE_CONFIG_FILE_ENV)
+    overrides = {tuple(k): v for k, v in orjson.loads(os.environ.get(SERVE_OVERRIDES_ENV) or "[]")}
     try:
-        return serving_app(cfg)
+        return serving_app(cfg, Path(path) if path else None, overrides)
     except ServeError as error:
         logging.getLogger("turnout").error("worker %d cannot start: %s", os.getpid(), error)
         # uvicorn's code for a worker that failed to start: the supervisor stops instead of starting it again
@@ -158,29 +172,35 @@ def serve(
 
     from .server.connections import PROTOCOL as CONNECTION_PROTOCOL
 
-    cfg = build_config(config, {
+    overrides: dict[tuple[str, ...], object] = {
         ("supergraph",): supergraph, ("server", "host"): host, ("server", "port"): port,
         ("admin", "host"): admin_host, ("admin", "port"): admin_port,
         ("server", "introspection"): introspection, ("subgraph_timeout",): subgraph_timeout,
         ("log_level",): log_level, ("server", "workers"): workers, ("reload_interval",): reload_interval,
         ("server", "shutdown_timeout"): shutdown_timeout, ("server", "drain_delay"): drain_delay,
-    })
+    }
+    cfg = build_config(config, overrides)
     if not cfg.supergraph:
         typer.echo("turnout: no supergraph: pass --supergraph PATH|URL (or set it in the config)", err=True)
         raise typer.Exit(2)
-    logging.basicConfig(level=cfg.log_level.upper(), stream=sys.stderr)
+    configure_logging(cfg.log_level, cfg.log_format)
     options: dict[str, Any] = {
         "host": cfg.server.host, "port": cfg.server.port, "log_level": cfg.log_level, "access_log": False,
+        **({"log_config": None} if cfg.log_format == "json" else {}),  # uvicorn's lines through our JSON handler
         "timeout_graceful_shutdown": max(1, math.ceil(cfg.server.shutdown_timeout)),
         "timeout_keep_alive": cfg.server.keepalive_timeout, "http": CONNECTION_PROTOCOL,  # header/body timeouts
     }
     if cfg.server.workers > 1:
         _check_serving(cfg)  # what each worker will build: refused here, once, with exit code 2
         os.environ[SERVE_CONFIG_ENV] = cfg.model_dump_json(by_alias=True)
+        if config is not None:
+            os.environ[SERVE_CONFIG_FILE_ENV] = str(config.resolve())
+            os.environ[SERVE_OVERRIDES_ENV] = orjson.dumps(
+                [[list(k), v] for k, v in overrides.items() if v is not None]).decode()
         _run_workers(uvicorn.Config("turnout.cli:worker_app", factory=True, workers=cfg.server.workers, **options))
         return
     try:
-        application = serving_app(cfg)
+        application = serving_app(cfg, config, overrides)
     except ServeError as error:
         typer.echo(f"turnout: {error}", err=True)
         raise typer.Exit(2) from None

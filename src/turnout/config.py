@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -329,6 +329,11 @@ class Config(_Strict):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     csrf: CsrfConfig = Field(default_factory=CsrfConfig)
     log_level: str = Field(default="warning", description="critical, error, warning, info or debug.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or json: one JSON object per line (request id, trace id, migration, "
+        "outcome...).")
+    access_log: bool = Field(default=False, description="One log line (info) per GraphQL request: its request "
+                             "id, trace id, operation, status, outcome and duration.")
     metrics: bool = True
     tracing: TracingConfig = Field(default_factory=TracingConfig)
     migrations: list[MigrationConfig] = Field(default_factory=list)
@@ -384,6 +389,8 @@ _ENV: dict[str, tuple[str, ...]] = {
     "TURNOUT_OTLP_ENDPOINT": ("tracing", "otlp_endpoint"),
     "TURNOUT_DEDUPLICATE_QUERIES": ("deduplicate_queries",),
     "TURNOUT_LOG_LEVEL": ("log_level",),
+    "TURNOUT_LOG_FORMAT": ("log_format",),
+    "TURNOUT_ACCESS_LOG": ("access_log",),
     "TURNOUT_STORE_URL": ("store", "url"),
     "TURNOUT_WORKERS": ("server", "workers"),
     "TURNOUT_ADMIN_HOST": ("admin", "host"),

@@ -136,7 +136,15 @@ class MigrationEngine:
     # -- lifecycle ------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.refresh()
+        try:
+            await self.refresh()
+        except Exception as error:
+            if self._refreshed_at is None:  # nothing read ever: the stages are unknown, refuse to start
+                raise
+            # a reload while the store is away: serve the stages the replaced engine read last
+            log.error("could not read migration stages (%s); serving the ones read %.0f s ago until the store "
+                      "answers again", _problem(error), self.stages_age())
+            self._refresh_failing = True
         self.shadow.start()
         if self.state_source is not None and self._refresher is None:
             self._refresher = asyncio.create_task(self._refresh_forever(), name="turnout-stage-refresh")
@@ -193,6 +201,17 @@ class MigrationEngine:
                 if self._refresh_failing:
                     log.warning("migration stages read from the store again")
                 self._refresh_failing = False
+
+    def carry_over(self, old: MigrationEngine) -> None:
+        """Take the stages `old` (the engine this one replaces) read last, for the migrations both know."""
+        if old._refreshed_at is None:
+            return
+        for name in self.migrations:
+            if name in old.states:
+                self.states[name] = old.states[name]
+            if name in old.picked:
+                self.picked[name] = old.picked[name]
+        self._refreshed_at = old._refreshed_at
 
     def stages_age(self, now: float | None = None) -> float | None:
         """Seconds since the stages were last read from the store (None: never, or no store)."""
@@ -251,6 +270,9 @@ class MigrationEngine:
             self.evidence.comparison(migration.name, operation, outcome, differences,
                                      set() if candidate_failed else noisy,
                                      values=comparison.values, differing=comparison.differing)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("comparison %s of %s: %s", migration.name, operation, outcome,
+                      extra={"migration": migration.name, "operation": operation, "outcome": outcome})
         return outcome
 
     def learn_noise(self, migration: Migration, repeat: MigrationComparison) -> None:
