@@ -17,10 +17,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/turnout demo $(DEMO_ARGS)
 
+# the deployment files are checked statically (no container engine here): the image definition by hadolint, the
+# manifests against the Kubernetes API schemas (kustomization.yaml is kustomize's, not an API object)
+MANIFESTS := $(filter-out deploy/k8s/kustomization.yaml,$(wildcard deploy/k8s/*.yaml))
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint deploy/Dockerfile
+	$(BIN)/kubernetes-validate --strict --quiet $(MANIFESTS)
 
 browser:
 	@test -x $(CHROMIUM) || (command -v apt-get >/dev/null && \
