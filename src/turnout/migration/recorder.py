@@ -100,12 +100,12 @@ class Recorder:
         self._dropped = 0
         self._dropped_logged = 0
         self._dropped_logged_at = 0.0
+        self._drop_told = False
         self._failed_flushes = 0
         self._failing = False
         self._duplicates = 0
         self._prefix = uuid.uuid4().hex[:16]  # this recorder's batch ids: prefix-sequence
         self._sequence = 0
-        self.on_drop: Callable[[int], None] | None = None  # told of each record dropped (the metrics)
 
     # -- counters for metrics and tests -----------------------------------------------------------------------------
 
@@ -234,25 +234,25 @@ class Recorder:
     def _full(self) -> bool:
         if self._pending.size() + self._unsent_rows < self.max_pending:
             return False
-        if self._dropped == self._dropped_logged:
+        if not self._drop_told:  # the first drop of an episode is logged at once; the rest in sums
             log.warning("evidence recorder: %d rows wait for the store (store.max_pending); new evidence is "
                         "dropped and counted (turnout_evidence_dropped_total)", self.max_pending)
+            self._drop_told = True
             self._dropped_logged = self._dropped + 1
             self._dropped_logged_at = time.monotonic()
         self._dropped += 1
-        if self.on_drop is not None:
-            self.on_drop(1)
         return True
 
     def _log_drops(self, *, force: bool = False) -> None:
         """Say how much was dropped since the last time it was said (at most once a minute, unless `force`)."""
         new = self._dropped - self._dropped_logged
-        if new <= 0 or (not force and time.monotonic() - self._dropped_logged_at < 60):
-            return
-        log.warning("evidence recorder: %d more records dropped (%d in all) while %d rows waited for the store",
-                    new, self._dropped, self.pending)
-        self._dropped_logged = self._dropped
-        self._dropped_logged_at = time.monotonic()
+        if new > 0 and (force or time.monotonic() - self._dropped_logged_at >= 60):
+            log.warning("evidence recorder: %d more records dropped (%d in all) while %d rows waited for the "
+                        "store", new, self._dropped, self.pending)
+            self._dropped_logged = self._dropped
+            self._dropped_logged_at = time.monotonic()
+        if force:
+            self._drop_told = False  # the next drop starts a new episode
 
     def redact(self, text: str) -> str:
         for pattern in self.redact_patterns:
