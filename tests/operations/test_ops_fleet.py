@@ -58,10 +58,12 @@ class TcpProxy:
         self.target = target
         self.port = 0
         self.cut_now = False
+        self.flowing = asyncio.Event()  # cleared by hang(): bytes are held, connections kept open
         self.connections = 0
         self.aborted = 0
         self._open: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
+        self.flowing.set()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pg-proxy", daemon=True)
 
@@ -104,6 +106,7 @@ class TcpProxy:
         async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
             with contextlib.suppress(OSError, asyncio.IncompleteReadError):
                 while data := await source.read(65536):
+                    await self.flowing.wait()
                     sink.write(data)
                     await sink.drain()
             sink.transport.abort()
@@ -122,6 +125,13 @@ class TcpProxy:
 
     def restore(self) -> None:
         self._loop.call_soon_threadsafe(self._set, False)
+
+    def hang(self) -> None:
+        """The database stops answering (a hung server): nothing is refused or closed, nothing gets through."""
+        self._loop.call_soon_threadsafe(self.flowing.clear)
+
+    def resume(self) -> None:
+        self._loop.call_soon_threadsafe(self.flowing.set)
 
 
 @pytest.fixture
@@ -350,3 +360,56 @@ def test_three_instances_survive_a_store_outage_and_a_sigkill(tmp_path: Path, pg
         direct.close()
     for gateway in gateways[:2]:
         assert gateway.process.returncode == 0, gateway.log()
+
+
+def test_a_store_that_hangs_holds_no_request_and_loses_no_comparison(tmp_path: Path,
+                                                                      pg_schema: tuple[str, str]) -> None:
+    dsn, schema = pg_schema
+    direct = Store.open(_in_schema(dsn, schema))
+    direct.create_schema()
+    direct.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="test", reason="hang", evidence={})
+    subgraphs = ClassroomProcess()
+    pg = make_url(dsn)
+    gateway: GatewayProcess | None = None
+    try:
+        with TcpProxy((pg.host or "127.0.0.1", pg.port or 5432)) as proxy:
+            supergraph = tmp_path / "supergraph.graphql"
+            write_atomic(supergraph, with_subgraph_urls(load_supergraph("classroom"),
+                                                        {n: subgraphs.url(n) for n in subgraphs.ports}))
+            config = write_config(tmp_path / "turnout.yaml", {
+                "store": {"url": _in_schema(dsn, schema, proxy.port), "flush_interval": 0.2},
+                "migrations": [classroom_migration()], "cohort": {"header": "x-user"},
+                "refresh_interval": REFRESH,
+            })
+            gateway = GatewayProcess(["--supergraph", str(supergraph), "--config", str(config),
+                                      "--log-level", "info"], tmp_path / "gateway.log").wait_ready(timeout=60)
+            fleet = Fleet([gateway, gateway, gateway])  # one instance, the three clients' operations
+
+            async def hang() -> None:
+                started = time.monotonic()
+
+                async def timeline() -> None:
+                    await asyncio.sleep(2.0)
+                    proxy.hang()
+                    await asyncio.sleep(8.0)
+                    proxy.resume()
+
+                await asyncio.gather(_load(fleet, 14.0, started), timeline(),
+                                     _probe_ready(fleet, started, started + 14.0))
+
+            asyncio.run(hang())
+            counted = _settled(gateway)
+            stored = sum(_per_operation(direct).values())
+            during = {status for at, _i, _code, status in fleet.ready if 6.0 < at < 10.0}
+            print(f"\nhung store: {sum(fleet.sent)} requests, {sum(len(f) for f in fleet.failed)} failed; "
+                  f"comparisons counted {counted}, in the store {stored}; /ready during the hang {during}")
+            assert fleet.failed == [[], [], []], fleet.failed
+            assert stored == counted > 0
+            assert during == {"degraded"}
+            gateway.stop()
+    finally:
+        if gateway is not None:
+            gateway.stop()
+        subgraphs.close()
+        direct.close()
+    assert gateway.process.returncode == 0, gateway.log()

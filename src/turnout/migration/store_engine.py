@@ -1,8 +1,10 @@
 """The store's database engine: SQLite (one file, WAL, transactions begun by us) or PostgreSQL (bounded waits).
 
 A PostgreSQL that cannot be reached must not hold a gateway's store calls for minutes: connecting gives up after
-`connect_timeout` seconds (unless the URL sets its own), and TCP keepalives notice a peer that vanished under an
-open connection, so a write fails, its batch is kept, and the next flush tries again.
+`connect_timeout` seconds (unless the URL sets its own), and TCP keepalives and a user timeout notice a peer that
+vanished under an open connection, so a write fails, its batch is kept, and the next flush tries again. A server
+that accepts and then answers nothing (hung, not gone) holds the write until it answers: the request path never
+waits for it, evidence keeps accumulating within `store.max_pending`, and the write completes (once) after.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ __all__ = ["CONNECT_TIMEOUT", "POOL_SIZE", "create_store_engine"]
 
 CONNECT_TIMEOUT = 5  # seconds, PostgreSQL
 POOL_SIZE = 5  # connections kept per process (and as many more at a peak); docs/deploy.md counts them
-_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+              "tcp_user_timeout": 30_000}  # ms data may stay unacknowledged before the connection is dropped
 
 
 def _json_dumps(value: Any) -> str:
