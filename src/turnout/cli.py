@@ -108,9 +108,8 @@ def serving_app(cfg: Config, config_path: Path | None = None,
         if admin_app is not None:  # without migrations there is nothing to show
             admin = AdminServer(admin_app, cfg.admin.host, cfg.admin.port)
     return create_app(holder, graphql_path=cfg.server.graphql_path, max_body_bytes=cfg.server.max_body_bytes,
-                      access_log=cfg.access_log,
                       reloader=reloader, shutdown_timeout=cfg.server.shutdown_timeout, admin=admin,
-                      recorder=services.recorder, drain_delay=cfg.server.drain_delay,
+                      recorder=services.recorder, drain_delay=cfg.server.drain_delay, access_log=cfg.access_log,
                       background=[live] if live is not None else [])
 
 
@@ -158,12 +157,14 @@ def serve(
         help="On SIGTERM, seconds /ready answers 503 while requests are still served, before the listener "
              "closes (default 0). [env: TURNOUT_DRAIN_DELAY]")] = None,
 ) -> None:
-    """Serve the federated graph over HTTP (POST and GET /graphql, /health, /metrics); the migrations dashboard
-    and its writes on the admin listener (--admin-host/--admin-port, loopback by default; writes need a token).
+    """Serve the federated graph over HTTP (POST and GET /graphql, /health, /ready, /metrics); the migrations
+    dashboard and its writes on the admin listener (--admin-host/--admin-port, loopback by default; writes need
+    a token).
 
-    The supergraph is checked for changes every --reload-interval seconds and swapped without dropping a
-    request (a broken one is refused and logged). SIGTERM or SIGINT: stop accepting, let running requests
-    finish (up to --shutdown-timeout), flush the evidence, exit. With --workers N, each process builds its own
+    The supergraph, and the --config file (also on SIGHUP), are checked for changes every --reload-interval
+    seconds and applied without dropping a request (a broken one is refused and logged). SIGTERM: /ready fails,
+    --drain-delay seconds later stop accepting, let running requests finish (up to --shutdown-timeout), flush
+    the evidence, exit. With --workers N, each process builds its own
     gateway; they may share a SQLite store on one machine, several machines share a PostgreSQL store.
     """
     import signal

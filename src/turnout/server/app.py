@@ -1,4 +1,5 @@
-"""The Starlette application: /graphql, /health, /ready, /metrics, and the lifecycle of the gateway (and of the admin listener).
+"""The Starlette application: /graphql, /health, /ready, /metrics, and the lifecycle of the gateway (and of the
+admin listener).
 
 Every request reads the gateway it runs on from a GatewayHolder, so a supergraph reload swaps it between two
 requests, never under one. The lifespan starts the gateway (and the process's services), the supergraph poller,
@@ -36,6 +37,7 @@ access = logging.getLogger("turnout.access")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 __all__ = ["SHUTDOWN_DRAIN_SECONDS", "Background", "create_app"]
+
 
 class Background(Protocol):
     """A task of the process started with the server and stopped before the gateways close (a config poller)."""
