@@ -161,3 +161,24 @@ def test_sighup_applies_the_file_and_keeps_what_needs_a_restart(tmp_path: Path) 
     assert code == 0 and "Traceback" not in log
     assert "(SIGHUP): store changed; that takes a restart, the running values stay" in log
     assert "(SIGHUP): migrations assignments, tags (added tags, removed none)" in log
+
+
+def test_each_worker_applies_a_changed_file(tmp_path: Path) -> None:
+    subgraphs = ClassroomProcess()
+    try:
+        supergraph, config, store_url = _world(tmp_path, subgraphs, reload_interval=0.3)
+        gateway = GatewayProcess(["--supergraph", str(supergraph), "--config", str(config), "--workers", "2",
+                                  "--log-level", "info"], tmp_path / "gateway.log")
+        gateway.wait_ready(timeout=30)
+        asyncio.run(_wait_for(gateway, r"Application startup complete", 2, timeout=30))
+        write_atomic(config, _config(store_url, 0.3, [classroom_migration(fields=WITHOUT_TAGS),
+                                                      classroom_migration(name="tags", fields=["Assignment.tags"])]))
+        asyncio.run(_wait_for(gateway, r"now serving config .*added tags", 2))
+        gateway.signal(signal.SIGTERM)
+        code = gateway.wait(30)
+    finally:
+        gateway.stop()
+        subgraphs.close()
+    log = gateway.log()
+    assert code == 0 and "Traceback" not in log
+    assert gateway.count(r"now serving config .*\(file changed\): migrations assignments, tags") == 2
