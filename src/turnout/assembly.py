@@ -252,10 +252,12 @@ class Services:
             await hook()
 
 
-def build_services(cfg: Config) -> Services:
-    """The metrics, and with migrations the store (opened, tables created), recorder and retention task."""
+def build_services(cfg: Config, *, reloadable: bool = False) -> Services:
+    """The metrics, and with migrations the store (opened, tables created), recorder and retention task; with
+    `reloadable` (the config may be reloaded), also without migrations when `store.url` is set, so that a reload
+    may add the first one."""
     metrics = Metrics() if cfg.metrics else None
-    if not cfg.migrations:
+    if not cfg.migrations and not (reloadable and "url" in cfg.store.model_fields_set):
         return Services(metrics)
     store = open_store(cfg)
     recorder = Recorder(store, flush_interval=cfg.store.flush_interval, max_pending=cfg.store.max_pending,

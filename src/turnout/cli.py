@@ -82,7 +82,7 @@ def serving_app(cfg: Config, config_path: Path | None = None,
         first = source.read()
         model = read_supergraph(first.text)
         build_migrations(cfg.migrations, model)  # refused before the store is opened
-        services = build_services(cfg)
+        services = build_services(cfg, reloadable=config_path is not None)
         gateway = build_gateway(cfg, model, services)
     except (SourceError, SupergraphError) as error:
         raise ServeError(f"cannot load supergraph {source.shown}: {error}") from None
@@ -104,7 +104,7 @@ def serving_app(cfg: Config, config_path: Path | None = None,
     admin = None
     if cfg.admin.enabled:
         tokens = BearerTokens(cfg.admin.credentials(), protect_reads=cfg.admin.protect_reads)
-        admin_app = create_admin_app(holder, tokens)
+        admin_app = create_admin_app(holder, tokens, services.store)
         if admin_app is not None:  # without migrations there is nothing to show
             admin = AdminServer(admin_app, cfg.admin.host, cfg.admin.port)
     return create_app(holder, graphql_path=cfg.server.graphql_path, max_body_bytes=cfg.server.max_body_bytes,

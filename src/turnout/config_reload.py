@@ -124,7 +124,7 @@ class ConfigReloader:
                 return False
             if fresh.migrations and (self.services.store is None or self.services.recorder is None):
                 return self._refuse(why, "migrations need the store, which this process did not open (it started "
-                                         "without migrations): restart it to add the first one")
+                                         "without migrations nor store.url): restart it to add the first one")
             text = self.supergraph.text
             if text is None:
                 return self._refuse(why, "no supergraph is being served yet")

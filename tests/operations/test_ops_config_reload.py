@@ -182,3 +182,38 @@ def test_each_worker_applies_a_changed_file(tmp_path: Path) -> None:
     log = gateway.log()
     assert code == 0 and "Traceback" not in log
     assert gateway.count(r"now serving config .*\(file changed\): migrations assignments, tags") == 2
+
+
+def test_the_first_migration_is_added_without_a_restart(tmp_path: Path) -> None:
+    subgraphs = ClassroomProcess()  # a gateway deployed before any migration: store configured, none declared
+    try:
+        supergraph, config, store_url = _world(tmp_path, subgraphs, reload_interval=0.3)
+        write_atomic(config, _config(store_url, 0.3, []))
+        gateway = GatewayProcess(["--supergraph", str(supergraph), "--config", str(config), "--log-level", "info"],
+                                 tmp_path / "gateway.log")
+        gateway.wait_ready()
+        write_atomic(config, _config(store_url, 0.3, [classroom_migration()]))
+        asyncio.run(_wait_for(gateway, r"now serving config .*added assignments"))
+
+        async def use() -> tuple[int, Any]:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+                for _ in range(5):
+                    async with session.post(gateway.url, json={"query": BOARD}, headers={"x-user": "u1"}) as r:
+                        assert r.status == 200
+                deadline = time.monotonic() + 10
+                while _count(await _metrics(gateway.base_url), "assignments", "mismatch") < 5:
+                    assert time.monotonic() < deadline
+                    await asyncio.sleep(0.1)
+                async with session.get(gateway.admin_url + "/migrations/api") as r:
+                    return r.status, await r.json()
+
+        status, dashboard = asyncio.run(use())
+        gateway.signal(signal.SIGTERM)
+        code = gateway.wait(20)
+    finally:
+        gateway.stop()
+        subgraphs.close()
+    assert code == 0 and "Traceback" not in gateway.log()
+    assert status == 200 and "assignments" in str(dashboard)
+    with Store.open(store_url) as store:
+        assert store.evidence("assignments").comparisons == 5
