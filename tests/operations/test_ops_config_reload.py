@@ -70,6 +70,23 @@ def _count(text: str, migration: str, outcome: str) -> int:
     return int(float(match.group(1))) if match else 0
 
 
+async def _settled(url: str, timeout: float = 15.0) -> str:
+    """/metrics once the comparisons have stopped moving (the shadow queue is empty) and the evidence is written."""
+    deadline = time.monotonic() + timeout
+    previous = None
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+        while time.monotonic() < deadline:
+            async with session.get(url + "/ready") as response:
+                pending = (await response.json())["evidence"]["pending"]
+            text = await _metrics(url)
+            counts = re.findall(r"^turnout_migration_comparisons_total\{.*\} (\S+)$", text, re.M)
+            if counts == previous and pending == 0:
+                return text
+            previous = counts
+            await asyncio.sleep(0.5)  # longer than a flush (0.2 s): a comparison in between shows
+    raise AssertionError(f"the comparisons did not settle within {timeout}s")
+
+
 async def _wait_for(gateway: GatewayProcess, pattern: str, count: int = 1, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while gateway.count(pattern) < count:
@@ -108,8 +125,7 @@ def test_a_migration_added_and_a_rule_changed_under_load(tmp_path: Path) -> None
         stats = asyncio.run(run_load(gateway.url, lambda _rng: Operation(
             "Board", BOARD, _answered, headers={"x-user": f"u{random.randrange(50)}"}), clients=6, duration=14.0,
             during=change))
-        time.sleep(1.0)  # the last comparisons (queued off the request path) finish
-        final = asyncio.run(_metrics(gateway.base_url))
+        final = asyncio.run(_settled(gateway.base_url))  # the last comparisons, queued off the request path
         gateway.signal(signal.SIGTERM)
         code = gateway.wait(20)
     finally:
@@ -146,7 +162,7 @@ def test_sighup_applies_the_file_and_keeps_what_needs_a_restart(tmp_path: Path) 
         text = _config(store_url, 0, [classroom_migration(fields=WITHOUT_TAGS, sample_rate=0.5),
                                       classroom_migration(name="tags", fields=["Assignment.tags"])])
         write_atomic(config, text.replace("flush_interval: 0.2", "flush_interval: 5"))  # a store setting
-        time.sleep(0.3)
+        time.sleep(0.3)  # what a poll would take (there is no event for a poll that does not happen)
         assert gateway.count(r"now serving config") == 0  # not polled
         gateway.signal(signal.SIGHUP)
         asyncio.run(_wait_for(gateway, r"now serving config"))
