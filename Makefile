@@ -18,11 +18,17 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/turnout demo $(DEMO_ARGS)
 
+# the deployment files are checked statically (no container engine here): the image definition by hadolint, the
+# manifests against the Kubernetes API schemas (kustomization.yaml is kustomize's, not an API object)
+MANIFESTS := $(filter-out deploy/k8s/kustomization.yaml,$(wildcard deploy/k8s/*.yaml))
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/mypy difftest bench examples
 	$(BIN)/lint-imports
+	$(BIN)/hadolint deploy/Dockerfile
+	$(BIN)/kubernetes-validate --strict --quiet $(MANIFESTS)
 
 # installs Debian's Chromium for tests/browser (not part of `make test`: without it that test skips, saying why)
 browser:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Dialect, Engine, make_url
+from sqlalchemy.engine import Connection, Dialect, Engine
 
+from . import batch_log
 from .evidence import EvidenceBatch, latency_quantile, minute_bucket
 from .model import (
     Coverage,
@@ -30,6 +28,7 @@ from .model import (
     match_rate,
 )
 from .noise import Rates
+from .store_engine import create_store_engine
 
 __all__ = ["StageConflict", "Store"]
 
@@ -225,32 +224,6 @@ _HOURLY = (_comparisons, _latency, _fallbacks, _fallback_fields, _shadow_drops, 
 _IN_CHUNK = 500  # bound parameters per IN (...) list
 
 
-def _json_dumps(value: Any) -> str:
-    return json.dumps(value, default=str, ensure_ascii=False)
-
-
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
-    """WAL, foreign keys, a busy timeout, and transactions we begin ourselves (BEGIN IMMEDIATE for writes)."""
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # the driver must not begin transactions on its own
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-            cursor.execute("PRAGMA foreign_keys = ON")
-        finally:
-            cursor.close()
-
-    def on_begin(connection: Connection) -> None:
-        write = bool(connection.get_execution_options().get("turnout_write"))
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-    event.listen(engine, "connect", on_connect)
-    event.listen(engine, "begin", on_begin)
-
-
 class StageConflict(Exception):
     """A compare-and-set of a stage found another stage than the one its decision was made on."""
 
@@ -280,33 +253,17 @@ class Store:
     @classmethod
     def open(cls, url: str, *, samples_per_hour: int = 5, busy_timeout: float = 5.0) -> Store:
         """A store for `sqlite:///path/file.db` (file and directories created) or `postgresql+psycopg://...`."""
-        parsed = make_url(url)
-        if parsed.drivername.startswith("postgres"):
-            if parsed.drivername in ("postgres", "postgresql"):
-                parsed = parsed.set(drivername="postgresql+psycopg")
-            engine = sa.create_engine(parsed, pool_pre_ping=True, json_serializer=_json_dumps)
-        elif parsed.get_backend_name() == "sqlite":
-            database = parsed.database
-            if not database or database == ":memory:" or database.startswith("file:"):
-                raise ValueError("the SQLite store needs a file path: sqlite:///path/to/turnout.db")
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(
-                parsed,
-                connect_args={"timeout": busy_timeout, "check_same_thread": False},
-                json_serializer=_json_dumps,
-            )
-            _configure_sqlite(engine, int(busy_timeout * 1000))
-        else:
-            raise ValueError(f"unsupported store URL {parsed.drivername!r}: use sqlite:/// or postgresql+psycopg://")
-        return cls(engine, samples_per_hour=samples_per_hour)
+        return cls(create_store_engine(url, busy_timeout=busy_timeout), samples_per_hour=samples_per_hour)
 
     def create_schema(self) -> None:
         """Create the tables that do not exist yet (safe to call from several instances at once)."""
         try:
             _metadata.create_all(self.engine, checkfirst=True)
+            batch_log.create_table(self.engine)
         except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError):
             # another instance created the same table between our check and our CREATE: check again
             _metadata.create_all(self.engine, checkfirst=True)
+            batch_log.create_table(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -493,11 +450,14 @@ class Store:
 
     # -- evidence in --------------------------------------------------------------------------------------------
 
-    def write(self, batch: EvidenceBatch) -> None:
-        """Add a batch of evidence in one transaction (all of it or nothing)."""
+    def write(self, batch: EvidenceBatch, batch_id: str | None = None) -> bool:
+        """Add a batch of evidence in one transaction (all of it or nothing); with a `batch_id`, only once
+        (False: that id was written before, nothing was added)."""
         if batch.empty:
-            return
+            return True
         with self._begin(write=True) as conn:
+            if batch_id is not None and not batch_log.claim(conn, batch_id):
+                return False
             self._add_rows(
                 conn,
                 _comparisons,
@@ -585,6 +545,7 @@ class Store:
                 replace=("noise",),
             )
             self._add_samples(conn, batch)
+        return True
 
     def _add_samples(self, conn: Connection, batch: EvidenceBatch) -> None:
         if not batch.diff_samples or self.samples_per_hour <= 0:
@@ -897,4 +858,5 @@ class Store:
             for table in _HOURLY:
                 result = conn.execute(sa.delete(table).where(table.c.hour <= cutoff - _HOUR))
                 deleted += max(result.rowcount, 0)
+            batch_log.prune(conn)
         return deleted
