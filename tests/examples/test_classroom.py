@@ -27,7 +27,8 @@ from turnout.config import Config
 from turnout.gateway import Gateway, GraphQLRequest
 from turnout.metrics import Metrics
 from turnout.migration.engine import MigrationEngine
-from turnout.migration.model import ComparisonOutcome, Difference, Migration, MigrationState, Stage
+from turnout.migration.memory_store import MemoryStore
+from turnout.migration.model import ComparisonOutcome, Difference, Migration, Stage
 from turnout.migration.readiness import fields_declared_by
 from turnout.migration.routing import CohortKey
 from turnout.migration.shadow import ShadowQueue
@@ -291,15 +292,12 @@ def test_traffic_through_a_gateway(urls: dict[str, str], serve_asgi: Callable[..
     assert len(result.by_operation) >= 3
 
 
-class _States:
-    def __init__(self, stage: Stage) -> None:
-        self.stage = stage
-
-    def get_states(self) -> dict[str, MigrationState]:
-        return {name: MigrationState(name=name, stage=self.stage) for name in ("assignments", "progress")}
-
-    def set_stage(self, *_args: Any, **_kwargs: Any) -> Any:
-        raise NotImplementedError
+def _stages(**stages: tuple[Stage, float]) -> MemoryStore:
+    """A store (in memory) with these stages, per migration."""
+    store = MemoryStore()
+    for name, (stage, percent) in stages.items():
+        store.set_stage(name, stage, percent=percent, by="test", reason="test", evidence={})
+    return store
 
 
 class _Evidence:
@@ -331,7 +329,7 @@ def _side_by_side(urls: dict[str, str], with_rules: bool, requests: list[tuple[s
     model = read_supergraph(classroom.supergraph_sdl(urls))
     migrations = [replace(m, noise_rate=0.0, rules=m.rules if with_rules else {}) for m in _migrations(model)]
     evidence = _Evidence()
-    engine = MigrationEngine(model, migrations, states=_States(Stage.SIDE_BY_SIDE), evidence=evidence,
+    engine = MigrationEngine(model, migrations, states=_stages(assignments=(Stage.SIDE_BY_SIDE, 100.0), progress=(Stage.SIDE_BY_SIDE, 100.0)), evidence=evidence,
                              cohort=CohortKey(source="header", name="x-user-id"),
                              shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0), rng=random.Random(1))
     gateway = Gateway(model, HttpTransport(timeout=10.0), engine=engine, metrics=metrics)
@@ -460,20 +458,6 @@ def test_serve_command_line() -> None:
                 process.stdout.close()
 
 
-class _Stages:
-    """Stages per migration, as a store would give them."""
-
-    def __init__(self, **stages: tuple[Stage, float]) -> None:
-        self.stages = stages
-
-    def get_states(self) -> dict[str, MigrationState]:
-        return {name: MigrationState(name=name, stage=stage, percent=percent)
-                for name, (stage, percent) in self.stages.items()}
-
-    def set_stage(self, *_args: Any, **_kwargs: Any) -> Any:
-        raise NotImplementedError
-
-
 def test_one_migrations_fallback_leaves_the_others_evidence_alone(urls: dict[str, str]) -> None:
     """progress is migrated and its new service is down; assignments is in side_by_side. `Dashboard` reads both:
     progress falls back (recorded), and assignments records nothing for that request (its candidate was made
@@ -487,7 +471,7 @@ def test_one_migrations_fallback_leaves_the_others_evidence_alone(urls: dict[str
     evidence.fallback = lambda migration, operation, coordinates=(): fallbacks.append(  # type: ignore[method-assign]
         (migration, operation))
     engine = MigrationEngine(model, migrations, evidence=evidence,
-                             states=_Stages(progress=(Stage.MIGRATED, 100.0), assignments=(Stage.SIDE_BY_SIDE, 100.0)),
+                             states=_stages(progress=(Stage.MIGRATED, 100.0), assignments=(Stage.SIDE_BY_SIDE, 100.0)),
                              cohort=CohortKey(source="header", name="x-user-id"),
                              shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0), rng=random.Random(1))
     gateway = Gateway(model, HttpTransport(timeout=5.0), engine=engine)
@@ -530,7 +514,7 @@ def test_a_noise_run_asks_the_old_side_again_only_for_what_migrates(urls: dict[s
     evidence = _Evidence()
     metrics = Metrics()
     engine = MigrationEngine(model, migrations, evidence=evidence,
-                             states=_Stages(progress=(Stage.SIDE_BY_SIDE, 100.0), assignments=(Stage.MIGRATED, 100.0)),
+                             states=_stages(progress=(Stage.SIDE_BY_SIDE, 100.0), assignments=(Stage.MIGRATED, 100.0)),
                              cohort=CohortKey(source="header", name="x-user-id"),
                              shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0), rng=random.Random(1))
     gateway = Gateway(model, HttpTransport(timeout=5.0), engine=engine, metrics=metrics)

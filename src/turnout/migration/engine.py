@@ -11,42 +11,20 @@ import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from ..executor.plan_executor import FetchRecord
 from ..supergraph.model import SupergraphModel
 from .compare import MigrationComparison
-from .model import ComparisonOutcome, Difference, InstanceStage, Migration, MigrationState, Stage, StageChange
-from .noise import NoiseTally, Rates, noise_since, noisy_coordinates
+from .model import ComparisonOutcome, Difference, InstanceStage, Migration, MigrationState, Stage
+from .noise import NoiseTally, noise_since, noisy_coordinates
 from .routing import CohortKey, Decision, Router, cohort_bucket
 from .shadow import ShadowQueue
+from .store_protocol import MigrationStore
 
-__all__ = ["EvidenceSink", "Fanout", "MigrationEngine", "StateSource"]
+__all__ = ["EvidenceSink", "Fanout", "MigrationEngine"]
 
 log = logging.getLogger("turnout.migration")
-
-
-class StateSource(Protocol):
-    """Where stages live (the store): every gateway instance reads the same."""
-
-    def get_states(self) -> dict[str, MigrationState]: ...
-
-    def set_stage(self, name: str, stage: Stage, *, percent: float, by: str, reason: str, forced: bool = False,
-                  evidence: dict[str, Any]) -> StageChange: ...
-
-
-@runtime_checkable
-class NoiseSource(Protocol):
-    """A state source that also keeps every instance's noise counts (the store does)."""
-
-    def noise_rates(self, name: str, since: datetime) -> Rates: ...
-
-
-@runtime_checkable
-class InstanceRegistry(Protocol):
-    """A state source that also keeps what each gateway instance runs (the store does)."""
-
-    def report_instance(self, instance: str, stages: dict[str, InstanceStage]) -> None: ...
 
 
 class EvidenceSink(Protocol):
@@ -103,7 +81,7 @@ class MigrationEngine:
         model: SupergraphModel,
         migrations: Sequence[Migration],
         *,
-        states: StateSource | None = None,
+        states: MigrationStore | None = None,
         evidence: EvidenceSink | None = None,
         cohort: CohortKey | None = None,
         shadow: ShadowQueue | None = None,
@@ -169,23 +147,19 @@ class MigrationEngine:
             known = self.picked.get(name)
             if known is None or (known.stage, known.percent) != (state.stage, state.percent):
                 self.picked[name] = InstanceStage(stage=state.stage, percent=state.percent, since=now)
-        if isinstance(self.state_source, NoiseSource):
-            # noise as every instance measured it, over the last two windows: shared, and expiring
-            source = self.state_source
-            since = noise_since(now)
-            try:
-                found = await asyncio.to_thread(
-                    lambda: {name: source.noise_rates(name, since) for name in self.migrations})
-            except Exception as error:
-                log.warning("could not read the noise rates from the store (%s); keeping the last ones",
-                            _problem(error))
-            else:
-                self._stored_noise = {name: noisy_coordinates(rates) for name, rates in found.items()}
-        if isinstance(self.state_source, InstanceRegistry):
-            try:
-                await asyncio.to_thread(self.state_source.report_instance, self.instance, dict(self.picked))
-            except Exception as error:
-                log.warning("could not report this instance's stages to the store (%s)", _problem(error))
+        # noise as every instance measured it, over the last two windows: shared, and expiring
+        source, since = self.state_source, noise_since(now)
+        try:
+            found = await asyncio.to_thread(lambda: {name: source.noise_rates(name, since) for name in self.migrations})
+        except Exception as error:
+            log.warning("could not read the noise rates from the store (%s); keeping the last ones",
+                        _problem(error))
+        else:
+            self._stored_noise = {name: noisy_coordinates(rates) for name, rates in found.items()}
+        try:
+            await asyncio.to_thread(source.report_instance, self.instance, dict(self.picked))
+        except Exception as error:
+            log.warning("could not report this instance's stages to the store (%s)", _problem(error))
 
     async def _refresh_forever(self) -> None:
         while True:
