@@ -259,17 +259,6 @@ class EvidenceBatch:
         for sample in other.diff_samples:
             self.add_diff_sample(sample, samples_per_hour)
 
-    def trim_samples(self, max_rows: int) -> int:
-        """Drop the newest samples until the batch has at most `max_rows` rows (counters are kept); returns how
-        many were dropped."""
-        excess = min(self.size() - max_rows, len(self.diff_samples))
-        if excess <= 0:
-            return 0
-        for sample in self.diff_samples[-excess:]:
-            key = (sample.signature, sample.hour)
-            self.sample_counts[key] -= 1
-        del self.diff_samples[-excess:]
-        return excess
 
 
 def samples_within_quota(samples: Iterable[DiffSampleRow], stored: dict[tuple[str, datetime], int],

@@ -39,12 +39,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
-class _Group:
-    row: DiffGroup
-    sequence: int = 0
-
-
 @dataclass(frozen=True)
 class _Sample:
     signature: str

@@ -75,12 +75,6 @@ class SelectionBuilder:
     def typename(self) -> None:
         self.field("__typename", "__typename")
 
-    def find_field(self, response_key: str) -> FieldBuilder | None:
-        for key, item in self.items.items():
-            if key[0] == "f" and key[1] == response_key and isinstance(item, FieldBuilder):
-                return item
-        return None
-
     def fragment(
         self, type_condition: str | None, directives: tuple[DirectiveNode, ...] = (), directives_text: str = ""
     ) -> SelectionBuilder:
