@@ -372,7 +372,8 @@ def test_evidence_since_counts_from_the_hour_it_falls_in(store: MigrationStore) 
 
 
 def test_diff_samples_are_bounded_per_group_and_hour(store: MigrationStore) -> None:
-    earlier = NOW - 2 * HOUR
+    # ten minutes into an hour, whatever the time of day: a minute later is still that hour
+    earlier = THIS_HOUR - 2 * HOUR + timedelta(minutes=10)
     batch = EvidenceBatch()
     signature = add_diff(batch, at=earlier, samples=5)
     store.write(batch)
