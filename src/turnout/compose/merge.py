@@ -1,0 +1,569 @@
+"""Merge normalized subgraphs into a supergraph: types, fields, arguments, enums, unions, inputs, each with the
+`join__*` metadata Apollo's composition records, and the merge errors with Apollo's codes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from graphql import TypeNode, ValueNode, print_ast
+
+from .errors import CompositionError, Hint, Location
+from .merged import (
+    Graph,
+    JoinField,
+    JoinType,
+    MergedArg,
+    MergedEnumValue,
+    MergedField,
+    MergedType,
+    Supergraph,
+    graph_enum_names,
+)
+from .model import Applied, Kind, SubArg, SubField, Subgraph, SubType, named_type
+from .types import is_strict_subtype, same_type, same_value
+
+__all__ = ["merge"]
+
+_LABEL = r"^[a-zA-Z][a-zA-Z0-9_\-:./]*$"
+_PERCENT = r"^percent\((\d{1,2}(\.\d{1,8})?|100)\)$"
+
+
+@dataclass
+class _Override:
+    used: set[str] = field(default_factory=set)  # subgraph names whose field is overridden but still used
+    unused: set[str] = field(default_factory=set)
+    labels: dict[str, str] = field(default_factory=dict)
+    unknown_target: set[str] = field(default_factory=set)
+
+
+class _Merger:
+    def __init__(self, subgraphs: list[Subgraph]) -> None:
+        self.subgraphs = subgraphs
+        self.by_name = {s.name: s for s in subgraphs}
+        enums = graph_enum_names([s.name for s in subgraphs])
+        self.enum = {s.name: e for s, e in zip(subgraphs, enums, strict=True)}
+        self.errors: list[CompositionError] = []
+        self.hints: list[Hint] = []
+        self.types: dict[str, MergedType] = {}
+        self.kinds: dict[str, Kind] = {}
+        self.enum_usage: dict[str, set[str]] = {}
+
+    # -- reporting --------------------------------------------------------------------------------------------
+
+    def error(self, code: str, message: str, *where: tuple[str, int | None]) -> None:
+        self.errors.append(CompositionError(
+            code=code, message=message, locations=tuple(Location(subgraph=s, line=line) for s, line in where)))
+
+    def hint(self, code: str, message: str, *where: tuple[str, int | None]) -> None:
+        self.hints.append(Hint(code=code, message=message,
+                               locations=tuple(Location(subgraph=s, line=line) for s, line in where)))
+
+    # -- types ------------------------------------------------------------------------------------------------
+
+    def sources(self, name: str) -> list[tuple[Subgraph, SubType]]:
+        kind = self.kinds[name]
+        found = []
+        for subgraph in self.subgraphs:
+            sub = subgraph.types.get(name)
+            if sub is not None and ("interface" if sub.interface_object else sub.kind) == kind:
+                found.append((subgraph, sub))
+        return found
+
+    def merge(self) -> Supergraph:
+        mismatched: dict[str, list[str]] = {}
+        for subgraph in self.subgraphs:
+            for sub in subgraph.types.values():
+                kind: Kind = "interface" if sub.interface_object else sub.kind
+                previous = self.kinds.setdefault(sub.name, kind)
+                if previous != kind:
+                    mismatched.setdefault(sub.name, [])
+        for name in mismatched:
+            described = "; ".join(
+                f'{_kind_name(t)} in "{s.name}"' for s in self.subgraphs if (t := s.types.get(name)) is not None)
+            self.error("TYPE_KIND_MISMATCH", f'Type "{name}" has mismatched kind: it is defined as {described}',
+                       *[(s.name, t.line) for s in self.subgraphs if (t := s.types.get(name)) is not None])
+        for name, kind in self.kinds.items():
+            if kind == "interface" and all(t.interface_object for _s, t in self.sources(name)):
+                self.error("INTERFACE_OBJECT_USAGE_ERROR",
+                           f'Type "{name}" is declared with @interfaceObject in all the subgraphs in which it is '
+                           f'defined (it is defined in {_names(s.name for s, _t in self.sources(name))} but should '
+                           f'be defined as an interface in at least one subgraph)')
+        self.collect_enum_usage()
+        for name in self.kinds:
+            self.types[name] = MergedType(name=name, kind=self.kinds[name])
+        for merged in self.types.values():  # implementations and union members first: subtyping needs them
+            if merged.kind in ("object", "interface"):
+                self.merge_implements(merged)
+            elif merged.kind == "union":
+                self.merge_union(merged)
+        for merged in self.types.values():
+            self.merge_type(merged)
+        self.add_interface_object_fields()
+        self.check_interface_fields()
+        roots = {kind: root for kind, root in (("query", "Query"), ("mutation", "Mutation"),
+                                               ("subscription", "Subscription"))
+                 if root in self.types and self.types[root].fields}
+        for root in ("Query", "Mutation", "Subscription"):
+            if root in self.types and not self.types[root].fields:
+                del self.types[root]
+        if "query" not in roots:
+            self.error("NO_QUERIES", "No queries found in any subgraph: a supergraph must have a query root type.")
+        graphs = [Graph(name=s.name, enum=self.enum[s.name], url=s.url) for s in self.subgraphs]
+        version = max((s.version for s in self.subgraphs), default=(2, 0))
+        uses_labels = any(j.override_label for t in self.types.values() for f in t.fields.values() for j in f.joins)
+        join = "0.5" if version >= (2, 8) else "0.4" if version >= (2, 7) or uses_labels else "0.3"
+        return Supergraph(graphs=graphs, types=self.types, roots=roots, join_version=join)
+
+    def collect_enum_usage(self) -> None:
+        for subgraph in self.subgraphs:
+            for sub in subgraph.types.values():
+                for f in sub.fields.values():
+                    if sub.kind == "input":
+                        self._use(named_type(f.type), "input")
+                        continue
+                    if f.external:
+                        continue
+                    self._use(named_type(f.type), "output")
+                    for arg in f.args.values():
+                        self._use(named_type(arg.type), "input")
+
+    def _use(self, name: str, position: str) -> None:
+        if self.kinds.get(name) == "enum":
+            self.enum_usage.setdefault(name, set()).add(position)
+
+    def merge_type(self, merged: MergedType) -> None:
+        sources = self.sources(merged.name)
+        self.check_extension_with_no_base(merged, sources)
+        merged.description = _description(t.description for _s, t in sources)
+        merged.applied = _merge_applied([t.applied for _s, t in sources])
+        for subgraph, sub in sources:
+            graph = self.enum[subgraph.name]
+            if not sub.keys:
+                merged.joins.append(JoinType(graph=graph, interface_object=sub.interface_object))
+            for key in sub.keys:
+                merged.joins.append(JoinType(graph=graph, key=key.fields, extension=key.extension or sub.extends,
+                                             resolvable=key.resolvable, interface_object=sub.interface_object))
+        if merged.kind in ("object", "interface"):
+            self.merge_fields(merged, sources)
+        elif merged.kind == "enum":
+            self.merge_enum(merged, sources)
+        elif merged.kind == "input":
+            self.merge_input(merged, sources)
+
+    def check_extension_with_no_base(self, merged: MergedType, sources: list[tuple[Subgraph, SubType]]) -> None:
+        if merged.name in ("Query", "Mutation", "Subscription"):
+            return
+        if any(t.has_definition for _s, t in sources):
+            return
+        for subgraph, sub in sources:
+            if subgraph.fed2 and not sub.has_definition:
+                self.error("EXTENSION_WITH_NO_BASE",
+                           f'[{subgraph.name}] Type "{merged.name}" is an extension type, but there is no type '
+                           f'definition for "{merged.name}" in any subgraph.', (subgraph.name, sub.line))
+
+    def merge_implements(self, merged: MergedType) -> None:
+        for subgraph, sub in self.sources(merged.name):
+            for interface in sub.interfaces:
+                merged.implements.append((self.enum[subgraph.name], interface))
+                if interface not in merged.interfaces:
+                    merged.interfaces.append(interface)
+
+    def merge_union(self, merged: MergedType) -> None:
+        sources = self.sources(merged.name)
+        for _subgraph, sub in sources:
+            for member in sub.members:
+                if member not in merged.members:
+                    merged.members.append(member)
+        for member in merged.members:
+            for subgraph, sub in sources:
+                if member in sub.members:
+                    merged.member_joins.append((self.enum[subgraph.name], member))
+
+    def related(self, sup: str, sub: str) -> bool:
+        merged = self.types.get(sup)
+        if merged is None:
+            return False
+        if merged.kind == "union":
+            return sub in merged.members
+        target = self.types.get(sub)
+        return target is not None and sup in target.interfaces
+
+    # -- fields -----------------------------------------------------------------------------------------------
+
+    def merge_fields(self, merged: MergedType, sources: list[tuple[Subgraph, SubType]]) -> None:
+        names: list[str] = []
+        for _subgraph, sub in sources:
+            names.extend(n for n in sub.fields if n not in names)
+        for name in names:
+            field_sources = [(s, t.fields.get(name)) for s, t in sources]
+            self.merge_field(merged, name, field_sources)
+
+    def abstracted(self, type_name: str, field_name: str, subgraph: Subgraph) -> list[tuple[str, SubField]]:
+        """The fields standing in for `type_name.field_name` in a subgraph through @interfaceObject types."""
+        merged = self.types.get(type_name)
+        if merged is None or merged.kind != "object" or type_name in subgraph.types:
+            return []
+        found = []
+        for interface in merged.interfaces:
+            there = subgraph.types.get(interface)
+            if there is not None and there.interface_object and field_name in there.fields:
+                found.append((interface, there.fields[field_name]))
+        return found
+
+    def merge_field(self, merged: MergedType, name: str, sources: list[tuple[Subgraph, SubField | None]]) -> None:
+        coordinate = f"{merged.name}.{name}"
+        present = [(s, f) for s, f in sources if f is not None]
+        overrides = self.validate_override(coordinate, present)
+        every_external = all(f.external for _s, f in present) and all(
+            all(a.external for _i, a in self.abstracted(merged.name, name, s))
+            for s in self.subgraphs if s.name not in {p.name for p, _f in present})
+        if every_external:
+            self.error("EXTERNAL_MISSING_ON_BASE",
+                       f'Field "{coordinate}" is marked @external on all the subgraphs in which it is listed '
+                       f'({_names(s.name for s, _f in present)}).', *[(s.name, f.line) for s, f in present])
+            return
+        internal = [(s, f) for s, f in present if not f.external]
+        result = MergedField(name=name, type=present[0][1].type)
+        result.description = _description(f.description for _s, f in internal)
+        result.applied = _merge_applied([f.applied for _s, f in internal])
+        self.merge_arguments(coordinate, result, internal)
+        all_equal, result.type = self.merge_type_reference(coordinate, internal or present, input_position=False)
+        for subgraph, f in present:
+            if f.external and not (same_type(result.type, f.type) or
+                                   (not all_equal and is_strict_subtype(result.type, f.type, self.related))):
+                self.error("EXTERNAL_TYPE_MISMATCH",
+                           f'Type of field "{coordinate}" is incompatible across subgraphs (where marked @external): '
+                           f'it has type "{print_ast(result.type)}" in the supergraph but type '
+                           f'"{print_ast(f.type)}" in "{subgraph.name}"', (subgraph.name, f.line))
+        self.add_join_fields(merged, result, present, all_equal, overrides)
+        if merged.kind == "object":
+            self.validate_sharing(coordinate, merged.name, name, present, overrides)
+        merged.fields[name] = result
+
+    def merge_arguments(self, coordinate: str, result: MergedField, internal: list[tuple[Subgraph, SubField]]) -> None:
+        names: list[str] = []
+        for _s, f in internal:
+            names.extend(a for a in f.args if a not in names)
+        for arg_name in names:
+            args = [(s, f.args.get(arg_name)) for s, f in internal]
+            missing = [s.name for s, a in args if a is None]
+            if missing:
+                required = [s.name for s, a in args if a is not None and a.type.kind == "non_null_type"
+                            and a.default is None]
+                if required:
+                    self.error("REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH",
+                               f'Argument "{coordinate}({arg_name}:)" is required in some subgraphs but does not '
+                               f'appear in all subgraphs: it is required in {_names(required)} but does not appear '
+                               f'in {_names(missing)}', *[(s.name, a.line) for s, a in args if a is not None])
+                continue
+            present = [(s, a) for s, a in args if a is not None]
+            _equal, arg_type = self.merge_type_reference(
+                f"{coordinate}({arg_name}:)", present, input_position=True, argument=True)
+            default = self.merge_default(f'Argument "{coordinate}({arg_name}:)"', "ARGUMENT_DEFAULT_MISMATCH",
+                                         [(s, a.default, a.line) for s, a in present])
+            result.args[arg_name] = MergedArg(
+                name=arg_name, type=arg_type, default=default,
+                description=_description(a.description for _s, a in present),
+                applied=_merge_applied([a.applied for _s, a in present]))
+
+    def merge_default(self, what: str, code: str,
+                      defaults: list[tuple[Subgraph, ValueNode | None, int | None]]) -> ValueNode | None:
+        values = [d for _s, d, _l in defaults]
+        distinct = [v for v in values if v is not None]
+        if any(not same_value(distinct[0], v) for v in distinct[1:]):
+            self.error(code, f"{what} has incompatible default values across subgraphs",
+                       *[(s.name, line) for s, _d, line in defaults])
+            return distinct[0]
+        if distinct and len(distinct) != len(values):
+            return None
+        return distinct[0] if distinct else None
+
+    def merge_type_reference(self, coordinate: str, sources: Sequence[tuple[Subgraph, SubField | SubArg]], *,
+                             input_position: bool, argument: bool = False) -> tuple[bool, TypeNode]:
+        dest: TypeNode | None = None
+        subtypes = incompatible = False
+        for _s, element in sources:
+            node: TypeNode = element.type
+            if dest is None or same_type(dest, node):
+                dest = node
+            elif is_strict_subtype(dest, node, self.related):
+                subtypes = True
+                if input_position:
+                    dest = node
+            elif is_strict_subtype(node, dest, self.related):
+                subtypes = True
+                if not input_position:
+                    dest = node
+            else:
+                incompatible = True
+        assert dest is not None
+        if incompatible:
+            kind = "argument" if argument else "field"
+            described = ", ".join(f'type "{print_ast(e.type)}" in "{s.name}"' for s, e in sources)
+            self.error("ARGUMENT_TYPE_MISMATCH" if argument else "FIELD_TYPE_MISMATCH",
+                       f'Type of {kind} "{coordinate}" is incompatible across subgraphs: it has {described}',
+                       *[(s.name, e.line) for s, e in sources])
+        return not (subtypes or incompatible), dest
+
+    def validate_override(self, coordinate: str, present: list[tuple[Subgraph, SubField]]) -> _Override:
+        result = _Override()
+        by_name = {s.name: f for s, f in present}
+        with_override = {s.name for s, f in present if f.override_from is not None and s.fed2}
+        for subgraph, f in present:
+            if subgraph.name not in with_override or f.override_from is None:
+                continue
+            source, parent = f.override_from, coordinate.split(".")[0]
+            if subgraph.types[parent].kind == "interface" and not subgraph.types[parent].interface_object:
+                self.error("OVERRIDE_ON_INTERFACE",
+                           f'@override cannot be used on field "{coordinate}" on subgraph "{subgraph.name}": '
+                           f'@override is not supported on interface type fields.', (subgraph.name, f.line))
+                continue
+            if source not in self.by_name:
+                result.unknown_target.add(subgraph.name)
+                self.hint("FROM_SUBGRAPH_DOES_NOT_EXIST",
+                          f'Source subgraph "{source}" for field "{coordinate}" on subgraph "{subgraph.name}" does '
+                          f'not exist.', (subgraph.name, f.line))
+            elif source == subgraph.name:
+                self.error("OVERRIDE_FROM_SELF_ERROR",
+                           f'Source and destination subgraphs "{source}" are the same for overridden field '
+                           f'"{coordinate}"', (subgraph.name, f.line))
+            elif source in with_override:
+                self.error("OVERRIDE_SOURCE_HAS_OVERRIDE",
+                           f'Field "{coordinate}" on subgraph "{subgraph.name}" is also marked with directive '
+                           f'@override in subgraph "{source}". Only one @override directive is allowed per field.',
+                           (subgraph.name, f.line), (source, by_name[source].line))
+            elif source not in by_name:
+                self.hint("OVERRIDE_DIRECTIVE_CAN_BE_REMOVED",
+                          f'Field "{coordinate}" on subgraph "{subgraph.name}" no longer exists in the from '
+                          f'subgraph. The @override directive can be removed.', (subgraph.name, f.line))
+            else:
+                self.apply_override(coordinate, subgraph, f, self.by_name[source], by_name[source], result)
+        return result
+
+    def apply_override(self, coordinate: str, subgraph: Subgraph, f: SubField, source: Subgraph, from_field: SubField,
+                       result: _Override) -> None:
+        conflict = ("requires" if from_field.requires else "provides" if from_field.provides
+                    else "external" if f.external else None)
+        if conflict is not None:
+            self.error("OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                       f'@override cannot be used on field "{coordinate}" on subgraph "{subgraph.name}" since '
+                       f'"{coordinate}" on "{source.name if conflict != "external" else subgraph.name}" is marked '
+                       f'with directive "@{conflict}"', (subgraph.name, f.line))
+            return
+        label = f.override_label
+        parent, name = coordinate.split(".")
+        used = (parent, name) in source.used
+        if from_field.external:
+            self.hint("OVERRIDE_DIRECTIVE_CAN_BE_REMOVED",
+                      f'Field "{coordinate}" on subgraph "{subgraph.name}" is not resolved anymore by the from '
+                      f'subgraph (it is marked "@external" in "{source.name}"). The @override directive can be '
+                      f'removed.', (subgraph.name, f.line))
+        elif used:
+            result.used.add(source.name)
+        else:
+            result.unused.add(source.name)
+        if label is None:
+            return
+        if re.match(_LABEL, label) or (re.match(_PERCENT, label) and 0 <= float(label[8:-1]) <= 100):
+            result.labels[subgraph.name] = result.labels[source.name] = label
+        else:
+            self.error("OVERRIDE_LABEL_INVALID",
+                       f'Invalid @override label "{label}" on field "{coordinate}" on subgraph "{subgraph.name}": '
+                       f'labels must start with a letter and after that may contain alphanumerics, underscores, '
+                       f'minuses, colons, periods, or slashes. Alternatively, labels may be of the form '
+                       f'"percent(x)" where x is a float between 0-100 inclusive.', (subgraph.name, f.line))
+        message = (f'Field "{coordinate}" on subgraph "{source.name}" is currently being migrated via progressive '
+                   f'@override. It is still used in some federation directive(s) (@key, @requires, and/or '
+                   f'@provides) and/or to satisfy interface constraint(s). Once the migration is complete, consider '
+                   f'marking it @external explicitly or removing it along with its references.' if used else
+                   f'Field "{coordinate}" is currently being migrated with progressive @override. Once the '
+                   f'migration is complete, remove the field from subgraph "{source.name}".')
+        self.hint("OVERRIDE_MIGRATION_IN_PROGRESS", message, (source.name, from_field.line))
+
+    def add_join_fields(self, merged: MergedType, result: MergedField, present: list[tuple[Subgraph, SubField]],
+                        all_equal: bool, overrides: _Override) -> None:
+        present_names = {s.name for s, _f in present}
+        needs = (not all_equal or bool(overrides.used) or bool(overrides.labels)
+                 or any(f.external or f.requires or f.provides for s, f in present if s.name not in overrides.unused)
+                 or any(merged.name in s.types and s.name not in present_names for s in self.subgraphs)
+                 or any(merged.name in s.types and s.name in overrides.unused and s.name not in overrides.labels
+                        for s in self.subgraphs))
+        if not needs:
+            return
+        for subgraph, f in present:
+            label = overrides.labels.get(subgraph.name)
+            if subgraph.name in overrides.unused and label is None:
+                continue
+            result.joins.append(JoinField(
+                graph=self.enum[subgraph.name], requires=f.requires, provides=f.provides,
+                type=None if all_equal else print_ast(f.type), external=f.external,
+                override=f.override_from if subgraph.fed2 else None,
+                used_overridden=subgraph.name in overrides.used, override_label=label))
+
+    def validate_sharing(self, coordinate: str, type_name: str, name: str, present: list[tuple[Subgraph, SubField]],
+                         overrides: _Override) -> None:
+        resolving: list[tuple[str, bool, int | None]] = []  # (subgraph, shareable, line)
+
+        def categorize(subgraph: Subgraph, parent: str, f: SubField, label: str) -> None:
+            if f.external and (parent, f.name) not in subgraph.provided:
+                return
+            resolving.append((label, (parent, f.name) in subgraph.shareable, f.line))
+
+        present_names = {s.name for s, _f in present}
+        for subgraph in self.subgraphs:
+            if subgraph.name not in present_names:
+                for interface, f in self.abstracted(type_name, name, subgraph):
+                    categorize(subgraph, interface, f,
+                               f'"{subgraph.name}" (through @interfaceObject field "{interface}.{name}")')
+        for subgraph, f in present:
+            if subgraph.name in overrides.used or subgraph.name in overrides.unused:
+                continue
+            categorize(subgraph, type_name, f, f'"{subgraph.name}"')
+        non_shareable = [r for r in resolving if not r[1]]
+        if non_shareable and len(resolving) > 1:
+            listing = _names(r[0] for r in resolving)
+            which = _names(r[0] for r in non_shareable) if len(non_shareable) < len(resolving) else "all of them"
+            self.error("INVALID_FIELD_SHARING",
+                       f'Non-shareable field "{coordinate}" is resolved from multiple subgraphs: it is resolved from '
+                       f'{listing} and defined as non-shareable in {which}',
+                       *[(r[0].split('"')[1], r[2]) for r in resolving])
+
+    def add_interface_object_fields(self) -> None:
+        for merged in self.types.values():
+            if merged.kind != "object":
+                continue
+            for interface in merged.interfaces:
+                itf = self.types.get(interface)
+                if itf is None:
+                    continue
+                for name, itf_field in itf.fields.items():
+                    if name in merged.fields:
+                        continue
+                    if any((t := s.types.get(interface)) is not None and t.interface_object and name in t.fields
+                           for s in self.subgraphs):
+                        merged.fields[name] = MergedField(
+                            name=name, type=itf_field.type, args=dict(itf_field.args),
+                            description=itf_field.description, applied=itf_field.applied,
+                            joins=[JoinField(graph=None)])
+
+    def check_interface_fields(self) -> None:
+        for merged in self.types.values():
+            for interface in merged.interfaces:
+                itf = self.types.get(interface)
+                if itf is None or itf.kind != "interface":
+                    continue
+                for name in itf.fields:
+                    if name not in merged.fields:
+                        self.error("INTERFACE_FIELD_NO_IMPLEM",
+                                   f'Interface field "{interface}.{name}" is declared in some subgraphs but type '
+                                   f'"{merged.name}", which implements "{interface}", does not have field '
+                                   f'"{name}".')
+
+    # -- enums and inputs -------------------------------------------------------------------------------------
+
+    def merge_enum(self, merged: MergedType, sources: list[tuple[Subgraph, SubType]]) -> None:
+        usage = self.enum_usage.get(merged.name, {"output"})
+        names: list[str] = []
+        for _s, sub in sources:
+            names.extend(v for v in sub.values if v not in names)
+        for name in names:
+            having = [(s, sub.values[name]) for s, sub in sources if name in sub.values]
+            value = MergedEnumValue(name=name, description=_description(v.description for _s, v in having),
+                                    applied=_merge_applied([v.applied for _s, v in having]),
+                                    graphs=[self.enum[s.name] for s, _v in having])
+            if len(having) < len(sources) and "input" in usage and not value.applied.inaccessible:
+                if "output" in usage:
+                    self.error("ENUM_VALUE_MISMATCH",
+                               f'Enum type "{merged.name}" is used as both input type and output type, but value '
+                               f'"{name}" is not defined in all the subgraphs defining "{merged.name}": "{name}" is '
+                               f'defined in {_names(s.name for s, _v in having)} but not in '
+                               f'{_names(s.name for s, t in sources if name not in t.values)}',
+                               *[(s.name, t.line) for s, t in sources])
+                continue
+            merged.values[name] = value
+        if not merged.values:
+            self.error("EMPTY_MERGED_ENUM_TYPE",
+                       f'None of the values of enum type "{merged.name}" are defined consistently in all the '
+                       f'subgraphs defining that type. As only values common to all subgraphs are merged, this '
+                       f'would result in an empty type.', *[(s.name, t.line) for s, t in sources])
+
+    def merge_input(self, merged: MergedType, sources: list[tuple[Subgraph, SubType]]) -> None:
+        names: list[str] = []
+        for _s, sub in sources:
+            names.extend(n for n in sub.fields if n not in names)
+        for name in names:
+            having = [(s, sub.fields[name]) for s, sub in sources if name in sub.fields]
+            coordinate = f"{merged.name}.{name}"
+            applied = _merge_applied([f.applied for _s, f in having])
+            if len(having) < len(sources) and not applied.inaccessible:
+                required = [s.name for s, f in having if f.type.kind == "non_null_type" and f.default is None]
+                if required:
+                    self.error("REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH",
+                               f'Input object field "{coordinate}" is required in some subgraphs but does not appear '
+                               f'in all subgraphs: it is required in {_names(required)} but does not appear in '
+                               f'{_names(s.name for s, t in sources if name not in t.fields)}',
+                               *[(s.name, f.line) for s, f in having])
+                continue
+            all_equal, field_type = self.merge_type_reference(coordinate, having, input_position=True)
+            result = MergedField(name=name, type=field_type, applied=applied,
+                                 description=_description(f.description for _s, f in having))
+            result.default = self.merge_default(
+                f'Input field "{coordinate}"', "INPUT_FIELD_DEFAULT_MISMATCH",
+                [(s, f.default, f.line) for s, f in having])
+            if not all_equal:
+                result.joins = [JoinField(graph=self.enum[s.name], type=print_ast(f.type)) for s, f in having]
+            merged.fields[name] = result
+        if not merged.fields:
+            self.error("EMPTY_MERGED_INPUT_TYPE",
+                       f'None of the fields of input object type "{merged.name}" are consistently defined in all the '
+                       f'subgraphs defining that type. As only fields common to all subgraphs are merged, this would '
+                       f'result in an empty type.', *[(s.name, t.line) for s, t in sources])
+
+
+def _kind_name(sub: SubType) -> str:
+    if sub.interface_object:
+        return "Interface Object Type (Object Type with @interfaceObject)"
+    return {"object": "Object Type", "interface": "Interface Type", "union": "Union Type", "enum": "Enum Type",
+            "input": "Input Object Type", "scalar": "Scalar Type"}[sub.kind]
+
+
+def _names(names: Iterable[str]) -> str:
+    listed = [n if n.startswith('"') else f'"{n}"' for n in names]
+    if len(listed) == 1:
+        return f"subgraph {listed[0]}"
+    return "subgraphs " + (", ".join(listed[:-1]) + " and " + listed[-1] if listed else "")
+
+
+def _description(descriptions: Iterable[str | None]) -> str | None:
+    counts: dict[str, int] = {}
+    for description in descriptions:
+        if description is not None:
+            counts[description] = counts.get(description, 0) + 1
+    if not counts:
+        return None
+    non_empty = [d for d in counts if d != ""]
+    if len(counts) == 1:
+        return next(iter(counts))
+    if len(non_empty) == 1:
+        return non_empty[0]
+    return max(non_empty, key=lambda d: counts[d])
+
+
+def _merge_applied(applied: list[Applied]) -> Applied:
+    result = Applied()
+    for one in applied:
+        result.inaccessible |= one.inaccessible
+        result.tags.extend(t for t in one.tags if t not in result.tags)
+        if result.deprecated is None:
+            result.deprecated = one.deprecated
+        if result.specified_by is None:
+            result.specified_by = one.specified_by
+    return result
+
+
+def merge(subgraphs: list[Subgraph]) -> tuple[Supergraph, list[CompositionError], list[Hint]]:
+    merger = _Merger(subgraphs)
+    supergraph = merger.merge()
+    return supergraph, merger.errors, merger.hints
