@@ -59,7 +59,7 @@ def compose(inputs: Sequence[SubgraphInput]) -> CompositionResult:
     supergraph, errors, hints = merge(subgraphs)
     if errors:
         return CompositionResult(None, errors, hints)
-    errors = check_satisfiability(supergraph, subgraphs)
+    errors = check_satisfiability(supergraph)
     if errors:
         return CompositionResult(None, errors, hints)
     return CompositionResult(print_supergraph(supergraph), [], hints)
