@@ -261,7 +261,7 @@ class _Merger:
             present = [(s, a) for s, a in args if a is not None]
             _equal, arg_type = self.merge_type_reference(
                 f"{coordinate}({arg_name}:)", present, input_position=True, argument=True)
-            default = self.merge_default(f'Argument "{coordinate}({arg_name}:)"', "ARGUMENT_DEFAULT_MISMATCH",
+            default = self.merge_default(f'Argument "{coordinate}({arg_name}:)"', "FIELD_ARGUMENT_DEFAULT_MISMATCH",
                                          [(s, a.default, a.line) for s, a in present])
             result.args[arg_name] = MergedArg(
                 name=arg_name, type=arg_type, default=default,
@@ -302,7 +302,7 @@ class _Merger:
         if incompatible:
             kind = "argument" if argument else "field"
             described = ", ".join(f'type "{print_ast(e.type)}" in "{s.name}"' for s, e in sources)
-            self.error("ARGUMENT_TYPE_MISMATCH" if argument else "FIELD_TYPE_MISMATCH",
+            self.error("FIELD_ARGUMENT_TYPE_MISMATCH" if argument else "FIELD_TYPE_MISMATCH",
                        f'Type of {kind} "{coordinate}" is incompatible across subgraphs: it has {described}',
                        *[(s.name, e.line) for s, e in sources])
         return not (subtypes or incompatible), dest
