@@ -1,0 +1,62 @@
+"""`turnout serve --supergraph supergraph.yaml`: the gateway composes its subgraphs itself and serves them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.client import graphql_request
+from support.servers import RunningSubgraph
+from support.subgraph import SubgraphSpec
+from turnout.cli import ServeError, serving_app
+from turnout.config import load_config
+from turnout.reload import ComposedSource, SourceError, open_source
+
+HEADER = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])\n'
+USERS = HEADER + 'type Query { me: User }\ntype User @key(fields: "id") { id: ID! name: String }\n'
+REVIEWS = HEADER + 'type User @key(fields: "id") { id: ID! reviews: [String!]! }\n'
+
+
+def _config(tmp_path: Path, running: dict[str, RunningSubgraph]) -> Path:
+    config = tmp_path / "supergraph.yaml"
+    config.write_text("subgraphs:\n" + "".join(
+        f"  {name}:\n    routing_url: {r.url}\n    schema:\n      subgraph_url: {r.url}\n"
+        for name, r in running.items()), encoding="utf-8")
+    return config
+
+
+def test_serve_composes_a_supergraph_yaml(tmp_path: Path, run_subgraphs: Any, serve_asgi: Any) -> None:
+    running = run_subgraphs(
+        SubgraphSpec("users", USERS, data={"User": [{"id": "1", "name": "Ada"}]}, root={"me": {"id": "1", "name": "Ada"}}),
+        SubgraphSpec("reviews", REVIEWS, data={"User": [{"id": "1", "reviews": ["fine", "great"]}]}))
+    cfg = load_config(None, overrides={("supergraph",): str(_config(tmp_path, running)),
+                                       ("reload_interval",): 0})
+    server = serve_asgi(serving_app(cfg), lifespan="on")
+    response = graphql_request(server.base_url + "/graphql", "{ me { name reviews } }")
+    assert response.json == {"data": {"me": {"name": "Ada", "reviews": ["fine", "great"]}}}
+
+
+def test_a_composition_that_fails_is_refused_with_its_errors(tmp_path: Path, run_subgraphs: Any) -> None:
+    running = run_subgraphs(SubgraphSpec("users", USERS), SubgraphSpec("again", USERS))
+    cfg = load_config(None, overrides={("supergraph",): str(_config(tmp_path, running))})
+    with pytest.raises(ServeError, match=r"INVALID_FIELD_SHARING.*Query\.me"):
+        serving_app(cfg)
+
+
+def test_composed_source_reports_a_change_once(tmp_path: Path) -> None:
+    (tmp_path / "users.graphql").write_text(USERS, encoding="utf-8")
+    config = tmp_path / "supergraph.yml"
+    config.write_text("subgraphs:\n  users:\n    routing_url: http://127.0.0.1:9/graphql\n    schema:\n"
+                      "      file: users.graphql\n", encoding="utf-8")
+    source = open_source(str(config))
+    assert isinstance(source, ComposedSource)
+    first = source.read()
+    assert "join__Graph" in first.text and source.changed() is None
+    (tmp_path / "users.graphql").write_text(USERS.replace("name: String", "name: String age: Int"), "utf-8")
+    changed = source.changed()
+    assert changed is not None and "age: Int" in changed.text and source.changed() is None
+    (tmp_path / "users.graphql").write_text("type Query {", encoding="utf-8")
+    with pytest.raises(SourceError, match="INVALID_GRAPHQL"):
+        source.changed()
