@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 from graphql import TypeNode, ValueNode, print_ast
 
@@ -22,20 +20,11 @@ from .merged import (
     graph_enum_names,
 )
 from .model import Applied, Kind, SubArg, SubField, Subgraph, SubType, named_type
+from .overrides import Override, validate_override
 from .types import is_strict_subtype, same_type, same_value
 
 __all__ = ["merge"]
 
-_LABEL = r"^[a-zA-Z][a-zA-Z0-9_\-:./]*$"
-_PERCENT = r"^percent\((\d{1,2}(\.\d{1,8})?|100)\)$"
-
-
-@dataclass
-class _Override:
-    used: set[str] = field(default_factory=set)  # subgraph names whose field is overridden but still used
-    unused: set[str] = field(default_factory=set)
-    labels: dict[str, str] = field(default_factory=dict)
-    unknown_target: set[str] = field(default_factory=set)
 
 
 class _Merger:
@@ -307,83 +296,11 @@ class _Merger:
                        *[(s.name, e.line) for s, e in sources])
         return not (subtypes or incompatible), dest
 
-    def validate_override(self, coordinate: str, present: list[tuple[Subgraph, SubField]]) -> _Override:
-        result = _Override()
-        by_name = {s.name: f for s, f in present}
-        with_override = {s.name for s, f in present if f.override_from is not None and s.fed2}
-        for subgraph, f in present:
-            if subgraph.name not in with_override or f.override_from is None:
-                continue
-            source, parent = f.override_from, coordinate.split(".")[0]
-            if subgraph.types[parent].kind == "interface" and not subgraph.types[parent].interface_object:
-                self.error("OVERRIDE_ON_INTERFACE",
-                           f'@override cannot be used on field "{coordinate}" on subgraph "{subgraph.name}": '
-                           f'@override is not supported on interface type fields.', (subgraph.name, f.line))
-                continue
-            if source not in self.by_name:
-                result.unknown_target.add(subgraph.name)
-                self.hint("FROM_SUBGRAPH_DOES_NOT_EXIST",
-                          f'Source subgraph "{source}" for field "{coordinate}" on subgraph "{subgraph.name}" does '
-                          f'not exist.', (subgraph.name, f.line))
-            elif source == subgraph.name:
-                self.error("OVERRIDE_FROM_SELF_ERROR",
-                           f'Source and destination subgraphs "{source}" are the same for overridden field '
-                           f'"{coordinate}"', (subgraph.name, f.line))
-            elif source in with_override:
-                self.error("OVERRIDE_SOURCE_HAS_OVERRIDE",
-                           f'Field "{coordinate}" on subgraph "{subgraph.name}" is also marked with directive '
-                           f'@override in subgraph "{source}". Only one @override directive is allowed per field.',
-                           (subgraph.name, f.line), (source, by_name[source].line))
-            elif source not in by_name:
-                self.hint("OVERRIDE_DIRECTIVE_CAN_BE_REMOVED",
-                          f'Field "{coordinate}" on subgraph "{subgraph.name}" no longer exists in the from '
-                          f'subgraph. The @override directive can be removed.', (subgraph.name, f.line))
-            else:
-                self.apply_override(coordinate, subgraph, f, self.by_name[source], by_name[source], result)
-        return result
-
-    def apply_override(self, coordinate: str, subgraph: Subgraph, f: SubField, source: Subgraph, from_field: SubField,
-                       result: _Override) -> None:
-        conflict = ("requires" if from_field.requires else "provides" if from_field.provides
-                    else "external" if f.external else None)
-        if conflict is not None:
-            self.error("OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE",
-                       f'@override cannot be used on field "{coordinate}" on subgraph "{subgraph.name}" since '
-                       f'"{coordinate}" on "{source.name if conflict != "external" else subgraph.name}" is marked '
-                       f'with directive "@{conflict}"', (subgraph.name, f.line))
-            return
-        label = f.override_label
-        parent, name = coordinate.split(".")
-        used = (parent, name) in source.used
-        if from_field.external:
-            self.hint("OVERRIDE_DIRECTIVE_CAN_BE_REMOVED",
-                      f'Field "{coordinate}" on subgraph "{subgraph.name}" is not resolved anymore by the from '
-                      f'subgraph (it is marked "@external" in "{source.name}"). The @override directive can be '
-                      f'removed.', (subgraph.name, f.line))
-        elif used:
-            result.used.add(source.name)
-        else:
-            result.unused.add(source.name)
-        if label is None:
-            return
-        if re.match(_LABEL, label) or (re.match(_PERCENT, label) and 0 <= float(label[8:-1]) <= 100):
-            result.labels[subgraph.name] = result.labels[source.name] = label
-        else:
-            self.error("OVERRIDE_LABEL_INVALID",
-                       f'Invalid @override label "{label}" on field "{coordinate}" on subgraph "{subgraph.name}": '
-                       f'labels must start with a letter and after that may contain alphanumerics, underscores, '
-                       f'minuses, colons, periods, or slashes. Alternatively, labels may be of the form '
-                       f'"percent(x)" where x is a float between 0-100 inclusive.', (subgraph.name, f.line))
-        message = (f'Field "{coordinate}" on subgraph "{source.name}" is currently being migrated via progressive '
-                   f'@override. It is still used in some federation directive(s) (@key, @requires, and/or '
-                   f'@provides) and/or to satisfy interface constraint(s). Once the migration is complete, consider '
-                   f'marking it @external explicitly or removing it along with its references.' if used else
-                   f'Field "{coordinate}" is currently being migrated with progressive @override. Once the '
-                   f'migration is complete, remove the field from subgraph "{source.name}".')
-        self.hint("OVERRIDE_MIGRATION_IN_PROGRESS", message, (source.name, from_field.line))
+    def validate_override(self, coordinate: str, present: list[tuple[Subgraph, SubField]]) -> Override:
+        return validate_override(coordinate, present, self.by_name, self.error, self.hint)
 
     def add_join_fields(self, merged: MergedType, result: MergedField, present: list[tuple[Subgraph, SubField]],
-                        all_equal: bool, overrides: _Override) -> None:
+                        all_equal: bool, overrides: Override) -> None:
         present_names = {s.name for s, _f in present}
         needs = (not all_equal or bool(overrides.used) or bool(overrides.labels)
                  or any(f.external or f.requires or f.provides for s, f in present if s.name not in overrides.unused)
@@ -403,7 +320,7 @@ class _Merger:
                 used_overridden=subgraph.name in overrides.used, override_label=label))
 
     def validate_sharing(self, coordinate: str, type_name: str, name: str, present: list[tuple[Subgraph, SubField]],
-                         overrides: _Override) -> None:
+                         overrides: Override) -> None:
         resolving: list[tuple[str, bool, int | None]] = []  # (subgraph, shareable, line)
 
         def categorize(subgraph: Subgraph, parent: str, f: SubField, label: str) -> None:
