@@ -152,6 +152,13 @@ _CASES = [
         "a": fed2("", 'scalar Date @specifiedBy(url: "https://example.com/date")\ntype Query { d: Date }'),
         "b": fed2("", "scalar Date\ntype Query { e: Date }"),
     }),
+    Case("context-from-parent", {
+        "a": fed2("key context fromContext", 'type Query { u: U }\ntype U @key(fields: "id") @context(name: "u") '
+                                             '{ id: ID! unit: String! items: [Item!]! }\n'
+                                             'type Item @key(fields: "id") { id: ID! size(unit: String '
+                                             '@fromContext(field: "$u { unit }")): Int }', "2.8"),
+        "b": fed2("key", 'type Item @key(fields: "id") { id: ID! name: String }', "2.8"),
+    }),
     # -- sets that do not compose -----------------------------------------------------------------------------
     Case("invalid-field-sharing", {
         "a": fed2("", "type Query { a: Int }"),

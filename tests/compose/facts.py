@@ -38,7 +38,8 @@ def join_facts(sdl: str) -> dict[str, Any]:
             facts[f"field {name}.{field_name}"] = {
                 graph[g]: (f.external, _fields_text(f.requires_text), _fields_text(f.provides_text),
                            f.override_from and graph.get(f.override_from, f.override_from), f.override_label,
-                           f.used_overridden, f.type)
+                           f.used_overridden, f.type,
+                           sorted((c.context, c.name, c.type, c.selection) for c in f.context_arguments))
                 for g, f in fdef.in_graphs.items()
             }
     return facts

@@ -23,7 +23,6 @@ SCRIPT = Path(__file__).with_name("apollo_compose.mjs")
 
 # Sets where turnout knowingly differs from Apollo, and why.
 KNOWN = {
-    "fixture:wallets": "@context/@fromContext are not composed yet (contextual arguments stay plain arguments)",
 }
 
 

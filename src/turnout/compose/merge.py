@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from graphql import TypeNode, ValueNode, print_ast
@@ -102,7 +103,8 @@ class _Merger:
         graphs = [Graph(name=s.name, enum=self.enum[s.name], url=s.url) for s in self.subgraphs]
         version = max((s.version for s in self.subgraphs), default=(2, 0))
         uses_labels = any(j.override_label for t in self.types.values() for f in t.fields.values() for j in f.joins)
-        join = "0.5" if version >= (2, 8) else "0.4" if version >= (2, 7) or uses_labels else "0.3"
+        uses_contexts = any(t.contexts for t in self.types.values())
+        join = "0.5" if version >= (2, 8) or uses_contexts else "0.4" if version >= (2, 7) or uses_labels else "0.3"
         return Supergraph(graphs=graphs, types=self.types, roots=roots, join_version=join)
 
     def collect_enum_usage(self) -> None:
@@ -128,6 +130,7 @@ class _Merger:
         merged.description = _description(t.description for _s, t in sources)
         merged.applied = _merge_applied([t.applied for _s, t in sources])
         for subgraph, sub in sources:
+            merged.contexts.extend(f"{subgraph.name}__{name}" for name in sub.contexts)
             graph = self.enum[subgraph.name]
             if not sub.keys:
                 merged.joins.append(JoinType(graph=graph, interface_object=sub.interface_object))
@@ -237,6 +240,14 @@ class _Merger:
             names.extend(a for a in f.args if a not in names)
         for arg_name in names:
             args = [(s, f.args.get(arg_name)) for s, f in internal]
+            if any(a is not None and a.from_context for _s, a in args):
+                for s, a in args:
+                    if a is not None and not a.from_context and a.type.kind == "non_null_type" and a.default is None:
+                        self.error("CONTEXTUAL_ARGUMENT_NOT_CONTEXTUAL_IN_ALL_SUBGRAPHS",
+                                   f'Argument "{coordinate}({arg_name}:)" is contextual in at least one subgraph but '
+                                   f'in "{s.name}" it does not have @fromContext, is not nullable and has no default '
+                                   f'value.', (s.name, a.line))
+                continue  # contextual: not part of the supergraph's arguments
             missing = [s.name for s, a in args if a is None]
             if missing:
                 required = [s.name for s, a in args if a is not None and a.type.kind == "non_null_type"
@@ -302,7 +313,8 @@ class _Merger:
     def add_join_fields(self, merged: MergedType, result: MergedField, present: list[tuple[Subgraph, SubField]],
                         all_equal: bool, overrides: Override) -> None:
         present_names = {s.name for s, _f in present}
-        needs = (not all_equal or bool(overrides.used) or bool(overrides.labels)
+        contextual = any(a.from_context for _s, f in present for a in f.args.values())
+        needs = (not all_equal or contextual or bool(overrides.used) or bool(overrides.labels)
                  or any(f.external or f.requires or f.provides for s, f in present if s.name not in overrides.unused)
                  or any(merged.name in s.types and s.name not in present_names for s in self.subgraphs)
                  or any(merged.name in s.types and s.name in overrides.unused and s.name not in overrides.labels
@@ -317,7 +329,8 @@ class _Merger:
                 graph=self.enum[subgraph.name], requires=f.requires, provides=f.provides,
                 type=None if all_equal else print_ast(f.type), external=f.external,
                 override=f.override_from if subgraph.fed2 else None,
-                used_overridden=subgraph.name in overrides.used, override_label=label))
+                used_overridden=subgraph.name in overrides.used, override_label=label,
+                context_arguments=_context_arguments(subgraph.name, f)))
 
     def validate_sharing(self, coordinate: str, type_name: str, name: str, present: list[tuple[Subgraph, SubField]],
                          overrides: Override) -> None:
@@ -437,6 +450,19 @@ class _Merger:
                        f'None of the fields of input object type "{merged.name}" are consistently defined in all the '
                        f'subgraphs defining that type. As only fields common to all subgraphs are merged, this would '
                        f'result in an empty type.', *[(s.name, t.line) for s, t in sources])
+
+
+_CONTEXT = re.compile(r"^(?:[\n\r\t ,]|#[^\n\r]*)*\$(?:[\n\r\t ,]|#[^\n\r]*)*([A-Za-z_]\w*)([\s\S]*)$")
+
+
+def _context_arguments(subgraph: str, field: SubField) -> list[tuple[str, str, str, str]]:
+    """`@fromContext(field: "$account { currency }")` arguments as (context, name, type, selection)."""
+    found = []
+    for arg in field.args.values():
+        match = _CONTEXT.match(arg.from_context) if arg.from_context else None
+        if match:
+            found.append((f"{subgraph}__{match.group(1)}", arg.name, print_ast(arg.type), match.group(2)))
+    return found
 
 
 def _kind_name(sub: SubType) -> str:

@@ -48,6 +48,7 @@ class JoinField:
     override: str | None = None
     used_overridden: bool = False
     override_label: str | None = None
+    context_arguments: list[tuple[str, str, str, str]] = field(default_factory=list)  # context, name, type, sel.
 
 
 @dataclass
@@ -91,6 +92,7 @@ class MergedType:
     members: list[str] = field(default_factory=list)
     member_joins: list[tuple[str, str]] = field(default_factory=list)  # (graph enum, member)
     values: dict[str, MergedEnumValue] = field(default_factory=dict)
+    contexts: list[str] = field(default_factory=list)  # `SUBGRAPH__NAME` of each @context
 
 
 @dataclass
@@ -103,6 +105,10 @@ class Supergraph:
     @property
     def uses_inaccessible(self) -> bool:
         return any(_uses(t, "inaccessible") for t in self.types.values())
+
+    @property
+    def uses_context(self) -> bool:
+        return any(t.contexts for t in self.types.values())
 
     @property
     def uses_tag(self) -> bool:

@@ -53,6 +53,7 @@ class SubArg:
     description: str | None = None
     applied: Applied = field(default_factory=Applied)
     line: int | None = None
+    from_context: str | None = None  # @fromContext(field: "$context { selection }")
 
 
 @dataclass
@@ -101,6 +102,7 @@ class SubType:
     values: dict[str, SubEnumValue] = field(default_factory=dict)
     keys: list[SubKey] = field(default_factory=list)
     interface_object: bool = False
+    contexts: list[str] = field(default_factory=list)  # @context(name:)
     extends: bool = False  # @extends, or only `extend type` nodes
     has_definition: bool = False
     line: int | None = None

@@ -91,6 +91,10 @@ def _join_field(join: JoinField) -> str:
         args.append("usedOverridden: true")
     if join.override_label is not None:
         args.append(f"overrideLabel: {_string(join.override_label)}")
+    if join.context_arguments:
+        args.append("contextArguments: [" + ", ".join(
+            f"{{context: {_string(c)}, name: {_string(n)}, type: {_string(t)}, selection: {_string(s)}}}"
+            for c, n, t, s in join.context_arguments) + "]")
     return f"@join__field({', '.join(args)})" if args else "@join__field"
 
 
@@ -138,6 +142,7 @@ def _type(merged: MergedType) -> str:
     lines.extend("  " + _join_type(join) for join in merged.joins)
     lines.extend(f'  @join__unionMember(graph: {graph}, member: {_string(member)})'
                  for graph, member in merged.member_joins)
+    lines.extend(f"  @context(name: {_string(name)})" for name in merged.contexts)
     if applied := _applied(merged.applied):
         lines.extend("  " + part for part in _split_applied(applied))
     if merged.kind == "union":
@@ -204,6 +209,12 @@ def print_supergraph(supergraph: Supergraph) -> str:
     if supergraph.uses_inaccessible:
         links.append('  @link(url: "https://specs.apollo.dev/inaccessible/v0.2", for: SECURITY)')
         directives.append(f"directive @inaccessible on {_LOCATIONS}")
+    if supergraph.uses_context:
+        links.append('  @link(url: "https://specs.apollo.dev/context/v0.1", for: SECURITY)')
+        directives.append("directive @context(name: String!) repeatable on INTERFACE | OBJECT | UNION")
+        directives.append("directive @context__fromContext(field: context__ContextFieldValue) on "
+                          "ARGUMENT_DEFINITION")
+        blocks.append(("context__ContextFieldValue", "scalar context__ContextFieldValue"))
     if supergraph.uses_tag:
         links.append('  @link(url: "https://specs.apollo.dev/tag/v0.3")')
         directives.append(f"directive @tag(name: String!) repeatable on {_LOCATIONS} | SCHEMA")

@@ -266,6 +266,8 @@ class _Reader:
                     sub.extends = True
                 elif fed_name == "interfaceObject":
                     sub.interface_object = True
+                elif fed_name == "context" and isinstance(args.get("name"), str):
+                    sub.contexts.append(args["name"])
                 elif fed_name == "shareable":
                     type_shareable = True
                 elif fed_name == "external" and self.subgraph.fed2:
@@ -307,7 +309,8 @@ class _Reader:
             result.args[arg.name.value] = SubArg(
                 name=arg.name.value, type=self.type_ref(arg.type), default=arg.default_value,
                 description=arg.description.value if arg.description else None, applied=self.applied(arg),
-                line=self.line(arg))
+                line=self.line(arg), from_context=next(
+                    (str(a.get("field")) for n, a, _d in self.fed(arg) if n == "fromContext"), None))
         for fed_name, args, directive in self.fed(node):
             if fed_name == "external":
                 result.external = True
