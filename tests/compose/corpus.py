@@ -159,7 +159,102 @@ _CASES = [
                                              '@fromContext(field: "$u { unit }")): Int }', "2.8"),
         "b": fed2("key", 'type Item @key(fields: "id") { id: ID! name: String }', "2.8"),
     }),
+    Case("fed1-extends-directive", {
+        "users": 'type Query { me: User }\ntype User @key(fields: "id") { id: ID! name: String }',
+        "reviews": 'type User @extends @key(fields: "id") { id: ID! @external reviews: [String] }',
+    }),
+    Case("fed1-extension-without-key", {
+        "users": 'type Query { me: User }\ntype User @key(fields: "id") { id: ID! name: String }',
+        "tags": 'type Query { tagged: [User] }\nextend type User @key(fields: "id") { id: ID! @external '
+                'tags: [String] }',
+    }),
+    Case("interface-object-non-resolvable", {
+        "a": fed2("key", 'type Query { node: Node }\ninterface Node @key(fields: "id") { id: ID! }', "2.5"),
+        "b": fed2("key interfaceObject", 'type Query { other: Node }\ntype Node @key(fields: "id", resolvable: '
+                                         'false) @interfaceObject { id: ID! label: String }', "2.5"),
+    }),
+    Case("type-explosion", {
+        "catalog": fed2("key", 'type Query { items: [Item] }\ninterface Item { id: ID! }\ntype Pen implements '
+                               'Item @key(fields: "id") { id: ID! }\ntype Ink implements Item @key(fields: "id") '
+                               '{ id: ID! }'),
+        "stock": fed2("key", 'interface Item { id: ID! count: Int }\ntype Pen implements Item @key(fields: "id") '
+                             '{ id: ID! count: Int }\ntype Ink implements Item @key(fields: "id") { id: ID! count: '
+                             'Int }'),
+    }),
+    Case("nested-key-collected-elsewhere", {
+        "lists": fed2("key", 'type Query { list: Shelf }\ntype Shelf @key(fields: "books { id }") { books: '
+                             '[Book!]! }\ntype Book @key(fields: "id") { id: ID! }'),
+        "books": fed2("key shareable", 'type Book @key(fields: "id") { id: ID! isbn: String! @shareable }'),
+        "ratings": fed2("key", 'type Shelf @key(fields: "books { id isbn }") { books: [Book!]! rating: Int }\n'
+                               'type Book @key(fields: "id isbn") { id: ID! isbn: String! }'),
+    }),
+    Case("requires-with-argument", {
+        "a": fed2("key", 'type Query { t: T }\ntype T @key(fields: "id") { id: ID! price(currency: String!): '
+                         'Int }'),
+        "b": fed2("key external requires", 'type T @key(fields: "id") { id: ID! price(currency: String!): Int '
+                                           '@external label: String @requires(fields: "price(currency: '
+                                           '\\"EUR\\")") }'),
+    }),
+    Case("provides-on-interface", {
+        "a": fed2("key shareable", 'type Query { m: Media }\ninterface Media { id: ID! title: String }\n'
+                                   'type Book implements Media @key(fields: "id") { id: ID! title: String @shareable }'),
+        "b": fed2("key shareable external provides", 'type Query { top: Media @provides(fields: "... on Book '
+                                                     '{ title }") }\n'
+                                                     'interface Media { id: ID! title: String }\ntype Book '
+                                                     'implements Media @key(fields: "id") { id: ID! title: String '
+                                                     '@external }'),
+    }),
+    Case("shared-root-field", {
+        "a": fed2("shareable", "type Query { version: String @shareable a: Int }"),
+        "b": fed2("shareable", "type Query { version: String @shareable b: Int }"),
+    }),
+    Case("mutations-in-two-subgraphs", {
+        "a": fed2("key", 'type Query { t: T }\ntype Mutation { addT(id: ID!): T }\ntype T @key(fields: "id") '
+                         '{ id: ID! }'),
+        "b": fed2("key", 'type Mutation { tagT(id: ID!, tag: String!): T }\ntype T @key(fields: "id") { id: ID! '
+                         'tags: [String!] }'),
+    }),
+    Case("override-with-requires-elsewhere", {
+        "a": fed2("key", 'type Query { t: T }\ntype T @key(fields: "id") { id: ID! amount: Int currency: String }'),
+        "b": fed2("key override external requires", 'type T @key(fields: "id") { id: ID! amount: Int '
+                                                    '@override(from: "a") currency: String @external label: '
+                                                    'String @requires(fields: "currency") }'),
+    }),
     # -- sets that do not compose -----------------------------------------------------------------------------
+    Case("override-collides-with-requires", {
+        "a": fed2("key external requires", 'type Query { t: T }\ntype T @key(fields: "id") { id: ID! w: Int '
+                                           '@external v: Int @requires(fields: "w") }'),
+        "b": fed2("key override", 'type T @key(fields: "id") { id: ID! w: Int v: Int @override(from: "a") }'),
+    }, errors=("OVERRIDE_COLLISION_WITH_ANOTHER_DIRECTIVE", "INVALID_FIELD_SHARING")),
+    Case("interface-object-without-interface", {
+        "a": fed2("key interfaceObject", 'type Query { n: Node }\ntype Node @key(fields: "id") @interfaceObject '
+                                         '{ id: ID! }'),
+    }, errors=("INTERFACE_OBJECT_USAGE_ERROR",)),
+    Case("empty-merged-enum", {
+        "a": fed2("", "type Query { a(c: Color): Int }\nenum Color { RED }"),
+        "b": fed2("", "type Query { b(c: Color): Int }\nenum Color { BLUE }"),
+    }, errors=("EMPTY_MERGED_ENUM_TYPE",)),
+    Case("external-type-mismatch", {
+        "a": fed2("key", 'type Query { t: T }\ntype T @key(fields: "id") { id: ID! w: Int }'),
+        "b": fed2("key external requires", 'type T @key(fields: "id") { id: ID! w: String @external v: Int '
+                                           '@requires(fields: "w") }'),
+    }, errors=("EXTERNAL_TYPE_MISMATCH",)),
+    Case("provides-on-scalar", {
+        "a": fed2("key shareable", 'type Query { t: T }\ntype T @key(fields: "id") { id: ID! n: Int @shareable }'),
+        "b": fed2("key provides", 'type Query { n: Int @provides(fields: "x") }'),
+    }, errors=("PROVIDES_ON_NON_OBJECT_FIELD",)),
+    Case("key-field-with-arguments", {
+        "a": fed2("key", 'type Query { t: T }\ntype T @key(fields: "id") { id(v: Int): ID! }'),
+    }, errors=("KEY_FIELDS_HAS_ARGS",)),
+    Case("fed2-extension-without-base", {
+        "a": fed2("key", 'type Query { t: T }\nextend type T @key(fields: "id") { id: ID! }'),
+    }, errors=("EXTENSION_WITH_NO_BASE",)),
+    Case("satisfiability-requires-unreachable", {
+        "a": fed2("key", 'type Query { t: T }\ntype T @key(fields: "id") { id: ID! }'),
+        "b": fed2("key external requires", 'type T @key(fields: "id") { id: ID! w: Int @external v: Int '
+                                           '@requires(fields: "w") }'),
+        "c": fed2("key", 'type T @key(fields: "id", resolvable: false) { id: ID! w: Int }\ntype Query { c: Int }'),
+    }, errors=("SATISFIABILITY_ERROR",)),
     Case("invalid-field-sharing", {
         "a": fed2("", "type Query { a: Int }"),
         "b": fed2("", "type Query { a: Int }"),
