@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from graphql import FieldNode, GraphQLSyntaxError, InlineFragmentNode, SelectionSetNode, parse
@@ -25,7 +26,9 @@ class Target:
     depth: int = 0
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_field_set(text: str) -> SelectionSetNode:
+    """The selection set of a field set string (cached: callers must not change it)."""
     try:
         document = parse("{" + text + "}", no_location=True)
     except GraphQLSyntaxError as error:

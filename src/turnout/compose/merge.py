@@ -39,6 +39,8 @@ class _Merger:
         self.types: dict[str, MergedType] = {}
         self.kinds: dict[str, Kind] = {}
         self.enum_usage: dict[str, set[str]] = {}
+        self.having: dict[str, set[str]] = {}  # type name -> the subgraphs with a type of that name
+        self.interface_objects: set[str] = set()  # interfaces some subgraph has as @interfaceObject
 
     # -- reporting --------------------------------------------------------------------------------------------
 
@@ -55,7 +57,10 @@ class _Merger:
     def sources(self, name: str) -> list[tuple[Subgraph, SubType]]:
         kind = self.kinds[name]
         found = []
+        having = self.having.get(name, set())
         for subgraph in self.subgraphs:
+            if subgraph.name not in having:
+                continue
             sub = subgraph.types.get(name)
             if sub is not None and ("interface" if sub.interface_object else sub.kind) == kind:
                 found.append((subgraph, sub))
@@ -63,6 +68,11 @@ class _Merger:
 
     def merge(self) -> Supergraph:
         mismatched: dict[str, list[str]] = {}
+        for subgraph in self.subgraphs:
+            for sub in subgraph.types.values():
+                self.having.setdefault(sub.name, set()).add(subgraph.name)
+                if sub.interface_object:
+                    self.interface_objects.add(sub.name)
         for subgraph in self.subgraphs:
             for sub in subgraph.types.values():
                 kind: Kind = "interface" if sub.interface_object else sub.kind
@@ -192,10 +202,14 @@ class _Merger:
             field_sources = [(s, t.fields.get(name)) for s, t in sources]
             self.merge_field(merged, name, field_sources)
 
+    def may_abstract(self, merged: MergedType) -> bool:
+        return merged.kind == "object" and any(i in self.interface_objects for i in merged.interfaces)
+
     def abstracted(self, type_name: str, field_name: str, subgraph: Subgraph) -> list[tuple[str, SubField]]:
         """The fields standing in for `type_name.field_name` in a subgraph through @interfaceObject types."""
         merged = self.types.get(type_name)
-        if merged is None or merged.kind != "object" or type_name in subgraph.types:
+        if merged is None or merged.kind != "object" or type_name in subgraph.types or not any(
+                i in self.interface_objects for i in merged.interfaces):
             return []
         found = []
         for interface in merged.interfaces:
@@ -210,7 +224,8 @@ class _Merger:
         overrides = self.validate_override(coordinate, present)
         every_external = all(f.external for _s, f in present) and all(
             all(a.external for _i, a in self.abstracted(merged.name, name, s))
-            for s in self.subgraphs if s.name not in {p.name for p, _f in present})
+            for s in self.subgraphs if s.name not in {p.name for p, _f in present}
+            and self.may_abstract(merged))
         if every_external:
             self.error("EXTERNAL_MISSING_ON_BASE",
                        f'Field "{coordinate}" is marked @external on all the subgraphs in which it is listed '
@@ -316,9 +331,8 @@ class _Merger:
         contextual = any(a.from_context for _s, f in present for a in f.args.values())
         needs = (not all_equal or contextual or bool(overrides.used) or bool(overrides.labels)
                  or any(f.external or f.requires or f.provides for s, f in present if s.name not in overrides.unused)
-                 or any(merged.name in s.types and s.name not in present_names for s in self.subgraphs)
-                 or any(merged.name in s.types and s.name in overrides.unused and s.name not in overrides.labels
-                        for s in self.subgraphs))
+                 or any(s not in present_names for s in self.having[merged.name])
+                 or any(s in overrides.unused and s not in overrides.labels for s in self.having[merged.name]))
         if not needs:
             return
         for subgraph, f in present:
@@ -342,7 +356,7 @@ class _Merger:
             resolving.append((label, (parent, f.name) in subgraph.shareable, f.line))
 
         present_names = {s.name for s, _f in present}
-        for subgraph in self.subgraphs:
+        for subgraph in self.subgraphs if self.may_abstract(self.types[type_name]) else ():
             if subgraph.name not in present_names:
                 for interface, f in self.abstracted(type_name, name, subgraph):
                     categorize(subgraph, interface, f,

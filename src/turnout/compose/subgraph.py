@@ -3,6 +3,7 @@ federation machinery (`_Service`, `_entities`...), and gather each type's defini
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -90,6 +91,7 @@ class _Reader:
     def __init__(self, name: str, url: str, sdl: str) -> None:
         self.name = name
         self.source = Source(sdl, name)
+        self.line_starts = [0] + [m.end() for m in re.finditer(r"\r\n|[\n\r]", sdl)]
         self.errors: list[CompositionError] = []
         self.subgraph = Subgraph(name=name, url=url)
         self.local: dict[str, str] = {}  # local directive name -> federation directive name
@@ -99,7 +101,7 @@ class _Reader:
     def line(self, node: Node | None) -> int | None:
         if node is None or node.loc is None:
             return None
-        return int(self.source.get_location(node.loc.start).line)
+        return bisect.bisect_right(self.line_starts, node.loc.start)
 
     def error(self, code: str, message: str, node: Node | None = None) -> None:
         self.errors.append(CompositionError(
