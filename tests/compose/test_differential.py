@@ -1,6 +1,7 @@
 """Differential test: turnout's composition against Apollo's (`@apollo/composition`, installed by
 `bench/peers/install.sh`) on the repository's fixtures, the examples and the corpus. Where Apollo composes, the
-API schemas are equal and the join metadata agrees; where it fails, the error codes are the same."""
+API schemas are equal, the join metadata agrees and Apollo's gateway loads turnout's supergraph (and plans with
+it); where Apollo's composition fails, the error codes are the same."""
 
 from __future__ import annotations
 
@@ -57,8 +58,8 @@ def apollo() -> dict[str, Any]:
     node = shutil.which("node")
     if node is None or not APOLLO.is_dir():
         pytest.skip("Apollo's composition is not installed: run bench/peers/install.sh (needs node and npm)")
-    payload = [{"name": name, "subgraphs": [{"name": s.name, "url": s.url, "sdl": s.sdl} for s in inputs]}
-               for name, inputs in SETS.items()]
+    payload = [{"name": name, "subgraphs": [{"name": s.name, "url": s.url, "sdl": s.sdl} for s in inputs],
+                "ours": compose(inputs).supergraph_sdl} for name, inputs in SETS.items()]
     done = subprocess.run([node, str(SCRIPT)], input=json.dumps(payload), capture_output=True, text=True,
                           timeout=300, check=True)
     result: dict[str, Any] = json.loads(done.stdout)
@@ -77,6 +78,9 @@ def test_agrees_with_apollo(name: str, apollo: dict[str, Any]) -> None:
     if theirs["supergraph"] is not None:
         assert ours.supergraph_sdl is not None
         assert differences(ours.supergraph_sdl, theirs["supergraph"]) == []
+        # Apollo's gateway loads turnout's supergraph (unless it refuses its own too: the context spec is
+        # `for: SECURITY`, which Supergraph.build refuses without an explicit list of supported features)
+        assert theirs["oursRefused"] is None or theirs["oursRefused"] == theirs["theirsRefused"]
 
 
 def test_enough_sets() -> None:
