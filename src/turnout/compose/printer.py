@@ -206,6 +206,9 @@ def print_supergraph(supergraph: Supergraph) -> str:
         blocks.append(("join__ContextArgument", "input join__ContextArgument {\n  name: String!\n  type: String!\n"
                                                 "  context: String!\n  selection: join__FieldValue!\n}"))
         blocks.append(("join__FieldValue", "scalar join__FieldValue"))
+    if supergraph.uses_tag:
+        links.append('  @link(url: "https://specs.apollo.dev/tag/v0.3")')
+        directives.append(f"directive @tag(name: String!) repeatable on {_LOCATIONS} | SCHEMA")
     if supergraph.uses_inaccessible:
         links.append('  @link(url: "https://specs.apollo.dev/inaccessible/v0.2", for: SECURITY)')
         directives.append(f"directive @inaccessible on {_LOCATIONS}")
@@ -215,9 +218,6 @@ def print_supergraph(supergraph: Supergraph) -> str:
         directives.append("directive @context__fromContext(field: context__ContextFieldValue) on "
                           "ARGUMENT_DEFINITION")
         blocks.append(("context__ContextFieldValue", "scalar context__ContextFieldValue"))
-    if supergraph.uses_tag:
-        links.append('  @link(url: "https://specs.apollo.dev/tag/v0.3")')
-        directives.append(f"directive @tag(name: String!) repeatable on {_LOCATIONS} | SCHEMA")
     roots = "\n".join(f"  {kind}: {name}" for kind, name in supergraph.roots.items())
     schema = "schema\n" + "\n".join(links) + "\n{\n" + roots + "\n}"
     blocks.extend((t.name, _type(t)) for t in supergraph.types.values())
