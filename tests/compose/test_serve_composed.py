@@ -60,3 +60,20 @@ def test_composed_source_reports_a_change_once(tmp_path: Path) -> None:
     (tmp_path / "users.graphql").write_text("type Query {", encoding="utf-8")
     with pytest.raises(SourceError, match="INVALID_GRAPHQL"):
         source.changed()
+
+
+FED1_USERS = 'type Query { me: User }\ntype User @key(fields: "id") { id: ID! name: String }\n'
+FED1_REVIEWS = 'extend type User @key(fields: "id") {\n  id: ID! @external\n  reviews: [String!]!\n}\n'
+
+
+def test_federation_1_subgraphs_composed_and_served(tmp_path: Path, run_subgraphs: Any, serve_asgi: Any) -> None:
+    running = run_subgraphs(
+        SubgraphSpec("users", FED1_USERS, data={"User": [{"id": "1", "name": "Ada"}]},
+                     root={"me": {"id": "1", "name": "Ada"}}),
+        SubgraphSpec("reviews", FED1_REVIEWS, data={"User": [{"id": "1", "reviews": ["fine"]}]}))
+    cfg = load_config(None, overrides={("supergraph",): str(_config(tmp_path, running)), ("reload_interval",): 0})
+    server = serve_asgi(serving_app(cfg), lifespan="on")
+    response = graphql_request(server.base_url + "/graphql", "{ me { name reviews } }")
+    assert response.json == {"data": {"me": {"name": "Ada", "reviews": ["fine"]}}}
+    [fetch] = [r for r in running["reviews"].requests if "_entities" in (r.query or "")]
+    assert fetch.representations == [{"__typename": "User", "id": "1"}]
