@@ -75,6 +75,8 @@ def test_agrees_with_apollo(name: str, apollo: dict[str, Any]) -> None:
     their_codes = sorted({e["code"] for e in theirs["errors"]})
     our_codes = sorted({e.code for e in ours.errors})
     assert our_codes == their_codes, ([str(e) for e in ours.errors], theirs["errors"])
+    if not their_codes:
+        assert sorted({h.code for h in ours.hints}) == sorted(set(theirs["hints"]))
     if theirs["supergraph"] is not None:
         assert ours.supergraph_sdl is not None
         assert differences(ours.supergraph_sdl, theirs["supergraph"]) == []

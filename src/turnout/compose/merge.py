@@ -137,7 +137,7 @@ class _Merger:
     def merge_type(self, merged: MergedType) -> None:
         sources = self.sources(merged.name)
         self.check_extension_with_no_base(merged, sources)
-        merged.description = _description(t.description for _s, t in sources)
+        merged.description = self.describe(merged.name, (t.description for _s, t in sources))
         merged.applied = _merge_applied([t.applied for _s, t in sources])
         for subgraph, sub in sources:
             merged.contexts.extend(f"{subgraph.name}__{name}" for name in sub.contexts)
@@ -182,6 +182,11 @@ class _Merger:
             for subgraph, sub in sources:
                 if member in sub.members:
                     merged.member_joins.append((self.enum[subgraph.name], member))
+            lacking = [s.name for s, t in sources if member not in t.members]
+            if lacking:
+                self.hint("INCONSISTENT_UNION_MEMBER",
+                          f'Union type "{merged.name}" includes member type "{member}" in some but not all defining '
+                          f'subgraphs: "{member}" is not defined in {_names(lacking)}.')
 
     def related(self, sup: str, sub: str) -> bool:
         merged = self.types.get(sup)
@@ -198,9 +203,41 @@ class _Merger:
         names: list[str] = []
         for _subgraph, sub in sources:
             names.extend(n for n in sub.fields if n not in names)
+        keyed = [s.name for s, t in sources if t.keys]
+        if merged.kind == "object" and keyed and len(keyed) < len(sources):
+            self.hint("INCONSISTENT_ENTITY",
+                      f'Type "{merged.name}" is declared as an entity (has a @key applied) in some but not all '
+                      f'defining subgraphs: it has no @key in {_names(s.name for s, t in sources if not t.keys)} but '
+                      f'has some @key in {_names(keyed)}.')
+        value_type = not keyed and merged.name not in ("Query", "Mutation", "Subscription")
         for name in names:
             field_sources = [(s, t.fields.get(name)) for s, t in sources]
+            lacking = [s.name for s, t in sources
+                       if name not in t.fields and not all(f.external for f in t.fields.values())]
+            if value_type and lacking:
+                kind = "non-entity object" if merged.kind == "object" else "interface"
+                self.hint(f"INCONSISTENT_{'OBJECT' if merged.kind == 'object' else 'INTERFACE'}_VALUE_TYPE_FIELD",
+                          f'Field "{merged.name}.{name}" of {kind} type "{merged.name}" is defined in some but not '
+                          f'all subgraphs that define "{merged.name}": it is not defined in {_names(lacking)}.')
             self.merge_field(merged, name, field_sources)
+
+    def describe(self, element: str, descriptions: Iterable[str | None]) -> str | None:
+        """The description the supergraph gets: the only one, the only non-empty one, or the most common."""
+        counts: dict[str, int] = {}
+        for description in descriptions:
+            if description is not None:
+                counts[description] = counts.get(description, 0) + 1
+        if not counts:
+            return None
+        non_empty = [d for d in counts if d != ""]
+        if len(counts) == 1:
+            return next(iter(counts))
+        if len(non_empty) == 1:
+            return non_empty[0]
+        chosen = max(non_empty, key=lambda d: counts[d])
+        self.hint("INCONSISTENT_DESCRIPTION", f'Element "{element}" has inconsistent descriptions across subgraphs. '
+                                              f'The supergraph will use description "{chosen}".')
+        return chosen
 
     def may_abstract(self, merged: MergedType) -> bool:
         return merged.kind == "object" and any(i in self.interface_objects for i in merged.interfaces)
@@ -233,7 +270,7 @@ class _Merger:
             return
         internal = [(s, f) for s, f in present if not f.external]
         result = MergedField(name=name, type=present[0][1].type)
-        result.description = _description(f.description for _s, f in internal)
+        result.description = self.describe(coordinate, (f.description for _s, f in internal))
         result.applied = _merge_applied([f.applied for _s, f in internal])
         self.merge_arguments(coordinate, result, internal)
         all_equal, result.type = self.merge_type_reference(coordinate, internal or present, input_position=False)
@@ -272,6 +309,10 @@ class _Merger:
                                f'Argument "{coordinate}({arg_name}:)" is required in some subgraphs but does not '
                                f'appear in all subgraphs: it is required in {_names(required)} but does not appear '
                                f'in {_names(missing)}', *[(s.name, a.line) for s, a in args if a is not None])
+                else:
+                    self.hint("INCONSISTENT_ARGUMENT_PRESENCE",
+                              f'Optional argument "{coordinate}({arg_name}:)" will not be included in the supergraph '
+                              f'as it does not appear in all subgraphs: it is not defined in {_names(missing)}.')
                 continue
             present = [(s, a) for s, a in args if a is not None]
             _equal, arg_type = self.merge_type_reference(
@@ -280,7 +321,7 @@ class _Merger:
                                          [(s, a.default, a.line) for s, a in present])
             result.args[arg_name] = MergedArg(
                 name=arg_name, type=arg_type, default=default,
-                description=_description(a.description for _s, a in present),
+                description=self.describe(f"{coordinate}({arg_name}:)", (a.description for _s, a in present)),
                 applied=_merge_applied([a.applied for _s, a in present]))
 
     def merge_default(self, what: str, code: str,
@@ -292,6 +333,8 @@ class _Merger:
                        *[(s.name, line) for s, _d, line in defaults])
             return distinct[0]
         if distinct and len(distinct) != len(values):
+            self.hint("INCONSISTENT_DEFAULT_VALUE_PRESENCE",
+                      f"{what} has a default value in only some subgraphs: the supergraph will not use a default.")
             return None
         return distinct[0] if distinct else None
 
@@ -320,6 +363,11 @@ class _Merger:
             self.error("FIELD_ARGUMENT_TYPE_MISMATCH" if argument else "FIELD_TYPE_MISMATCH",
                        f'Type of {kind} "{coordinate}" is incompatible across subgraphs: it has {described}',
                        *[(s.name, e.line) for s, e in sources])
+        elif subtypes:
+            kind = "ARGUMENT" if argument else "FIELD"
+            self.hint(f"INCONSISTENT_BUT_COMPATIBLE_{kind}_TYPE",
+                      f'Type of {kind.lower()} "{coordinate}" is inconsistent but compatible across subgraphs: will '
+                      f'use type "{print_ast(dest)}" in the supergraph.')
         return not (subtypes or incompatible), dest
 
     def validate_override(self, coordinate: str, present: list[tuple[Subgraph, SubField]]) -> Override:
@@ -408,16 +456,33 @@ class _Merger:
     # -- enums and inputs -------------------------------------------------------------------------------------
 
     def merge_enum(self, merged: MergedType, sources: list[tuple[Subgraph, SubType]]) -> None:
-        usage = self.enum_usage.get(merged.name, {"output"})
+        usage = self.enum_usage.get(merged.name, set())
+        if not usage:
+            usage = {"output"}
+            self.hint("UNUSED_ENUM_TYPE",
+                      f'Enum type "{merged.name}" is defined but unused. It will be included in the supergraph with '
+                      f'all the values appearing in any subgraph ("as if" it was only used as an output type).')
         names: list[str] = []
         for _s, sub in sources:
             names.extend(v for v in sub.values if v not in names)
         for name in names:
             having = [(s, sub.values[name]) for s, sub in sources if name in sub.values]
-            value = MergedEnumValue(name=name, description=_description(v.description for _s, v in having),
+            value = MergedEnumValue(name=name, description=self.describe(
+                f"{merged.name}.{name}", (v.description for _s, v in having)),
                                     applied=_merge_applied([v.applied for _s, v in having]),
                                     graphs=[self.enum[s.name] for s, _v in having])
+            lacking = [s.name for s, t in sources if name not in t.values]
+            if lacking and usage == {"output"}:
+                self.hint("INCONSISTENT_ENUM_VALUE_FOR_OUTPUT_ENUM",
+                          f'Value "{name}" of enum type "{merged.name}" has been added to the supergraph but is only '
+                          f'defined in a subset of the subgraphs defining "{merged.name}": it is not defined in '
+                          f'{_names(lacking)}.')
             if len(having) < len(sources) and "input" in usage and not value.applied.inaccessible:
+                if "output" not in usage:
+                    self.hint("INCONSISTENT_ENUM_VALUE_FOR_INPUT_ENUM",
+                              f'Value "{name}" of enum type "{merged.name}" will not be part of the supergraph as it '
+                              f'is not defined in all the subgraphs defining "{merged.name}": it is not defined in '
+                              f'{_names(lacking)}.')
                 if "output" in usage:
                     self.error("ENUM_VALUE_MISMATCH",
                                f'Enum type "{merged.name}" is used as both input type and output type, but value '
@@ -449,10 +514,14 @@ class _Merger:
                                f'in all subgraphs: it is required in {_names(required)} but does not appear in '
                                f'{_names(s.name for s, t in sources if name not in t.fields)}',
                                *[(s.name, f.line) for s, f in having])
+                else:
+                    self.hint("INCONSISTENT_INPUT_OBJECT_FIELD",
+                              f'Input object field "{name}" will not be added to "{merged.name}" in the supergraph as '
+                              f'it does not appear in all subgraphs.')
                 continue
             all_equal, field_type = self.merge_type_reference(coordinate, having, input_position=True)
             result = MergedField(name=name, type=field_type, applied=applied,
-                                 description=_description(f.description for _s, f in having))
+                                 description=self.describe(coordinate, (f.description for _s, f in having)))
             result.default = self.merge_default(
                 f'Input field "{coordinate}"', "INPUT_FIELD_DEFAULT_MISMATCH",
                 [(s, f.default, f.line) for s, f in having])
@@ -491,21 +560,6 @@ def _names(names: Iterable[str]) -> str:
     if len(listed) == 1:
         return f"subgraph {listed[0]}"
     return "subgraphs " + (", ".join(listed[:-1]) + " and " + listed[-1] if listed else "")
-
-
-def _description(descriptions: Iterable[str | None]) -> str | None:
-    counts: dict[str, int] = {}
-    for description in descriptions:
-        if description is not None:
-            counts[description] = counts.get(description, 0) + 1
-    if not counts:
-        return None
-    non_empty = [d for d in counts if d != ""]
-    if len(counts) == 1:
-        return next(iter(counts))
-    if len(non_empty) == 1:
-        return non_empty[0]
-    return max(non_empty, key=lambda d: counts[d])
 
 
 def _merge_applied(applied: list[Applied]) -> Applied:

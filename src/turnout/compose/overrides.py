@@ -87,6 +87,13 @@ def _apply(coordinate: str, subgraph: Subgraph, f: SubField, source: Subgraph, f
     else:
         result.unused.add(source.name)
     if label is None:
+        if not from_field.external:
+            hint("OVERRIDDEN_FIELD_CAN_BE_REMOVED",
+                 f'Field "{coordinate}" on subgraph "{source.name}" is overridden. ' + (
+                     "It is still used in some federation directive(s) (@key, @requires, and/or @provides) and/or "
+                     "to satisfy interface constraint(s), but consider marking it @external explicitly or removing "
+                     "it along with its references." if used else "Consider removing it."),
+                 (source.name, from_field.line))
         return
     if re.match(_LABEL, label) or (re.match(_PERCENT, label) and 0 <= float(label[8:-1]) <= 100):
         result.labels[subgraph.name] = result.labels[source.name] = label
