@@ -77,3 +77,20 @@ def test_federation_1_subgraphs_composed_and_served(tmp_path: Path, run_subgraph
     assert response.json == {"data": {"me": {"name": "Ada", "reviews": ["fine"]}}}
     [fetch] = [r for r in running["reviews"].requests if "_entities" in (r.query or "")]
     assert fetch.representations == [{"__typename": "User", "id": "1"}]
+
+
+def test_loading_sdls_from_inside_an_event_loop(tmp_path: Path) -> None:
+    """`serve --workers N` composes in uvicorn's app factory, where an event loop already runs."""
+    import asyncio
+
+    from turnout.compose import load_sdls, read_config
+
+    (tmp_path / "users.graphql").write_text(USERS, encoding="utf-8")
+    config = tmp_path / "supergraph.yaml"
+    config.write_text("subgraphs:\n  users:\n    routing_url: http://127.0.0.1:9/graphql\n    schema:\n"
+                      "      file: users.graphql\n", encoding="utf-8")
+
+    async def inside() -> list[str]:
+        return [i.sdl for i in load_sdls(read_config(config))]
+
+    assert asyncio.run(inside()) == [USERS]

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,5 +159,10 @@ async def load_sdls_async(config: CompositionConfig, timeout: float = 30.0) -> l
 
 
 def load_sdls(config: CompositionConfig, timeout: float = 30.0) -> list[SubgraphInput]:
-    """`load_sdls_async` for callers without an event loop (call from a thread when one runs)."""
-    return asyncio.run(load_sdls_async(config, timeout))
+    """`load_sdls_async`, blocking: on its own event loop (in a helper thread when this one runs a loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(load_sdls_async(config, timeout))
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="turnout-compose") as pool:
+        return pool.submit(asyncio.run, load_sdls_async(config, timeout)).result()
