@@ -157,20 +157,13 @@ class _Checker:
     # -- the walk ---------------------------------------------------------------------------------------------
 
     def requires_met(self, closed: set[_State], type_name: str, join: JoinField) -> bool:
+        """Can the fields a @requires names be collected from where the walk is (entity jumps included)?"""
         if join.requires is None:
             return True
-        selection = _parse(join.requires)
-        if selection is None:
-            return False
-        for needed in selection.selections:
-            if isinstance(needed, FieldNode) and not any(
-                    self.local(s, type_name, needed.name.value) is not None for s in closed):
-                return False
-        return True
+        return self.selection_available(closed, type_name, _parse(join.requires))
 
     def step(self, closed: set[_State], type_name: str, field_name: str) -> tuple[set[_State], list[str]]:
         merged = self.types[type_name]
-        child = named_type(merged.fields[field_name].type)
         found: set[_State] = set()
         reasons: list[str] = []
         for state in sorted(closed, key=lambda s: (s.graph, s.via or "")):
@@ -194,8 +187,6 @@ class _Checker:
             if join.provides is not None:
                 provided = _provided(_parse(join.provides))
             found.add(_State(state.graph, None, provided))
-        if child not in self.types:
-            return found, reasons
         return found, reasons
 
     def exploded(self, state: _State, interface: str, field_name: str) -> set[_State] | None:
