@@ -221,6 +221,18 @@ _CASES = [
                                                     'String @requires(fields: "currency") }'),
     }),
     # -- sets that do not compose -----------------------------------------------------------------------------
+    Case("progressive-override-unreachable-when-on", {
+        "a": fed2("key", 'type Query { t: T }\ntype T @key(fields: "id") { id: ID! v: Int }', "2.7"),
+        "b": fed2("key override", 'type T @key(fields: "id", resolvable: false) { id: ID! v: Int @override(from: '
+                                  '"a", label: "percent(25)") }', "2.7"),
+    }, errors=("SATISFIABILITY_ERROR",)),
+    Case("requires-on-progressively-overridden-field", {
+        "s1": fed2("key external requires", 'type Query { t: T }\ntype T @key(fields: "id", resolvable: false) '
+                                            '{ id: ID! w: Int @external x: Int @requires(fields: "w") }', "2.7"),
+        "s0": fed2("key override", 'type T @key(fields: "id") { id: ID! w: Int @override(from: "s3", label: '
+                                   '"percent(25)") }', "2.7"),
+        "s3": fed2("key", 'type T @key(fields: "id") { id: ID! w: Int }', "2.7"),
+    }, errors=("SATISFIABILITY_ERROR",)),
     Case("override-collides-with-requires", {
         "a": fed2("key external requires", 'type Query { t: T }\ntype T @key(fields: "id") { id: ID! w: Int '
                                            '@external v: Int @requires(fields: "w") }'),

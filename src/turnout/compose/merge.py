@@ -490,7 +490,8 @@ class _Merger:
                                f'defined in {_names(s.name for s, _v in having)} but not in '
                                f'{_names(s.name for s, t in sources if name not in t.values)}',
                                *[(s.name, t.line) for s, t in sources])
-                continue
+                else:
+                    continue  # input only: the value is left out
             merged.values[name] = value
         if not merged.values:
             self.error("EMPTY_MERGED_ENUM_TYPE",

@@ -9,6 +9,7 @@ error (`SATISFIABILITY_ERROR`) shows the API query that cannot be satisfied and 
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ __all__ = ["check_satisfiability"]
 
 Provided = tuple[tuple[str, "Provided"], ...]
 _MAX_POSITIONS = 200_000
+_MAX_LABEL_COMBINATIONS = 8
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,10 @@ def _parse(text: str) -> SelectionSetNode | None:
 
 
 class _Checker:
-    def __init__(self, supergraph: Supergraph) -> None:
+    def __init__(self, supergraph: Supergraph, labels: dict[str, bool], reported: set[str]) -> None:
         self.supergraph = supergraph
+        self.labels = labels  # progressive override labels, each on or off for this walk
+        self.reported = reported
         self.types = supergraph.types
         self.names = {g.enum: g.name for g in supergraph.graphs}
         self.errors: list[CompositionError] = []
@@ -89,23 +93,26 @@ class _Checker:
             return join if any(name == field_name for name, _sub in state.provided) else None
         if join.used_overridden and not for_key:
             return None
+        if join.override_label is not None and (join.override is not None) != self.labels.get(join.override_label):
+            return None  # the overriding side serves with the label on, the overridden side with it off
         return join
 
-    def selection_available(self, states: set[_State], type_name: str,
-                            selection_set: SelectionSetNode | None) -> bool:
+    def selection_available(self, states: set[_State], type_name: str, selection_set: SelectionSetNode | None,
+                            *, conditions: bool = False) -> bool:
         """Can these states (together) collect the selection, entity jumps below included?"""
         if selection_set is None:
             return True
         for selection in selection_set.selections:
             if isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition.name.value if selection.type_condition else type_name
-                if not self.selection_available(states, condition, selection.selection_set):
+                if not self.selection_available(states, condition, selection.selection_set, conditions=conditions):
                     return False
                 continue
             if not isinstance(selection, FieldNode):
                 return False
             name = selection.name.value
-            having = [s for s in states if self.local(s, type_name, name, for_key=True) is not None]
+            having = [s for s in states if (j := self.local(s, type_name, name, for_key=True)) is not None
+                      and not (conditions and j.override_label)]
             if not having:
                 return False
             if selection.selection_set is None:
@@ -115,7 +122,7 @@ class _Checker:
                 return False
             child = named_type(merged.fields[name].type)
             below = self.close(frozenset(_State(s.graph) for s in having), child)
-            if not self.selection_available(below, child, selection.selection_set):
+            if not self.selection_available(below, child, selection.selection_set, conditions=conditions):
                 return False
         return True
 
@@ -157,10 +164,11 @@ class _Checker:
     # -- the walk ---------------------------------------------------------------------------------------------
 
     def requires_met(self, closed: set[_State], type_name: str, join: JoinField) -> bool:
-        """Can the fields a @requires names be collected from where the walk is (entity jumps included)?"""
+        """Can the fields a @requires names be collected from where the walk is (entity jumps included)?
+        Fields moving by a progressive @override (a label) cannot serve a condition, as in Apollo's."""
         if join.requires is None:
             return True
-        return self.selection_available(closed, type_name, _parse(join.requires))
+        return self.selection_available(closed, type_name, _parse(join.requires), conditions=True)
 
     def step(self, closed: set[_State], type_name: str, field_name: str) -> tuple[set[_State], list[str]]:
         merged = self.types[type_name]
@@ -227,7 +235,6 @@ class _Checker:
         for root in self.supergraph.roots.values():
             start.append((root, frozenset(_State(g) for g in self.graphs_of(root)), ()))
         seen: set[tuple[str, frozenset[_State]]] = set()
-        reported: set[str] = set()
         while start and len(seen) < _MAX_POSITIONS:
             type_name, states, path = start.popleft()
             if (type_name, states) in seen:
@@ -251,8 +258,8 @@ class _Checker:
                 child = named_type(field.type)
                 if not found:
                     coordinate = f"{type_name}.{field_name}"
-                    if coordinate not in reported:
-                        reported.add(coordinate)
+                    if coordinate not in self.reported:
+                        self.reported.add(coordinate)
                         self.report((*path, field_name), closed, reasons)
                     continue
                 if child in self.types and self.types[child].kind in ("object", "interface", "union"):
@@ -281,5 +288,17 @@ class _Checker:
 
 
 def check_satisfiability(supergraph: Supergraph) -> list[CompositionError]:
-    """The SATISFIABILITY_ERRORs of a merged supergraph (empty when every API field can be reached)."""
-    return _Checker(supergraph).check()
+    """The SATISFIABILITY_ERRORs of a merged supergraph (empty when every API field can be reached): with each
+    progressive override label on and off (every combination of up to 8 labels, then each label alone)."""
+    labels = sorted({j.override_label for t in supergraph.types.values() for f in t.fields.values()
+                     for j in f.joins if j.override_label is not None})
+    if len(labels) <= _MAX_LABEL_COMBINATIONS:
+        assignments = [dict(zip(labels, values, strict=True))
+                       for values in itertools.product((False, True), repeat=len(labels))]
+    else:
+        assignments = [{label: label == on for label in labels} for on in labels] + [dict.fromkeys(labels, False)]
+    errors: list[CompositionError] = []
+    reported: set[str] = set()
+    for assignment in assignments:
+        errors.extend(_Checker(supergraph, assignment, reported).check())
+    return errors
