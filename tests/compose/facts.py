@@ -27,7 +27,8 @@ def join_facts(sdl: str) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     for name, typedef in model.types.items():
         facts[f"type {name}"] = {
-            graph[g]: (sorted((_fields_text(k.fields), k.resolvable) for k in entry.keys), entry.interface_object)
+            graph[g]: (sorted((_fields_text(k.fields), k.resolvable) for k in entry.keys), entry.interface_object,
+                       entry.extension)
             for g, entry in typedef.in_graphs.items()
         }
         if typedef.kind in ("object", "interface"):

@@ -70,7 +70,7 @@ def test_composition_errors_exit_1_with_code_subgraphs_and_lines(tmp_path: Path)
     assert result.stdout == ""
     assert "composition failed with" in result.stderr
     assert "[INVALID_FIELD_SHARING]" in result.stderr and "Query.me" in result.stderr
-    assert "(users:2, clash:2)" in result.stderr
+    assert "(clash:2, users:2)" in result.stderr  # subgraphs in name order, as Apollo composes them
 
 
 def test_bad_configs_are_refused_clearly(tmp_path: Path) -> None:

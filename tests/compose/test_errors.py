@@ -46,8 +46,8 @@ def test_progressive_override_hint() -> None:
     assert 'Field "T.v" is currently being migrated with progressive @override' in hint.message
     assert 'remove the field from subgraph "old"' in hint.message
     assert hint.locations == (Location(subgraph="old", line=5),)
-    assert 'v: Int @join__field(graph: OLD, overrideLabel: "percent(10)") ' \
-           '@join__field(graph: NEW, override: "old", overrideLabel: "percent(10)")' in sdl
+    assert 'v: Int @join__field(graph: NEW, override: "old", overrideLabel: "percent(10)") ' \
+           '@join__field(graph: OLD, overrideLabel: "percent(10)")' in sdl
 
 
 def test_compose_or_raise_lists_every_error() -> None:

@@ -38,3 +38,11 @@ def test_same_bytes_as_apollo(name: str) -> None:
 def test_same_api_and_join_metadata(name: str) -> None:
     theirs = (FIXTURES / name / "supergraph.graphql").read_text(encoding="utf-8")
     assert differences(_compose(FIXTURES / name), theirs) == []
+
+
+def test_the_order_of_the_subgraphs_does_not_matter() -> None:
+    directory = FIXTURES / "shipping"
+    files = sorted(p for p in directory.glob("*.graphql") if p.name != "supergraph.graphql")
+    inputs = [SubgraphInput(p.stem, f"http://127.0.0.1:{4101 + i}/graphql", p.read_text(encoding="utf-8"))
+              for i, p in enumerate(files)]
+    assert compose(inputs[::-1]).supergraph_sdl == (directory / "supergraph.graphql").read_text(encoding="utf-8")

@@ -46,7 +46,7 @@ def compose(inputs: Sequence[SubgraphInput]) -> CompositionResult:
             code="INVALID_SUBGRAPH_NAME", message=f"duplicate subgraph names: {', '.join(duplicates)}")])
     errors: list[CompositionError] = []
     subgraphs = []
-    for one in inputs:
+    for one in sorted(inputs, key=lambda i: i.name):  # Apollo's order (by name): join__Graph values, field order
         subgraph, found = read_subgraph(one.name, one.url, one.sdl)
         errors.extend(found)
         if subgraph is not None:

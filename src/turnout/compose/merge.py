@@ -145,8 +145,10 @@ class _Merger:
             if not sub.keys:
                 merged.joins.append(JoinType(graph=graph, interface_object=sub.interface_object))
             for key in sub.keys:
-                merged.joins.append(JoinType(graph=graph, key=key.fields, extension=key.extension or sub.extends,
-                                             resolvable=key.resolvable, interface_object=sub.interface_object))
+                merged.joins.append(JoinType(graph=graph, key=key.fields,
+                                             extension=key.extension or sub.extends_directive,
+                                             resolvable=key.resolvable, interface_object=sub.interface_object,
+                                             resolvable_given=key.resolvable_given))
         if merged.kind in ("object", "interface"):
             self.merge_fields(merged, sources)
         elif merged.kind == "enum":

@@ -36,6 +36,7 @@ class JoinType:
     extension: bool = False
     resolvable: bool = True
     interface_object: bool = False
+    resolvable_given: bool = False
 
 
 @dataclass

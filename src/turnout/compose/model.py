@@ -79,6 +79,7 @@ class SubField:
 class SubKey:
     fields: str
     resolvable: bool = True
+    resolvable_given: bool = False  # `resolvable:` written out (Apollo prints it back)
     extension: bool = False
     line: int | None = None
 
@@ -104,6 +105,7 @@ class SubType:
     interface_object: bool = False
     contexts: list[str] = field(default_factory=list)  # @context(name:)
     extends: bool = False  # @extends, or only `extend type` nodes
+    extends_directive: bool = False  # @extends itself
     has_definition: bool = False
     line: int | None = None
 

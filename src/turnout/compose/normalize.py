@@ -92,6 +92,9 @@ def _upgrade(subgraph: Subgraph, originals: dict[str, Subgraph]) -> list[Composi
     """Federation 1 semantics in Federation 2 terms (Apollo's schemaUpgrader, step by step)."""
     errors: list[CompositionError] = []
     others = [s for name, s in originals.items() if name != subgraph.name]
+    for sub in subgraph.types.values():  # `extend type` becomes a definition (@extends stays)
+        for key in sub.keys:
+            key.extension = False
     for sub in subgraph.types.values():
         if sub.kind == "interface":
             for field in sub.fields.values():

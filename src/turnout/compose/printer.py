@@ -69,8 +69,8 @@ def _join_type(join: JoinType) -> str:
         args.append(f"key: {_string(join.key)}")
     if join.extension:
         args.append("extension: true")
-    if not join.resolvable:
-        args.append("resolvable: false")
+    if not join.resolvable or join.resolvable_given:
+        args.append(f"resolvable: {'true' if join.resolvable else 'false'}")
     if join.interface_object:
         args.append("isInterfaceObject: true")
     return f"@join__type({', '.join(args)})"

@@ -263,9 +263,10 @@ class _Reader:
                     if isinstance(fields, list):
                         fields = " ".join(str(f) for f in fields)
                     sub.keys.append(SubKey(fields=str(fields), resolvable=args.get("resolvable", True) is not False,
-                                           extension=extension, line=self.line(directive)))
+                                           resolvable_given="resolvable" in args, extension=extension,
+                                           line=self.line(directive)))
                 elif fed_name == "extends":
-                    sub.extends = True
+                    sub.extends = sub.extends_directive = True
                 elif fed_name == "interfaceObject":
                     sub.interface_object = True
                 elif fed_name == "context" and isinstance(args.get("name"), str):
