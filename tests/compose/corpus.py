@@ -233,6 +233,14 @@ _CASES = [
                                    '"percent(25)") }', "2.7"),
         "s3": fed2("key", 'type T @key(fields: "id") { id: ID! w: Int }', "2.7"),
     }, errors=("SATISFIABILITY_ERROR",)),
+    Case("interface-objects-both-resolve-a-field", {
+        "zoo": fed2("key", 'type Query { animals: [Animal] }\ninterface Animal @key(fields: "id") { id: ID! }\n'
+                           'type Dog implements Animal @key(fields: "id") { id: ID! }', "2.5"),
+        "ages": fed2("key interfaceObject", 'type Animal @key(fields: "id") @interfaceObject { id: ID! age: Int }',
+                     "2.5"),
+        "more": fed2("key interfaceObject", 'type Animal @key(fields: "id") @interfaceObject { id: ID! age: Int }',
+                     "2.5"),
+    }, errors=("INVALID_FIELD_SHARING",)),
     Case("override-collides-with-requires", {
         "a": fed2("key external requires", 'type Query { t: T }\ntype T @key(fields: "id") { id: ID! w: Int '
                                            '@external v: Int @requires(fields: "w") }'),

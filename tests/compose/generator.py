@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-__all__ = ["random_set"]
+__all__ = ["random_abstract_set", "random_set"]
 
 SCALARS = ("Int", "String", "ID", "Float", "Boolean")
 
@@ -106,5 +106,76 @@ def random_set(seed: int) -> dict[str, str]:
             parts.insert(0, "type Query {\n" + "\n".join(query) + "\n}")
         imported = ", ".join(f'"@{i}"' for i in sorted(imports))
         header = f'extend schema @link(url: "https://specs.apollo.dev/federation/v{version}", import: [{imported}])'
+        sdls[name] = header + "\n" + "\n\n".join(parts) + "\n"
+    return sdls
+
+
+def random_abstract_set(seed: int) -> dict[str, str]:
+    """Interfaces (entity interfaces with @interfaceObject stand-ins, value interfaces), unions split across
+    subgraphs, @provides, and Federation 1 subgraphs (`extend type` with @external keys) among Federation 2 ones."""
+    rng = random.Random(seed)
+    careful = rng.random() < 0.6
+    count = rng.randint(2, 4)
+    names = [f"s{i}" for i in range(count)]
+    fed1 = {n for n in names[1:] if rng.random() < 0.3}
+    kinds = [f"K{i}" for i in range(rng.randint(2, 3))]  # implementations of the entity interface Animal
+    home = names[0]  # where Animal is an interface with its implementations
+    shared_name = careful or rng.random() < 0.7
+    sdls: dict[str, str] = {}
+    for name in names:
+        parts: list[str] = []
+        query: list[str] = []
+        if name in fed1:
+            # Federation 1: extends what the home subgraph defines, with @external keys
+            for kind in kinds:
+                if rng.random() < 0.6:
+                    parts.append(f'extend type {kind} @key(fields: "id") {{\n  id: ID! @external\n  '
+                                 f'legacy{name}: String\n}}')
+                    if rng.random() < 0.5:
+                        query.append(f"  old{kind}{name}: {kind}")
+            if rng.random() < 0.5:
+                parts.append("type Tag { label: String }")
+                query.append(f"  tags{name}: [Tag]")
+            if query:
+                parts.insert(0, "type Query {\n" + "\n".join(query) + "\n}")
+            sdls[name] = "\n\n".join(parts) + "\n"
+            continue
+        if name == home:
+            fields = "  id: ID!\n  name: String" + (" @shareable" if shared_name else "")
+            parts.append('interface Animal @key(fields: "id") {\n  id: ID!\n  name: String\n}')
+            for kind in kinds:
+                extra = "\n  bark: Boolean" if rng.random() < 0.5 else ""
+                parts.append(f'type {kind} implements Animal @key(fields: "id") {{\n{fields}{extra}\n}}')
+            query.append("  animals: [Animal!]!")
+            query.append(f"  first{kinds[0]}: {kinds[0]}")
+            union_members = kinds[: rng.randint(1, len(kinds))]
+            parts.append("union Pet = " + " | ".join(union_members))
+            query.append(f"  pets{name}: [Pet]")
+        else:
+            style = rng.random()
+            if style < 0.5:
+                resolvable = "" if careful or rng.random() < 0.7 else ", resolvable: false"
+                body = "  id: ID!\n  age: Int" + ("\n  name: String @external\n  label: String @requires(fields: "
+                                                  '"name")' if rng.random() < 0.3 else "")
+                parts.append(f'type Animal @key(fields: "id"{resolvable}) @interfaceObject {{\n{body}\n}}')
+                if rng.random() < 0.6:
+                    query.append(f"  oldest{name}: Animal")
+            else:
+                kind = rng.choice(kinds)
+                provided = rng.random() < 0.5 and shared_name
+                name_field = "\n  name: String @external" if provided else ""
+                parts.append(f'type {kind} @key(fields: "id") {{\n  id: ID!{name_field}\n  owner{name}: String\n}}')
+                provides = ' @provides(fields: "name")' if provided else ""
+                query.append(f"  best{kind}{name}: {kind}{provides}")
+                if rng.random() < 0.5:
+                    members = [kind] + ([k for k in kinds if k != kind][:1] if rng.random() < 0.3 else [])
+                    for member in members[1:]:
+                        parts.append(f'type {member} @key(fields: "id") {{\n  id: ID!\n}}')
+                    parts.append("union Pet = " + " | ".join(members))
+                    query.append(f"  pets{name}: [Pet]")
+        if query:
+            parts.insert(0, "type Query {\n" + "\n".join(query) + "\n}")
+        imports = '"@key", "@shareable", "@external", "@requires", "@provides", "@interfaceObject"'
+        header = f'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: [{imports}])'
         sdls[name] = header + "\n" + "\n\n".join(parts) + "\n"
     return sdls

@@ -441,6 +441,7 @@ class _Merger:
                             name=name, type=itf_field.type, args=dict(itf_field.args),
                             description=itf_field.description, applied=itf_field.applied,
                             joins=[JoinField(graph=None)])
+                        self.validate_sharing(f"{merged.name}.{name}", merged.name, name, [], Override())
 
     def check_interface_fields(self) -> None:
         for merged in self.types.values():
