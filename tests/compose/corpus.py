@@ -241,6 +241,10 @@ _CASES = [
         "more": fed2("key interfaceObject", 'type Animal @key(fields: "id") @interfaceObject { id: ID! age: Int }',
                      "2.5"),
     }, errors=("INVALID_FIELD_SHARING",)),
+    Case("authenticated-not-composed", {
+        "a": fed2("key authenticated", 'type Query { me: User @authenticated }\ntype User @key(fields: "id") '
+                                       '{ id: ID! }', "2.5"),
+    }, errors=("UNSUPPORTED_FEATURE",)),
     Case("override-collides-with-requires", {
         "a": fed2("key external requires", 'type Query { t: T }\ntype T @key(fields: "id") { id: ID! w: Int '
                                            '@external v: Int @requires(fields: "w") }'),

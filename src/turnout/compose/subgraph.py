@@ -55,6 +55,8 @@ FEDERATION_DIRECTIVES = (
     "extends", "composeDirective", "authenticated", "requiresScopes", "policy", "context", "fromContext", "cost",
     "listSize",
 )
+# access control a supergraph must keep: refused rather than silently dropped
+_NOT_COMPOSED = frozenset({"authenticated", "requiresScopes", "policy"})
 _FED1_DIRECTIVES = ("key", "requires", "provides", "external", "extends", "tag", "inaccessible")
 _SPEC_URL = re.compile(r"^https?://[^/]+(?:/.*)?/(?P<name>[A-Za-z_][A-Za-z0-9_-]*)/v(?P<major>\d+)\.(?P<minor>\d+)/?$")
 _MACHINERY_TYPES = {"_Service", "_Any", "_Entity", "_FieldSet", "FieldSet", "link__Import", "link__Purpose",
@@ -97,6 +99,7 @@ class _Reader:
         self.local: dict[str, str] = {}  # local directive name -> federation directive name
         self.machinery_prefixes: set[str] = {"link"}
         self.renames: dict[str, str] = {}  # root type renames (a subgraph's `schema { query: RootQuery }`)
+        self.refused: set[tuple[str, int | None]] = set()
 
     def line(self, node: Node | None) -> int | None:
         if node is None or node.loc is None:
@@ -160,6 +163,11 @@ class _Reader:
         found = []
         for directive in getattr(node, "directives", None) or ():
             name = self.local.get(directive.name.value)
+            if name in _NOT_COMPOSED and (name, self.line(directive)) not in self.refused:
+                self.refused.add((name, self.line(directive)))
+                self.error("UNSUPPORTED_FEATURE",
+                           f"@{name} is not composed by turnout yet: its access rule would be lost in the "
+                           f"supergraph (compose this graph with Apollo's composition)", directive)
             if name is not None:
                 found.append((name, _args(directive), directive))
             elif directive.name.value == "deprecated":
