@@ -240,7 +240,11 @@ class ComposedSource:
             sdl, hints = compose_or_raise(load_sdls(config, self.timeout))
         except (ConfigError, SubgraphSdlError, CompositionFailed) as error:
             raise SourceError(str(error)) from None
-        self.hints = [str(hint) for hint in hints]
+        shown = [str(hint) for hint in hints]
+        if shown != self.hints:  # once per composition that changes them, not at every poll
+            for hint in shown:
+                log.info("composition hint: %s", hint)
+        self.hints = shown
         return SupergraphText.of(sdl.encode())
 
     def read(self) -> SupergraphText:
