@@ -94,3 +94,27 @@ def test_loading_sdls_from_inside_an_event_loop(tmp_path: Path) -> None:
         return [i.sdl for i in load_sdls(read_config(config))]
 
     assert asyncio.run(inside()) == [USERS]
+
+
+def test_composed_source_sees_a_changed_service_sdl(tmp_path: Path, serve_asgi: Any) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    current = {"sdl": USERS}
+
+    async def endpoint(request: Request) -> JSONResponse:
+        body = await request.json()
+        assert "_service" in body["query"]
+        return JSONResponse({"data": {"_service": {"sdl": current["sdl"]}}})
+
+    server = serve_asgi(Starlette(routes=[Route("/graphql", endpoint, methods=["POST"])]))
+    config = tmp_path / "supergraph.yaml"
+    config.write_text(f"subgraphs:\n  users:\n    routing_url: {server.base_url}/graphql\n    schema:\n"
+                      f"      subgraph_url: {server.base_url}/graphql\n", encoding="utf-8")
+    source = ComposedSource(str(config))
+    assert "age" not in source.read().text and source.changed() is None
+    current["sdl"] = USERS.replace("name: String", "name: String age: Int")
+    changed = source.changed()
+    assert changed is not None and "age: Int" in changed.text
