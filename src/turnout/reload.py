@@ -220,7 +220,8 @@ def is_composition_config_path(location: str) -> bool:
 
 class ComposedSource:
     """A composition config (rover's `supergraph.yaml`) as a supergraph source: each read re-reads the config,
-    the subgraphs' SDL files and `_service { sdl }` answers, and composes them. A composition that fails is a
+    the subgraphs' SDL files and `_service { sdl }` answers, and composes them when they changed (a composition
+    of large graphs takes seconds: unchanged inputs keep the last result). A composition that fails is a
     SourceError carrying the composition errors, so the reloader keeps serving the last good supergraph.
     Blocking: call from a thread."""
 
@@ -228,7 +229,10 @@ class ComposedSource:
         self.location = location
         self.timeout = timeout
         self._sha256: str | None = None
+        self._inputs_sha256: str | None = None
+        self._composed: SupergraphText | None = None
         self.hints: list[str] = []
+        self.compositions = 0  # how many times the subgraphs were composed
 
     @property
     def shown(self) -> str:
@@ -237,7 +241,12 @@ class ComposedSource:
     def compose(self) -> SupergraphText:
         try:
             config = read_config(self.location)
-            sdl, hints = compose_or_raise(load_sdls(config, self.timeout))
+            inputs = load_sdls(config, self.timeout)
+            digest = hashlib.sha256(repr([(i.name, i.url, i.sdl) for i in inputs]).encode()).hexdigest()
+            if digest == self._inputs_sha256 and self._composed is not None:
+                return self._composed  # the same subgraphs: no need to compose them again
+            self.compositions += 1
+            sdl, hints = compose_or_raise(inputs)
         except (ConfigError, SubgraphSdlError, CompositionFailed) as error:
             raise SourceError(str(error)) from None
         shown = [str(hint) for hint in hints]
@@ -245,7 +254,8 @@ class ComposedSource:
             for hint in shown:
                 log.info("composition hint: %s", hint)
         self.hints = shown
-        return SupergraphText.of(sdl.encode())
+        self._inputs_sha256, self._composed = digest, SupergraphText.of(sdl.encode())
+        return self._composed
 
     def read(self) -> SupergraphText:
         found = self.compose()
@@ -260,7 +270,8 @@ class ComposedSource:
         return found
 
     def forget(self) -> None:
-        self._sha256 = None
+        self._sha256 = self._inputs_sha256 = None
+        self._composed = None
 
 
 def open_source(location: str, *, timeout: float = 30.0) -> Source:

@@ -54,6 +54,7 @@ def test_composed_source_reports_a_change_once(tmp_path: Path) -> None:
     assert isinstance(source, ComposedSource)
     first = source.read()
     assert "join__Graph" in first.text and source.changed() is None
+    assert source.compositions == 1  # unchanged subgraphs are not composed again
     (tmp_path / "users.graphql").write_text(USERS.replace("name: String", "name: String age: Int"), "utf-8")
     changed = source.changed()
     assert changed is not None and "age: Int" in changed.text and source.changed() is None
