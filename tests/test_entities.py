@@ -31,6 +31,15 @@ def test_one_representation_per_key_in_order_of_first_appearance() -> None:
     assert [[id(o) for o in t] for t in targets] == [[id(a), id(a2)], [id(b), id(b2)], [id(c)]]
 
 
+def test_one_true_and_one_point_zero_are_three_keys() -> None:
+    """Equal in Python, three values in JSON: each object keeps its own representation."""
+    objects = [{"__typename": "Product", "upc": u} for u in (1, True, 1.0, 1)]
+    reps, targets = Representations((FLAT,), POSSIBLE).group(objects)
+    assert [(rep["upc"], type(rep["upc"])) for rep in reps] == [(1, int), (True, bool), (1.0, float)]
+    assert [len(t) for t in targets] == [2, 1, 1]
+    assert targets[0] == [objects[0], objects[3]]
+
+
 def test_nested_keys_take_the_general_path() -> None:
     first = {"__typename": "Book", "isbn": "i", "_t_0": {"id": "a1", "name": "n"}}
     same = {"__typename": "Book", "isbn": "i", "_t_0": {"id": "a1"}}

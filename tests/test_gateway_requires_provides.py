@@ -55,7 +55,7 @@ REVIEWS: list[Record] = [
 
 
 def _estimate(product: Record, _info: Any) -> int:
-    return 1 + product["weight"] // 5000
+    return 1 + int(product["weight"]) // 5000
 
 
 def _packaging(product: Record, _info: Any) -> str:

@@ -144,7 +144,7 @@ def test_compiled_once_per_operation_and_condition_values() -> None:
     again = projector._compiled_for(SCHEMA.query_type, SELECTIONS, {"withFriends": True, "skipKind": False})
     other = projector._compiled_for(SCHEMA.query_type, SELECTIONS, {"withFriends": False, "skipKind": False})
     assert first is not None and first is again and other is not first
-    me = {"__typename": "Person", "id": "1", "name": "A", "best": None, "friends": []}
+    me: dict[str, Any] = {"__typename": "Person", "id": "1", "name": "A", "best": None, "friends": []}
     data = {"count": 1, "total": 1, "me": me, "items": [], "node": None, "named": None}
     assert "friends" in first(data)["me"]
     assert other is not None and "friends" not in other(data)["me"]

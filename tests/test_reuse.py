@@ -53,3 +53,14 @@ def test_fields_the_answer_lacks_or_asked_with_other_arguments_are_not_covered()
     other_arguments: Shape = ("Course", (("title", "title", "(lang: \"fr\")", None),))
     assert not covers(COURSE, other_arguments)
     assert project(ANSWER["course"], ("Course", (("code", "code", "", None),))) == {"code": "M1"}
+
+
+def test_a_key_of_another_json_type_is_another_object() -> None:
+    """`{"id": true}` and `{"id": 1.0}` are not the object whose id is 1, though Python's `==` says so."""
+    numbered: Shape = ("Query", (("user", "user", "", ("User", (("id", "id", "", None),
+                                                                 ("name", "name", "", None)))),))
+    index = ObjectIndex([(numbered, {"user": {"id": 1, "name": "Ada"}})])
+    name: Shape = ("User", (("name", "name", "", None),))
+    assert index.entities([{"__typename": "User", "id": 1}], (("User", name),)) == [{"name": "Ada"}]
+    assert index.entities([{"__typename": "User", "id": True}], (("User", name),)) is None
+    assert index.entities([{"__typename": "User", "id": 1.0}], (("User", name),)) is None

@@ -71,7 +71,7 @@ def test_one_trace_per_request_with_its_plan_and_subgraph_calls(run_subgraphs: R
     [planning] = by_name(spans, "turnout.plan")
     fetches = by_name(spans, "subgraph.fetch")
     assert request.context is not None and request.parent is None
-    assert sorted((f.attributes or {})["turnout.subgraph"] for f in fetches) == ["accounts", "orders"]
+    assert sorted(str((f.attributes or {})["turnout.subgraph"]) for f in fetches) == ["accounts", "orders"]
     assert {(f.attributes or {})["turnout.fetch"] for f in fetches} == {"root", "entities"}
     for child in (planning, *fetches):
         assert child.parent is not None and child.parent.span_id == request.context.span_id

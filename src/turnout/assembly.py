@@ -38,6 +38,7 @@ __all__ = [
     "header_rules",
     "migration_from_config",
     "open_store",
+    "store_problem",
 ]
 
 log = logging.getLogger("turnout")
@@ -194,8 +195,17 @@ def open_store(cfg: Config) -> Store:
         store.create_schema()
     except Exception as error:  # the database is down, refuses us, or is not a database
         store.close()
-        raise AssemblyError(f"cannot open the store {_shown_url(cfg.store.url)}: {error}") from None
+        raise AssemblyError(f"cannot open the store {_shown_url(cfg.store.url)}: it does not answer: "
+                            f"{store_problem(error)}") from None
     return store
+
+
+def store_problem(error: BaseException) -> str:
+    """What a database error says, in one line (the driver's first line, without SQLAlchemy's background link)."""
+    cause = getattr(error, "orig", None) or error
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    text = lines[0] if lines else type(cause).__name__
+    return text.split(" (Background on this error")[0][:300]
 
 
 def _shown_url(url: str) -> str:
@@ -242,14 +252,18 @@ class Services:
             await hook()
 
 
-def build_services(cfg: Config) -> Services:
-    """The metrics, and with migrations the store (opened, tables created), recorder and retention task."""
+def build_services(cfg: Config, *, reloadable: bool = False) -> Services:
+    """The metrics, and with migrations the store (opened, tables created), recorder and retention task; with
+    `reloadable` (the config may be reloaded), also without migrations when `store.url` is set, so that a reload
+    may add the first one."""
     metrics = Metrics() if cfg.metrics else None
-    if not cfg.migrations:
+    if not cfg.migrations and not (reloadable and "url" in cfg.store.model_fields_set):
         return Services(metrics)
     store = open_store(cfg)
-    recorder = Recorder(store, flush_interval=cfg.store.flush_interval, full_values=cfg.store.full_values,
-                        redact_patterns=cfg.store.redact_patterns or None)
+    recorder = Recorder(store, flush_interval=cfg.store.flush_interval, max_pending=cfg.store.max_pending,
+                        full_values=cfg.store.full_values, redact_patterns=cfg.store.redact_patterns or None)
+    if metrics is not None:
+        metrics.watch_recorder(recorder)
     return Services(metrics, store, recorder, _Retention(store, timedelta(days=cfg.store.retention_days)))
 
 

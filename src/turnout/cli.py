@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +12,7 @@ import orjson
 import typer
 
 from .config import Config, ConfigError, load_config
+from .observability.logs import configure_logging
 from .supergraph.join_spec import read_supergraph
 from .supergraph.model import SupergraphError, SupergraphModel
 
@@ -53,6 +53,8 @@ def build_config(config: Path | None, overrides: dict[tuple[str, ...], object]) 
 
 
 SERVE_CONFIG_ENV = "TURNOUT_SERVE_CONFIG"  # how `serve --workers N` hands its settings to the worker processes
+SERVE_CONFIG_FILE_ENV = "TURNOUT_SERVE_CONFIG_FILE"  # ... the config file they re-read on change or SIGHUP
+SERVE_OVERRIDES_ENV = "TURNOUT_SERVE_OVERRIDES"  # ... and the flags applied over it again
 WORKER_STARTUP_FAILURE = 3  # uvicorn.config.STARTUP_FAILURE
 
 
@@ -60,10 +62,13 @@ class ServeError(Exception):
     """The gateway cannot be served as configured (the message says why)."""
 
 
-def serving_app(cfg: Config) -> Starlette:
+def serving_app(cfg: Config, config_path: Path | None = None,
+                overrides: dict[tuple[str, ...], object] | None = None) -> Starlette:
     """The ASGI app `turnout serve` runs: the gateway of the configured supergraph behind a holder that the
-    supergraph poller swaps on change, with the process's services (store, recorder) kept across reloads."""
+    supergraph poller swaps on change, with the process's services (store, recorder) kept across reloads; with
+    `config_path`, that file is re-read on SIGHUP and when it changes (`overrides`: the flags, applied again)."""
     from .assembly import AssemblyError, build_gateway, build_migrations, build_services
+    from .config_reload import ConfigReloader
     from .reload import GatewayHolder, SourceError, SupergraphReloader, open_source
     from .server.admin import AdminServer, BearerTokens, create_admin_app
     from .server.app import create_app
@@ -78,7 +83,7 @@ def serving_app(cfg: Config) -> Starlette:
         first = source.read()
         model = read_supergraph(first.text)
         build_migrations(cfg.migrations, model)  # refused before the store is opened
-        services = build_services(cfg)
+        services = build_services(cfg, reloadable=config_path is not None)
         gateway = build_gateway(cfg, model, services)
     except (SourceError, SupergraphError) as error:
         raise ServeError(f"cannot load supergraph {source.shown}: {error}") from None
@@ -87,19 +92,26 @@ def serving_app(cfg: Config) -> Starlette:
     holder = GatewayHolder(gateway, version=first.version, drain_timeout=cfg.server.shutdown_timeout,
                            on_start=[services.start], on_close=[services.close])
 
-    def build(text: str) -> Gateway:
-        return build_gateway(cfg, read_supergraph(text), services)
+    def build(text: str) -> Gateway:  # with the configuration in force now (a config reload may change it)
+        return build_gateway(live.current if live is not None else cfg, read_supergraph(text), services)
 
     reloader = SupergraphReloader(holder, source, build, interval=cfg.reload_interval)
+    reloader.text = first
+    live = None
+    if config_path is not None:
+        live = ConfigReloader(config_path, cfg, reloader, services, overrides=overrides,
+                              interval=cfg.reload_interval)
     logging.getLogger("turnout.reload").info("serving supergraph %s (%s)", source.shown, first.version)
     admin = None
     if cfg.admin.enabled:
         tokens = BearerTokens(cfg.admin.credentials(), protect_reads=cfg.admin.protect_reads)
-        admin_app = create_admin_app(holder, tokens)
+        admin_app = create_admin_app(holder, tokens, services.store)
         if admin_app is not None:  # without migrations there is nothing to show
             admin = AdminServer(admin_app, cfg.admin.host, cfg.admin.port)
     return create_app(holder, graphql_path=cfg.server.graphql_path, max_body_bytes=cfg.server.max_body_bytes,
-                      reloader=reloader, shutdown_timeout=cfg.server.shutdown_timeout, admin=admin)
+                      reloader=reloader, shutdown_timeout=cfg.server.shutdown_timeout, admin=admin,
+                      recorder=services.recorder, drain_delay=cfg.server.drain_delay, access_log=cfg.access_log,
+                      background=[live] if live is not None else [])
 
 
 def worker_app() -> Starlette:
@@ -108,9 +120,11 @@ def worker_app() -> Starlette:
     if not raw:
         raise RuntimeError(f"{SERVE_CONFIG_ENV} is not set: worker_app is started by `turnout serve --workers N`")
     cfg = Config.model_validate_json(raw)
-    logging.basicConfig(level=cfg.log_level.upper(), stream=sys.stderr)
+    configure_logging(cfg.log_level, cfg.log_format)
+    path = os.environ.get(SERVE_CONFIG_FILE_ENV)
+    overrides = {tuple(k): v for k, v in orjson.loads(os.environ.get(SERVE_OVERRIDES_ENV) or "[]")}
     try:
-        return serving_app(cfg)
+        return serving_app(cfg, Path(path) if path else None, overrides)
     except ServeError as error:
         logging.getLogger("turnout").error("worker %d cannot start: %s", os.getpid(), error)
         # uvicorn's code for a worker that failed to start: the supervisor stops instead of starting it again
@@ -142,13 +156,18 @@ def serve(
     shutdown_timeout: Annotated[float | None, typer.Option(
         help="On SIGTERM/SIGINT, seconds running requests get to finish (default 30); queued comparisons then get "
              "up to 5 s more before the evidence is flushed. [env: TURNOUT_SHUTDOWN_TIMEOUT]")] = None,
+    drain_delay: Annotated[float | None, typer.Option(
+        help="On SIGTERM, seconds /ready answers 503 while requests are still served, before the listener "
+             "closes (default 0). [env: TURNOUT_DRAIN_DELAY]")] = None,
 ) -> None:
-    """Serve the federated graph over HTTP (POST and GET /graphql, /health, /metrics); the migrations dashboard
-    and its writes on the admin listener (--admin-host/--admin-port, loopback by default; writes need a token).
+    """Serve the federated graph over HTTP (POST and GET /graphql, /health, /ready, /metrics); the migrations
+    dashboard and its writes on the admin listener (--admin-host/--admin-port, loopback by default; writes need
+    a token).
 
-    The supergraph is checked for changes every --reload-interval seconds and swapped without dropping a
-    request (a broken one is refused and logged). SIGTERM or SIGINT: stop accepting, let running requests
-    finish (up to --shutdown-timeout), flush the evidence, exit. With --workers N, each process builds its own
+    The supergraph, and the --config file (also on SIGHUP), are checked for changes every --reload-interval
+    seconds and applied without dropping a request (a broken one is refused and logged). SIGTERM: /ready fails,
+    --drain-delay seconds later stop accepting, let running requests finish (up to --shutdown-timeout), flush
+    the evidence, exit. With --workers N, each process builds its own
     gateway; they may share a SQLite store on one machine, several machines share a PostgreSQL store.
     """
     import signal
@@ -157,29 +176,35 @@ def serve(
 
     from .server.connections import PROTOCOL as CONNECTION_PROTOCOL
 
-    cfg = build_config(config, {
+    overrides: dict[tuple[str, ...], object] = {
         ("supergraph",): supergraph, ("server", "host"): host, ("server", "port"): port,
         ("admin", "host"): admin_host, ("admin", "port"): admin_port,
         ("server", "introspection"): introspection, ("subgraph_timeout",): subgraph_timeout,
         ("log_level",): log_level, ("server", "workers"): workers, ("reload_interval",): reload_interval,
-        ("server", "shutdown_timeout"): shutdown_timeout,
-    })
+        ("server", "shutdown_timeout"): shutdown_timeout, ("server", "drain_delay"): drain_delay,
+    }
+    cfg = build_config(config, overrides)
     if not cfg.supergraph:
         typer.echo("turnout: no supergraph: pass --supergraph PATH|URL (or set it in the config)", err=True)
         raise typer.Exit(2)
-    logging.basicConfig(level=cfg.log_level.upper(), stream=sys.stderr)
+    configure_logging(cfg.log_level, cfg.log_format)
     options: dict[str, Any] = {
         "host": cfg.server.host, "port": cfg.server.port, "log_level": cfg.log_level, "access_log": False,
+        **({"log_config": None} if cfg.log_format == "json" else {}),  # uvicorn's lines through our JSON handler
         "timeout_graceful_shutdown": max(1, math.ceil(cfg.server.shutdown_timeout)),
         "timeout_keep_alive": cfg.server.keepalive_timeout, "http": CONNECTION_PROTOCOL,  # header/body timeouts
     }
     if cfg.server.workers > 1:
         _check_serving(cfg)  # what each worker will build: refused here, once, with exit code 2
         os.environ[SERVE_CONFIG_ENV] = cfg.model_dump_json(by_alias=True)
+        if config is not None:
+            os.environ[SERVE_CONFIG_FILE_ENV] = str(config.resolve())
+            os.environ[SERVE_OVERRIDES_ENV] = orjson.dumps(
+                [[list(k), v] for k, v in overrides.items() if v is not None]).decode()
         _run_workers(uvicorn.Config("turnout.cli:worker_app", factory=True, workers=cfg.server.workers, **options))
         return
     try:
-        application = serving_app(cfg)
+        application = serving_app(cfg, config, overrides)
     except ServeError as error:
         typer.echo(f"turnout: {error}", err=True)
         raise typer.Exit(2) from None
@@ -226,7 +251,7 @@ def compose(
             typer.echo(f"- {problem}", err=True)
         raise typer.Exit(1)
     if output is None:
-        sys.stdout.write(result.supergraph_sdl)
+        typer.echo(result.supergraph_sdl, nl=False)
     else:
         output.write_text(result.supergraph_sdl, encoding="utf-8")
         typer.echo(f"wrote {output} ({len(inputs)} subgraphs)", err=True)
@@ -253,19 +278,22 @@ def dev(
 
     import uvicorn
 
-    cfg = build_config(settings, {
+    overrides: dict[tuple[str, ...], object] = {
         ("supergraph",): str(config), ("server", "host"): host, ("server", "port"): port,
         ("reload_interval",): poll_interval, ("server", "introspection"): True, ("log_level",): log_level,
-    })
-    logging.basicConfig(level=cfg.log_level.upper(), stream=sys.stderr)
-    try:
-        application = serving_app(cfg)
+    }
+    cfg = build_config(settings, overrides)
+    configure_logging(cfg.log_level, cfg.log_format)
+    try:  # with --settings, that file is re-read on change (migrations...), as by `serve --config`
+        application = serving_app(cfg, settings, overrides)
     except ServeError as error:
         typer.echo(f"turnout: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"turnout dev: serving {config} on http://{host}:{port}{cfg.server.graphql_path}", err=True)
-    server = uvicorn.Server(uvicorn.Config(application, host=host, port=port, log_level=cfg.log_level,
-                                           access_log=False, timeout_graceful_shutdown=2))
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": cfg.log_level, "access_log": False,
+                               "timeout_graceful_shutdown": 2,
+                               **({"log_config": None} if cfg.log_format == "json" else {})}
+    server = uvicorn.Server(uvicorn.Config(application, **options))
 
     async def run() -> None:
         async def stop_later(seconds: float) -> None:
@@ -530,6 +558,10 @@ def migrate(
     if force and not (reason and reason.strip()):
         typer.echo("turnout: --force needs a --reason (it is kept in the stage log)", err=True)
         raise typer.Exit(2)
+    from sqlalchemy.exc import DBAPIError
+
+    from .assembly import store_problem
+
     _cfg, found, store, model = _migration_context(config, supergraph)
     try:
         migration = _find_migration(found, name)
@@ -539,6 +571,10 @@ def migrate(
         except StageConflict as conflict:
             typer.echo(f"turnout: {conflict}; nothing changed (run the command again to decide on the new stage)",
                        err=True)
+            raise typer.Exit(1) from None
+        except DBAPIError as error:  # the store went away between opening it and the move
+            typer.echo(f"turnout: the store stopped answering ({store_problem(error)}); the move was not made "
+                       "(it is one transaction): run the command again once the store is back", err=True)
             raise typer.Exit(1) from None
     finally:
         store.close()

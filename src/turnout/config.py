@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -190,6 +190,9 @@ class ServerConfig(_Strict):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     workers: int = Field(default=1, ge=1, le=256, description="Worker processes, each with its own gateway.")
     shutdown_timeout: float = Field(default=30.0, gt=0, description="Seconds in-flight requests get on SIGTERM.")
+    drain_delay: float = Field(
+        default=0.0, ge=0, le=300, description="On SIGTERM, seconds /ready fails while requests are still served, "
+        "before the listener closes (so load balancers stop sending first).")
     header_timeout: float = Field(default=10.0, gt=0, description="Seconds a client may take to send its headers.")
     body_timeout: float = Field(default=30.0, gt=0, description="Seconds a client may take to send its body.")
     keepalive_timeout: int = Field(default=5, ge=1, description="Seconds an idle kept-alive connection stays open.")
@@ -282,6 +285,9 @@ class StoreConfig(_Strict):
     samples_per_hour: int = Field(default=5, ge=0)
     retention_days: float = Field(default=14.0, gt=0)
     flush_interval: float = Field(default=1.0, gt=0)
+    max_pending: int = Field(
+        default=50_000, ge=100, description="Evidence rows kept in memory while the store cannot be written to; "
+        "past it new evidence is dropped and counted (turnout_evidence_dropped_total).")
 
 
 class CohortConfig(_Strict):
@@ -323,6 +329,11 @@ class Config(_Strict):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     csrf: CsrfConfig = Field(default_factory=CsrfConfig)
     log_level: str = Field(default="warning", description="critical, error, warning, info or debug.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or json: one JSON object per line (request id, trace id, migration, "
+        "outcome...).")
+    access_log: bool = Field(default=False, description="One log line (info) per GraphQL request: its request "
+                             "id, trace id, operation, status, outcome and duration.")
     metrics: bool = True
     tracing: TracingConfig = Field(default_factory=TracingConfig)
     migrations: list[MigrationConfig] = Field(default_factory=list)
@@ -378,12 +389,15 @@ _ENV: dict[str, tuple[str, ...]] = {
     "TURNOUT_OTLP_ENDPOINT": ("tracing", "otlp_endpoint"),
     "TURNOUT_DEDUPLICATE_QUERIES": ("deduplicate_queries",),
     "TURNOUT_LOG_LEVEL": ("log_level",),
+    "TURNOUT_LOG_FORMAT": ("log_format",),
+    "TURNOUT_ACCESS_LOG": ("access_log",),
     "TURNOUT_STORE_URL": ("store", "url"),
     "TURNOUT_WORKERS": ("server", "workers"),
     "TURNOUT_ADMIN_HOST": ("admin", "host"),
     "TURNOUT_ADMIN_PORT": ("admin", "port"),
     "TURNOUT_ADMIN_TOKEN": ("admin", "token"),
     "TURNOUT_SHUTDOWN_TIMEOUT": ("server", "shutdown_timeout"),
+    "TURNOUT_DRAIN_DELAY": ("server", "drain_delay"),
     "TURNOUT_MAX_CONNECTIONS": ("server", "max_connections"),
     "TURNOUT_RELOAD_INTERVAL": ("reload_interval",),
 }

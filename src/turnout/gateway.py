@@ -47,6 +47,7 @@ from .executor.projection import Projector
 from .metrics import Metrics
 from .migration.engine import MigrationEngine
 from .migration.runtime import RequestRun, compare_later, fall_back
+from .observability.logs import note_trace_id
 from .observability.tracing import default_tracer
 from .planner.plan_nodes import QueryPlan
 from .planner.query_planner import PlanningError, QueryPlanner, SelectionLimitError, select_operation
@@ -338,6 +339,7 @@ class Gateway:
         if self.tracer is None:
             return await self._measured(request, routing)
         with self.tracer.start_as_current_span("graphql.request", kind=SpanKind.SERVER) as span:
+            note_trace_id(span.get_span_context().trace_id)  # for the request's log lines
             if request.operation_name:
                 span.set_attribute("graphql.operation.name", request.operation_name)
             try:

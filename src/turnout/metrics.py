@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from .executor.plan_executor import FetchRecord
 from .migration.model import ComparisonOutcome, Difference
+from .migration.recorder import Recorder
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
@@ -97,5 +100,38 @@ class Metrics:
     def shadow_dropped(self, migration: str) -> None:
         self.dropped.labels(migration).inc()
 
+    # -- the evidence recorder (the store's side) ---------------------------------------------------------
+
+    def watch_recorder(self, recorder: Recorder) -> None:
+        """Export the recorder's own counts: evidence dropped (buffer full while the store was away), rows
+        waiting in memory, failed writes, batches the store had already taken."""
+        self.registry.register(_RecorderCollector(recorder))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _RecorderCollector(Collector):
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def collect(self) -> Iterator[Metric]:
+        r = self.recorder
+        yield CounterMetricFamily(
+            "turnout_evidence_dropped", "Evidence records dropped because store.max_pending rows were waiting for "
+            "the store (never written).", value=r.dropped)
+        yield GaugeMetricFamily(
+            "turnout_evidence_pending_rows", "Evidence rows waiting in memory to be written to the store.",
+            value=r.pending)
+        yield GaugeMetricFamily(
+            "turnout_evidence_max_pending_rows", "The bound of rows waiting in memory (store.max_pending).",
+            value=r.max_pending)
+        yield CounterMetricFamily(
+            "turnout_evidence_failed_writes", "Batch writes to the store that failed (the batch is kept).",
+            value=r.failed_flushes)
+        yield CounterMetricFamily(
+            "turnout_evidence_duplicate_batches", "Batches written again that the store had taken already (an "
+            "acknowledgement lost): not counted twice.", value=r.duplicates)
+        yield GaugeMetricFamily(
+            "turnout_store_up", "1 when the last write to the store succeeded, 0 while writes fail.",
+            value=0 if r.failing else 1)

@@ -457,6 +457,7 @@ class SupergraphReloader:
         self.source = source
         self.build = build
         self.interval = interval
+        self.text: SupergraphText | None = None  # the supergraph serving now (once read)
         self.reloads = 0
         self.refused = 0
         self.read_errors = 0
@@ -511,23 +512,31 @@ class SupergraphReloader:
             log.error("refused supergraph %s (%s): %s; still serving supergraph %s",
                       self.source.shown, found.version, _reason(error), self.holder.version)
             return False
+        previous = self.holder.version
+        if not await self.install(gateway, found.version, f"supergraph {self.source.shown} ({found.version})"):
+            self.refused += 1
+            self.source.forget()
+            return False
+        self.text = found
+        self.reloads += 1
+        log.info("now serving supergraph %s (%s) in place of %s", self.source.shown, found.version, previous)
+        return True
+
+    async def install(self, gateway: Gateway, version: str, what: str) -> bool:
+        """Start `gateway` (with what the current one learned) and swap it in; False (logged, `gateway` closed)
+        when it cannot start (the store is unreachable...): the current one keeps serving."""
         try:
             _carry_over(self.holder.gateway, gateway)
             await gateway.start()
         except asyncio.CancelledError:  # stopped (shutdown) while starting it
             await _close_quietly(gateway)
             raise
-        except Exception as error:  # the store is unreachable...: tried again at the next poll
-            self.refused += 1
-            self.source.forget()
+        except Exception as error:
             await _close_quietly(gateway)
-            log.error("could not start supergraph %s (%s): %s; still serving supergraph %s; will try again",
-                      self.source.shown, found.version, _reason(error), self.holder.version)
+            log.error("could not start %s: %s; still serving supergraph %s; will try again",
+                      what, _reason(error), self.holder.version)
             return False
-        previous = self.holder.version
-        await self.holder.swap(gateway, found.version)  # no await before the swap itself: it cannot be cancelled
-        self.reloads += 1
-        log.info("now serving supergraph %s (%s) in place of %s", self.source.shown, found.version, previous)
+        await self.holder.swap(gateway, version)  # no await before the swap itself: it cannot be cancelled
         return True
 
     def _build(self, text: str) -> Gateway:
@@ -537,12 +546,14 @@ class SupergraphReloader:
 
 
 def _carry_over(old: Gateway, new: Gateway) -> None:
-    """What the old gateway's migration engine learned that is not in the store: the noise rates."""
+    """What the old gateway's migration engine learned that is not in the store (the noise rates), and the
+    stages it read last (so the new one serves them if the store does not answer its first read)."""
     if old.engine is None or new.engine is None:
         return
     for name, tally in old.engine.noise.items():
         if name in new.engine.noise:
             new.engine.noise[name] = tally
+    new.engine.carry_over(old.engine)
 
 
 def _reason(error: BaseException) -> str:

@@ -150,7 +150,12 @@ def test_dashboard_shows_the_migrations_and_acknowledges_a_diff_group(demo: int,
             move.locator("select[name=to]").select_option("migrated")
             move.locator("input[name=reason]").fill("try it")
             said: list[str] = []
-            page.once("dialog", lambda dialog: (said.append(dialog.message), dialog.accept()))
+
+            def accept(dialog: Any) -> None:
+                said.append(dialog.message)
+                dialog.accept()
+
+            page.once("dialog", accept)
             move.locator("button").click()
             page.wait_for_timeout(1000)
             assert said and said[0].startswith("Not moved:"), said

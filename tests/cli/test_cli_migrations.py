@@ -521,3 +521,31 @@ def test_a_store_that_cannot_be_opened(setup: Setup) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("turnout: cannot open the store sqlite:///:memory:: the SQLite store needs a "
                                     "file path")
+
+
+def test_migrate_says_plainly_that_the_store_cannot_be_reached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import time
+
+    for variable in TURNOUT_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    with socket.socket() as sock:  # a port nothing listens on: connection refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    supergraph = tmp_path / "supergraph.graphql"
+    supergraph.write_text(load_supergraph("classroom"), encoding="utf-8")
+    config = tmp_path / "turnout.yaml"
+    store = f"postgresql+psycopg://turnout:s3cret@127.0.0.1:{port}/turnout"
+    config.write_text(CONFIG.format(supergraph=supergraph, store=store), encoding="utf-8")
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["migrate", "assignments", "--to", "side_by_side", "--config", str(config)],
+                                catch_exceptions=False)
+    took = time.monotonic() - started
+    print(f"\nmigrate with the store down: exit {result.exit_code} after {took:.2f}s: {result.stderr.strip()}")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"turnout: cannot open the store postgresql+psycopg://turnout:***@127.0.0.1:"
+                                    f"{port}/turnout: it does not answer: ")
+    assert "refused" in result.stderr and "s3cret" not in result.stderr
+    assert "Traceback" not in result.stderr and "sqlalche.me" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert took < 10

@@ -12,6 +12,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -83,7 +84,7 @@ def _fields(document: DocumentNode) -> list[FieldNode]:
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FieldNode):
                 found.append(selection)
-            if not isinstance(selection, FragmentSpreadNode):
+            if isinstance(selection, FieldNode | InlineFragmentNode):
                 walk(selection.selection_set)
 
     for definition in document.definitions:
@@ -127,7 +128,7 @@ def test_an_abstract_field_gets_a_fragment_for_every_possible_type() -> None:
                 elif isinstance(inner, FragmentSpreadNode):
                     conditions.add(fragments[inner.name.value].type_condition.name.value)
             union = schema.get_type("SearchResult")
-            assert union is not None
+            assert isinstance(union, GraphQLUnionType)
             assert conditions == {"Book", "Author", "Film"} == {t.name for t in schema.get_possible_types(union)}
             found += 1
     assert found

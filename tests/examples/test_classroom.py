@@ -27,7 +27,8 @@ from turnout.config import Config
 from turnout.gateway import Gateway, GraphQLRequest
 from turnout.metrics import Metrics
 from turnout.migration.engine import MigrationEngine
-from turnout.migration.model import ComparisonOutcome, Difference, Migration, MigrationState, Stage
+from turnout.migration.memory_store import MemoryStore
+from turnout.migration.model import ComparisonOutcome, Difference, Migration, Stage
 from turnout.migration.readiness import fields_declared_by
 from turnout.migration.routing import CohortKey
 from turnout.migration.shadow import ShadowQueue
@@ -291,20 +292,18 @@ def test_traffic_through_a_gateway(urls: dict[str, str], serve_asgi: Callable[..
     assert len(result.by_operation) >= 3
 
 
-class _States:
-    def __init__(self, stage: Stage) -> None:
-        self.stage = stage
-
-    def get_states(self) -> dict[str, MigrationState]:
-        return {name: MigrationState(name=name, stage=self.stage) for name in ("assignments", "progress")}
-
-    def set_stage(self, *_args: Any, **_kwargs: Any) -> Any:
-        raise NotImplementedError
+def _stages(**stages: tuple[Stage, float]) -> MemoryStore:
+    """A store (in memory) with these stages, per migration."""
+    store = MemoryStore()
+    for name, (stage, percent) in stages.items():
+        store.set_stage(name, stage, percent=percent, by="test", reason="test", evidence={})
+    return store
 
 
 class _Evidence:
     def __init__(self) -> None:
         self.comparisons: list[tuple[str, str, ComparisonOutcome, list[Difference]]] = []
+        self.repeats: list[tuple[str, dict[str, int], dict[str, int]]] = []
 
     def comparison(self, migration: str, operation: str, outcome: ComparisonOutcome,
                    differences: list[Difference], noisy_coordinates: set[str], **_counts: Any) -> None:
@@ -312,6 +311,9 @@ class _Evidence:
 
     def latency(self, migration: str, side: str, ms: float) -> None:
         pass
+
+    def repeat(self, migration: str, values: Any, differing: Any) -> None:
+        self.repeats.append((migration, dict(values), dict(differing)))
 
     def fallback(self, migration: str, operation: str, coordinates: Any = ()) -> None:
         pass
@@ -327,7 +329,7 @@ def _side_by_side(urls: dict[str, str], with_rules: bool, requests: list[tuple[s
     model = read_supergraph(classroom.supergraph_sdl(urls))
     migrations = [replace(m, noise_rate=0.0, rules=m.rules if with_rules else {}) for m in _migrations(model)]
     evidence = _Evidence()
-    engine = MigrationEngine(model, migrations, states=_States(Stage.SIDE_BY_SIDE), evidence=evidence,
+    engine = MigrationEngine(model, migrations, states=_stages(assignments=(Stage.SIDE_BY_SIDE, 100.0), progress=(Stage.SIDE_BY_SIDE, 100.0)), evidence=evidence,
                              cohort=CohortKey(source="header", name="x-user-id"),
                              shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0), rng=random.Random(1))
     gateway = Gateway(model, HttpTransport(timeout=10.0), engine=engine, metrics=metrics)
@@ -352,7 +354,7 @@ def _kinds(differences: list[Difference]) -> set[tuple[str, str]]:
 
 
 def test_side_by_side_finds_the_planted_differences(urls: dict[str, str]) -> None:
-    requests = [
+    requests: list[tuple[str, dict[str, Any]]] = [
         ("AssignmentDetail", {"id": "a166"}),  # summer time: createdDate an hour late
         ("AssignmentDetail", {"id": "a9"}),    # no due date: the new service fails
         ("AssignmentList", {"courseId": "c4", "first": 3}),
@@ -386,7 +388,7 @@ def test_comparisons_call_only_the_new_services(urls: dict[str, str]) -> None:
     comparisons call the new services only, and a non-migrating value cannot differ from what the user got.
     (Not MyProgress: its user asks for courses without their `id`, so the courses the new service lists cannot
     be found in the user's answer; the monolith is asked for them.)"""
-    requests = [("Dashboard", {"userId": "u1"}), ("AssignmentList", {"courseId": "c4", "first": 3}),
+    requests: list[tuple[str, dict[str, Any]]] = [("Dashboard", {"userId": "u1"}), ("AssignmentList", {"courseId": "c4", "first": 3}),
                 ("AssignmentDetail", {"id": "a12"}), ("CourseAssignments", {"courseId": "c2"}),
                 ("CourseRoster", {"courseId": "c1"})]
     metrics = Metrics()
@@ -456,20 +458,6 @@ def test_serve_command_line() -> None:
                 process.stdout.close()
 
 
-class _Stages:
-    """Stages per migration, as a store would give them."""
-
-    def __init__(self, **stages: tuple[Stage, float]) -> None:
-        self.stages = stages
-
-    def get_states(self) -> dict[str, MigrationState]:
-        return {name: MigrationState(name=name, stage=stage, percent=percent)
-                for name, (stage, percent) in self.stages.items()}
-
-    def set_stage(self, *_args: Any, **_kwargs: Any) -> Any:
-        raise NotImplementedError
-
-
 def test_one_migrations_fallback_leaves_the_others_evidence_alone(urls: dict[str, str]) -> None:
     """progress is migrated and its new service is down; assignments is in side_by_side. `Dashboard` reads both:
     progress falls back (recorded), and assignments records nothing for that request (its candidate was made
@@ -483,7 +471,7 @@ def test_one_migrations_fallback_leaves_the_others_evidence_alone(urls: dict[str
     evidence.fallback = lambda migration, operation, coordinates=(): fallbacks.append(  # type: ignore[method-assign]
         (migration, operation))
     engine = MigrationEngine(model, migrations, evidence=evidence,
-                             states=_Stages(progress=(Stage.MIGRATED, 100.0), assignments=(Stage.SIDE_BY_SIDE, 100.0)),
+                             states=_stages(progress=(Stage.MIGRATED, 100.0), assignments=(Stage.SIDE_BY_SIDE, 100.0)),
                              cohort=CohortKey(source="header", name="x-user-id"),
                              shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0), rng=random.Random(1))
     gateway = Gateway(model, HttpTransport(timeout=5.0), engine=engine)
@@ -511,3 +499,52 @@ def test_one_migrations_fallback_leaves_the_others_evidence_alone(urls: dict[str
     own = {m.name: set(m.fields) for m in migrations}
     for migration, _op, _outcome, differences in evidence.comparisons:
         assert {d.coordinate for d in differences} <= own[migration]
+
+
+def test_a_noise_run_asks_the_old_side_again_only_for_what_migrates(urls: dict[str, str]) -> None:
+    """assignments is migrated (its fetch goes to the new service), progress in side_by_side with a noise run on
+    every comparison. `Dashboard` reads both. The noise run asks the monolith again for the fetch that holds
+    progress's fields and nothing else: the assignments service's answer is reused from the request, in the
+    noise run and in the candidate; so each side is called once per comparison."""
+    model = read_supergraph(classroom.supergraph_sdl(urls))
+    migrations = [replace(m, noise_rate=1.0 if m.name == "progress" else 0.0, sample_rate=1.0,
+                          # dueDate fails on the new side for some assignments: kept on the monolith here
+                          fields=tuple(f for f in m.fields if f != "Assignment.dueDate"))
+                  for m in _migrations(model)]
+    evidence = _Evidence()
+    metrics = Metrics()
+    engine = MigrationEngine(model, migrations, evidence=evidence,
+                             states=_stages(progress=(Stage.SIDE_BY_SIDE, 100.0), assignments=(Stage.MIGRATED, 100.0)),
+                             cohort=CohortKey(source="header", name="x-user-id"),
+                             shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0), rng=random.Random(1))
+    gateway = Gateway(model, HttpTransport(timeout=5.0), engine=engine, metrics=metrics)
+    documents = {o.name: o.document for o in QUERIES}
+
+    async def scenario() -> dict[str, Any]:
+        await gateway.start()
+        try:
+            answer = await gateway.execute(GraphQLRequest(query=documents["Dashboard"], operation_name="Dashboard",
+                                                          variables={"userId": "u6"},
+                                                          headers={"x-user-id": "user-1"}))
+            await engine.shadow.drain(timeout=10)
+            return answer
+        finally:
+            await gateway.close()
+
+    assert "errors" not in asyncio.run(scenario())
+    assert [(m, op) for m, op, _o, _d in evidence.comparisons] == [("progress", "Dashboard")]
+    calls: dict[tuple[str, str], float] = {}
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name == "turnout_subgraph_requests_total":
+                key = (sample.labels["purpose"], sample.labels["subgraph"])
+                calls[key] = calls.get(key, 0) + sample.value
+    primary = {s: n for (purpose, s), n in calls.items() if purpose == "request"}
+    assert primary.get("assignments", 0) >= 1 and primary.get("monolith", 0) >= 1, calls
+    shadow = {s: n for (purpose, s), n in calls.items() if purpose == "shadow"}
+    # the candidate calls progress; the noise run calls the monolith for progress's fields; nobody else (the
+    # candidate's fetch to assignments, numbered apart in its plan, asks what the request's did: reused)
+    assert shadow == {"progress": 1, "monolith": 1}, sorted(calls.items())
+    # and the noise run compared progress's values with themselves
+    [(migration, values, _differing)] = evidence.repeats
+    assert migration == "progress" and values.get("Progress.completion", 0) > 0, evidence.repeats

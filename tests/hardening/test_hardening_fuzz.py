@@ -286,9 +286,10 @@ async def _send(session: aiohttp.ClientSession, base: str, request: Request) -> 
 
 async def _send_http(session: aiohttp.ClientSession, base: str, request: Request) -> str:
     skip = () if "content-type" in request.headers else ("Content-Type",)
-    data: bytes | io.BytesIO | None = request.body
-    if data is not None and len(data) > 1_000_000:  # aiohttp warns about large bytes bodies
-        data = io.BytesIO(data)
+    body = request.body
+    data: bytes | io.BytesIO | None = body
+    if body is not None and len(body) > 1_000_000:  # aiohttp warns about large bytes bodies
+        data = io.BytesIO(body)
     async with session.request(request.method, base + "/graphql", data=data, headers=request.headers,
                                params=request.params, skip_auto_headers=skip) as response:
         body = await response.read()

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from turnout.migration.evidence import canonical_json, diff_signature
+from turnout.migration.evidence import EvidenceBatch, canonical_json, diff_signature
 from turnout.migration.model import Difference
 from turnout.migration.recorder import Recorder
 from turnout.migration.store import Store
@@ -312,29 +312,92 @@ def test_a_full_recorder_drops_and_counts_new_records_without_blocking(store_url
         store.close()
 
 
-def test_a_failed_batch_merged_with_new_records_stays_bounded(store_url: str) -> None:
+def test_a_failed_batch_is_kept_whole_and_new_records_wait_within_the_bound(store_url: str) -> None:
     store = Store.open(store_url)  # failing store
     try:
         recorder = Recorder(store, max_pending=10)
 
         async def run() -> None:
-            for i in range(4):
+            for i in range(3):
                 recorder.comparison("m", f"Op{i}", "mismatch", [diff()], set(), at=NOW)  # 3 rows each
-            assert recorder.pending == 12
+            assert recorder.pending == 9
             flushing = asyncio.create_task(recorder.flush())
             await asyncio.sleep(0)  # the batch is taken; records keep coming while the write fails
-            for i in range(4, 8):
+            for i in range(3, 6):
                 recorder.comparison("m", f"Op{i}", "mismatch", [diff()], set(), at=NOW)
             assert await flushing is False
-            assert recorder.pending <= 2 * 10
+            assert recorder.failing and recorder.dropping
+            assert recorder.pending == 12  # 9 unwritten, then one more comparison; two dropped
+            assert recorder.dropped == 2
             store.create_schema()
+            assert await recorder.flush() is True  # the unwritten batch, then the pending one
+            assert recorder.pending == 0 and not recorder.failing
+
+        asyncio.run(run())
+        evidence = store.evidence("m")
+        assert (evidence.comparisons, evidence.mismatches, evidence.operations) == (4, 4, 4)
+        assert sum(g.count for g in store.diff_groups("m")) == 4
+    finally:
+        store.close()
+
+
+class _LostAcknowledgement(Store):
+    """A real store whose first `lost` writes commit, then fail as if the connection dropped before the
+    acknowledgement arrived."""
+
+    lost = 1
+
+    def write(self, batch: EvidenceBatch, batch_id: str | None = None) -> bool:
+        written = super().write(batch, batch_id)
+        if self.lost > 0:
+            self.lost -= 1
+            raise ConnectionResetError("server closed the connection unexpectedly")
+        return written
+
+
+def test_a_batch_whose_acknowledgement_was_lost_is_not_counted_twice(store_url: str) -> None:
+    store = _LostAcknowledgement(Store.open(store_url).engine)
+    store.create_schema()
+    try:
+        recorder = Recorder(store)
+
+        async def run() -> None:
+            recorder.comparison("m", "Op", "mismatch", [diff()], set(), at=NOW)
+            recorder.fallback("m", "Op", at=NOW)
+            assert await recorder.flush() is False  # committed, but the recorder cannot know
+            recorder.comparison("m", "Op", "match", [], set(), at=NOW)
+            assert await recorder.flush() is True  # the same batch again (refused as a duplicate), then the new
+            assert recorder.duplicates == 1
+
+        asyncio.run(run())
+        evidence = store.evidence("m")
+        assert (evidence.comparisons, evidence.mismatches, evidence.fallbacks) == (2, 1, 1)
+        [group] = store.diff_groups("m")
+        assert (group.count, len(group.samples)) == (1, 1)
+    finally:
+        store.close()
+
+
+def test_a_transaction_failing_half_way_adds_nothing_and_is_written_once_later(store_url: str) -> None:
+    store = Store.open(store_url)
+    store.create_schema()
+    with store.engine.begin() as conn:  # the last table a batch writes to: the counters before it are rolled back
+        conn.exec_driver_sql("DROP TABLE turnout_diff_samples")
+    try:
+        recorder = Recorder(store)
+
+        async def run() -> None:
+            recorder.comparison("m", "Op", "mismatch", [diff()], set(), at=NOW)
+            assert await recorder.flush() is False
+            assert store.evidence("m").comparisons == 0
+            store.create_schema()
+            assert await recorder.flush() is True
             assert await recorder.flush() is True
 
         asyncio.run(run())
         evidence = store.evidence("m")
-        assert (evidence.comparisons, evidence.mismatches, evidence.operations) == (8, 8, 8)
-        assert recorder.dropped == 8  # the merged batch shed its samples to get back under the bound
-        assert sum(g.count for g in store.diff_groups("m")) == 8
+        assert (evidence.comparisons, evidence.mismatches) == (1, 1)
+        assert recorder.duplicates == 0
     finally:
         store.close()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,18 +11,17 @@ import orjson
 
 from support.fixtures import load_supergraph
 from turnout.migration.evidence import EvidenceBatch
+from turnout.migration.memory_store import MemoryStore
 from turnout.migration.model import (
+    ComparisonOutcome,
     Coverage,
-    DiffGroup,
     Gates,
-    InstanceReport,
     Migration,
     MigrationEvidence,
     MigrationState,
     Stage,
     StageChange,
 )
-from turnout.migration.noise import Rates
 from turnout.migration.readiness import evidence_since
 from turnout.migration.recorder import Recorder
 from turnout.migration.report import evidence_json, migration_report, removal_message, stage_change_json
@@ -44,31 +42,20 @@ TIERS = Migration(name="tiers", from_subgraph="monolith", to_subgraph="customers
                   label="percent(25)")
 
 
-@dataclass
-class Evidence:
-    """An EvidenceSource made by hand."""
+class Evidence(MemoryStore):
+    """A store (in memory) whose stages and evidence are made by hand."""
 
-    states: dict[str, MigrationState] = field(default_factory=dict)
-    by_name: dict[str, MigrationEvidence] = field(default_factory=dict)
+    def __init__(self, states: dict[str, MigrationState] | None = None,
+                 by_name: dict[str, MigrationEvidence] | None = None) -> None:
+        super().__init__()
+        self.states = dict(states or {})
+        self.by_name = dict(by_name or {})
 
     def get_states(self) -> dict[str, MigrationState]:
         return dict(self.states)
 
     def evidence(self, name: str, since: datetime | None = None) -> MigrationEvidence:
         return self.by_name.get(name, MigrationEvidence(name=name))
-
-    def diff_groups(self, name: str, include_acknowledged: bool = True,
-                    samples_per_group: int = 5) -> list[DiffGroup]:
-        return []
-
-    def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]:
-        return []
-
-    def instances(self, name: str, seen_within: timedelta = timedelta(seconds=60)) -> list[InstanceReport]:
-        return []
-
-    def noise_rates(self, name: str, since: datetime) -> Rates:
-        return Rates()
 
 
 def row_of(migration: Migration, source: Evidence, model: SupergraphModel | None = CLASSROOM) -> dict[str, Any]:
@@ -317,7 +304,8 @@ def test_one_match_rate_on_every_screen(tmp_path: Path) -> None:
     store.create_schema()
     try:
         recorder = Recorder(store)
-        for outcome, count in (("match", 6), ("mismatch", 1), ("error", 3), ("noise", 2)):
+        outcomes: tuple[tuple[ComparisonOutcome, int], ...] = (("match", 6), ("mismatch", 1), ("error", 3), ("noise", 2))
+        for outcome, count in outcomes:
             for _ in range(count):
                 recorder.comparison("assignments", "Op", outcome, [], set(), values=BOTH_FIELDS)
         asyncio.run(recorder.flush())

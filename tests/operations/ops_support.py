@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -312,7 +312,7 @@ async def run_load(
     duration: float = 10.0,
     seed: int = 7,
     timeout: float = 15.0,
-    during: Callable[[float], Awaitable[None]] | None = None,
+    during: Callable[[float], Coroutine[Any, Any, None]] | None = None,
 ) -> LoadStats:
     """`clients` concurrent clients (one keep-alive connection pool each) send operations for `duration` s;
     `during(started)` runs alongside (it changes the world while the load runs)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from turnout.config import ConfigError, load_config
+from turnout.gateway import Gateway
 from turnout.reload import GatewayHolder, SourceError, SupergraphSource, shown_location
 from turnout.supergraph.join_spec import read_supergraph
 from turnout.transport.http import HttpTransport
@@ -93,7 +94,6 @@ def test_serve_settings_from_the_file_variables_and_flags(tmp_path: Path) -> Non
 
 def test_a_lease_holds_the_gateway_it_started_on() -> None:
     from support.fixtures import load_supergraph
-    from turnout.gateway import Gateway
 
     model = read_supergraph(load_supergraph("marketplace"))
     first, second = Gateway(model, HttpTransport()), Gateway(model, HttpTransport())
@@ -120,7 +120,7 @@ def test_a_lease_holds_the_gateway_it_started_on() -> None:
     asyncio.run(scenario())
 
 
-async def _note(closed: list[object], item: object) -> None:
+async def _note(closed: list[Gateway], item: Gateway) -> None:
     closed.append(item)
 
 

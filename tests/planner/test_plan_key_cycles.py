@@ -10,7 +10,7 @@ import pytest
 from graphql import parse
 
 from support.fixtures import load_supergraph
-from turnout.planner import walker
+from turnout.planner import costs
 from turnout.planner.plan_nodes import Fetch, Flatten, Parallel, PlanNode, Sequence
 from turnout.planner.query_planner import QueryPlanner
 from turnout.supergraph.join_spec import read_supergraph
@@ -30,18 +30,18 @@ def services(node: PlanNode | None) -> list[object]:
 
 def test_a_cycle_of_keys_plans_through_the_one_way_in(monkeypatch: pytest.MonkeyPatch) -> None:
     computations = 0
-    memo = walker.Walker._memo
+    memo = costs.CostModel._memo
 
-    def counting(self: walker.Walker, cache: dict[tuple[object, ...], object], key: tuple[object, ...],
+    def counting(self: costs.CostModel, cache: dict[tuple[object, ...], object], key: tuple[object, ...],
                  compute: object, in_cycle: object) -> object:
         def counted() -> object:
             nonlocal computations
             computations += 1
             return compute()  # type: ignore[operator]
 
-        return memo(self, cache, key, counted, in_cycle)  # type: ignore[arg-type]
+        return memo(self, cache, key, counted, in_cycle)
 
-    monkeypatch.setattr(walker.Walker, "_memo", counting)
+    monkeypatch.setattr(costs.CostModel, "_memo", counting)
     planner = QueryPlanner(read_supergraph(load_supergraph("itemcodes")))
     plan = planner.plan(parse("{ items { f2 f3 f4 f5 f6 } }"))
     assert services(plan.node) == [["catalog"], ["codes"], [frozenset(str([f"part{i}"]) for i in range(2, 7))]]

@@ -19,7 +19,7 @@ def normalize(query: str, **options: int) -> tuple[Selection, ...]:
     operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     return normalize_selection_set(operation.selection_set, fragments, "Query", schema=MODEL.api_schema,
-                                   **options)  # type: ignore[arg-type]
+                                   **options)
 
 
 def shape(selections: tuple[Selection, ...]) -> list[object]:

@@ -173,9 +173,14 @@ class Representations:
                 values: list[Any] = [position, sent]
                 for data_key, _name in shape:
                     value = obj.get(data_key, _MISSING)
-                    if type(value) not in _SCALARS:
+                    kind = type(value)
+                    if kind is str:
+                        values.append(value)
+                    elif kind in _SCALARS:
+                        # 1, 1.0 and True are equal in a tuple, never in JSON: the type is part of the key
+                        values.append((kind, value))
+                    else:
                         break  # missing, or a value that needs the general path
-                    values.append(value)
                 else:
                     key = tuple(values)
                     index = index_of.get(key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Collection, Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -67,9 +68,12 @@ class FetchMemo:
     Root query answers are also kept by (service, variables) with their selection's shape: a re-run's root
     fetch that asks for less of the same subgraph is answered from them (executor.reuse)."""
 
-    __slots__ = ("answers", "indexes", "roots")
+    __slots__ = ("answers", "fresh", "indexes", "roots")
 
     def __init__(self) -> None:
+        # coordinates whose fetches are never answered from the memo: a noise run asks the old side again for
+        # what migrates and reuses the rest
+        self.fresh: frozenset[str] = frozenset()
         # answers are kept serialized: the executor merges into the dicts it receives
         self.answers: dict[bytes, bytes | TransportError] = {}
         # root query answers with their shapes, by subgraph, then by the variables they were asked with
@@ -107,10 +111,19 @@ class FetchMemo:
 
     @staticmethod
     def key(service: str, request: Mapping[str, Any]) -> bytes:
-        return orjson.dumps([service, request.get("query"), request.get("variables")], option=orjson.OPT_SORT_KEYS)
+        """The memo key of a request: its operation without the name (two plans of one request number their
+        fetches apart: `Q__assignments__1` and `Q__assignments__3` asking the same are one answer)."""
+        return orjson.dumps([service, _unnamed(request.get("query")), request.get("variables")],
+                            option=orjson.OPT_SORT_KEYS)
 
-    def copy(self) -> FetchMemo:
+    def reusable(self, fetch: Fetch) -> bool:
+        """Whether `fetch` may be answered from the memo (it asks none of the coordinates kept fresh)."""
+        return not self.fresh or self.fresh.isdisjoint(fetch.coordinates)
+
+    def copy(self, fresh: frozenset[str] = frozenset()) -> FetchMemo:
+        """A copy to run another plan with; fetches asking any of `fresh` go to the network again."""
         other = FetchMemo()
+        other.fresh = fresh
         other.answers = dict(self.answers)
         other.roots = {service: {key: list(found) for key, found in by_variables.items()}
                        for service, by_variables in self.roots.items()}
@@ -202,7 +215,7 @@ class PlanExecutor:
         self, fetch: Fetch, request: dict[str, Any], state: ExecutionState, root: bool,
         paths: tuple[tuple[str, ...], ...] = (),
     ) -> dict[str, Any] | None:
-        memo = state.memo
+        memo = state.memo if state.memo is None or state.memo.reusable(fetch) else None
         key = FetchMemo.key(fetch.service, request) if memo is not None else b""
         kept: bytes | TransportError | dict[str, Any] | None = memo.answers.get(key) if memo is not None else None
         if kept is None and memo is not None:
@@ -362,6 +375,18 @@ def _annotate(span: Span, answer: dict[str, Any] | TransportError) -> None:
     for error in list(errors)[:20]:
         message = error.get("message") if isinstance(error, dict) else error
         span.add_event("subgraph.error", {"message": redact(str(message))[:1000]})
+
+
+_OPERATION_NAME = re.compile(r"(query|mutation|subscription) [_A-Za-z][_0-9A-Za-z]*")
+
+
+def _unnamed(query: Any) -> Any:
+    """`query Name(...) {...}` as `query(...) {...}`; anything else as it is."""
+    if isinstance(query, str):
+        named = _OPERATION_NAME.match(query)
+        if named is not None:
+            return named.group(1) + query[named.end():]
+    return query
 
 
 def _first_message(errors: Any) -> str:

@@ -107,5 +107,16 @@ class ObjectIndex:
 def _names(representation: dict[str, Any], obj: dict[str, Any], plain: frozenset[str]) -> bool:
     """Whether `obj` holds every field of the representation, under its own name (`plain`: no alias, no
     arguments), with the same value."""
-    return all(key in plain and key in obj and obj[key] == value
+    return all(key in plain and key in obj and _same(obj[key], value)
                for key, value in representation.items() if key != "__typename")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: 1, 1.0 and True are three values (Python's `==` takes them for one)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if type(a) is list:
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from ..supergraph.model import SupergraphModel
 from .model import Migration
-from .report import EvidenceSource, migration_report, stage_change_json
-from .stages import StageStore
+from .report import migration_report, stage_change_json
+from .store_protocol import MigrationStore
 
-__all__ = ["DashboardStore", "migrations_document"]
-
-
-class DashboardStore(EvidenceSource, StageStore, Protocol):
-    """The store, as far as the dashboard reads and writes it: the report's reads, stage moves, and these."""
-
-    def timeseries(self, name: str, since: datetime) -> list[dict[str, Any]]: ...
-
-    def acknowledge(self, signature: str, *, until: datetime, by: str, reason: str) -> bool: ...
+__all__ = ["migrations_document"]
 
 
 def _jsonable(value: Any) -> Any:
@@ -33,7 +25,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def migrations_document(
-    migrations: list[Migration], store: DashboardStore, model: SupergraphModel | None = None, *,
+    migrations: list[Migration], store: MigrationStore, model: SupergraphModel | None = None, *,
     now: datetime | None = None, window: timedelta = timedelta(hours=24), samples_per_group: int = 3,
 ) -> dict[str, Any]:
     """Every migration with its evidence, readiness, time series, diff groups; and the stage-change log."""

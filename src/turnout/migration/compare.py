@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-import orjson
 from graphql import (
     GraphQLInterfaceType,
     GraphQLList,
@@ -17,13 +14,13 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
-    GraphQLString,
     GraphQLUnionType,
 )
 
 from ..executor.plan_executor import FetchRecord
-from ..executor.projection import directives_include
-from ..planner.normalize import Field, Selection
+from ..planner.normalize import Selection
+from .coordinates import Entry, ResponseCoordinates
+from .json_values import PLAIN, canonical, deep_equal, kind_of, numbers_equal, same_json
 from .model import CoordinateRule, Difference
 
 __all__ = ["MigrationComparison", "compare_failure", "compare_for_migration", "compare_responses"]
@@ -154,115 +151,24 @@ def compare_failure(
         values={}, differing={})
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """One response key of an object: where it is in the schema and which fields of the operation select it."""
-
-    coordinate: str
-    gtype: GraphQLOutputType | None
-    groups: tuple[tuple[Selection, ...], ...]  # the sub-selections of the fields that select the key
-
-
-# A field of the operation with the type conditions of the fragments around it, outermost first.
-_Occurrence = tuple[Field, tuple[str, ...]]
-
-
-# scalars as parsed from JSON whose equality (same type) is the comparison's; and the kinds of JSON's types
-_PLAIN: frozenset[type] = frozenset({str, int, bool, type(None)})
-_KINDS: dict[type, str] = {dict: "object", list: "array", str: "string", int: "number", float: "number",
-                           bool: "boolean", type(None): "null"}
-
-
-def _kind(value: Any) -> str:
-    found = _KINDS.get(type(value))
-    return found if found is not None else _any_kind(value)
-
-
-def _any_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
-
-
-def _numbers_equal(a: int | float, b: int | float, tolerance: float | None) -> bool:
-    if a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)):
-        return True
-    if tolerance is None:
-        return False
-    try:
-        return abs(a - b) <= tolerance
-    except OverflowError:
-        return False
-
-
-def _deep_equal(a: Any, b: Any) -> bool:
-    """Plain JSON equality (numbers numerically), without recursion."""
-    stack = [(a, b)]
-    while stack:
-        x, y = stack.pop()
-        if x is y:
-            continue
-        kind = _kind(x)
-        if kind != _kind(y):
-            return False
-        if kind == "object":
-            if x.keys() != y.keys():
-                return False
-            stack.extend((x[k], y[k]) for k in x)
-        elif kind == "array":
-            if len(x) != len(y):
-                return False
-            stack.extend(zip(x, y, strict=True))
-        elif not (_numbers_equal(x, y, None) if kind == "number" else x == y):
-            return False
-    return True
-
-
-def _canonical(value: Any) -> str:
-    try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
-    except (RecursionError, ValueError, TypeError):  # too deep, circular, or keys that are not strings
-        return f"<unrepresentable {id(value)}>"
-
-
 def _unwrap(gtype: GraphQLOutputType | None) -> GraphQLOutputType | None:
     return gtype.of_type if isinstance(gtype, GraphQLNonNull) else gtype
 
 
-class _Comparator:
+class _Comparator(ResponseCoordinates):
+    """One comparison's walk over two responses: differences out, values of counted coordinates tallied."""
+
     def __init__(self, schema: GraphQLSchema, root_type: str, variables: Mapping[str, Any],
                  rules: Mapping[str, CoordinateRule], default_rule: CoordinateRule) -> None:
-        self.schema = schema
-        self.root_type = root_type
-        self.variables = variables
-        self.rules = rules
-        self.default_rule = default_rule
+        super().__init__(schema, root_type, variables, rules, default_rule)
         self.out: list[Difference] = []
-        self._collected: dict[tuple[int, ...], dict[str, list[_Occurrence]]] = {}
-        self._resolved: dict[tuple[int, str, tuple[str, ...]], dict[str, _Entry]] = {}
         self._same: dict[tuple[int, int, int, str, int, int], bool] = {}
         self._probing = 0
         # the coordinates whose values are counted (compare_for_migration), and the counts
         self.counted: frozenset[str] = frozenset()
         self.values: dict[str, int] = {}
-        # Field names of the migrating coordinates (compare_for_migration): outside every migrating field, only
-        # the keys whose selections may lead to one are compared (a difference with no migrating field on its
-        # path belongs to no migration); below one (`_owned`), everything is. None: everything, everywhere.
-        self.migrating: frozenset[str] | None = None
-        self._owned = 0
-        self._leads: dict[int, bool] = {}
-        self._rule_of: dict[str, CoordinateRule] = {}
-        self._plain: dict[tuple[int, str], dict[str, _Entry]] = {}
+        self._owned = 0  # inside a migrating field: everything below it is compared (see `migrating`)
+        self._keys: dict[tuple[int, bool], list[tuple[str, Entry, bool, CoordinateRule]]] = {}
         self._tallies: dict[tuple[int, str], dict[str, tuple[str, bool, GraphQLOutputType | None,
                                                               tuple[tuple[Selection, ...], ...]]]] = {}
 
@@ -272,7 +178,7 @@ class _Comparator:
         c_response: Mapping[str, Any] = candidate if isinstance(candidate, Mapping) else {}
         p_data, c_data = p_response.get("data"), c_response.get("data")
         if isinstance(p_data, Mapping) and isinstance(c_data, Mapping):
-            if self.migrating is not None and _same_json(p_data, c_data):
+            if self.migrating is not None and same_json(p_data, c_data):
                 self.count(self.composite(self.root_type), p_data, (selections,), 0)
             else:
                 self.object(self.composite(self.root_type), self.root_type, p_data, c_data, (selections,),
@@ -282,113 +188,6 @@ class _Comparator:
         self.errors(p_response.get("errors"), c_response.get("errors"), p_data, c_data, selections)
         return p_data, c_data
 
-    # -- schema and rules -------------------------------------------------------------------------------
-
-    def composite(self, name: str) -> _Composite | None:
-        found = self.schema.get_type(name)
-        return found if isinstance(found, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType) else None
-
-    def rule(self, coordinate: str) -> CoordinateRule:
-        found = self._rule_of.get(coordinate)
-        if found is None:
-            found = self.rules.get(coordinate)
-            if found is None and "." in coordinate:
-                found = self.rules.get(coordinate.split(".", 1)[0] + ".*")
-            found = self._rule_of[coordinate] = self.default_rule if found is None else found
-        return found
-
-    def matches(self, runtime: _Runtime, condition: str) -> bool:
-        if condition == runtime.name:
-            return True
-        gtype = self.schema.get_type(condition)
-        return isinstance(gtype, GraphQLInterfaceType | GraphQLUnionType) and self.schema.is_sub_type(gtype, runtime)
-
-    def runtimes(self, parent: _Composite | None, values: Iterable[Any]) -> tuple[_Runtime, ...]:
-        """The object's runtime types: static for object types, else each side's known `__typename`."""
-        if parent is None or isinstance(parent, GraphQLObjectType):
-            return () if parent is None else (parent,)
-        found: list[_Runtime] = []
-        for value in values:
-            typename = value.get("__typename") if isinstance(value, Mapping) else None
-            gtype = self.schema.get_type(typename) if isinstance(typename, str) else None
-            if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType) and gtype not in found:
-                found.append(gtype)
-        return tuple(found)
-
-    # -- selections ---------------------------------------------------------------------------------------
-
-    def collect(self, groups: tuple[tuple[Selection, ...], ...]) -> dict[str, list[_Occurrence]]:
-        """Every included field by response key in document order, with its fragments' type conditions."""
-        key = tuple(id(group) for group in groups)
-        found = self._collected.get(key)
-        if found is None:
-            found = {}
-            for group in groups:
-                self._collect(group, (), found)
-            self._collected[key] = found
-        return found
-
-    def _collect(self, selections: Sequence[Selection], conditions: tuple[str, ...],
-                 out: dict[str, list[_Occurrence]]) -> None:
-        for item in selections:
-            if item.directives and not directives_include(item.directives, self.variables):
-                continue
-            if isinstance(item, Field):
-                out.setdefault(item.response_key, []).append((item, conditions))
-            else:
-                inner = conditions if item.type_condition is None else (*conditions, item.type_condition)
-                self._collect(item.selections, inner, out)
-
-    def entries(self, parent: _Composite | None, parent_name: str, groups: tuple[tuple[Selection, ...], ...],
-                values: Iterable[Any]) -> dict[str, _Entry]:
-        if isinstance(parent, GraphQLObjectType):  # the same for every value: kept by type and selections
-            plain = self._plain.get((id(groups), parent_name))
-            if plain is None:
-                plain = self._plain[(id(groups), parent_name)] = self._entries(parent, parent_name, groups, ())
-            return plain
-        return self._entries(parent, parent_name, groups, values)
-
-    def _entries(self, parent: _Composite | None, parent_name: str, groups: tuple[tuple[Selection, ...], ...],
-                 values: Iterable[Any]) -> dict[str, _Entry]:
-        collected = self.collect(groups)
-        runtimes = self.runtimes(parent, values)
-        key = (id(collected), parent_name, tuple(r.name for r in runtimes))
-        found = self._resolved.get(key)
-        if found is None:
-            found = {
-                response_key: self._entry(parent, parent_name, runtimes, occurrences)
-                for response_key, occurrences in collected.items()
-            }
-            self._resolved[key] = found
-        return found
-
-    def _entry(self, parent: _Composite | None, parent_name: str, runtimes: tuple[_Runtime, ...],
-               occurrences: list[_Occurrence]) -> _Entry:
-        name = occurrences[0][0].name
-        for runtime in runtimes:
-            applicable = tuple(f for f, conditions in occurrences if all(self.matches(runtime, c) for c in conditions))
-            if applicable:
-                return _Entry(f"{runtime.name}.{name}", self._field_type(name, [runtime.name]),
-                              tuple(f.selections for f in applicable))
-        # No runtime type known (or none the fields apply to): the fragment the key came from, if only one.
-        innermost = {conditions[-1] if conditions else None for _, conditions in occurrences}
-        single = next(iter(innermost)) if len(innermost) == 1 else None
-        owner = single if single is not None else parent_name
-        lookup = [owner, *(c for c in innermost if c is not None), parent_name]
-        if parent is not None:
-            lookup.append(parent.name)
-        return _Entry(f"{owner}.{name}", self._field_type(name, lookup), tuple(f.selections for f, _ in occurrences))
-
-    def _field_type(self, name: str, owners: Sequence[str]) -> GraphQLOutputType | None:
-        if name == "__typename":
-            return GraphQLString
-        for owner in owners:
-            gtype = self.schema.get_type(owner)
-            if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType) and name in gtype.fields:
-                found: GraphQLOutputType = gtype.fields[name].type
-                return found
-        return None
-
     # -- data ---------------------------------------------------------------------------------------------
 
     def emit(self, path: Path, coordinate: str, kind: str, primary: Any = None, candidate: Any = None) -> None:
@@ -397,42 +196,74 @@ class _Comparator:
     def object(self, parent: _Composite | None, parent_name: str, p: Mapping[str, Any], c: Mapping[str, Any],
                groups: tuple[tuple[Selection, ...], ...], path: Path) -> None:
         entries = self.entries(parent, parent_name, groups, (p, c))
-        keys = [*entries, *(k for k in p if k not in entries), *(k for k in c if k not in entries and k not in p)]
         pruning = self.migrating is not None and not (self._owned or self._probing)
-        for key in keys:
-            in_p, in_c = key in p, key in c
-            if not (in_p or in_c):
-                continue
-            entry = entries.get(key) or _Entry(f"{parent_name}.{key}", None, ())
+        plan = self._keys.get((id(entries), pruning))
+        if plan is None:
+            plan = self._keys[(id(entries), pruning)] = self.key_plan(entries, pruning)
+        for key, entry, counted, rule in plan:
+            if key in p and key in c:
+                self.pair(entry, counted, rule, p[key], c[key], path, key)
+            elif key in p or key in c:
+                self.one_side(entry, counted, rule, p, c, path, key)
+        if not (p.keys() <= entries.keys() and c.keys() <= entries.keys()):
+            # keys the operation did not select (a subgraph answering more than asked)
+            extra = [*(k for k in p if k not in entries), *(k for k in c if k not in entries and k not in p)]
+            for key, entry, counted, rule in self.key_plan({k: Entry(f"{parent_name}.{k}", None, ()) for k in extra},
+                                                           pruning):
+                if key in p and key in c:
+                    self.pair(entry, counted, rule, p[key], c[key], path, key)
+                else:
+                    self.one_side(entry, counted, rule, p, c, path, key)
+
+    def key_plan(self, entries: Mapping[str, Entry], pruning: bool
+                 ) -> list[tuple[str, Entry, bool, CoordinateRule]]:
+        """The keys of an object to compare, in order, with whether each is counted and its rule: the keys that
+        lead to no migrating field (when pruning) and the ignored ones are left out. The same for every object
+        of one type and selection: kept with them."""
+        plan = []
+        for key, entry in entries.items():
             counted = entry.coordinate in self.counted
             if pruning and not counted and not self.leads(entry.groups):
                 continue
             rule = self.rule(entry.coordinate)
-            if rule.ignore:
-                continue
-            if counted and not self._probing:
-                self.values[entry.coordinate] = self.values.get(entry.coordinate, 0) + 1
-            if in_p and in_c:
-                p_value, c_value = p[key], c[key]
-                if p_value is c_value or (type(p_value) is type(c_value) and type(p_value) in _PLAIN
-                                          and p_value == c_value):
-                    continue  # the same scalar: no rule finds a difference in it
-                if counted:
-                    if self.equal_json(p_value, c_value):
-                        self.count(entry.gtype, p_value, entry.groups, len(path) + 1)
-                        continue
-                    self._owned += 1
-                    try:
-                        self.value(entry.gtype, p[key], c[key], (*path, key), entry.coordinate, rule, entry.groups)
-                    finally:
-                        self._owned -= 1
-                else:
-                    self.value(entry.gtype, p[key], c[key], (*path, key), entry.coordinate, rule, entry.groups)
-            elif in_p:
-                if not (rule.null_equals_missing and p[key] is None):
-                    self.emit((*path, key), entry.coordinate, "missing", primary=p[key])
-            elif not (rule.null_equals_missing and c[key] is None):
-                self.emit((*path, key), entry.coordinate, "extra", candidate=c[key])
+            if not rule.ignore:
+                plan.append((key, entry, counted, rule))
+        return plan
+
+    def pair(self, entry: Entry, counted: bool, rule: CoordinateRule, p_value: Any, c_value: Any, path: Path,
+             key: str) -> None:
+        """One key present on both sides."""
+        if counted and not self._probing:
+            self.values[entry.coordinate] = self.values.get(entry.coordinate, 0) + 1
+        p_type = type(p_value)
+        if p_value is c_value or (p_type is type(c_value) and p_type in PLAIN and p_value == c_value):
+            return  # the same scalar: no rule finds a difference in it
+        if p_type is float and type(c_value) is float:  # the commonest differing scalar: no dispatch
+            if not numbers_equal(p_value, c_value, rule.float_tolerance):
+                self.emit((*path, key), entry.coordinate, "value", p_value, c_value)
+            return
+        if counted:
+            if self.equal_json(p_value, c_value):
+                self.count(entry.gtype, p_value, entry.groups, len(path) + 1)
+                return
+            self._owned += 1
+            try:
+                self.value(entry.gtype, p_value, c_value, (*path, key), entry.coordinate, rule, entry.groups)
+            finally:
+                self._owned -= 1
+        else:
+            self.value(entry.gtype, p_value, c_value, (*path, key), entry.coordinate, rule, entry.groups)
+
+    def one_side(self, entry: Entry, counted: bool, rule: CoordinateRule, p: Mapping[str, Any],
+                 c: Mapping[str, Any], path: Path, key: str) -> None:
+        """One key present on one side only."""
+        if counted and not self._probing:
+            self.values[entry.coordinate] = self.values.get(entry.coordinate, 0) + 1
+        if key in p:
+            if not (rule.null_equals_missing and p[key] is None):
+                self.emit((*path, key), entry.coordinate, "missing", primary=p[key])
+        elif not (rule.null_equals_missing and c[key] is None):
+            self.emit((*path, key), entry.coordinate, "extra", candidate=c[key])
 
     def value(self, gtype: GraphQLOutputType | None, p: Any, c: Any, path: Path, coordinate: str,
               rule: CoordinateRule, groups: tuple[tuple[Selection, ...], ...]) -> None:
@@ -440,12 +271,12 @@ class _Comparator:
         if rule.ignore:
             return
         if len(path) > _MAX_DEPTH:
-            if not _deep_equal(p, c):
+            if not deep_equal(p, c):
                 self.emit(path, coordinate, "value", p, c)
             return
         gtype = _unwrap(gtype)
-        kind = _kind(p)
-        if kind != _kind(c):
+        kind = kind_of(p)
+        if kind != kind_of(c):
             self.emit(path, coordinate, "type", p, c)
         elif kind in ("object", "array"):
             # Pairing list elements compares pairs again: remember which pairs were equal. When only equality
@@ -460,7 +291,7 @@ class _Comparator:
             self.container(gtype, kind, p, c, path, coordinate, rule, groups)
             self._same[key] = len(self.out) == mark
         elif kind == "number":
-            if not _numbers_equal(p, c, rule.float_tolerance):
+            if not numbers_equal(p, c, rule.float_tolerance):
                 self.emit(path, coordinate, "value", p, c)
         elif p != c:
             self.emit(path, coordinate, "value", p, c)
@@ -479,24 +310,7 @@ class _Comparator:
     def equal_json(self, p: Any, c: Any) -> bool:
         """The shortcut: two composite values with the same JSON (compare_for_migration, not when probing)."""
         return (self.migrating is not None and not self._probing and (type(p) is dict or type(p) is list)
-                and _same_json(p, c))
-
-    def leads(self, groups: tuple[tuple[Selection, ...], ...]) -> bool:
-        """Whether these selections (or any below them) select a field named like a migrating coordinate
-        (always, when every field is compared)."""
-        if self.migrating is None:
-            return True
-        found = self._leads.get(id(groups))
-        if found is None:
-            names = self.migrating or frozenset()
-            stack: list[Selection] = [item for group in groups for item in group]
-            found = False
-            while stack and not found:
-                item = stack.pop()
-                found = isinstance(item, Field) and item.name in names
-                stack.extend(item.selections)
-            self._leads[id(groups)] = found
-        return found
+                and same_json(p, c))
 
     def count(self, gtype: GraphQLOutputType | None, value: Any, groups: tuple[tuple[Selection, ...], ...],
               depth: int) -> None:
@@ -518,7 +332,7 @@ class _Comparator:
         for key, inner in value.items():
             found = tally.get(key)
             if found is None:
-                found = self._tallied(_Entry(f"{gtype.name}.{key}", None, ()))
+                found = self._tallied(Entry(f"{gtype.name}.{key}", None, ()))
             coordinate, counted, sub_type, sub_groups = found
             if counted:
                 values[coordinate] = values.get(coordinate, 0) + 1
@@ -538,7 +352,7 @@ class _Comparator:
                 self._tallies[key] = found
         return found
 
-    def _tallied(self, entry: _Entry) -> tuple[str, bool, GraphQLOutputType | None, tuple[tuple[Selection, ...], ...]]:
+    def _tallied(self, entry: Entry) -> tuple[str, bool, GraphQLOutputType | None, tuple[tuple[Selection, ...], ...]]:
         if self.rule(entry.coordinate).ignore:
             return entry.coordinate, False, None, ()
         below = entry.groups if self.leads(entry.groups) else ()  # none counted below: not walked
@@ -605,8 +419,8 @@ class _Comparator:
         Elements pair when their normal forms are equal; the rest (which may still be equal within a float
         tolerance) are tried pair by pair when there are few, else neighbours in canonical order are tried."""
         depth = len(path) + 1
-        p_keys = [_canonical(self.normal(item, value, coordinate, rule, groups, depth)) for value in p]
-        c_keys = [_canonical(self.normal(item, value, coordinate, rule, groups, depth)) for value in c]
+        p_keys = [canonical(self.normal(item, value, coordinate, rule, groups, depth)) for value in p]
+        c_keys = [canonical(self.normal(item, value, coordinate, rule, groups, depth)) for value in c]
         waiting: dict[str, list[int]] = {}
         for j, key in enumerate(c_keys):
             waiting.setdefault(key, []).append(j)
@@ -642,14 +456,14 @@ class _Comparator:
         if rule.ignore:
             return None
         if depth > _MAX_DEPTH:
-            return _canonical(value)
+            return canonical(value)
         gtype = _unwrap(gtype)
         if isinstance(value, Mapping):
             out: dict[str, Any] = {}
             if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
                 entries = self.entries(gtype, gtype.name, groups, (value,))
                 for key, inner in value.items():
-                    entry = entries.get(key) or _Entry(f"{gtype.name}.{key}", None, ())
+                    entry = entries.get(key) or Entry(f"{gtype.name}.{key}", None, ())
                     inner_rule = self.rule(entry.coordinate)
                     if not inner_rule.ignore and not (inner is None and inner_rule.null_equals_missing):
                         out[key] = self.normal(entry.gtype, inner, entry.coordinate, inner_rule, entry.groups, depth + 1)
@@ -661,7 +475,7 @@ class _Comparator:
         if isinstance(value, list | tuple):
             item = gtype.of_type if isinstance(gtype, GraphQLList) else None
             items = [self.normal(item, v, coordinate, rule, groups, depth + 1) for v in value]
-            return sorted(items, key=_canonical) if rule.unordered else items
+            return sorted(items, key=canonical) if rule.unordered else items
         if isinstance(value, float) and value.is_integer():
             return int(value)
         return value
@@ -718,7 +532,7 @@ class _Comparator:
             if parent is not None or depth == 0:  # (an unknown root type still names the root's fields)
                 parent_name = parent.name if parent is not None else self.root_type
                 entries = self.entries(parent, parent_name, groups, (p, c))
-                entry = entries.get(segment) or _Entry(f"{parent_name}.{segment}", None, ())
+                entry = entries.get(segment) or Entry(f"{parent_name}.{segment}", None, ())
                 position = list(entries).index(segment) if segment in entries else len(entries)
                 coordinate, gtype, groups = entry.coordinate, entry.gtype, entry.groups
                 ignored = ignored or self.rule(coordinate).ignore
@@ -730,15 +544,6 @@ class _Comparator:
             p = p.get(segment) if isinstance(p, Mapping) else None
             c = c.get(segment) if isinstance(c, Mapping) else None
         return coordinate, ignored, order
-
-
-def _same_json(a: Any, b: Any) -> bool:
-    """Whether two values serialize to the same JSON, keys in the same order (then no rule can find a difference:
-    equal text is equal values, unlike Python's `==`, for which True == 1)."""
-    try:
-        return orjson.dumps(a) == orjson.dumps(b)
-    except (TypeError, orjson.JSONEncodeError):
-        return False
 
 
 def _error_paths(errors: Any) -> tuple[dict[Path, Any], int]:

@@ -8,44 +8,23 @@ import logging
 import os
 import random
 import socket
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from ..executor.plan_executor import FetchRecord
 from ..supergraph.model import SupergraphModel
 from .compare import MigrationComparison
-from .model import ComparisonOutcome, Difference, InstanceStage, Migration, MigrationState, Stage, StageChange
-from .noise import NoiseTally, Rates, noise_since, noisy_coordinates
+from .model import ComparisonOutcome, Difference, InstanceStage, Migration, MigrationState, Stage
+from .noise import NoiseTally, noise_since, noisy_coordinates
 from .routing import CohortKey, Decision, Router, cohort_bucket
 from .shadow import ShadowQueue
+from .store_protocol import MigrationStore
 
-__all__ = ["EvidenceSink", "Fanout", "MigrationEngine", "StateSource"]
+__all__ = ["EvidenceSink", "Fanout", "MigrationEngine"]
 
 log = logging.getLogger("turnout.migration")
-
-
-class StateSource(Protocol):
-    """Where stages live (the store): every gateway instance reads the same."""
-
-    def get_states(self) -> dict[str, MigrationState]: ...
-
-    def set_stage(self, name: str, stage: Stage, *, percent: float, by: str, reason: str, forced: bool = False,
-                  evidence: dict[str, Any]) -> StageChange: ...
-
-
-@runtime_checkable
-class NoiseSource(Protocol):
-    """A state source that also keeps every instance's noise counts (the store does)."""
-
-    def noise_rates(self, name: str, since: datetime) -> Rates: ...
-
-
-@runtime_checkable
-class InstanceRegistry(Protocol):
-    """A state source that also keeps what each gateway instance runs (the store does)."""
-
-    def report_instance(self, instance: str, stages: dict[str, InstanceStage]) -> None: ...
 
 
 class EvidenceSink(Protocol):
@@ -102,7 +81,7 @@ class MigrationEngine:
         model: SupergraphModel,
         migrations: Sequence[Migration],
         *,
-        states: StateSource | None = None,
+        states: MigrationStore | None = None,
         evidence: EvidenceSink | None = None,
         cohort: CohortKey | None = None,
         shadow: ShadowQueue | None = None,
@@ -129,11 +108,21 @@ class MigrationEngine:
         # the verdicts from every instance's counts in the store (refreshed with the stages); None without one
         self._stored_noise: dict[str, set[str]] | None = None
         self._refresher: asyncio.Task[None] | None = None
+        self._refreshed_at: float | None = None  # time.monotonic() of the last stages read from the store
+        self._refresh_failing = False
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.refresh()
+        try:
+            await self.refresh()
+        except Exception as error:
+            if self._refreshed_at is None:  # nothing read ever: the stages are unknown, refuse to start
+                raise
+            # a reload while the store is away: serve the stages the replaced engine read last
+            log.error("could not read migration stages (%s); serving the ones read %.0f s ago until the store "
+                      "answers again", _problem(error), self.stages_age())
+            self._refresh_failing = True
         self.shadow.start()
         if self.state_source is not None and self._refresher is None:
             self._refresher = asyncio.create_task(self._refresh_forever(), name="turnout-stage-refresh")
@@ -151,36 +140,58 @@ class MigrationEngine:
         if self.state_source is None:
             return
         stored = await asyncio.to_thread(self.state_source.get_states)
+        self._refreshed_at = time.monotonic()
         self.states = {name: stored.get(name, MigrationState(name=name)) for name in self.migrations}
         now = datetime.now(UTC)
         for name, state in self.states.items():
             known = self.picked.get(name)
             if known is None or (known.stage, known.percent) != (state.stage, state.percent):
                 self.picked[name] = InstanceStage(stage=state.stage, percent=state.percent, since=now)
-        if isinstance(self.state_source, NoiseSource):
-            # noise as every instance measured it, over the last two windows: shared, and expiring
-            source = self.state_source
-            since = noise_since(now)
-            try:
-                found = await asyncio.to_thread(
-                    lambda: {name: source.noise_rates(name, since) for name in self.migrations})
-            except Exception:
-                log.warning("could not read the noise rates from the store", exc_info=True)
-            else:
-                self._stored_noise = {name: noisy_coordinates(rates) for name, rates in found.items()}
-        if isinstance(self.state_source, InstanceRegistry):
-            try:
-                await asyncio.to_thread(self.state_source.report_instance, self.instance, dict(self.picked))
-            except Exception:
-                log.warning("could not report this instance's stages to the store", exc_info=True)
+        # noise as every instance measured it, over the last two windows: shared, and expiring
+        source, since = self.state_source, noise_since(now)
+        try:
+            found = await asyncio.to_thread(lambda: {name: source.noise_rates(name, since) for name in self.migrations})
+        except Exception as error:
+            log.warning("could not read the noise rates from the store (%s); keeping the last ones",
+                        _problem(error))
+        else:
+            self._stored_noise = {name: noisy_coordinates(rates) for name, rates in found.items()}
+        try:
+            await asyncio.to_thread(source.report_instance, self.instance, dict(self.picked))
+        except Exception as error:
+            log.warning("could not report this instance's stages to the store (%s)", _problem(error))
 
     async def _refresh_forever(self) -> None:
         while True:
             await asyncio.sleep(self.refresh_interval)
             try:
                 await self.refresh()
-            except Exception:
-                log.exception("could not read migration stages; keeping the last known ones")
+            except Exception as error:
+                if not self._refresh_failing:  # once per outage, not every interval
+                    log.error("could not read migration stages (%s); serving the last ones read until the "
+                              "store answers again", _problem(error))
+                self._refresh_failing = True
+            else:
+                if self._refresh_failing:
+                    log.warning("migration stages read from the store again")
+                self._refresh_failing = False
+
+    def carry_over(self, old: MigrationEngine) -> None:
+        """Take the stages `old` (the engine this one replaces) read last, for the migrations both know."""
+        if old._refreshed_at is None:
+            return
+        for name in self.migrations:
+            if name in old.states:
+                self.states[name] = old.states[name]
+            if name in old.picked:
+                self.picked[name] = old.picked[name]
+        self._refreshed_at = old._refreshed_at
+
+    def stages_age(self, now: float | None = None) -> float | None:
+        """Seconds since the stages were last read from the store (None: never, or no store)."""
+        if self._refreshed_at is None:
+            return None
+        return (time.monotonic() if now is None else now) - self._refreshed_at
 
     # -- per request ----------------------------------------------------------------------------------------
 
@@ -233,6 +244,9 @@ class MigrationEngine:
             self.evidence.comparison(migration.name, operation, outcome, differences,
                                      set() if candidate_failed else noisy,
                                      values=comparison.values, differing=comparison.differing)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("comparison %s of %s: %s", migration.name, operation, outcome,
+                      extra={"migration": migration.name, "operation": operation, "outcome": outcome})
         return outcome
 
     def learn_noise(self, migration: Migration, repeat: MigrationComparison) -> None:
@@ -274,3 +288,9 @@ class MigrationEngine:
     def record_drop(self, migration: Migration) -> None:
         if self.evidence is not None:
             self.evidence.shadow_dropped(migration.name)
+
+
+def _problem(error: BaseException) -> str:
+    """An error in one line for the log (a database error's first line; its traceback helps nobody here)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__

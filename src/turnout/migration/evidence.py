@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .model import match_rate
+
 __all__ = [
     "LATENCY_BOUNDS_MS",
     "DiffGroupRow",
@@ -257,14 +259,44 @@ class EvidenceBatch:
         for sample in other.diff_samples:
             self.add_diff_sample(sample, samples_per_hour)
 
-    def trim_samples(self, max_rows: int) -> int:
-        """Drop the newest samples until the batch has at most `max_rows` rows (counters are kept); returns how
-        many were dropped."""
-        excess = min(self.size() - max_rows, len(self.diff_samples))
-        if excess <= 0:
-            return 0
-        for sample in self.diff_samples[-excess:]:
-            key = (sample.signature, sample.hour)
-            self.sample_counts[key] -= 1
-        del self.diff_samples[-excess:]
-        return excess
+
+
+def samples_within_quota(samples: Iterable[DiffSampleRow], stored: dict[tuple[str, datetime], int],
+                         per_hour: int) -> list[DiffSampleRow]:
+    """The samples to keep: at most `per_hour` per diff group and bucket, counting the `stored` ones (updated)."""
+    kept: list[DiffSampleRow] = []
+    for sample in samples:
+        key = (sample.signature, sample.hour)
+        if stored.get(key, 0) >= per_hour:
+            continue
+        stored[key] = stored.get(key, 0) + 1
+        kept.append(sample)
+    return kept
+
+
+def minute_series(outcomes: Mapping[datetime, Mapping[str, int]],
+                  histograms: Mapping[datetime, Mapping[str, Mapping[int, int]]],
+                  fallbacks: Mapping[datetime, int], drops: Mapping[datetime, int]) -> list[dict[str, Any]]:
+    """The dashboard's time series from per-minute counters: per minute with any evidence, oldest first, the
+    counts, the match rate (`model.match_rate`), fallbacks, drops and p50/p99 per side."""
+    series: list[dict[str, Any]] = []
+    for minute in sorted(set(outcomes) | set(histograms) | set(fallbacks) | set(drops)):
+        counts = outcomes.get(minute, {})
+        matches, mismatches = counts.get("match", 0), counts.get("mismatch", 0)
+        histogram = histograms.get(minute, {})
+        series.append({
+            "hour": minute,
+            "comparisons": sum(counts.values()),
+            "matches": matches,
+            "mismatches": mismatches,
+            "noise": counts.get("noise", 0),
+            "errors": counts.get("error", 0),
+            "match_rate": match_rate(matches, mismatches, counts.get("error", 0)),
+            "fallbacks": fallbacks.get(minute, 0),
+            "shadow_dropped": drops.get(minute, 0),
+            "p50_from_ms": latency_quantile(histogram.get("from", {}), 0.5),
+            "p99_from_ms": latency_quantile(histogram.get("from", {}), 0.99),
+            "p50_to_ms": latency_quantile(histogram.get("to", {}), 0.5),
+            "p99_to_ms": latency_quantile(histogram.get("to", {}), 0.99),
+        })
+    return series

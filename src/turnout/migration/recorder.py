@@ -9,6 +9,8 @@ import logging
 import math
 import re
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -50,8 +52,14 @@ class Recorder:
 
     The recording methods (comparison, latency, fallback, shadow_dropped) are synchronous, never block on the
     database and never raise because of it: they add to a pending batch that a background task writes every
-    `flush_interval` seconds (the store call runs in a thread). When `max_pending` rows are pending, new records
-    are dropped and counted in `dropped`. A failed write is logged and its batch kept for the next flush.
+    `flush_interval` seconds (the store call runs in a thread). When `max_pending` rows wait (pending, and the
+    batch being written), new records are dropped and counted in `dropped` (logged when it starts, then once a
+    minute and when the store returns, with the count).
+
+    Each batch gets an id when it is first written, and is written again as it is, under the same id, until the
+    store takes it: the store records the id in the batch's own transaction, so a write that failed half-way is
+    simply done again and one whose commit went through unacknowledged is not counted twice. What is recorded
+    meanwhile waits in the pending batch, for the next one.
 
     Diff samples are redacted: unless `full_values`, a sample keeps the first `preview_chars` characters of the
     value's JSON (then "…") and the sha256 of its canonical JSON; text matching any of `redact_patterns` (by
@@ -83,13 +91,21 @@ class Recorder:
             p if isinstance(p, re.Pattern) else re.compile(p) for p in patterns
         )
         self._pending = EvidenceBatch()
+        self._unsent: tuple[str, EvidenceBatch] | None = None  # the batch being written, and its id
+        self._unsent_rows = 0
         self._lock = threading.Lock()  # the recording methods may be called from worker threads too
         self._flush_lock = asyncio.Lock()
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._dropped = 0
+        self._dropped_logged = 0
+        self._dropped_logged_at = 0.0
+        self._drop_told = False
         self._failed_flushes = 0
         self._failing = False
+        self._duplicates = 0
+        self._prefix = uuid.uuid4().hex[:16]  # this recorder's batch ids: prefix-sequence
+        self._sequence = 0
 
     # -- counters for metrics and tests -----------------------------------------------------------------------------
 
@@ -100,12 +116,27 @@ class Recorder:
 
     @property
     def pending(self) -> int:
-        """Rows waiting for the next flush."""
-        return self._pending.size()
+        """Rows waiting to be written: the pending batch's and the unwritten batch's."""
+        return self._pending.size() + self._unsent_rows
 
     @property
     def failed_flushes(self) -> int:
         return self._failed_flushes
+
+    @property
+    def failing(self) -> bool:
+        """The last write to the store failed (evidence waits in memory)."""
+        return self._failing
+
+    @property
+    def dropping(self) -> bool:
+        """The buffer is full: new records are dropped."""
+        return self.pending >= self.max_pending
+
+    @property
+    def duplicates(self) -> int:
+        """Batches written again that the store had taken already (their acknowledgement was lost)."""
+        return self._duplicates
 
     # -- the request path ---------------------------------------------------------------------------------------------
 
@@ -201,12 +232,27 @@ class Recorder:
                 self._pending.add_shadow_drop(_name(migration), at)
 
     def _full(self) -> bool:
-        if self._pending.size() < self.max_pending:
+        if self._pending.size() + self._unsent_rows < self.max_pending:
             return False
-        if not self._dropped:
-            log.warning("evidence recorder: %d rows pending, dropping new records", self.max_pending)
+        if not self._drop_told:  # the first drop of an episode is logged at once; the rest in sums
+            log.warning("evidence recorder: %d rows wait for the store (store.max_pending); new evidence is "
+                        "dropped and counted (turnout_evidence_dropped_total)", self.max_pending)
+            self._drop_told = True
+            self._dropped_logged = self._dropped + 1
+            self._dropped_logged_at = time.monotonic()
         self._dropped += 1
         return True
+
+    def _log_drops(self, *, force: bool = False) -> None:
+        """Say how much was dropped since the last time it was said (at most once a minute, unless `force`)."""
+        new = self._dropped - self._dropped_logged
+        if new > 0 and (force or time.monotonic() - self._dropped_logged_at >= 60):
+            log.warning("evidence recorder: %d more records dropped (%d in all) while %d rows waited for the "
+                        "store", new, self._dropped, self.pending)
+            self._dropped_logged = self._dropped
+            self._dropped_logged_at = time.monotonic()
+        if force:
+            self._drop_told = False  # the next drop starts a new episode
 
     def redact(self, text: str) -> str:
         for pattern in self.redact_patterns:
@@ -259,29 +305,43 @@ class Recorder:
                 log.exception("evidence recorder: flush failed")
 
     async def flush(self) -> bool:
-        """Write what is pending; False when the store failed (the batch is kept for the next flush)."""
+        """Write the batch not written yet, if any, then what is pending; False when the store failed (the
+        evidence is kept for the next flush)."""
         async with self._flush_lock:
-            with self._lock:
-                batch, self._pending = self._pending, EvidenceBatch()
-            if batch.empty:
-                return True
-            try:
-                await asyncio.to_thread(self.store.write, batch)
-            except Exception:
-                self._failed_flushes += 1
-                if not self._failing:
-                    log.warning("evidence recorder: store write failed, keeping %d rows", batch.size(), exc_info=True)
-                else:
-                    log.debug("evidence recorder: store write failed again", exc_info=True)
-                self._failing = True
+            for _ in range(2):  # the batch left unwritten by a failure, then the pending one
                 with self._lock:
-                    batch.merge(self._pending, self.store.samples_per_hour)
-                    self._dropped += batch.trim_samples(self.max_pending)
-                    self._pending = batch
-                return False
-            if self._failing:
-                log.info("evidence recorder: store writes succeed again")
-                self._failing = False
+                    if self._unsent is None:
+                        if self._pending.empty:
+                            break
+                        self._sequence += 1
+                        batch, self._pending = self._pending, EvidenceBatch()
+                        self._unsent = (f"{self._prefix}-{self._sequence}", batch)
+                        self._unsent_rows = batch.size()
+                    batch_id, batch = self._unsent
+                try:
+                    written = await asyncio.to_thread(self.store.write, batch, batch_id)
+                except Exception as error:
+                    self._failed_flushes += 1
+                    if not self._failing:
+                        log.warning("evidence recorder: store write failed (%s: %s), keeping %d rows in memory",
+                                    type(error).__name__, str(error).splitlines()[0][:200] if str(error) else "",
+                                    self.pending)
+                    else:
+                        log.debug("evidence recorder: store write failed again", exc_info=True)
+                    self._failing = True
+                    self._log_drops()
+                    return False
+                with self._lock:
+                    self._unsent, self._unsent_rows = None, 0
+                if not written:
+                    self._duplicates += 1
+                    log.info("evidence recorder: batch %s was written before (its acknowledgement was lost); "
+                             "not counted again", batch_id)
+                if self._failing:
+                    log.warning("evidence recorder: store writes succeed again")
+                    self._failing = False
+                    self._log_drops(force=True)
+            self._log_drops()
             return True
 
     async def close(self) -> None:

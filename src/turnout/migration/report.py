@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any
 
 from ..supergraph.model import SupergraphModel
 from .model import (
     Coverage,
-    DiffGroup,
-    InstanceReport,
     Migration,
     MigrationEvidence,
     MigrationState,
@@ -19,9 +17,9 @@ from .model import (
 )
 from .noise import Rates, noise_since, noisy_coordinates
 from .readiness import check_move, evidence_since, fields_declared_by, next_stage
+from .store_protocol import MigrationStore
 
 __all__ = [
-    "EvidenceSource",
     "evidence_json",
     "fields_json",
     "instances_text",
@@ -30,21 +28,6 @@ __all__ = [
     "rollout_text",
     "stage_change_json",
 ]
-
-
-class EvidenceSource(Protocol):
-    def get_states(self) -> dict[str, MigrationState]: ...
-
-    def evidence(self, name: str, since: datetime | None = None) -> MigrationEvidence: ...
-
-    def diff_groups(self, name: str, include_acknowledged: bool = True,
-                    samples_per_group: int = 5) -> list[DiffGroup]: ...
-
-    def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]: ...
-
-    def instances(self, name: str, seen_within: timedelta = ...) -> list[InstanceReport]: ...
-
-    def noise_rates(self, name: str, since: datetime) -> Rates: ...
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -125,7 +108,7 @@ def removal_message(migration: Migration, model: SupergraphModel | None) -> str:
 
 
 def migration_report(
-    migrations: list[Migration], store: EvidenceSource, model: SupergraphModel | None = None,
+    migrations: list[Migration], store: MigrationStore, model: SupergraphModel | None = None,
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Every migration: its fields, stage, rollout, evidence and what the next stage needs."""

@@ -109,7 +109,9 @@ def compare_later(engine: MigrationEngine, run: RequestRun, decision: Decision, 
                 # meanwhile touches both runs alike, never only the one compared with the new side
                 runs = [run.execute(candidate_plan, memo.copy())]
                 if repeat:
-                    runs.append(run.execute(plan, None))
+                    # only the fetches asking a migrating coordinate go to the old side again: the rest cannot
+                    # touch what is compared
+                    runs.append(run.execute(plan, memo.copy(fresh=frozenset(migration.fields))))
                 candidate_state, *again = await asyncio.gather(*runs)
         except TimeoutError:
             engine.record_comparison(migration, run.operation_name,

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import Context, copy_context
 
 __all__ = ["ShadowQueue"]
 
@@ -29,7 +30,7 @@ class ShadowQueue:
         self.concurrency = concurrency
         self.timeout = timeout
         self.max_wait = max_wait
-        self._queue: asyncio.Queue[tuple[float, Job, Callable[[], None] | None]] | None = None
+        self._queue: asyncio.Queue[tuple[float, Job, Callable[[], None] | None, Context]] | None = None
         self._workers: list[asyncio.Task[None]] = []
         self.dropped = 0
         self.completed = 0
@@ -48,7 +49,8 @@ class ShadowQueue:
             self.start()
         assert self._queue is not None
         try:
-            self._queue.put_nowait((time.monotonic(), job, on_stale))
+            # the submitter's context (its request's id, for the log lines of the comparison)
+            self._queue.put_nowait((time.monotonic(), job, on_stale, copy_context()))
         except asyncio.QueueFull:
             self.dropped += 1
             return False
@@ -61,7 +63,7 @@ class ShadowQueue:
     async def _work(self) -> None:
         assert self._queue is not None
         while True:
-            queued_at, job, on_stale = await self._queue.get()
+            queued_at, job, on_stale, context = await self._queue.get()
             if time.monotonic() - queued_at > self.max_wait:
                 self.dropped += 1
                 if on_stale is not None:
@@ -71,7 +73,7 @@ class ShadowQueue:
             try:
                 # jobs time their own subgraph calls out; this only stops one that hangs elsewhere
                 async with asyncio.timeout(self.timeout * 2 + 1):
-                    await job()
+                    await asyncio.create_task(_run(job), context=context)
                 self.completed += 1
             except asyncio.CancelledError:
                 raise
@@ -95,3 +97,7 @@ class ShadowQueue:
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
         self._queue = None
+
+
+async def _run(job: Job) -> None:
+    await job()

@@ -11,25 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
 
 from ..supergraph.model import SupergraphModel
 from .model import Migration, MigrationEvidence, MigrationState, Stage, StageChange
 from .readiness import Verdict, check_move, evidence_since
 from .report import evidence_json
+from .store_protocol import MigrationStore
 
-__all__ = ["Move", "StageStore", "default_percent", "move_stage"]
-
-
-class StageStore(Protocol):
-    """What moving a stage needs of the store."""
-
-    def get_states(self) -> dict[str, MigrationState]: ...
-
-    def evidence(self, name: str, since: datetime | None = None) -> MigrationEvidence: ...
-
-    def set_stage(self, name: str, stage: Stage, *, percent: float, by: str, reason: str, forced: bool = False,
-                  evidence: dict[str, Any], expected: MigrationState | None = None) -> StageChange: ...
+__all__ = ["Move", "default_percent", "move_stage"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,7 +44,7 @@ def default_percent(migration: Migration, state: MigrationState, target: Stage) 
     return 100.0
 
 
-def move_stage(store: StageStore, migration: Migration, target: Stage, *, by: str, percent: float | None = None,
+def move_stage(store: MigrationStore, migration: Migration, target: Stage, *, by: str, percent: float | None = None,
                reason: str | None = None, force: bool = False, model: SupergraphModel | None = None,
                now: datetime | None = None) -> Move:
     """Move `migration` to `target` if its gate allows (or `force`); StageConflict if it moved meanwhile."""

@@ -110,10 +110,6 @@ class Capabilities:
         info = self.field_in(graph, type_name, field_name)
         return info.provides if info else None
 
-    def is_external(self, graph: str, type_name: str, field_name: str) -> bool:
-        info = self.field_in(graph, type_name, field_name)
-        return info is not None and info.external
-
     # -- types ----------------------------------------------------------------------------------------------
 
     def has_type(self, graph: str, type_name: str) -> bool:
@@ -133,10 +129,6 @@ class Capabilities:
         if entry is None:
             return []
         return [k for k in entry.keys if k.resolvable]
-
-    def entity_graphs(self, type_name: str) -> list[str]:
-        """Subgraphs that can be jumped into for T (a resolvable key)."""
-        return [g for g in self.graph_order if self.resolvable_keys(g, type_name)]
 
     def possible_types(self, abstract: str) -> tuple[str, ...]:
         return self.model.possible_types.get(abstract, (abstract,))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from graphql import ArgumentNode, DirectiveNode
 
-from .normalize import collect_variables
+from .normalize import Field, collect_variables
 from .plan_nodes import ContextRewrite
 
 __all__ = ["FetchGroup", "FieldBuilder", "SelectionBuilder", "internal_key", "separate_conflicting_fields"]
@@ -29,25 +29,17 @@ class FieldBuilder:
         "arguments", "arguments_text", "data_key", "directives", "directives_text", "name", "response_key", "sub",
     )
 
-    def __init__(
-        self,
-        response_key: str,
-        name: str,
-        arguments: tuple[ArgumentNode, ...],
-        arguments_text: str,
-        directives: tuple[DirectiveNode, ...],
-        directives_text: str,
-        composite: bool,
-    ) -> None:
+    def __init__(self, response_key: str, name: str, composite: bool, of: Field | None = None) -> None:
+        """`of`: the operation's field this one asks for (its arguments and directives), if any."""
         self.response_key = response_key
         # the key the value is stored under in the response data; differs from the alias sent to the
         # subgraph only when two fragments would otherwise ask for one key with two types
         self.data_key = response_key
         self.name = name
-        self.arguments = arguments
-        self.arguments_text = arguments_text
-        self.directives = directives
-        self.directives_text = directives_text
+        self.arguments: tuple[ArgumentNode, ...] = of.arguments if of is not None else ()
+        self.arguments_text = of.arguments_text if of is not None else ""
+        self.directives: tuple[DirectiveNode, ...] = of.directives if of is not None else ()
+        self.directives_text = of.directives_text if of is not None else ""
         self.sub: SelectionBuilder | None = SelectionBuilder() if composite else None
 
 
@@ -69,35 +61,19 @@ class SelectionBuilder:
     def __bool__(self) -> bool:
         return bool(self.items)
 
-    def field(
-        self,
-        response_key: str,
-        name: str,
-        *,
-        arguments: tuple[ArgumentNode, ...] = (),
-        arguments_text: str = "",
-        directives: tuple[DirectiveNode, ...] = (),
-        directives_text: str = "",
-        composite: bool = False,
-    ) -> FieldBuilder:
-        key = ("f", response_key, directives_text)
+    def field(self, response_key: str, name: str, *, composite: bool = False, of: Field | None = None
+              ) -> FieldBuilder:
+        """The field under `response_key` (added unless there), asking what `of` asks (arguments, directives)."""
+        key = ("f", response_key, of.directives_text if of is not None else "")
         existing = self.items.get(key)
         if isinstance(existing, FieldBuilder):
             return existing
-        created = FieldBuilder(
-            response_key, name, arguments, arguments_text, directives, directives_text, composite
-        )
+        created = FieldBuilder(response_key, name, composite, of)
         self.items[key] = created
         return created
 
     def typename(self) -> None:
         self.field("__typename", "__typename")
-
-    def find_field(self, response_key: str) -> FieldBuilder | None:
-        for key, item in self.items.items():
-            if key[0] == "f" and key[1] == response_key and isinstance(item, FieldBuilder):
-                return item
-        return None
 
     def fragment(
         self, type_condition: str | None, directives: tuple[DirectiveNode, ...] = (), directives_text: str = ""

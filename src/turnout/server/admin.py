@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..migration.model import Migration
+from ..migration.store import Store
 from ..reload import GatewayHolder
 from ..supergraph.model import SupergraphModel
 from .dashboard import dashboard_routes
@@ -65,9 +66,9 @@ class BearerTokens:
                         headers={"www-authenticate": 'Bearer realm="turnout-admin"'})
 
 
-def create_admin_app(holder: GatewayHolder, tokens: BearerTokens) -> Starlette | None:
+def create_admin_app(holder: GatewayHolder, tokens: BearerTokens, store: Store | None = None) -> Starlette | None:
     """The dashboard of the holder's current gateway (the store outlives reloads; migrations and model are the
-    current gateway's); None without migrations (nothing to show)."""
+    current gateway's); None without a store (`store`, or the current gateway's), as there is nothing to show."""
 
     async def health(_request: Request) -> Response:
         return Response('{"status":"ok"}', media_type="application/json")
@@ -75,8 +76,10 @@ def create_admin_app(holder: GatewayHolder, tokens: BearerTokens) -> Starlette |
     from starlette.routing import Route
 
     engine = holder.gateway.engine
-    store = engine.state_source if engine is not None else None
-    if engine is None or store is None or not hasattr(store, "timeseries"):
+    if store is None:
+        found = engine.state_source if engine is not None else None
+        store = found if isinstance(found, Store) else None
+    if store is None:
         return None
 
     def migrations() -> list[Migration]:
@@ -87,7 +90,7 @@ def create_admin_app(holder: GatewayHolder, tokens: BearerTokens) -> Starlette |
         return holder.gateway.model
 
     routes = [Route("/health", health, methods=["GET"]),
-              *dashboard_routes(migrations, store, model, tokens)]  # type: ignore[arg-type]
+              *dashboard_routes(migrations, store, model, tokens)]
     return Starlette(routes=routes)
 
 

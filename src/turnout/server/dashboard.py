@@ -13,11 +13,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from ..migration.api import DashboardStore, migrations_document
+from ..migration.api import migrations_document
 from ..migration.model import Migration, Stage
 from ..migration.report import instances_text, rollout_text
 from ..migration.stages import move_stage
 from ..migration.store import StageConflict
+from ..migration.store_protocol import MigrationStore
 from ..supergraph.model import SupergraphModel
 
 __all__ = ["Authorize", "dashboard_routes", "render_dashboard"]
@@ -301,7 +302,7 @@ async def _json_object(request: Request) -> dict[str, Any] | Response:
 
 
 def dashboard_routes(
-    migrations: Callable[[], list[Migration]], store: DashboardStore, model: Callable[[], SupergraphModel | None],
+    migrations: Callable[[], list[Migration]], store: MigrationStore, model: Callable[[], SupergraphModel | None],
     authorize: Authorize, *, prefix: str = "/migrations",
 ) -> list[Route]:
     """`/migrations` (the page), `/migrations/api` (the JSON document), `POST /migrations/api/ack`; every
