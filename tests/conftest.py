@@ -24,7 +24,8 @@ RunSubgraphs = Callable[..., dict[str, RunningSubgraph]]
 SLOW = ("operations/", "browser/", "hardening/test_hardening_fuzz.py", "hardening/test_hardening_connections.py",
         "hardening/test_hardening_work.py", "hardening/test_hardening_properties.py",
         "hardening/test_hardening_deadline.py", "migration/test_evidence_scenario.py", "difftest/test_generator.py",
-        "test_demo_command.py")
+        "test_demo_command.py", "compose/test_dev.py", "compose/test_differential.py",
+        "compose/test_random_differential.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

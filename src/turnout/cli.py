@@ -27,10 +27,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="turnout: a G
 
 
 def load_supergraph_text(location: str) -> str:
-    """Read a supergraph from a file path or an http(s) URL (`https://user:password@host/...` for Basic auth)."""
-    from .reload import SupergraphSource
+    """Read a supergraph from a file path or an http(s) URL (`https://user:password@host/...` for Basic auth), or
+    compose one from a composition config (`supergraph.yaml`)."""
+    from .reload import open_source
 
-    return SupergraphSource(location).read().text
+    return open_source(location).read().text
 
 
 def load_supergraph(location: str) -> SupergraphModel:
@@ -68,7 +69,7 @@ def serving_app(cfg: Config, config_path: Path | None = None,
     `config_path`, that file is re-read on SIGHUP and when it changes (`overrides`: the flags, applied again)."""
     from .assembly import AssemblyError, build_gateway, build_migrations, build_services
     from .config_reload import ConfigReloader
-    from .reload import GatewayHolder, SourceError, SupergraphReloader, SupergraphSource
+    from .reload import GatewayHolder, SourceError, SupergraphReloader, open_source
     from .server.admin import AdminServer, BearerTokens, create_admin_app
     from .server.app import create_app
     from .server.connections import ConnectionLimits, configure, descriptor_budget
@@ -77,7 +78,7 @@ def serving_app(cfg: Config, config_path: Path | None = None,
                                max_connections=descriptor_budget(cfg.server.max_connections)))
     if not cfg.supergraph:
         raise ServeError("no supergraph: pass --supergraph PATH|URL (or set it in the config)")
-    source = SupergraphSource(cfg.supergraph)
+    source = open_source(cfg.supergraph)
     try:
         first = source.read()
         model = read_supergraph(first.text)
@@ -132,7 +133,9 @@ def worker_app() -> Starlette:
 
 @app.command()
 def serve(
-    supergraph: Annotated[str | None, typer.Option(help="Supergraph SDL: a file path or URL. [env: TURNOUT_SUPERGRAPH]")] = None,
+    supergraph: Annotated[str | None, typer.Option(
+        help="Supergraph SDL: a file path or URL; or a composition config (supergraph.yaml, rover's format), "
+             "composed at start and at every reload. [env: TURNOUT_SUPERGRAPH]")] = None,
     config: Annotated[Path | None, typer.Option(help="turnout.yaml with further settings.", envvar="TURNOUT_CONFIG")] = None,
     host: Annotated[str | None, typer.Option(help="Interface to listen on. [env: TURNOUT_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on. [env: TURNOUT_PORT]")] = None,
@@ -217,6 +220,94 @@ def serve(
             signal.signal(sig, handler)
     if stopped_by:
         logging.getLogger("turnout").info("stopped by %s", signal.Signals(stopped_by[0]).name)
+
+
+@app.command()
+def compose(
+    config: Annotated[Path, typer.Option(help="Composition config in rover's supergraph.yaml format.")],
+    output: Annotated[Path | None, typer.Option(help="Write the supergraph here (default: stdout).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each subgraph_url's _service.sdl.")] = 30.0,
+) -> None:
+    """Compose the subgraphs of a supergraph.yaml into a Federation 2 supergraph (join v0.3+).
+
+    Each subgraph's SDL comes from `schema: {file: PATH}` (relative to the config) or is fetched from
+    `schema: {subgraph_url: URL}` with `{ _service { sdl } }`. Errors (Apollo's codes, the subgraphs and lines)
+    go to stderr with exit code 1; hints (OVERRIDE_MIGRATION_IN_PROGRESS...) to stderr too.
+    """
+    from .compose import ConfigError, SubgraphSdlError, load_sdls, read_config
+    from .compose import compose as compose_subgraphs
+
+    try:
+        inputs = load_sdls(read_config(config), timeout)
+    except (ConfigError, SubgraphSdlError) as error:
+        typer.echo(f"turnout: {error}", err=True)
+        raise typer.Exit(2) from None
+    result = compose_subgraphs(inputs)
+    for hint in result.hints:
+        typer.echo(f"hint: {hint}", err=True)
+    if not result.ok or result.supergraph_sdl is None:
+        typer.echo(f"turnout: composition failed with {len(result.errors)} error(s):", err=True)
+        for problem in result.errors:
+            typer.echo(f"- {problem}", err=True)
+        raise typer.Exit(1)
+    if output is None:
+        typer.echo(result.supergraph_sdl, nl=False)
+    else:
+        output.write_text(result.supergraph_sdl, encoding="utf-8")
+        typer.echo(f"wrote {output} ({len(inputs)} subgraphs)", err=True)
+
+
+@app.command()
+def dev(
+    config: Annotated[Path, typer.Option(help="Composition config in rover's supergraph.yaml format.")],
+    settings: Annotated[Path | None, typer.Option(
+        help="turnout.yaml with further settings (migrations, store...).", envvar="TURNOUT_CONFIG")] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 4000,
+    poll_interval: Annotated[float, typer.Option(
+        help="Seconds between checks of the SDL files and _service.sdl answers.")] = 1.0,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Compose the subgraphs of a supergraph.yaml and serve them, recomposing when an SDL file or a subgraph's
+    `_service.sdl` changes (polled every --poll-interval seconds) and swapping the new supergraph in without
+    dropping a request. A composition that fails is printed and the last good supergraph keeps serving.
+    Introspection is on; the migrations dashboard is on the admin listener when --settings declares migrations.
+    """
+    import asyncio
+
+    import uvicorn
+
+    overrides: dict[tuple[str, ...], object] = {
+        ("supergraph",): str(config), ("server", "host"): host, ("server", "port"): port,
+        ("reload_interval",): poll_interval, ("server", "introspection"): True, ("log_level",): log_level,
+    }
+    cfg = build_config(settings, overrides)
+    configure_logging(cfg.log_level, cfg.log_format)
+    try:  # with --settings, that file is re-read on change (migrations...), as by `serve --config`
+        application = serving_app(cfg, settings, overrides)
+    except ServeError as error:
+        typer.echo(f"turnout: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"turnout dev: serving {config} on http://{host}:{port}{cfg.server.graphql_path}", err=True)
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": cfg.log_level, "access_log": False,
+                               "timeout_graceful_shutdown": 2,
+                               **({"log_config": None} if cfg.log_format == "json" else {})}
+    server = uvicorn.Server(uvicorn.Config(application, **options))
+
+    async def run() -> None:
+        async def stop_later(seconds: float) -> None:
+            await asyncio.sleep(seconds)
+            server.should_exit = True
+
+        stopper = asyncio.create_task(stop_later(duration)) if duration is not None else None
+        try:
+            await server.serve()
+        finally:
+            if stopper is not None:
+                stopper.cancel()
+
+    asyncio.run(run())
 
 
 def _run_workers(config: Any) -> None:

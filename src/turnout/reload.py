@@ -22,16 +22,29 @@ import urllib.request
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
+from .compose import (
+    CompositionFailed,
+    ConfigError,
+    SubgraphSdlError,
+    compose_or_raise,
+    load_sdls,
+    read_config,
+)
 from .gateway import Gateway
 
 __all__ = [
+    "ComposedSource",
     "GatewayHolder",
     "Runtime",
+    "Source",
     "SourceError",
     "SupergraphReloader",
     "SupergraphSource",
     "SupergraphText",
+    "is_composition_config_path",
+    "open_source",
     "shown_location",
 ]
 
@@ -185,6 +198,87 @@ class SupergraphSource:
         found = SupergraphText.of(raw)
         self._etag, self._last_modified = etag, modified
         return found
+
+
+class Source(Protocol):
+    """Where supergraphs come from: a file or URL (SupergraphSource), or subgraphs composed (ComposedSource)."""
+
+    @property
+    def shown(self) -> str: ...
+
+    def read(self) -> SupergraphText: ...
+
+    def changed(self) -> SupergraphText | None: ...
+
+    def forget(self) -> None: ...
+
+
+def is_composition_config_path(location: str) -> bool:
+    """A `supergraph.yaml` (rover's composition config) rather than a supergraph SDL: a local .yaml/.yml file."""
+    return not location.startswith(("http://", "https://")) and location.endswith((".yaml", ".yml"))
+
+
+class ComposedSource:
+    """A composition config (rover's `supergraph.yaml`) as a supergraph source: each read re-reads the config,
+    the subgraphs' SDL files and `_service { sdl }` answers, and composes them when they changed (a composition
+    of large graphs takes seconds: unchanged inputs keep the last result). A composition that fails is a
+    SourceError carrying the composition errors, so the reloader keeps serving the last good supergraph.
+    Blocking: call from a thread."""
+
+    def __init__(self, location: str, *, timeout: float = 30.0) -> None:
+        self.location = location
+        self.timeout = timeout
+        self._sha256: str | None = None
+        self._inputs_sha256: str | None = None
+        self._composed: SupergraphText | None = None
+        self.hints: list[str] = []
+        self.compositions = 0  # how many times the subgraphs were composed
+
+    @property
+    def shown(self) -> str:
+        return self.location
+
+    def compose(self) -> SupergraphText:
+        try:
+            config = read_config(self.location)
+            inputs = load_sdls(config, self.timeout)
+            digest = hashlib.sha256(repr([(i.name, i.url, i.sdl) for i in inputs]).encode()).hexdigest()
+            if digest == self._inputs_sha256 and self._composed is not None:
+                return self._composed  # the same subgraphs: no need to compose them again
+            self.compositions += 1
+            sdl, hints = compose_or_raise(inputs)
+        except (ConfigError, SubgraphSdlError, CompositionFailed) as error:
+            raise SourceError(str(error)) from None
+        shown = [str(hint) for hint in hints]
+        if shown != self.hints:  # once per composition that changes them, not at every poll
+            for hint in shown:
+                log.info("composition hint: %s", hint)
+        self.hints = shown
+        self._inputs_sha256, self._composed = digest, SupergraphText.of(sdl.encode())
+        return self._composed
+
+    def read(self) -> SupergraphText:
+        found = self.compose()
+        self._sha256 = found.sha256
+        return found
+
+    def changed(self) -> SupergraphText | None:
+        found = self.compose()
+        if found.sha256 == self._sha256:
+            return None
+        self._sha256 = found.sha256
+        return found
+
+    def forget(self) -> None:
+        self._sha256 = self._inputs_sha256 = None
+        self._composed = None
+
+
+def open_source(location: str, *, timeout: float = 30.0) -> Source:
+    """The supergraph source of `location`: a composition config composed, or a supergraph file or URL."""
+    if is_composition_config_path(location):
+        return ComposedSource(location, timeout=timeout)
+    return SupergraphSource(location, timeout=timeout)
 
 
 class Runtime:
@@ -354,7 +448,7 @@ class SupergraphReloader:
     def __init__(
         self,
         holder: GatewayHolder,
-        source: SupergraphSource,
+        source: Source,
         build: Build,
         *,
         interval: float = 10.0,
