@@ -61,7 +61,7 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU seconds process ``pid`` has used so far (its threads included), from /proc."""
     text = Path(f"/proc/{pid}/stat").read_text()
     # the command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'
-    fields = text[text.rindex(")") + 2:].split()
+    fields = text[text.rindex(")") + 2 :].split()
     utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
     return (utime + stime) / _TICKS
 
@@ -94,7 +94,7 @@ def process_tree(pid: int) -> list[int]:
             text = Path(entry.path, "stat").read_text()
         except OSError:
             continue
-        ppid = int(text[text.rindex(")") + 2:].split()[1])
+        ppid = int(text[text.rindex(")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
     tree, todo = [], [pid]
     while todo:
@@ -122,11 +122,13 @@ def machine_shares(start: tuple[float, float], stop: tuple[float, float], ours: 
     return busy / machine, max(0.0, busy - ours) / machine
 
 
-async def marks_around(load: Callable[[], Awaitable[_T]], t0: float, t1: float,
-                       mark: Callable[[], _M]) -> tuple[_T, _M, _M]:
+async def marks_around(
+    load: Callable[[], Awaitable[_T]], t0: float, t1: float, mark: Callable[[], _M]
+) -> tuple[_T, _M, _M]:
     """Await ``load()`` while taking ``mark()`` (CPU seconds so far, say) at `time.perf_counter` times ``t0``
     and ``t1``, the measured window: the load's result, the first mark and the last. The marking is cancelled
     when the load fails."""
+
     async def window() -> tuple[_M, _M]:
         await asyncio.sleep(max(0.0, t0 - time.perf_counter()))
         first = mark()
@@ -150,7 +152,9 @@ def loopback_host(host: str) -> str:
     except ValueError:
         loopback = False
     if not loopback:
-        raise argparse.ArgumentTypeError(f"{host!r} is not a loopback address: everything here binds loopback only")
+        raise argparse.ArgumentTypeError(
+            f"{host!r} is not a loopback address: everything here binds loopback only"
+        )
     return host
 
 
@@ -193,8 +197,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def http_ready(url: str, *, body: bytes | None = None, timeout: float = 2.0) -> bool:
     """True when ``url`` answers HTTP 200 (a POST of JSON ``body`` when given, else a GET)."""
-    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET",
-                                     headers={"content-type": "application/json"} if body is not None else {})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST" if body is not None else "GET",
+        headers={"content-type": "application/json"} if body is not None else {},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return bool(response.status == 200)
@@ -230,8 +238,10 @@ class ChildProcess:
 
     def check_alive(self) -> None:
         if not self.alive():
-            raise ProcessDied(f"{self.name} (pid {self.pid}) exited with {self.popen.returncode}; "
-                              f"the end of {self.log_path}:\n{self.log_tail()}")
+            raise ProcessDied(
+                f"{self.name} (pid {self.pid}) exited with {self.popen.returncode}; "
+                f"the end of {self.log_path}:\n{self.log_tail()}"
+            )
 
 
 class ChildProcesses:
@@ -242,15 +252,22 @@ class ChildProcesses:
         self.log_dir = log_dir
         self.children: list[ChildProcess] = []
 
-    def start(self, name: str, argv: Sequence[str], *, cwd: Path | None = None,
-              env: Mapping[str, str] | None = None) -> ChildProcess:
+    def start(
+        self, name: str, argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+    ) -> ChildProcess:
         log_path = self.log_dir / f"{name}.log"
         log = open(log_path, "ab")  # noqa: SIM115 - closed in stop_all
         try:
             # a session of its own: a Ctrl-C in the terminal reaches only us, and we stop the children in order
-            popen = subprocess.Popen(list(argv), cwd=cwd, env=dict(env) if env is not None else None,
-                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+            popen = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=dict(env) if env is not None else None,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         except BaseException:
             log.close()
             raise
@@ -266,8 +283,10 @@ class ChildProcesses:
             if ready():
                 return
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"{child.name} was not ready after {timeout:g}s; the end of {child.log_path}:\n"
-                                   f"{child.log_tail()}")
+                raise TimeoutError(
+                    f"{child.name} was not ready after {timeout:g}s; the end of {child.log_path}:\n"
+                    f"{child.log_tail()}"
+                )
             time.sleep(0.1)
 
     def stop(self, child: ChildProcess, grace: float = 10.0) -> int | None:
@@ -294,8 +313,9 @@ class ChildProcesses:
     def __enter__(self) -> ChildProcesses:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop_all()
 
 
@@ -313,8 +333,9 @@ def interrupt_on_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def report_logs(procs: ChildProcesses, notable: re.Pattern[str], *, name_width: int = 12,
-                count_distinct: bool = True) -> None:
+def report_logs(
+    procs: ChildProcesses, notable: re.Pattern[str], *, name_width: int = 12, count_distinct: bool = True
+) -> None:
     """Each child's exit code and count of log lines ``notable`` finds (tracebacks, errors, warnings), with the
     first few distinct ones."""
     print("\nlogs:")
@@ -325,15 +346,24 @@ def report_logs(procs: ChildProcesses, notable: re.Pattern[str], *, name_width: 
             continue
         found = [line for line in lines if notable.search(line)]
         distinct = list(dict.fromkeys(line.strip()[:200] for line in found))
-        print(f"  {child.name:<{name_width}} exit {child.popen.returncode}, {len(lines)} lines, {len(found)} notable"
-              + (f" ({len(distinct)} distinct)" if found and count_distinct else ""))
+        print(
+            f"  {child.name:<{name_width}} exit {child.popen.returncode}, {len(lines)} lines, {len(found)} notable"
+            + (f" ({len(distinct)} distinct)" if found and count_distinct else "")
+        )
         for line in distinct[:4]:
             print(f"      {line}")
 
 
-def run_benchmark(prefix: str, run: Callable[[Path, ChildProcesses], None], partial: Callable[[], None], *,
-                  keep: bool, kept: str, errors: tuple[type[Exception], ...] = (),
-                  after_stop: Callable[[ChildProcesses], None] | None = None) -> int:
+def run_benchmark(
+    prefix: str,
+    run: Callable[[Path, ChildProcesses], None],
+    partial: Callable[[], None],
+    *,
+    keep: bool,
+    kept: str,
+    errors: tuple[type[Exception], ...] = (),
+    after_stop: Callable[[ChildProcesses], None] | None = None,
+) -> int:
     """``run(tmp, procs)`` in a new temporary folder (its name starting with ``prefix``) with the children it
     starts, and the exit status: 0; 130 when interrupted (Ctrl-C, SIGTERM, SIGHUP), 1 on an error (a child
     died or was not ready, RuntimeError, OSError, ``errors``), each then printing ``partial()`` (the results so

@@ -49,12 +49,19 @@ class LatencyWindow:
         return value / self.requests * 1000.0 if self.requests else math.nan
 
 
-def print_table(title: str, columns: Sequence[str], lines: Sequence[Sequence[str]], *,
-                name_left: bool = True) -> None:
+def print_table(
+    title: str, columns: Sequence[str], lines: Sequence[Sequence[str]], *, name_left: bool = True
+) -> None:
     """A blank line, ``title``, then the header and ``lines`` in columns two spaces apart, each as wide as its
     widest cell: figures to the right, the first column (the row's name) to the left when ``name_left``."""
-    widths = [max(len(c), *(len(line[i]) for line in lines)) if lines else len(c) for i, c in enumerate(columns)]
+    widths = [
+        max(len(c), *(len(line[i]) for line in lines)) if lines else len(c) for i, c in enumerate(columns)
+    ]
     print(f"\n{title}")
     for line in (columns, *lines):
-        print("  ".join(cell.ljust(w) if i == 0 and name_left else cell.rjust(w)
-                        for i, (cell, w) in enumerate(zip(line, widths, strict=True))))
+        print(
+            "  ".join(
+                cell.ljust(w) if i == 0 and name_left else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )

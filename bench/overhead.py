@@ -69,20 +69,20 @@ class Row(LatencyWindow):
     concurrency: int
     round: int
     seconds: float
-    latencies: list[float]             # seconds, of every request that ended in the window
+    latencies: list[float]  # seconds, of every request that ended in the window
     errors: int
-    gateway_cpu: float                 # CPU seconds in the window
+    gateway_cpu: float  # CPU seconds in the window
     subgraph_cpu: float
-    loadgen_cpu: float                 # this process
-    host_busy: float                   # share of all cores busy in the window (0..1)
-    others_busy: float                 # share of all cores used by processes this benchmark did not start
+    loadgen_cpu: float  # this process
+    host_busy: float  # share of all cores busy in the window (0..1)
+    others_busy: float  # share of all cores used by processes this benchmark did not start
     error_samples: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Bench:
     args: argparse.Namespace
-    urls: dict[str, str]               # target -> GraphQL URL
+    urls: dict[str, str]  # target -> GraphQL URL
     subgraph: ChildProcess
     gateway: ChildProcess
 
@@ -92,7 +92,7 @@ class CpuMark:
     gateway: float
     subgraph: float
     loadgen: float
-    host: tuple[float, float]          # host_cpu(): the machine's busy and total CPU seconds
+    host: tuple[float, float]  # host_cpu(): the machine's busy and total CPU seconds
 
 
 def cpu_mark(bench: Bench) -> CpuMark:
@@ -104,8 +104,9 @@ def _answer_ok(status: int, payload: bytes) -> bool:
     return status == 200 and b'"data"' in payload and b'"errors"' not in payload
 
 
-async def measure(bench: Bench, session: aiohttp.ClientSession, target: str, concurrency: int,
-                  round_no: int) -> Row:
+async def measure(
+    bench: Bench, session: aiohttp.ClientSession, target: str, concurrency: int, round_no: int
+) -> Row:
     """`--warmup` seconds of closed-loop load on `target`, then the window of `--duration` seconds."""
     args = bench.args
     url = bench.urls[target]
@@ -141,16 +142,28 @@ async def measure(bench: Bench, session: aiohttp.ClientSession, target: str, con
                     samples.append(f"HTTP {status} {detail}")
                 await asyncio.sleep(0.01)  # a failing target must not turn the loop into a busy spin
 
-    _, first, last = await marks_around(lambda: asyncio.gather(*(worker() for _ in range(concurrency))),
-                                        t0, t1, functools.partial(cpu_mark, bench))
+    _, first, last = await marks_around(
+        lambda: asyncio.gather(*(worker() for _ in range(concurrency))),
+        t0,
+        t1,
+        functools.partial(cpu_mark, bench),
+    )
     for child in (bench.subgraph, bench.gateway):
         child.check_alive()
     ours = (last.gateway - first.gateway) + (last.subgraph - first.subgraph) + (last.loadgen - first.loadgen)
     host_busy, others_busy = machine_shares(first.host, last.host, ours)
     return Row(
-        target=target, concurrency=concurrency, round=round_no, seconds=args.duration, latencies=latencies,
-        errors=errors, gateway_cpu=last.gateway - first.gateway, subgraph_cpu=last.subgraph - first.subgraph,
-        loadgen_cpu=last.loadgen - first.loadgen, host_busy=host_busy, others_busy=others_busy,
+        target=target,
+        concurrency=concurrency,
+        round=round_no,
+        seconds=args.duration,
+        latencies=latencies,
+        errors=errors,
+        gateway_cpu=last.gateway - first.gateway,
+        subgraph_cpu=last.subgraph - first.subgraph,
+        loadgen_cpu=last.loadgen - first.loadgen,
+        host_busy=host_busy,
+        others_busy=others_busy,
         error_samples=samples,
     )
 
@@ -159,8 +172,9 @@ async def check_answers(bench: Bench, session: aiohttp.ClientSession) -> None:
     """Both targets answer the query with the same data (and no errors) before any load."""
     answers = {}
     for target, url in bench.urls.items():
-        async with session.post(url, json={"query": QUERY}, headers=HEADERS,
-                                timeout=aiohttp.ClientTimeout(total=30)) as response:
+        async with session.post(
+            url, json={"query": QUERY}, headers=HEADERS, timeout=aiohttp.ClientTimeout(total=30)
+        ) as response:
             payload = await response.read()
             if not _answer_ok(response.status, payload):
                 raise RuntimeError(f"{target} ({url}) answered HTTP {response.status}: {payload[:300]!r}")
@@ -181,10 +195,12 @@ async def run_rounds(bench: Bench, rows: list[Row]) -> None:
                 for target in order:
                     row = await measure(bench, session, target, concurrency, round_no)
                     rows.append(row)
-                    print(f"  round {round_no + 1}/{args.rounds} c={concurrency:<3} {target:<7}: {row.rps:7.1f} req/s, "
-                          f"p50 {row.quantile_ms(0.5):6.2f} ms, p99 {row.quantile_ms(0.99):6.2f} ms, "
-                          f"{row.errors} errors, gateway cpu {row.per_request_ms(row.gateway_cpu):.3f} ms/req",
-                          flush=True)
+                    print(
+                        f"  round {round_no + 1}/{args.rounds} c={concurrency:<3} {target:<7}: {row.rps:7.1f} req/s, "
+                        f"p50 {row.quantile_ms(0.5):6.2f} ms, p99 {row.quantile_ms(0.99):6.2f} ms, "
+                        f"{row.errors} errors, gateway cpu {row.per_request_ms(row.gateway_cpu):.3f} ms/req",
+                        flush=True,
+                    )
 
 
 # -- the tables -----------------------------------------------------------------------------------------------------
@@ -193,16 +209,51 @@ async def run_rounds(bench: Bench, rows: list[Row]) -> None:
 def print_results(rows: Sequence[Row], gateway_rss: float) -> None:
     if not rows:
         return
-    columns = ("row", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors", "gw cpu ms/req", "subgr cpu ms/req",
-               "loadgen ms/req", "host busy", "others")
-    lines = [[f"r{r.round + 1} c={r.concurrency} {r.target}", f"{r.rps:.1f}", f"{r.quantile_ms(0.5):.2f}",
-              f"{r.quantile_ms(0.9):.2f}", f"{r.quantile_ms(0.99):.2f}", str(r.errors),
-              f"{r.per_request_ms(r.gateway_cpu):.3f}", f"{r.per_request_ms(r.subgraph_cpu):.3f}",
-              f"{r.per_request_ms(r.loadgen_cpu):.3f}", f"{r.host_busy:.0%}", f"{r.others_busy:.0%}"] for r in rows]
+    columns = (
+        "row",
+        "req/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "errors",
+        "gw cpu ms/req",
+        "subgr cpu ms/req",
+        "loadgen ms/req",
+        "host busy",
+        "others",
+    )
+    lines = [
+        [
+            f"r{r.round + 1} c={r.concurrency} {r.target}",
+            f"{r.rps:.1f}",
+            f"{r.quantile_ms(0.5):.2f}",
+            f"{r.quantile_ms(0.9):.2f}",
+            f"{r.quantile_ms(0.99):.2f}",
+            str(r.errors),
+            f"{r.per_request_ms(r.gateway_cpu):.3f}",
+            f"{r.per_request_ms(r.subgraph_cpu):.3f}",
+            f"{r.per_request_ms(r.loadgen_cpu):.3f}",
+            f"{r.host_busy:.0%}",
+            f"{r.others_busy:.0%}",
+        ]
+        for r in rows
+    ]
     print_table("each row (gw cpu in a direct row: the idle gateway's own)", columns, lines)
 
-    summary = ("concurrency", "direct req/s", "gateway req/s", "direct p50", "gateway p50", "added p50 ms",
-               "direct p99", "gateway p99", "added p99 ms", "gw cpu ms/req", "subgr cpu ms/req (d/g)", "others")
+    summary = (
+        "concurrency",
+        "direct req/s",
+        "gateway req/s",
+        "direct p50",
+        "gateway p50",
+        "added p50 ms",
+        "direct p99",
+        "gateway p99",
+        "added p99 ms",
+        "gw cpu ms/req",
+        "subgr cpu ms/req (d/g)",
+        "others",
+    )
     lines = []
     for concurrency in sorted({r.concurrency for r in rows}):
         pairs: dict[int, dict[str, Row]] = {}
@@ -216,19 +267,35 @@ def print_results(rows: Sequence[Row], gateway_rss: float) -> None:
         def med(target: str, figure: str, complete: list[dict[str, Row]] = complete) -> float:
             return median([_figure(p[target], figure) for p in complete], finite=True)
 
-        added50 = median([p["gateway"].quantile_ms(0.5) - p["direct"].quantile_ms(0.5) for p in complete],
-                         finite=True)
-        added99 = median([p["gateway"].quantile_ms(0.99) - p["direct"].quantile_ms(0.99) for p in complete],
-                         finite=True)
+        added50 = median(
+            [p["gateway"].quantile_ms(0.5) - p["direct"].quantile_ms(0.5) for p in complete], finite=True
+        )
+        added99 = median(
+            [p["gateway"].quantile_ms(0.99) - p["direct"].quantile_ms(0.99) for p in complete], finite=True
+        )
         others = median([r.others_busy for p in complete for r in p.values()], finite=True)
-        lines.append([str(concurrency), f"{med('direct', 'rps'):.1f}", f"{med('gateway', 'rps'):.1f}",
-                      f"{med('direct', 'p50'):.2f}", f"{med('gateway', 'p50'):.2f}", f"{added50:+.2f}",
-                      f"{med('direct', 'p99'):.2f}", f"{med('gateway', 'p99'):.2f}", f"{added99:+.2f}",
-                      f"{med('gateway', 'gw_cpu'):.3f}",
-                      f"{med('direct', 'sub_cpu'):.3f} / {med('gateway', 'sub_cpu'):.3f}", f"{others:.0%}"])
+        lines.append(
+            [
+                str(concurrency),
+                f"{med('direct', 'rps'):.1f}",
+                f"{med('gateway', 'rps'):.1f}",
+                f"{med('direct', 'p50'):.2f}",
+                f"{med('gateway', 'p50'):.2f}",
+                f"{added50:+.2f}",
+                f"{med('direct', 'p99'):.2f}",
+                f"{med('gateway', 'p99'):.2f}",
+                f"{added99:+.2f}",
+                f"{med('gateway', 'gw_cpu'):.3f}",
+                f"{med('direct', 'sub_cpu'):.3f} / {med('gateway', 'sub_cpu'):.3f}",
+                f"{others:.0%}",
+            ]
+        )
     rounds = len({r.round for r in rows})
-    print_table(f"median of {rounds} round(s); added = gateway - direct, per round, then the median (ms)",
-                summary, lines)
+    print_table(
+        f"median of {rounds} round(s); added = gateway - direct, per round, then the median (ms)",
+        summary,
+        lines,
+    )
     print(f"gateway peak RSS {gateway_rss:.0f} MB")
     for row in rows:
         for sample in row.error_samples:
@@ -252,7 +319,9 @@ def _concurrencies(text: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected numbers separated by commas, e.g. 1,16") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected numbers separated by commas, e.g. 1,16"
+        ) from None
     if not values or any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"{text!r}: concurrencies must be positive")
     return values
@@ -263,8 +332,22 @@ def start(args: argparse.Namespace, tmp: Path, procs: ChildProcesses) -> Bench:
     turnout = require_turnout()
     port = free_port(host)
     direct = f"http://{url_host(host)}:{port}{GRAPHQL_PATH}"
-    subgraph = procs.start(SUBGRAPH, [python, "-m", "examples.shop.serve", SUBGRAPH, "--host", host,
-                                      "--port", str(port), "--log-level", "warning"], cwd=ROOT)
+    subgraph = procs.start(
+        SUBGRAPH,
+        [
+            python,
+            "-m",
+            "examples.shop.serve",
+            SUBGRAPH,
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+    )
     procs.wait_ready(subgraph, functools.partial(http_ready, direct, body=b'{"query": "{ __typename }"}'))
     # the other shop subgraphs are not started: the query never reaches them; their URLs are free loopback ports
     urls = {name: f"http://{url_host(host)}:{free_port(host)}{GRAPHQL_PATH}" for name in SUBGRAPHS}
@@ -273,9 +356,24 @@ def start(args: argparse.Namespace, tmp: Path, procs: ChildProcesses) -> Bench:
     supergraph.write_text(supergraph_sdl(urls), encoding="utf-8")
     gateway_port = free_port(host)
     base = f"http://{url_host(host)}:{gateway_port}"
-    gateway = procs.start("gateway", [turnout, "serve", "--supergraph", str(supergraph), "--host", host,
-                                      "--port", str(gateway_port), "--log-level", args.gateway_log_level,
-                                      "--reload-interval", "0"], cwd=tmp)
+    gateway = procs.start(
+        "gateway",
+        [
+            turnout,
+            "serve",
+            "--supergraph",
+            str(supergraph),
+            "--host",
+            host,
+            "--port",
+            str(gateway_port),
+            "--log-level",
+            args.gateway_log_level,
+            "--reload-interval",
+            "0",
+        ],
+        cwd=tmp,
+    )
     procs.wait_ready(gateway, functools.partial(http_ready, f"{base}/health"), timeout=60)
     print(f"subgraph {SUBGRAPH} {direct} pid {subgraph.pid}; gateway {base}{GRAPHQL_PATH} pid {gateway.pid}")
     return Bench(args, {"direct": direct, "gateway": f"{base}{GRAPHQL_PATH}"}, subgraph, gateway)
@@ -285,15 +383,27 @@ _NOTABLE = re.compile(r"Traceback|ERROR|CRITICAL|WARNING")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.overhead", description=(__doc__ or "").split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.overhead", description=(__doc__ or "").split("\n")[0]
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per row (default 10)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each window (default 2)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of direct/gateway, alternating (default 3)")
-    parser.add_argument("--concurrency", type=_concurrencies, default=[1, 16],
-                        help="requests in flight (closed loop), comma-separated (default 1,16)")
+    parser.add_argument(
+        "--warmup", type=float, default=2.0, help="seconds of load before each window (default 2)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of direct/gateway, alternating (default 3)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_concurrencies,
+        default=[1, 16],
+        help="requests in flight (closed loop), comma-separated (default 1,16)",
+    )
     parser.add_argument("--host", type=loopback_host, default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--timeout", type=float, default=10.0, help="client timeout per request, seconds")
-    parser.add_argument("--gateway-log-level", default="warning", choices=["error", "warning", "info", "debug"])
+    parser.add_argument(
+        "--gateway-log-level", default="warning", choices=["error", "warning", "info", "debug"]
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, supergraph)")
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.warmup < 0 or args.rounds < 1:
@@ -305,8 +415,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     rows: list[Row] = []
     rss = math.nan
-    print(f"overhead benchmark: {args.rounds} round(s) x concurrency {','.join(map(str, args.concurrency))} x "
-          f"direct/gateway, {args.warmup:g}s warm-up + {args.duration:g}s each, host {args.host}; query: {QUERY}")
+    print(
+        f"overhead benchmark: {args.rounds} round(s) x concurrency {','.join(map(str, args.concurrency))} x "
+        f"direct/gateway, {args.warmup:g}s warm-up + {args.duration:g}s each, host {args.host}; query: {QUERY}"
+    )
 
     def run(tmp: Path, procs: ChildProcesses) -> None:
         nonlocal rss
@@ -315,10 +427,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         rss = peak_rss_mb(bench.gateway.pid)
         print_results(rows, rss)
 
-    return run_benchmark("turnout-overhead-", run, lambda: print_results(rows, rss), keep=args.keep,
-                         kept="logs and the supergraph", errors=(aiohttp.ClientError,),
-                         after_stop=functools.partial(report_logs, notable=_NOTABLE, name_width=9,
-                                                      count_distinct=False))
+    return run_benchmark(
+        "turnout-overhead-",
+        run,
+        lambda: print_results(rows, rss),
+        keep=args.keep,
+        kept="logs and the supergraph",
+        errors=(aiohttp.ClientError,),
+        after_stop=functools.partial(report_logs, notable=_NOTABLE, name_width=9, count_distinct=False),
+    )
 
 
 if __name__ == "__main__":

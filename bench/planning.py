@@ -86,10 +86,10 @@ class Operation:
     """One operation to plan: the document text holding it (and the fragments it uses), and its name there."""
 
     suite: str
-    name: str                     # shown in the table: file stem, `file:Operation` or `generated:deep4`
+    name: str  # shown in the table: file stem, `file:Operation` or `generated:deep4`
     text: str
-    operation_name: str | None    # passed to the planner; None for a document with a single operation
-    origin: str                   # "file" or "generated"
+    operation_name: str | None  # passed to the planner; None for a document with a single operation
+    origin: str  # "file" or "generated"
 
 
 @dataclass
@@ -98,11 +98,14 @@ class Suite:
 
     name: str
     supergraph: Path
-    sources: list[Path] = field(default_factory=list)   # .graphql files (one or several operations) and .json
+    sources: list[Path] = field(default_factory=list)  # .graphql files (one or several operations) and .json
 
 
-def _used_fragments(node: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-                    found: dict[str, FragmentDefinitionNode]) -> None:
+def _used_fragments(
+    node: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    found: dict[str, FragmentDefinitionNode],
+) -> None:
     if node is None:
         return
     for selection in node.selections:
@@ -133,8 +136,9 @@ def split_document(suite: str, name: str, text: str) -> list[Operation]:
         _used_fragments(operation.selection_set, fragments, used)
         own = print_ast(DocumentNode(definitions=(operation, *used.values())))
         label = operation.name.value if operation.name else f"#{index + 1}"
-        out.append(Operation(suite, f"{name}:{label}", own,
-                             operation.name.value if operation.name else None, "file"))
+        out.append(
+            Operation(suite, f"{name}:{label}", own, operation.name.value if operation.name else None, "file")
+        )
     return out
 
 
@@ -168,9 +172,14 @@ def operation_files(path: Path, skip: Path | None = None) -> list[Path]:
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such file or directory")
     # in a directory, JSON files only by the audit's name for them (subgraphs.json and the like are not operations)
-    return [p for p in sorted(path.rglob("*")) if p.is_file() and p.name != SUPERGRAPH_FILE
-            and (p.suffix in (".graphql", ".gql") or p.name == "tests.json")
-            and (skip is None or p.resolve() != skip.resolve())]
+    return [
+        p
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+        and p.name != SUPERGRAPH_FILE
+        and (p.suffix in (".graphql", ".gql") or p.name == "tests.json")
+        and (skip is None or p.resolve() != skip.resolve())
+    ]
 
 
 def default_suites() -> list[Suite]:
@@ -211,8 +220,11 @@ def _literal(gtype: GraphQLInputType, seen: frozenset[str] = frozenset()) -> str
     if isinstance(gtype, GraphQLInputObjectType):
         if gtype.name in seen:
             return "null"
-        fields = [(n, f) for n, f in gtype.fields.items()
-                  if isinstance(f.type, GraphQLNonNull) and f.default_value is Undefined]
+        fields = [
+            (n, f)
+            for n, f in gtype.fields.items()
+            if isinstance(f.type, GraphQLNonNull) and f.default_value is Undefined
+        ]
         if not fields and getattr(gtype, "is_one_of", False) and gtype.fields:
             fields = [next(iter(gtype.fields.items()))]
         inner = ", ".join(f"{n}: {_literal(f.type, seen | {gtype.name})}" for n, f in fields)
@@ -230,8 +242,11 @@ class _Generator:
         self.fields = 0
 
     def _arguments(self, args: dict[str, Any]) -> str:
-        required = [(n, a) for n, a in args.items()
-                    if isinstance(a.type, GraphQLNonNull) and a.default_value is Undefined]
+        required = [
+            (n, a)
+            for n, a in args.items()
+            if isinstance(a.type, GraphQLNonNull) and a.default_value is Undefined
+        ]
         if not required:
             return ""
         return "(" + ", ".join(f"{n}: {_literal(a.type)}" for n, a in required) + ")"
@@ -239,7 +254,9 @@ class _Generator:
     def selection(self, gtype: GraphQLNamedType, depth: int, pad: str) -> list[str]:
         """The lines of a selection set's content on `gtype` (abstract types: __typename and a fragment per type)."""
         lines: list[str] = []
-        used: dict[str, str] = {}   # response key -> type, to alias fields that would conflict across fragments
+        used: dict[
+            str, str
+        ] = {}  # response key -> type, to alias fields that would conflict across fragments
         if isinstance(gtype, GraphQLUnionType):
             lines.append(f"{pad}__typename")
             for member in gtype.types:
@@ -253,13 +270,20 @@ class _Generator:
                 lines += self._fragment(implementation, depth, pad, used, skip=set(gtype.fields))
         return lines
 
-    def _fragment(self, gtype: GraphQLObjectType, depth: int, pad: str, used: dict[str, str],
-                  skip: set[str]) -> list[str]:
+    def _fragment(
+        self, gtype: GraphQLObjectType, depth: int, pad: str, used: dict[str, str], skip: set[str]
+    ) -> list[str]:
         inner = self._fields(gtype, depth, pad + "  ", used, skip)
         return [f"{pad}... on {gtype.name} {{", *inner, f"{pad}}}"] if inner else []
 
-    def _fields(self, gtype: GraphQLObjectType | GraphQLInterfaceType, depth: int, pad: str,
-                used: dict[str, str], skip: set[str]) -> list[str]:
+    def _fields(
+        self,
+        gtype: GraphQLObjectType | GraphQLInterfaceType,
+        depth: int,
+        pad: str,
+        used: dict[str, str],
+        skip: set[str],
+    ) -> list[str]:
         lines: list[str] = []
         for name, definition in gtype.fields.items():
             if name.startswith("__") or name in skip:
@@ -321,10 +345,10 @@ class Measured:
     origin: str
     plan_ms: float = math.nan
     plan_min_ms: float = math.nan
-    prepare_ms: float = math.nan        # parse + validate (graphql-core's specified rules)
-    fields: int = 0                     # fields in the document (fragments counted where defined)
-    fetches: int = 0                    # subgraph fetches in the plan
-    over_limits: list[str] = field(default_factory=list)   # what turnout serve's default Limits would refuse
+    prepare_ms: float = math.nan  # parse + validate (graphql-core's specified rules)
+    fields: int = 0  # fields in the document (fragments counted where defined)
+    fetches: int = 0  # subgraph fetches in the plan
+    over_limits: list[str] = field(default_factory=list)  # what turnout serve's default Limits would refuse
     error: str | None = None
 
     @property
@@ -349,9 +373,15 @@ def _over_limits(text: str, schema: GraphQLSchema) -> list[str]:
         return ["tokens"] if "tokens" in error.message else []
     if nesting_error(document, limits.max_nesting) is not None:
         return ["nesting"]
-    codes = {str((e.extensions or {}).get("code", "")) for e in validate(schema, document, limit_rules(limits))}
-    names = {"MAX_DEPTH_LIMIT": "depth", "MAX_ALIASES_LIMIT": "aliases", "MAX_ROOT_FIELDS_LIMIT": "root fields",
-             "MAX_DIRECTIVES_LIMIT": "directives"}
+    codes = {
+        str((e.extensions or {}).get("code", "")) for e in validate(schema, document, limit_rules(limits))
+    }
+    names = {
+        "MAX_DEPTH_LIMIT": "depth",
+        "MAX_ALIASES_LIMIT": "aliases",
+        "MAX_ROOT_FIELDS_LIMIT": "root fields",
+        "MAX_DIRECTIVES_LIMIT": "directives",
+    }
     return sorted(names.get(c, c) for c in codes if c)
 
 
@@ -388,7 +418,9 @@ def measure(operation: Operation, model: SupergraphModel, repeat: int, warmup: i
     row.fields = sum(_count_fields(d) for d in document.definitions)
     row.over_limits = _over_limits(operation.text, schema)
     if errors:
-        row.error = f"invalid: {errors[0].message}" + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else "")
+        row.error = f"invalid: {errors[0].message}" + (
+            f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        )
         return row
 
     def plan() -> QueryPlan:
@@ -405,8 +437,9 @@ def measure(operation: Operation, model: SupergraphModel, repeat: int, warmup: i
     return row
 
 
-def operations_of(suite: Suite, model: SupergraphModel, args: argparse.Namespace,
-                  empty: list[Path]) -> Iterator[Operation]:
+def operations_of(
+    suite: Suite, model: SupergraphModel, args: argparse.Namespace, empty: list[Path]
+) -> Iterator[Operation]:
     """The suite's operations (files without one are added to `empty`), then the generated ones."""
     base = Path(os.path.commonpath([s.parent for s in suite.sources])) if suite.sources else Path()
     for source in suite.sources:
@@ -428,8 +461,11 @@ def run(suites: Sequence[Suite], args: argparse.Namespace, progress: bool) -> li
         try:
             model = read_supergraph(suite.supergraph.read_text(encoding="utf-8"))
         except Exception as error:
-            rows.append(Measured(suite.name, SUPERGRAPH_FILE, "file",
-                                 error=f"supergraph: {type(error).__name__}: {error}"))
+            rows.append(
+                Measured(
+                    suite.name, SUPERGRAPH_FILE, "file", error=f"supergraph: {type(error).__name__}: {error}"
+                )
+            )
             continue
         started = time.perf_counter()
         count = 0
@@ -438,14 +474,21 @@ def run(suites: Sequence[Suite], args: argparse.Namespace, progress: bool) -> li
             if args.only and args.only not in f"{operation.suite}/{operation.name}":
                 continue
             if args.dump is not None:
-                target = args.dump / operation.suite / f"{operation.name.replace(':', '__').replace('/', '__')}.graphql"
+                target = (
+                    args.dump
+                    / operation.suite
+                    / f"{operation.name.replace(':', '__').replace('/', '__')}.graphql"
+                )
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(operation.text, encoding="utf-8")
             rows.append(measure(operation, model, args.repeat, args.warmup))
             count += 1
         if progress and count:
             skipped = f" ({len(empty)} file(s) without an operation skipped)" if empty else ""
-            print(f"  {suite.name}: {count} operation(s){skipped}, {time.perf_counter() - started:.1f}s", flush=True)
+            print(
+                f"  {suite.name}: {count} operation(s){skipped}, {time.perf_counter() - started:.1f}s",
+                flush=True,
+            )
     return rows
 
 
@@ -462,10 +505,14 @@ def summary(rows: Iterable[Measured]) -> dict[str, Any]:
     prepares = [r.prepare_ms for r in planned]
     return {
         "operations": len(planned),
-        "plan_median_ms": statistics.median(plans), "plan_p90_ms": quantile(plans, 0.9),
-        "plan_worst_ms": worst.plan_ms, "plan_worst": worst.label,
-        "prepare_median_ms": statistics.median(prepares), "prepare_p90_ms": quantile(prepares, 0.9),
-        "prepare_worst_ms": worst_prepare.prepare_ms, "prepare_worst": worst_prepare.label,
+        "plan_median_ms": statistics.median(plans),
+        "plan_p90_ms": quantile(plans, 0.9),
+        "plan_worst_ms": worst.plan_ms,
+        "plan_worst": worst.label,
+        "prepare_median_ms": statistics.median(prepares),
+        "prepare_p90_ms": quantile(prepares, 0.9),
+        "prepare_worst_ms": worst_prepare.prepare_ms,
+        "prepare_worst": worst_prepare.label,
     }
 
 
@@ -477,26 +524,47 @@ def print_report(rows: Sequence[Measured], args: argparse.Namespace) -> None:
     planned = sorted((r for r in rows if r.error is None), key=lambda r: r.plan_ms, reverse=True)
     shown = planned[: args.top] if args.top else planned
     header = ("plan ms", "min ms", "parse+validate ms", "fields", "fetches", "over limits", "operation")
-    lines = [(_ms(r.plan_ms), _ms(r.plan_min_ms), _ms(r.prepare_ms), str(r.fields), str(r.fetches),
-              ",".join(r.over_limits) or "-", r.label) for r in shown]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
-    print(f"\nplanning time per operation, slowest first (median of {args.repeat} runs, each by a fresh "
-          f"QueryPlanner; parse+validate apart){'' if len(shown) == len(planned) else f'; the {len(shown)} slowest of {len(planned)}'}")
+    lines = [
+        (
+            _ms(r.plan_ms),
+            _ms(r.plan_min_ms),
+            _ms(r.prepare_ms),
+            str(r.fields),
+            str(r.fetches),
+            ",".join(r.over_limits) or "-",
+            r.label,
+        )
+        for r in shown
+    ]
+    widths = [
+        max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)
+    ]
+    print(
+        f"\nplanning time per operation, slowest first (median of {args.repeat} runs, each by a fresh "
+        f"QueryPlanner; parse+validate apart){'' if len(shown) == len(planned) else f'; the {len(shown)} slowest of {len(planned)}'}"
+    )
     print("  ".join(h.rjust(w) if i < 6 else h for i, (h, w) in enumerate(zip(header, widths, strict=True))))
     for line in lines:
-        print("  ".join(c.rjust(w) if i < 6 else c for i, (c, w) in enumerate(zip(line, widths, strict=True))))
+        print(
+            "  ".join(c.rjust(w) if i < 6 else c for i, (c, w) in enumerate(zip(line, widths, strict=True)))
+        )
 
-    groups = [("all", planned), ("from files", [r for r in planned if r.origin == "file"]),
-              ("generated", [r for r in planned if r.origin == "generated"])]
+    groups = [
+        ("all", planned),
+        ("from files", [r for r in planned if r.origin == "file"]),
+        ("generated", [r for r in planned if r.origin == "generated"]),
+    ]
     if planned:
         print("\nover the operations (ms): plan median / p90 / worst; parse+validate median / p90 / worst")
     for title, members in groups:
         s = summary(members)
         if not s["operations"]:
             continue
-        print(f"  {title:<11} {s['operations']:>4} ops   plan {_ms(s['plan_median_ms'])} / {_ms(s['plan_p90_ms'])} / "
-              f"{_ms(s['plan_worst_ms'])} ({s['plan_worst']})   parse+validate {_ms(s['prepare_median_ms'])} / "
-              f"{_ms(s['prepare_p90_ms'])} / {_ms(s['prepare_worst_ms'])} ({s['prepare_worst']})")
+        print(
+            f"  {title:<11} {s['operations']:>4} ops   plan {_ms(s['plan_median_ms'])} / {_ms(s['plan_p90_ms'])} / "
+            f"{_ms(s['plan_worst_ms'])} ({s['plan_worst']})   parse+validate {_ms(s['prepare_median_ms'])} / "
+            f"{_ms(s['prepare_p90_ms'])} / {_ms(s['prepare_worst_ms'])} ({s['prepare_worst']})"
+        )
     failed = [r for r in rows if r.error is not None]
     if failed:
         print(f"\nnot planned ({len(failed)}):")
@@ -505,28 +573,59 @@ def print_report(rows: Sequence[Measured], args: argparse.Namespace) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.planning", description=(__doc__ or "").split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.planning", description=(__doc__ or "").split("\n")[0]
+    )
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per operation (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per operation first (default 1)")
     parser.add_argument("--supergraph", type=Path, help="a supergraph SDL file (with --operations)")
-    parser.add_argument("--operations", type=Path, action="append", default=[],
-                        help="a .graphql file (one or several operations: each is planned), a .json list of "
-                             "documents (the audit's tests.json), or a directory of them; repeatable")
-    parser.add_argument("--suites", type=Path,
-                        help="a directory of <suite>/supergraph.graphql, each with the .graphql files and "
-                             "tests.json beside it (the federation audit's results/suites folder)")
-    parser.add_argument("--depth", type=int, default=4, help="levels of the generated deep operation (default 4)")
-    parser.add_argument("--wide", type=int, default=200, help="aliases of the generated wide operation (default 200, "
-                        "0: none)")
-    parser.add_argument("--no-generated", dest="generated", action="store_false",
-                        help="only the operations of the files, no generated deep and wide ones")
+    parser.add_argument(
+        "--operations",
+        type=Path,
+        action="append",
+        default=[],
+        help="a .graphql file (one or several operations: each is planned), a .json list of "
+        "documents (the audit's tests.json), or a directory of them; repeatable",
+    )
+    parser.add_argument(
+        "--suites",
+        type=Path,
+        help="a directory of <suite>/supergraph.graphql, each with the .graphql files and "
+        "tests.json beside it (the federation audit's results/suites folder)",
+    )
+    parser.add_argument(
+        "--depth", type=int, default=4, help="levels of the generated deep operation (default 4)"
+    )
+    parser.add_argument(
+        "--wide", type=int, default=200, help="aliases of the generated wide operation (default 200, 0: none)"
+    )
+    parser.add_argument(
+        "--no-generated",
+        dest="generated",
+        action="store_false",
+        help="only the operations of the files, no generated deep and wide ones",
+    )
     parser.add_argument("--only", metavar="TEXT", help="only operations whose suite/name contains TEXT")
-    parser.add_argument("--top", type=int, default=40, help="rows of the table: the N slowest operations "
-                        "(default 40; 0: all; the summaries and --json always cover all)")
-    parser.add_argument("--json", nargs="?", const="-", metavar="FILE",
-                        help="write the rows and summaries as JSON to FILE; alone (or -): to stdout, no table")
-    parser.add_argument("--dump", type=Path, metavar="DIR", help="write every operation planned (generated ones "
-                        "included) to DIR/<suite>/<name>.graphql")
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=40,
+        help="rows of the table: the N slowest operations "
+        "(default 40; 0: all; the summaries and --json always cover all)",
+    )
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="write the rows and summaries as JSON to FILE; alone (or -): to stdout, no table",
+    )
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        metavar="DIR",
+        help="write every operation planned (generated ones included) to DIR/<suite>/<name>.graphql",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.warmup < 0 or args.depth < 1 or args.wide < 0:
         parser.error("--repeat and --depth must be positive, --warmup and --wide not negative")
@@ -558,16 +657,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     to_stdout = args.json == "-"
     if not to_stdout:
         count = sum(len(s.sources) for s in suites)
-        print(f"planning benchmark: {len(suites)} supergraph(s), {count} operation file(s)"
-              f"{f' + generated deep{args.depth} and wide{args.wide} per supergraph' if args.generated else ''}; "
-              f"{args.repeat} timed run(s) after {args.warmup} warm-up per operation; Python {sys.version.split()[0]}")
+        print(
+            f"planning benchmark: {len(suites)} supergraph(s), {count} operation file(s)"
+            f"{f' + generated deep{args.depth} and wide{args.wide} per supergraph' if args.generated else ''}; "
+            f"{args.repeat} timed run(s) after {args.warmup} warm-up per operation; Python {sys.version.split()[0]}"
+        )
     rows = run(suites, args, progress=not to_stdout)
     if args.json is not None:
         planned = [r for r in rows if r.error is None]
         document = {
-            "repeat": args.repeat, "warmup": args.warmup,
-            "summary": {"all": summary(planned), "files": summary(r for r in planned if r.origin == "file"),
-                        "generated": summary(r for r in planned if r.origin == "generated")},
+            "repeat": args.repeat,
+            "warmup": args.warmup,
+            "summary": {
+                "all": summary(planned),
+                "files": summary(r for r in planned if r.origin == "file"),
+                "generated": summary(r for r in planned if r.origin == "generated"),
+            },
             "operations": [_finite(asdict(r)) for r in sorted(rows, key=_slowest_first)],
         }
         text = json.dumps(document, indent=2)

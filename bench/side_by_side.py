@@ -59,8 +59,8 @@ __all__ = ["RATES", "Row", "main"]
 
 RATES: tuple[float, ...] = (0.0, 0.1, 1.0)
 MIGRATIONS: tuple[str, ...] = ("assignments", "progress")
-SETTLE_QUIET = 1.0      # seconds without a new comparison or drop: the shadow queue has drained
-SETTLE_LIMIT = 60.0     # give up waiting for the drain after this long
+SETTLE_QUIET = 1.0  # seconds without a new comparison or drop: the shadow queue has drained
+SETTLE_LIMIT = 60.0  # give up waiting for the drain after this long
 
 
 # -- the gateway's /metrics ------------------------------------------------------------------------------------
@@ -73,10 +73,10 @@ _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 class Counters:
     """The counters of one gateway's /metrics this benchmark reads (sums over the migrations)."""
 
-    comparisons: dict[str, float] = field(default_factory=dict)   # outcome -> count
+    comparisons: dict[str, float] = field(default_factory=dict)  # outcome -> count
     by_migration: dict[str, float] = field(default_factory=dict)  # migration -> comparisons
     dropped: float = 0.0
-    requests: dict[str, float] = field(default_factory=dict)      # outcome (ok, errors, rejected) -> count
+    requests: dict[str, float] = field(default_factory=dict)  # outcome (ok, errors, rejected) -> count
 
     @property
     def compared(self) -> float:
@@ -125,20 +125,20 @@ class Row(LatencyWindow):
 
     rate: float
     round: int
-    seconds: float                         # the window's length
-    latencies: list[float]                 # seconds, of every request that ended in the window
-    errors: int                            # of those
-    sent: int                              # requests the row sent, warm-up included
+    seconds: float  # the window's length
+    latencies: list[float]  # seconds, of every request that ended in the window
+    errors: int  # of those
+    sent: int  # requests the row sent, warm-up included
     comparisons: float
     outcomes: dict[str, float]
     dropped: float
-    gateway_cpu: float                     # CPU seconds of the row, until the shadow work drained
-    subgraph_cpu: float                    # the three subgraphs together, same span
-    loadgen_cpu: float                     # this process, during the window
-    host_busy: float                       # share of all cores busy during the window (0..1)
-    others_busy: float                     # share of all cores other processes (not this benchmark's) used
-    settle: float                          # seconds the shadow work ran on after the load stopped
-    gateway_rss: float                     # the gateway's peak resident set so far, MiB
+    gateway_cpu: float  # CPU seconds of the row, until the shadow work drained
+    subgraph_cpu: float  # the three subgraphs together, same span
+    loadgen_cpu: float  # this process, during the window
+    host_busy: float  # share of all cores busy during the window (0..1)
+    others_busy: float  # share of all cores other processes (not this benchmark's) used
+    settle: float  # seconds the shadow work ran on after the load stopped
+    gateway_rss: float  # the gateway's peak resident set so far, MiB
     error_samples: list[str] = field(default_factory=list)
 
     def per_sent_ms(self, cpu: float) -> float:
@@ -151,8 +151,8 @@ class Bench:
 
     args: argparse.Namespace
     subgraphs: list[ChildProcess]
-    gateways: dict[float, tuple[str, ChildProcess]]   # rate -> (base URL, process)
-    store_urls: dict[float, str]                       # rate -> its gateway's store
+    gateways: dict[float, tuple[str, ChildProcess]]  # rate -> (base URL, process)
+    store_urls: dict[float, str]  # rate -> its gateway's store
 
 
 @dataclass
@@ -164,7 +164,7 @@ class CpuMark:
     subgraphs: float
     loadgen: float
     ours: float
-    host: tuple[float, float]          # host_cpu(): the machine's busy and total CPU seconds
+    host: tuple[float, float]  # host_cpu(): the machine's busy and total CPU seconds
 
 
 def cpu_mark(bench: Bench, gateway: ChildProcess) -> CpuMark:
@@ -221,10 +221,17 @@ async def measure(bench: Bench, rate: float, round_no: int, session: aiohttp.Cli
                 samples.append(f"{response.operation} as {response.user}: HTTP {response.status} {detail}")
 
     # the same seed for every row of a round: each gateway gets the same requests in the same order
-    traffic = functools.partial(run_traffic, f"{base_url}{GRAPHQL_PATH}", users=args.users,
-                                concurrency=args.concurrency, duration=args.warmup + args.duration,
-                                mutation_share=0.0, on_response=on_response, seed=args.seed + round_no,
-                                timeout=args.timeout)
+    traffic = functools.partial(
+        run_traffic,
+        f"{base_url}{GRAPHQL_PATH}",
+        users=args.users,
+        concurrency=args.concurrency,
+        duration=args.warmup + args.duration,
+        mutation_share=0.0,
+        on_response=on_response,
+        seed=args.seed + round_no,
+        timeout=args.timeout,
+    )
     result, first, last = await marks_around(traffic, t0, t1, functools.partial(cpu_mark, bench, gateway))
     after, settled = await settle(session, base_url, time.perf_counter())
     drained = cpu_mark(bench, gateway)
@@ -262,16 +269,36 @@ async def run_rounds(bench: Bench, rows: list[Row]) -> dict[float, Counters]:
             for rate in RATES[shift:] + RATES[:shift]:
                 row = await measure(bench, rate, round_no, session)
                 rows.append(row)
-                print(f"  round {round_no + 1}/{args.rounds} {rate:>4.0%}: {row.rps:6.1f} req/s, "
-                      f"p99 {row.quantile_ms(0.99):6.1f} ms, {row.errors} errors, "
-                      f"{row.comparisons:.0f} comparisons, {row.dropped:.0f} dropped", flush=True)
+                print(
+                    f"  round {round_no + 1}/{args.rounds} {rate:>4.0%}: {row.rps:6.1f} req/s, "
+                    f"p99 {row.quantile_ms(0.99):6.1f} ms, {row.errors} errors, "
+                    f"{row.comparisons:.0f} comparisons, {row.dropped:.0f} dropped",
+                    flush=True,
+                )
         return {rate: await scrape(session, base) for rate, (base, _child) in bench.gateways.items()}
 
 
 # -- the table ------------------------------------------------------------------------------------------------------
 
-_COLUMNS = ("sampling", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99/0%", "errors", "comparisons", "cmp/req",
-            "dropped", "gw cpu ms/req", "subgr cpu ms/req", "loadgen ms/req", "host busy", "others", "settle s", "gw peak MB")
+_COLUMNS = (
+    "sampling",
+    "req/s",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "p99/0%",
+    "errors",
+    "comparisons",
+    "cmp/req",
+    "dropped",
+    "gw cpu ms/req",
+    "subgr cpu ms/req",
+    "loadgen ms/req",
+    "host busy",
+    "others",
+    "settle s",
+    "gw peak MB",
+)
 
 
 def _figures(rows: Sequence[Row]) -> dict[str, float]:
@@ -297,10 +324,25 @@ def _figures(rows: Sequence[Row]) -> dict[str, float]:
 
 def _cells(label: str, f: dict[str, float], base_p99: float) -> list[str]:
     ratio = f["p99"] / base_p99 if base_p99 and not math.isnan(base_p99) else math.nan
-    return [label, f"{f['rps']:.1f}", f"{f['p50']:.1f}", f"{f['p90']:.1f}", f"{f['p99']:.1f}", f"{ratio:.3f}",
-            f"{f['errors']:g}", f"{f['comparisons']:g}", f"{f['cmp_per_req']:.3f}", f"{f['dropped']:g}",
-            f"{f['gw_cpu']:.2f}", f"{f['sub_cpu']:.2f}", f"{f['gen_cpu']:.2f}", f"{f['busy']:.0%}",
-            f"{f['others']:.0%}", f"{f['settle']:.1f}", f"{f['rss']:.0f}"]
+    return [
+        label,
+        f"{f['rps']:.1f}",
+        f"{f['p50']:.1f}",
+        f"{f['p90']:.1f}",
+        f"{f['p99']:.1f}",
+        f"{ratio:.3f}",
+        f"{f['errors']:g}",
+        f"{f['comparisons']:g}",
+        f"{f['cmp_per_req']:.3f}",
+        f"{f['dropped']:g}",
+        f"{f['gw_cpu']:.2f}",
+        f"{f['sub_cpu']:.2f}",
+        f"{f['gen_cpu']:.2f}",
+        f"{f['busy']:.0%}",
+        f"{f['others']:.0%}",
+        f"{f['settle']:.1f}",
+        f"{f['rss']:.0f}",
+    ]
 
 
 def _print_table(title: str, lines: list[list[str]]) -> None:
@@ -322,30 +364,47 @@ def print_results(rows: Sequence[Row], rounds: int) -> None:
                 lines.append(_cells(f"r{round_no + 1} {rate:.0%}", _figures([rates[rate]]), base_p99))
     _print_table("each round (p99/0%: to the same round's 0% row)", lines)
 
-    summary = {rate: _figures([r for r in rows if r.rate == rate]) for rate in RATES
-               if any(r.rate == rate for r in rows)}
+    summary = {
+        rate: _figures([r for r in rows if r.rate == rate])
+        for rate in RATES
+        if any(r.rate == rate for r in rows)
+    }
     base_p99 = summary[0.0]["p99"] if 0.0 in summary else math.nan
-    _print_table(f"median of {len({r.round for r in rows})} round(s) of {rounds} "
-                 "(p99/0%: median p99 over the 0% row's median p99)",
-                 [_cells(f"{rate:.0%}", f, base_p99) for rate, f in summary.items()])
-    ratios = [rates[0.1].quantile_ms(0.99) / rates[0.0].quantile_ms(0.99)
-              for rates in by_round.values() if 0.0 in rates and 0.1 in rates]
+    _print_table(
+        f"median of {len({r.round for r in rows})} round(s) of {rounds} "
+        "(p99/0%: median p99 over the 0% row's median p99)",
+        [_cells(f"{rate:.0%}", f, base_p99) for rate, f in summary.items()],
+    )
+    ratios = [
+        rates[0.1].quantile_ms(0.99) / rates[0.0].quantile_ms(0.99)
+        for rates in by_round.values()
+        if 0.0 in rates and 0.1 in rates
+    ]
     if ratios:
         goal = "met" if statistics.median(ratios) <= 1.05 else "NOT met"
-        print(f"\n10% vs 0%, p99 ratio per round: {', '.join(f'{r:.3f}' for r in ratios)}; "
-              f"median {statistics.median(ratios):.3f} (goal <= 1.05: {goal})")
+        print(
+            f"\n10% vs 0%, p99 ratio per round: {', '.join(f'{r:.3f}' for r in ratios)}; "
+            f"median {statistics.median(ratios):.3f} (goal <= 1.05: {goal})"
+        )
     if 0.0 in summary:
+
         def total(f: dict[str, float]) -> float:
             return f["gw_cpu"] + f["sub_cpu"] + f["gen_cpu"]
 
-        shown = [f"{rate:.0%} {total(f):.1f} ms ({total(f) / total(summary[0.0]) - 1:+.0%})"
-                 for rate, f in summary.items()]
-        print(f"CPU per request of the gateway, subgraphs and load generator: {', '.join(shown)} "
-              "(with the cores saturated, the closed loop's latency grows with it)")
+        shown = [
+            f"{rate:.0%} {total(f):.1f} ms ({total(f) / total(summary[0.0]) - 1:+.0%})"
+            for rate, f in summary.items()
+        ]
+        print(
+            f"CPU per request of the gateway, subgraphs and load generator: {', '.join(shown)} "
+            "(with the cores saturated, the closed loop's latency grows with it)"
+        )
     others = median(r.others_busy for r in rows)
     if others > 0.10:
-        print(f"note: other processes used {others:.0%} of the machine during the windows (median): the latency "
-              "figures carry their noise; CPU per request is the steadier figure")
+        print(
+            f"note: other processes used {others:.0%} of the machine during the windows (median): the latency "
+            "figures carry their noise; CPU per request is the steadier figure"
+        )
     for row in rows:
         for sample in row.error_samples:
             print(f"  ! r{row.round + 1} {row.rate:.0%}: {sample}")
@@ -354,8 +413,9 @@ def print_results(rows: Sequence[Row], rounds: int) -> None:
 # -- setting it up --------------------------------------------------------------------------------------------------
 
 
-def write_configs(tmp: Path, urls: dict[str, str], store_urls: dict[float, str], log_level: str
-                  ) -> dict[float, Path]:
+def write_configs(
+    tmp: Path, urls: dict[str, str], store_urls: dict[float, str], log_level: str
+) -> dict[float, Path]:
     """The supergraph with the real URLs and one turnout.yaml per sampling rate, each with a store of its own:
     the sampling share of side_by_side is the stage's percent, which lives in the store."""
     supergraph = tmp / "supergraph.graphql"
@@ -363,7 +423,9 @@ def write_configs(tmp: Path, urls: dict[str, str], store_urls: dict[float, str],
     classroom = yaml.safe_load(MIGRATIONS_PATH.read_text(encoding="utf-8"))
     found = sorted(m["name"] for m in classroom["migrations"])
     if found != sorted(MIGRATIONS):
-        raise RuntimeError(f"{MIGRATIONS_PATH} has migrations {found}; this benchmark expects {sorted(MIGRATIONS)}")
+        raise RuntimeError(
+            f"{MIGRATIONS_PATH} has migrations {found}; this benchmark expects {sorted(MIGRATIONS)}"
+        )
     configs = {}
     for rate in RATES:
         config: dict[str, Any] = {
@@ -383,9 +445,29 @@ def set_side_by_side(turnout: str, config: Path, rate: float) -> None:
     """Both migrations to side_by_side in the store, comparing `rate` of the requests, with the operator
     command."""
     for name in MIGRATIONS:
-        done = subprocess.run([turnout, "migrate", name, "--to", "side_by_side", "--percent", f"{rate * 100:g}",
-                               "--force", "--reason", "bench", "--by", "bench", "--config", str(config)],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [
+                turnout,
+                "migrate",
+                name,
+                "--to",
+                "side_by_side",
+                "--percent",
+                f"{rate * 100:g}",
+                "--force",
+                "--reason",
+                "bench",
+                "--by",
+                "bench",
+                "--config",
+                str(config),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"turnout migrate {name} failed ({done.returncode}): {done.stderr.strip()}")
         print(f"  {done.stdout.strip()}")
@@ -408,15 +490,33 @@ def start(args: argparse.Namespace, tmp: Path, procs: ChildProcesses) -> Bench:
     for name in SUBGRAPHS:
         port = free_port(host)
         urls[name] = f"http://{url_host(host)}:{port}{GRAPHQL_PATH}"
-        subgraphs.append(procs.start(name, [python, "-m", "examples.classroom.serve", name, "--host", host,
-                                            "--port", str(port), "--log-level", "warning"], cwd=ROOT))
+        subgraphs.append(
+            procs.start(
+                name,
+                [
+                    python,
+                    "-m",
+                    "examples.classroom.serve",
+                    name,
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+            )
+        )
     probe = b'{"query": "{ __typename }"}'
     for name, child in zip(SUBGRAPHS, subgraphs, strict=True):
         procs.wait_ready(child, functools.partial(http_ready, urls[name], body=probe))
     store_urls = {rate: f"sqlite:///{tmp / f'bench-{rate * 100:.0f}.db'}" for rate in RATES}
     configs = write_configs(tmp, urls, store_urls, args.gateway_log_level)
-    print(f"subgraphs up ({', '.join(f'{n} pid {c.pid}' for n, c in zip(SUBGRAPHS, subgraphs, strict=True))}); "
-          "setting both migrations to side_by_side:")
+    print(
+        f"subgraphs up ({', '.join(f'{n} pid {c.pid}' for n, c in zip(SUBGRAPHS, subgraphs, strict=True))}); "
+        "setting both migrations to side_by_side:"
+    )
     for rate, config in configs.items():
         set_side_by_side(turnout, config, rate)
     gateways: dict[float, tuple[str, ChildProcess]] = {}
@@ -425,16 +525,32 @@ def start(args: argparse.Namespace, tmp: Path, procs: ChildProcesses) -> Bench:
         port, admin = free_port(host), free_port(host)
         base = f"http://{url_host(host)}:{port}"
         admins[rate] = f"http://{url_host(host)}:{admin}"
-        child = procs.start(f"gateway-{rate * 100:.0f}", [turnout, "serve", "--config", str(config),
-                                                          "--host", host, "--port", str(port),
-                                                          "--admin-host", host, "--admin-port", str(admin)],
-                            cwd=tmp)
+        child = procs.start(
+            f"gateway-{rate * 100:.0f}",
+            [
+                turnout,
+                "serve",
+                "--config",
+                str(config),
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--admin-host",
+                host,
+                "--admin-port",
+                str(admin),
+            ],
+            cwd=tmp,
+        )
         gateways[rate] = (base, child)
     for rate, (base, child) in gateways.items():
         procs.wait_ready(child, functools.partial(http_ready, f"{base}/health"), timeout=60)
         check_stages(admins[rate])
-    print("gateways up: " + ", ".join(f"{rate:.0%} {base} pid {child.pid}"
-                                      for rate, (base, child) in gateways.items()))
+    print(
+        "gateways up: "
+        + ", ".join(f"{rate:.0%} {base} pid {child.pid}" for rate, (base, child) in gateways.items())
+    )
     return Bench(args, subgraphs, gateways, store_urls)
 
 
@@ -453,9 +569,11 @@ def cross_check(bench: Bench, final: dict[float, Counters]) -> None:
             for name in MIGRATIONS:
                 evidence = store.evidence(name)
                 counted = final[rate].by_migration.get(name, 0.0) if rate in final else 0.0
-                stored = (f"{evidence.comparisons} comparisons (match {evidence.matches}, mismatch "
-                          f"{evidence.mismatches}, noise {evidence.noise}, error {evidence.errors}), "
-                          f"{evidence.shadow_dropped} dropped")
+                stored = (
+                    f"{evidence.comparisons} comparisons (match {evidence.matches}, mismatch "
+                    f"{evidence.mismatches}, noise {evidence.noise}, error {evidence.errors}), "
+                    f"{evidence.shadow_dropped} dropped"
+                )
                 flag = "" if evidence.comparisons == counted else "   <-- differs"
                 print(f"  {rate:>4.0%} {name:<12} metrics {counted:.0f} comparisons; store {stored}{flag}")
         finally:
@@ -463,7 +581,9 @@ def cross_check(bench: Bench, final: dict[float, Counters]) -> None:
     for rate, counters in final.items():
         outcomes = ", ".join(f"{k} {v:.0f}" for k, v in sorted(counters.comparisons.items())) or "none"
         requests = ", ".join(f"{k} {v:.0f}" for k, v in sorted(counters.requests.items()))
-        print(f"  gateway {rate:>4.0%}: requests {requests}; comparisons {outcomes}; dropped {counters.dropped:.0f}")
+        print(
+            f"  gateway {rate:>4.0%}: requests {requests}; comparisons {outcomes}; dropped {counters.dropped:.0f}"
+        )
 
 
 _NOTABLE = re.compile(r"Traceback|ERROR|CRITICAL|WARNING|Exception|Killed|Error:")
@@ -472,26 +592,40 @@ _NOTABLE = re.compile(r"Traceback|ERROR|CRITICAL|WARNING|Exception|Killed|Error:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.side_by_side", description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured per row (default 20)")
-    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before each window (default 5)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of 0%%/10%%/100%%, interleaved (default 3)")
-    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (closed loop, default 16)")
+    parser.add_argument(
+        "--warmup", type=float, default=5.0, help="seconds of load before each window (default 5)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of 0%%/10%%/100%%, interleaved (default 3)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="requests in flight (closed loop, default 16)"
+    )
     parser.add_argument("--users", type=int, default=50, help="simulated students (x-user-id), default 50")
     parser.add_argument("--host", type=loopback_host, default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--seed", type=int, default=1, help="seed of the request mix (round N uses seed+N)")
     parser.add_argument("--timeout", type=float, default=10.0, help="client timeout per request, seconds")
-    parser.add_argument("--gateway-log-level", default="warning", choices=["error", "warning", "info", "debug"])
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, configs, store)")
+    parser.add_argument(
+        "--gateway-log-level", default="warning", choices=["error", "warning", "info", "debug"]
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (logs, configs, store)"
+    )
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.warmup < 0 or args.rounds < 1 or args.concurrency < 1 or args.users < 1:
-        parser.error("--duration, --rounds, --concurrency and --users must be positive, --warmup not negative")
+        parser.error(
+            "--duration, --rounds, --concurrency and --users must be positive, --warmup not negative"
+        )
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     rows: list[Row] = []
-    print(f"side_by_side benchmark: {args.rounds} round(s) x {len(RATES)} rows, {args.warmup:g}s warm-up + "
-          f"{args.duration:g}s each, concurrency {args.concurrency}, {args.users} users, host {args.host}")
+    print(
+        f"side_by_side benchmark: {args.rounds} round(s) x {len(RATES)} rows, {args.warmup:g}s warm-up + "
+        f"{args.duration:g}s each, concurrency {args.concurrency}, {args.users} users, host {args.host}"
+    )
 
     def run(tmp: Path, procs: ChildProcesses) -> None:
         bench = start(args, tmp, procs)
@@ -501,9 +635,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             procs.stop(child)  # graceful: the recorder's last flush
         cross_check(bench, final)
 
-    return run_benchmark("turnout-bench-", run, lambda: print_results(rows, args.rounds), keep=args.keep,
-                         kept="logs, configs and the store", errors=(aiohttp.ClientError,),
-                         after_stop=functools.partial(report_logs, notable=_NOTABLE))
+    return run_benchmark(
+        "turnout-bench-",
+        run,
+        lambda: print_results(rows, args.rounds),
+        keep=args.keep,
+        kept="logs, configs and the store",
+        errors=(aiohttp.ClientError,),
+        after_stop=functools.partial(report_logs, notable=_NOTABLE),
+    )
 
 
 if __name__ == "__main__":

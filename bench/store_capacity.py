@@ -73,9 +73,9 @@ def _postgres_cpu_seconds() -> float:
             continue
         with contextlib.suppress(OSError):
             stat = (entry / "stat").read_text()
-            name = stat[stat.index("(") + 1: stat.rindex(")")]
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
             if name.startswith("postgres"):
-                fields = stat[stat.rindex(")") + 2:].split()
+                fields = stat[stat.rindex(")") + 2 :].split()
                 total += int(fields[11]) + int(fields[12])
     return total / ticks
 
@@ -91,24 +91,51 @@ def _batch(rng: random.Random, args: argparse.Namespace, at: datetime) -> Eviden
         batch.add_comparison("assignments", operation, outcome, at)
         asked = coordinates[: rng.randint(1, len(coordinates))]
         for coordinate in asked:
-            batch.add_coverage("assignments", coordinate, operation, at, values=3,
-                               differing=1 if outcome == "mismatch" and coordinate == asked[-1] else 0)
+            batch.add_coverage(
+                "assignments",
+                coordinate,
+                operation,
+                at,
+                values=3,
+                differing=1 if outcome == "mismatch" and coordinate == asked[-1] else 0,
+            )
         for side in ("from", "to"):
             batch.add_latency("assignments", side, rng.lognormvariate(2.5, 0.6), at)
         if outcome == "mismatch":
             coordinate = asked[-1]
             signature = diff_signature("assignments", coordinate, operation, "value")
-            batch.add_diff_group(DiffGroupRow(signature=signature, migration="assignments", coordinate=coordinate,
-                                              operation=operation, kind="value", noise=False, count=1,
-                                              first_seen=at, last_seen=at))
-            batch.add_diff_sample(DiffSampleRow(signature=signature, hour=hour_bucket(at), at=at, path="a.0.b",
-                                                primary='"2024-03-02T10:00:00Z"', candidate='"2024-03-02T09:00:00Z"',
-                                                primary_hash="a" * 64, candidate_hash="b" * 64), 5)
+            batch.add_diff_group(
+                DiffGroupRow(
+                    signature=signature,
+                    migration="assignments",
+                    coordinate=coordinate,
+                    operation=operation,
+                    kind="value",
+                    noise=False,
+                    count=1,
+                    first_seen=at,
+                    last_seen=at,
+                )
+            )
+            batch.add_diff_sample(
+                DiffSampleRow(
+                    signature=signature,
+                    hour=hour_bucket(at),
+                    at=at,
+                    path="a.0.b",
+                    primary='"2024-03-02T10:00:00Z"',
+                    candidate='"2024-03-02T09:00:00Z"',
+                    primary_hash="a" * 64,
+                    candidate_hash="b" * 64,
+                ),
+                5,
+            )
     return batch
 
 
-async def _instance(number: int, store: Store, args: argparse.Namespace, tally: Tally, stop_at: float,
-                    started: float) -> None:
+async def _instance(
+    number: int, store: Store, args: argparse.Namespace, tally: Tally, stop_at: float, started: float
+) -> None:
     rng = random.Random(number)
     prefix = uuid.uuid4().hex[:12]
     sequence = 0
@@ -162,7 +189,9 @@ def _schema(dsn: str, keep: bool) -> Iterator[str]:
     with admin.begin() as conn:
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False
+        )
     finally:
         if not keep:
             with admin.begin() as conn:
@@ -173,23 +202,31 @@ def _schema(dsn: str, keep: bool) -> Iterator[str]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     host = make_url(args.dsn).host or "127.0.0.1"
     if host not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit("bench.store_capacity measures a PostgreSQL on this machine (its CPU is read from /proc)")
+        raise SystemExit(
+            "bench.store_capacity measures a PostgreSQL on this machine (its CPU is read from /proc)"
+        )
     with _schema(args.dsn, args.keep) as url:
         engine = create_store_engine(url)
         engine.dispose()
-        engine = sa.create_engine(engine.url, pool_size=args.pool, max_overflow=0, pool_timeout=60,
-                                  pool_pre_ping=True)
+        engine = sa.create_engine(
+            engine.url, pool_size=args.pool, max_overflow=0, pool_timeout=60, pool_pre_ping=True
+        )
         stores = [Store(engine) for _ in range(args.instances)]
         stores[0].create_schema()
-        stores[0].set_stage("assignments", Stage.SIDE_BY_SIDE, percent=10, by="bench", reason="bench", evidence={})
+        stores[0].set_stage(
+            "assignments", Stage.SIDE_BY_SIDE, percent=10, by="bench", reason="bench", evidence={}
+        )
         tally = Tally()
 
         async def main() -> float:
-            asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=args.instances + 8))
+            asyncio.get_running_loop().set_default_executor(
+                ThreadPoolExecutor(max_workers=args.instances + 8)
+            )
             started = time.monotonic()
             stop_at = started + args.warmup + args.seconds
-            await asyncio.gather(*(_instance(i, stores[i], args, tally, stop_at, started)
-                                   for i in range(args.instances)))
+            await asyncio.gather(
+                *(_instance(i, stores[i], args, tally, stop_at, started) for i in range(args.instances))
+            )
             return started
 
         cpu_pg_0 = _postgres_cpu_seconds()
@@ -200,27 +237,44 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pg_cpu = _postgres_cpu_seconds() - cpu_pg_0
         usage = resource.getrusage(resource.RUSAGE_SELF)
         with engine.connect() as conn:
-            stored = conn.execute(sa.text("SELECT coalesce(sum(count), 0) FROM turnout_comparisons")).scalar_one()
-            size = conn.execute(sa.text("SELECT pg_total_relation_size('turnout_coverage') + "
-                                        "pg_total_relation_size('turnout_comparisons')")).scalar_one()
+            stored = conn.execute(
+                sa.text("SELECT coalesce(sum(count), 0) FROM turnout_comparisons")
+            ).scalar_one()
+            size = conn.execute(
+                sa.text(
+                    "SELECT pg_total_relation_size('turnout_coverage') + "
+                    "pg_total_relation_size('turnout_comparisons')"
+                )
+            ).scalar_one()
         engine.dispose()
     measured = args.seconds
     return {
-        "instances": args.instances, "rate_per_instance": args.rate, "flush_interval": args.flush_interval,
-        "refresh_interval": args.refresh_interval, "operations": args.operations, "coordinates": args.coordinates,
-        "pool": args.pool, "seconds": measured,
+        "instances": args.instances,
+        "rate_per_instance": args.rate,
+        "flush_interval": args.flush_interval,
+        "refresh_interval": args.refresh_interval,
+        "operations": args.operations,
+        "coordinates": args.coordinates,
+        "pool": args.pool,
+        "seconds": measured,
         "transactions_per_s": round(len(tally.writes) / measured, 1),
         "rows_per_s": round(tally.rows / measured),
         "rows_per_batch": round(tally.rows / max(len(tally.writes), 1), 1),
         "comparisons_per_s": round(tally.comparisons / measured),
-        "write_ms": {"p50": round(_quantile(tally.writes, 0.5) * 1000, 1),
-                     "p99": round(_quantile(tally.writes, 0.99) * 1000, 1),
-                     "max": round(max(tally.writes, default=0) * 1000, 1),
-                     "mean": round(statistics.fmean(tally.writes) * 1000, 1) if tally.writes else 0.0},
-        "refresh_ms": {"p50": round(_quantile(tally.reads, 0.5) * 1000, 1),
-                       "p99": round(_quantile(tally.reads, 0.99) * 1000, 1)},
+        "write_ms": {
+            "p50": round(_quantile(tally.writes, 0.5) * 1000, 1),
+            "p99": round(_quantile(tally.writes, 0.99) * 1000, 1),
+            "max": round(max(tally.writes, default=0) * 1000, 1),
+            "mean": round(statistics.fmean(tally.writes) * 1000, 1) if tally.writes else 0.0,
+        },
+        "refresh_ms": {
+            "p50": round(_quantile(tally.reads, 0.5) * 1000, 1),
+            "p99": round(_quantile(tally.reads, 0.99) * 1000, 1),
+        },
         "postgres_cpu_cores": round(pg_cpu / wall, 2),
-        "bench_cpu_cores": round((usage.ru_utime + usage.ru_stime - usage_0.ru_utime - usage_0.ru_stime) / wall, 2),
+        "bench_cpu_cores": round(
+            (usage.ru_utime + usage.ru_stime - usage_0.ru_utime - usage_0.ru_stime) / wall, 2
+        ),
         "failures": tally.failures,
         "comparisons_written": tally.generated,
         "comparisons_in_store": int(stored),
@@ -229,11 +283,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.store_capacity", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dsn", default=os.environ.get("TURNOUT_TEST_POSTGRES_DSN",
-                                                        "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.store_capacity", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--dsn",
+        default=os.environ.get(
+            "TURNOUT_TEST_POSTGRES_DSN", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
     parser.add_argument("--instances", type=int, default=100)
-    parser.add_argument("--rate", type=float, default=100.0, help="comparisons/s per instance (R req/s x sampling)")
+    parser.add_argument(
+        "--rate", type=float, default=100.0, help="comparisons/s per instance (R req/s x sampling)"
+    )
     parser.add_argument("--flush-interval", type=float, default=1.0)
     parser.add_argument("--refresh-interval", type=float, default=2.0)
     parser.add_argument("--operations", type=int, default=20)

@@ -69,16 +69,16 @@ __all__ = ["SUBGRAPHS", "Data", "Row", "expected_response", "generate_data", "ma
 
 # bench/throughput/ holds this module's other files: no Python there (a folder without __init__.py does not
 # shadow this module: `bench.throughput` imports the module)
-FILES = Path(__file__).resolve().parent / "throughput"      # SDLs, query, supergraph, wrk script
-PEERS = Path(__file__).resolve().parent / "peers"           # package.json, install.sh, apollo-gateway.mjs
+FILES = Path(__file__).resolve().parent / "throughput"  # SDLs, query, supergraph, wrk script
+PEERS = Path(__file__).resolve().parent / "peers"  # package.json, install.sh, apollo-gateway.mjs
 SUBGRAPHS: tuple[str, ...] = ("accounts", "inventory", "products", "reviews")
-DEFAULT_PORTS = {name: 4201 + i for i, name in enumerate(SUBGRAPHS)}   # the supergraph's placeholder URLs
+DEFAULT_PORTS = {name: 4201 + i for i, name in enumerate(SUBGRAPHS)}  # the supergraph's placeholder URLs
 GRAPHQL_PATH = "/graphql"
 QUERY_PATH = FILES / "query.graphql"
 SUPERGRAPH_PATH = FILES / "supergraph.graphql"
 WRK_SCRIPT = FILES / "check.lua"
 PEER = "apollo-gateway"
-CACHE_LIMIT = 10_000    # distinct request bodies a subgraph keeps the answer of
+CACHE_LIMIT = 10_000  # distinct request bodies a subgraph keeps the answer of
 
 
 # -- the data: generated from a seed, the benchmark's shape and sizes ----------------------------------------
@@ -89,24 +89,130 @@ USER_COUNT = 6
 PRODUCT_COUNT = 9
 REVIEW_BODY_LENGTHS = (445, 289, 275, 143, 445, 289, 275, 143, 143, 143, 844)
 REVIEW_PRODUCTS = ("1", "1", "1", "1", "2", "2", "2", "2", "3", "4", "4")
-TOP_PRODUCTS = 5      # topProducts(first: Int = 5)
-AUTHOR_ID = "1"       # as in the benchmark: every review's author is user 1 ...
-USER_REVIEWS = 2      # ... and every user's reviews are the first two reviews
+TOP_PRODUCTS = 5  # topProducts(first: Int = 5)
+AUTHOR_ID = "1"  # as in the benchmark: every review's author is user 1 ...
+USER_REVIEWS = 2  # ... and every user's reviews are the first two reviews
 
-_FIRST = ("Ada", "Boris", "Chiara", "Dmitri", "Elena", "Farid", "Greta", "Hiroshi", "Ines", "Jonas", "Kofi",
-          "Leila", "Mateo", "Nadia", "Oskar", "Priya")
-_LAST = ("Abernathy", "Castellano", "Dimitriou", "Eriksson", "Fontaine", "Gallagher", "Haddad", "Ivanova",
-         "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okonkwo", "Petrovic", "Quintero", "Rasmussen")
-_PRODUCTS = ("Table", "Couch", "Glass", "Chair", "TV", "Lamp", "Grill", "Fridge", "Sofa", "Desk", "Shelf",
-             "Rug", "Clock", "Mirror", "Bench", "Stool")
+_FIRST = (
+    "Ada",
+    "Boris",
+    "Chiara",
+    "Dmitri",
+    "Elena",
+    "Farid",
+    "Greta",
+    "Hiroshi",
+    "Ines",
+    "Jonas",
+    "Kofi",
+    "Leila",
+    "Mateo",
+    "Nadia",
+    "Oskar",
+    "Priya",
+)
+_LAST = (
+    "Abernathy",
+    "Castellano",
+    "Dimitriou",
+    "Eriksson",
+    "Fontaine",
+    "Gallagher",
+    "Haddad",
+    "Ivanova",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okonkwo",
+    "Petrovic",
+    "Quintero",
+    "Rasmussen",
+)
+_PRODUCTS = (
+    "Table",
+    "Couch",
+    "Glass",
+    "Chair",
+    "TV",
+    "Lamp",
+    "Grill",
+    "Fridge",
+    "Sofa",
+    "Desk",
+    "Shelf",
+    "Rug",
+    "Clock",
+    "Mirror",
+    "Bench",
+    "Stool",
+)
 _PRICES = (15, 99, 499, 899, 1299, 3999, 6999, 9999, 100000)
 _WEIGHTS = (20, 100, 300, 800, 1000, 2000, 6000)
-_WORDS = ("lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do",
-          "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore", "magna", "aliqua", "enim", "ad",
-          "minim", "veniam", "quis", "nostrud", "exercitation", "ullamco", "laboris", "nisi", "aliquip", "ex",
-          "ea", "commodo", "consequat", "duis", "aute", "irure", "in", "reprehenderit", "voluptate", "velit",
-          "esse", "cillum", "fugiat", "nulla", "pariatur", "excepteur", "sint", "occaecat", "cupidatat", "non",
-          "proident", "sunt", "culpa", "qui", "officia", "deserunt", "mollit", "anim", "id", "est", "laborum")
+_WORDS = (
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "ut",
+    "labore",
+    "et",
+    "dolore",
+    "magna",
+    "aliqua",
+    "enim",
+    "ad",
+    "minim",
+    "veniam",
+    "quis",
+    "nostrud",
+    "exercitation",
+    "ullamco",
+    "laboris",
+    "nisi",
+    "aliquip",
+    "ex",
+    "ea",
+    "commodo",
+    "consequat",
+    "duis",
+    "aute",
+    "irure",
+    "in",
+    "reprehenderit",
+    "voluptate",
+    "velit",
+    "esse",
+    "cillum",
+    "fugiat",
+    "nulla",
+    "pariatur",
+    "excepteur",
+    "sint",
+    "occaecat",
+    "cupidatat",
+    "non",
+    "proident",
+    "sunt",
+    "culpa",
+    "qui",
+    "officia",
+    "deserunt",
+    "mollit",
+    "anim",
+    "id",
+    "est",
+    "laborum",
+)
 
 Record = dict[str, Any]
 
@@ -115,10 +221,10 @@ Record = dict[str, Any]
 class Data:
     """What the four subgraphs serve: users (accounts), products (products), stock (inventory), reviews."""
 
-    users: list[Record]                 # id, name, username, birthday
-    products: list[Record]              # upc, name, price, weight
-    stock: dict[str, bool]              # upc -> inStock
-    reviews: list[Record]               # id, body, productUpc
+    users: list[Record]  # id, name, username, birthday
+    products: list[Record]  # upc, name, price, weight
+    stock: dict[str, bool]  # upc -> inStock
+    reviews: list[Record]  # id, body, productUpc
 
     @functools.cached_property
     def users_by_id(self) -> dict[str, Record]:
@@ -150,15 +256,26 @@ def generate_data(seed: int = 1) -> Data:
     """The benchmark's data set, its texts and numbers drawn from ``seed`` (the same seed, the same data)."""
     rng = random.Random(seed)
     users = []
-    for i, (first, last) in enumerate(zip(rng.sample(_FIRST, USER_COUNT), rng.sample(_LAST, USER_COUNT),
-                                          strict=True)):
-        users.append({"id": str(i + 1), "name": f"{first} {last}", "username": (first[0] + last).lower(),
-                      "birthday": rng.randrange(0, 2_000_000_000)})
-    products = [{"upc": str(i + 1), "name": name, "price": rng.choice(_PRICES), "weight": rng.choice(_WEIGHTS)}
-                for i, name in enumerate(rng.sample(_PRODUCTS, PRODUCT_COUNT))]
+    for i, (first, last) in enumerate(
+        zip(rng.sample(_FIRST, USER_COUNT), rng.sample(_LAST, USER_COUNT), strict=True)
+    ):
+        users.append(
+            {
+                "id": str(i + 1),
+                "name": f"{first} {last}",
+                "username": (first[0] + last).lower(),
+                "birthday": rng.randrange(0, 2_000_000_000),
+            }
+        )
+    products = [
+        {"upc": str(i + 1), "name": name, "price": rng.choice(_PRICES), "weight": rng.choice(_WEIGHTS)}
+        for i, name in enumerate(rng.sample(_PRODUCTS, PRODUCT_COUNT))
+    ]
     stock = {str(product["upc"]): rng.random() < 0.5 for product in products}
-    reviews = [{"id": str(i + 1), "body": _text(rng, length), "productUpc": upc}
-               for i, (length, upc) in enumerate(zip(REVIEW_BODY_LENGTHS, REVIEW_PRODUCTS, strict=True))]
+    reviews = [
+        {"id": str(i + 1), "body": _text(rng, length), "productUpc": upc}
+        for i, (length, upc) in enumerate(zip(REVIEW_BODY_LENGTHS, REVIEW_PRODUCTS, strict=True))
+    ]
     return Data(users, products, stock, reviews)
 
 
@@ -236,9 +353,18 @@ def subgraph_schema(name: str, data: Data) -> GraphQLSchema:
         bindables.append(product)
     elif name == "inventory":
         # the representation carries the price and weight the gateway fetched from products (@requires)
-        product.reference_resolver(lambda _o, _i, ref: {
-            "upc": ref["upc"], "inStock": data.stock.get(ref["upc"]), "price": ref.get("price"),
-            "weight": ref.get("weight")} if ref["upc"] in data.stock else None)
+        product.reference_resolver(
+            lambda _o, _i, ref: (
+                {
+                    "upc": ref["upc"],
+                    "inStock": data.stock.get(ref["upc"]),
+                    "price": ref.get("price"),
+                    "weight": ref.get("weight"),
+                }
+                if ref["upc"] in data.stock
+                else None
+            )
+        )
         product.set_field("shippingEstimate", lambda p, _i: shipping_estimate(p["price"], p["weight"]))
         bindables.append(product)
     elif name == "reviews":
@@ -300,8 +426,15 @@ class Subgraph:
         return web.Response(text="ok")
 
     async def stats(self, _request: web.Request) -> web.Response:
-        return web.json_response({"name": self.name, "pid": os.getpid(), "requests": self.requests,
-                                  "executed": self.executed, "cached_bodies": len(self.cache)})
+        return web.json_response(
+            {
+                "name": self.name,
+                "pid": os.getpid(),
+                "requests": self.requests,
+                "executed": self.executed,
+                "cached_bodies": len(self.cache),
+            }
+        )
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=16 * 1024 * 1024)
@@ -312,19 +445,29 @@ class Subgraph:
 
 
 def subgraph_main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.throughput subgraph",
-                                     description="Serve one subgraph of the throughput benchmark (aiohttp).")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.throughput subgraph",
+        description="Serve one subgraph of the throughput benchmark (aiohttp).",
+    )
     parser.add_argument("name", choices=SUBGRAPHS)
     parser.add_argument("--host", type=loopback_host, default="127.0.0.1", help="loopback address to bind")
-    parser.add_argument("--port", type=int, help="default: 4201 accounts, 4202 inventory, 4203 products, "
-                                                 "4204 reviews (the committed supergraph's URLs)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        help="default: 4201 accounts, 4202 inventory, 4203 products, "
+        "4204 reviews (the committed supergraph's URLs)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated data (default 1)")
     parser.add_argument("--no-cache", action="store_true", help="execute every request (no answer cache)")
     args = parser.parse_args(argv)
     port = args.port if args.port is not None else DEFAULT_PORTS[args.name]
-    subgraph = Subgraph(args.name, subgraph_schema(args.name, generate_data(args.seed)), cache=not args.no_cache)
-    print(f"subgraph {args.name} (pid {os.getpid()}) at http://{url_host(args.host)}:{port}{GRAPHQL_PATH}",
-          flush=True)
+    subgraph = Subgraph(
+        args.name, subgraph_schema(args.name, generate_data(args.seed)), cache=not args.no_cache
+    )
+    print(
+        f"subgraph {args.name} (pid {os.getpid()}) at http://{url_host(args.host)}:{port}{GRAPHQL_PATH}",
+        flush=True,
+    )
     web.run_app(subgraph.app(), host=args.host, port=port, access_log=None, print=None, shutdown_timeout=5)
     return 0
 
@@ -336,32 +479,40 @@ def subgraph_main(argv: Sequence[str]) -> int:
 class Load:
     """What one load generator run measured (its window only)."""
 
-    requests: int              # answers received in the window
-    sent: int                  # requests the gateway got: those answered, and those still in flight at the end
+    requests: int  # answers received in the window
+    sent: int  # requests the gateway got: those answered, and those still in flight at the end
     seconds: float
     p50_ms: float
     p90_ms: float
     p99_ms: float
     non200: int
-    mismatch: int              # HTTP 200 with a body other than the reference
-    socket_errors: int         # connect, read, write errors and timeouts
-    cpu: float                 # CPU seconds of the load generator
+    mismatch: int  # HTTP 200 with a body other than the reference
+    socket_errors: int  # connect, read, write errors and timeouts
+    cpu: float  # CPU seconds of the load generator
 
     @property
     def errors(self) -> int:
         return self.non200 + self.mismatch + self.socket_errors
 
 
-async def _closed_loop(url: str, body: bytes, reference: bytes, connections: int, duration: float,
-                       timeout: float, sample_path: Path | None) -> dict[str, Any]:
+async def _closed_loop(
+    url: str,
+    body: bytes,
+    reference: bytes,
+    connections: int,
+    duration: float,
+    timeout: float,
+    sample_path: Path | None,
+) -> dict[str, Any]:
     latencies: list[float] = []
     counts = {"non200": 0, "mismatch": 0, "socket": 0, "sent": 0}
     headers = {"content-type": "application/json"}
     connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
     client_timeout = aiohttp.ClientTimeout(total=timeout)
     # no Accept-Encoding (as wrk): the answer comes uncompressed and is compared as is
-    async with aiohttp.ClientSession(connector=connector, timeout=client_timeout,
-                                     skip_auto_headers=("Accept-Encoding", "User-Agent")) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=client_timeout, skip_auto_headers=("Accept-Encoding", "User-Agent")
+    ) as session:
         start = time.perf_counter()
         end = start + duration
 
@@ -393,9 +544,14 @@ async def _closed_loop(url: str, body: bytes, reference: bytes, connections: int
 
         await asyncio.gather(*(connection() for _ in range(connections)))
     latencies.sort()
-    return {"requests": len(latencies), "seconds": duration,
-            "p50_ms": nearest_rank(latencies, 0.50) * 1000, "p90_ms": nearest_rank(latencies, 0.90) * 1000,
-            "p99_ms": nearest_rank(latencies, 0.99) * 1000, **counts}
+    return {
+        "requests": len(latencies),
+        "seconds": duration,
+        "p50_ms": nearest_rank(latencies, 0.50) * 1000,
+        "p90_ms": nearest_rank(latencies, 0.90) * 1000,
+        "p99_ms": nearest_rank(latencies, 0.99) * 1000,
+        **counts,
+    }
 
 
 def load_main(argv: Sequence[str]) -> int:
@@ -413,8 +569,17 @@ def load_main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if not is_loopback_url(args.url):
         parser.error("--url must be a loopback address")
-    result = asyncio.run(_closed_loop(args.url, args.body.read_bytes(), args.reference.read_bytes(),
-                                      args.connections, args.duration, args.timeout, args.sample))
+    result = asyncio.run(
+        _closed_loop(
+            args.url,
+            args.body.read_bytes(),
+            args.reference.read_bytes(),
+            args.connections,
+            args.duration,
+            args.timeout,
+            args.sample,
+        )
+    )
     args.out.write_text(json.dumps(result), encoding="utf-8")
     return 0
 
@@ -440,26 +605,60 @@ class LoadGenerator:
         sample = self.tmp / f"{tag}.wrong-answer"
         out = self.tmp / f"{tag}.json"
         if self.wrk:
-            argv = [self.wrk, f"-t{min(self.args.wrk_threads, connections)}", f"-c{connections}",
-                    f"-d{max(1, round(duration))}s", f"--timeout={max(1, math.ceil(timeout))}s",
-                    "-s", str(WRK_SCRIPT), url, "--", str(self.body), str(reference), str(sample)]
+            argv = [
+                self.wrk,
+                f"-t{min(self.args.wrk_threads, connections)}",
+                f"-c{connections}",
+                f"-d{max(1, round(duration))}s",
+                f"--timeout={max(1, math.ceil(timeout))}s",
+                "-s",
+                str(WRK_SCRIPT),
+                url,
+                "--",
+                str(self.body),
+                str(reference),
+                str(sample),
+            ]
         else:
-            argv = [sys.executable, "-m", "bench.throughput", "load", "--url", url, "--body", str(self.body),
-                    "--reference", str(reference), "--connections", str(connections), "--duration", str(duration),
-                    "--timeout", str(timeout), "--sample", str(sample), "--out", str(out)]
+            argv = [
+                sys.executable,
+                "-m",
+                "bench.throughput",
+                "load",
+                "--url",
+                url,
+                "--body",
+                str(self.body),
+                "--reference",
+                str(reference),
+                "--connections",
+                str(connections),
+                "--duration",
+                str(duration),
+                "--timeout",
+                str(timeout),
+                "--sample",
+                str(sample),
+                "--out",
+                str(out),
+            ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         child = self.procs.start(tag, argv, cwd=ROOT)
         try:
             child.popen.wait(duration + timeout + 60)
         except subprocess.TimeoutExpired as error:
-            raise RuntimeError(f"the load generator was still running {error.timeout:g}s after it started:\n"
-                               f"{child.log_tail()}") from None
+            raise RuntimeError(
+                f"the load generator was still running {error.timeout:g}s after it started:\n"
+                f"{child.log_tail()}"
+            ) from None
         finally:
             self.procs.stop(child)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if child.popen.returncode != 0:
-            raise RuntimeError(f"the load generator exited with {child.popen.returncode}:\n{child.log_tail()}")
+            raise RuntimeError(
+                f"the load generator exited with {child.popen.returncode}:\n{child.log_tail()}"
+            )
         if self.wrk:
             found = _RESULT.findall(child.log_path.read_text(errors="replace"))
             if not found:
@@ -467,12 +666,31 @@ class LoadGenerator:
             kv = {k: float(v) for k, v in (item.split("=", 1) for item in found[-1].split())}
             # when wrk stops, every connection has one request in flight: the gateway got those too
             answered = int(kv["requests"])
-            return Load(answered, answered + connections, kv["seconds"], kv["p50_us"] / 1000,
-                        kv["p90_us"] / 1000, kv["p99_us"] / 1000, int(kv["non200"]), int(kv["mismatch"]),
-                        int(kv["connect"] + kv["read"] + kv["write"] + kv["timeout"]), cpu)
+            return Load(
+                answered,
+                answered + connections,
+                kv["seconds"],
+                kv["p50_us"] / 1000,
+                kv["p90_us"] / 1000,
+                kv["p99_us"] / 1000,
+                int(kv["non200"]),
+                int(kv["mismatch"]),
+                int(kv["connect"] + kv["read"] + kv["write"] + kv["timeout"]),
+                cpu,
+            )
         got = json.loads(out.read_text(encoding="utf-8"))
-        return Load(got["requests"], got["sent"], got["seconds"], got["p50_ms"], got["p90_ms"], got["p99_ms"],
-                    got["non200"], got["mismatch"], got["socket"], cpu)
+        return Load(
+            got["requests"],
+            got["sent"],
+            got["seconds"],
+            got["p50_ms"],
+            got["p90_ms"],
+            got["p99_ms"],
+            got["non200"],
+            got["mismatch"],
+            got["socket"],
+            cpu,
+        )
 
     def wrong_answer(self, tag: str) -> str | None:
         """The first wrong answer of run ``tag`` (its start), if any was kept."""
@@ -497,17 +715,36 @@ class Gateway:
 def turnout_gateway(args: argparse.Namespace) -> Gateway:
     turnout = find_turnout()
     if turnout is None:
-        return Gateway("turnout", lambda *_: [], skipped="the turnout command was not found next to this Python "
-                                                         "nor on PATH (make .venv/.installed)")
+        return Gateway(
+            "turnout",
+            lambda *_: [],
+            skipped="the turnout command was not found next to this Python "
+            "nor on PATH (make .venv/.installed)",
+        )
     workers = ["--workers", str(args.workers)] if args.workers else []
 
     def command(host: str, port: int, supergraph: Path) -> list[str]:
-        return [turnout, "serve", "--host", host, "--port", str(port), "--supergraph", str(supergraph),
-                "--log-level", "warning", *workers]
+        return [
+            turnout,
+            "serve",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--supergraph",
+            str(supergraph),
+            "--log-level",
+            "warning",
+            *workers,
+        ]
 
     from importlib.metadata import version
-    return Gateway("turnout", command, version=f"turnout {version('turnout')}"
-                   + (f", --workers {args.workers}" if args.workers else ""))
+
+    return Gateway(
+        "turnout",
+        command,
+        version=f"turnout {version('turnout')}" + (f", --workers {args.workers}" if args.workers else ""),
+    )
 
 
 def find_node(args: argparse.Namespace) -> str | None:
@@ -527,10 +764,13 @@ def apollo_gateway(args: argparse.Namespace) -> Gateway:
         return Gateway(PEER, lambda *_: [], skipped=reason)
 
     if node is None:
-        return skip("node was not found (bench/peers/install.sh, or Node.js 20 or later on PATH, or --node PATH)")
+        return skip(
+            "node was not found (bench/peers/install.sh, or Node.js 20 or later on PATH, or --node PATH)"
+        )
     try:
-        node_version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30,
-                                      check=True).stdout.strip()
+        node_version = subprocess.run(
+            [node, "--version"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError) as error:
         return skip(f"{node} --version failed: {error}")
     if int(node_version.lstrip("v").split(".")[0]) < 20:
@@ -542,8 +782,12 @@ def apollo_gateway(args: argparse.Namespace) -> Gateway:
     def command(host: str, port: int, supergraph: Path) -> list[str]:
         return [node, str(script), "--host", host, "--port", str(port), "--supergraph", str(supergraph)]
 
-    return Gateway(PEER, command, env={"NODE_ENV": "production"},
-                   version=f"@apollo/gateway {gateway_version} on node {node_version}")
+    return Gateway(
+        PEER,
+        command,
+        env={"NODE_ENV": "production"},
+        version=f"@apollo/gateway {gateway_version} on node {node_version}",
+    )
 
 
 # -- one row: a gateway started fresh, warmed up, measured, stopped ------------------------------------------
@@ -557,12 +801,12 @@ class Row:
     gateway: str
     round: int
     load: Load
-    answer_ok: bool               # the gateway's first answer equals the expected one
-    gateway_cpu: float            # CPU seconds (the process and its descendants)
-    subgraph_cpu: float           # the four subgraphs
-    subgraph_calls: int           # requests the subgraphs served
-    peak_rss: float               # MiB, the sum of the gateway's processes' peaks
-    others: float                 # share of the machine used in the window by processes not started here
+    answer_ok: bool  # the gateway's first answer equals the expected one
+    gateway_cpu: float  # CPU seconds (the process and its descendants)
+    subgraph_cpu: float  # the four subgraphs
+    subgraph_calls: int  # requests the subgraphs served
+    peak_rss: float  # MiB, the sum of the gateway's processes' peaks
+    others: float  # share of the machine used in the window by processes not started here
     wrong_answer: str | None = None
 
     @property
@@ -579,7 +823,7 @@ class Bench:
     args: argparse.Namespace
     procs: ChildProcesses
     tmp: Path
-    subgraphs: dict[str, tuple[str, ChildProcess]]      # name -> (base URL, process)
+    subgraphs: dict[str, tuple[str, ChildProcess]]  # name -> (base URL, process)
     supergraph: Path
     expected: dict[str, Any]
     expected_bytes: bytes
@@ -595,11 +839,13 @@ class Mark:
     subgraphs: float
     own: float
     calls: int
-    host: tuple[float, float]         # host_cpu(): the machine's busy and total CPU seconds
+    host: tuple[float, float]  # host_cpu(): the machine's busy and total CPU seconds
 
 
 def _post(url: str, body: bytes, timeout: float) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=body, method="POST", headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"content-type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read()
@@ -649,12 +895,14 @@ def measure(bench: Bench, gateway: Gateway, round_no: int) -> Row:
     tag = f"{gateway.name}.r{round_no + 1}"
     for _base, sub in bench.subgraphs.values():
         sub.check_alive()
-    child = bench.procs.start(tag, gateway.command(host, port, bench.supergraph), cwd=ROOT,
-                              env={**os.environ, **gateway.env})
+    child = bench.procs.start(
+        tag, gateway.command(host, port, bench.supergraph), cwd=ROOT, env={**os.environ, **gateway.env}
+    )
     try:
         body = bench.loadgen.body.read_bytes()
-        bench.procs.wait_ready(child, functools.partial(http_ready, url, body=body, timeout=10),
-                               timeout=args.ready_timeout)
+        bench.procs.wait_ready(
+            child, functools.partial(http_ready, url, body=body, timeout=10), timeout=args.ready_timeout
+        )
         status, first = _post(url, body, args.timeout)
         try:
             answer_ok = status == 200 and orjson.loads(first) == bench.expected
@@ -666,8 +914,11 @@ def measure(bench: Bench, gateway: Gateway, round_no: int) -> Row:
         reference = bench.tmp / f"{tag}.reference.json"
         reference.write_bytes(first if answer_ok else bench.expected_bytes)
         if not answer_ok:
-            print(f"  ! {gateway.name}: its first answer (HTTP {status}, {len(first)} bytes) differs from the "
-                  f"expected one: {first[:200].decode(errors='replace')}", flush=True)
+            print(
+                f"  ! {gateway.name}: its first answer (HTTP {status}, {len(first)} bytes) differs from the "
+                f"expected one: {first[:200].decode(errors='replace')}",
+                flush=True,
+            )
         if args.warmup > 0:
             bench.loadgen.run(f"{tag}.warmup", url, reference, args.warmup)
         # the window starts on an idle gateway: the warm-up's last requests are not charged to it ...
@@ -679,11 +930,25 @@ def measure(bench: Bench, gateway: Gateway, round_no: int) -> Row:
         peak = tree_total(child.pid, peak_rss_mb)  # MiB, the sum of each process's peak
     finally:
         bench.procs.stop(child)
-    ours = (stop.gateway - start.gateway) + (stop.subgraphs - start.subgraphs) + (stop.own - start.own) + load.cpu
+    ours = (
+        (stop.gateway - start.gateway)
+        + (stop.subgraphs - start.subgraphs)
+        + (stop.own - start.own)
+        + load.cpu
+    )
     _, others = machine_shares(start.host, stop.host, ours)
-    return Row(gateway.name, round_no, load, answer_ok, drained.gateway - start.gateway,
-               drained.subgraphs - start.subgraphs, drained.calls - start.calls, peak, others,
-               bench.loadgen.wrong_answer(f"{tag}.load"))
+    return Row(
+        gateway.name,
+        round_no,
+        load,
+        answer_ok,
+        drained.gateway - start.gateway,
+        drained.subgraphs - start.subgraphs,
+        drained.calls - start.calls,
+        peak,
+        others,
+        bench.loadgen.wrong_answer(f"{tag}.load"),
+    )
 
 
 def run_rounds(bench: Bench, gateways: Sequence[Gateway], rows: list[Row]) -> None:
@@ -693,29 +958,51 @@ def run_rounds(bench: Bench, gateways: Sequence[Gateway], rows: list[Row]) -> No
         for gateway in order:
             row = measure(bench, gateway, round_no)
             rows.append(row)
-            print(f"  round {round_no + 1}/{bench.args.rounds} {gateway.name}: {row.rps:.1f} req/s, "
-                  f"p99 {row.load.p99_ms:.1f} ms, {row.load.errors} errors, "
-                  f"gateway {row.per_request(row.gateway_cpu) * 1000:.2f} CPU-ms/req", flush=True)
+            print(
+                f"  round {round_no + 1}/{bench.args.rounds} {gateway.name}: {row.rps:.1f} req/s, "
+                f"p99 {row.load.p99_ms:.1f} ms, {row.load.errors} errors, "
+                f"gateway {row.per_request(row.gateway_cpu) * 1000:.2f} CPU-ms/req",
+                flush=True,
+            )
 
 
 # -- the table -----------------------------------------------------------------------------------------------
 
-_COLUMNS = ("gateway", "RPS", "p50 ms", "p99 ms", "errors", "gw CPU ms/req", "peak RSS MB", "subgraph calls/req",
-            "subgraph CPU ms/req", "loadgen CPU ms/req", "others", "answer", f"vs {PEER}")
+_COLUMNS = (
+    "gateway",
+    "RPS",
+    "p50 ms",
+    "p99 ms",
+    "errors",
+    "gw CPU ms/req",
+    "peak RSS MB",
+    "subgraph calls/req",
+    "subgraph CPU ms/req",
+    "loadgen CPU ms/req",
+    "others",
+    "answer",
+    f"vs {PEER}",
+)
 
 
 def _cells(label: str, rows: Sequence[Row], peer_rps: float) -> list[str]:
     rps = median([r.rps for r in rows])
     ratio = f"{rps / peer_rps:.2f}x" if peer_rps and not math.isnan(peer_rps) else "-"
-    return [label, f"{rps:.1f}", f"{median([r.load.p50_ms for r in rows]):.1f}",
-            f"{median([r.load.p99_ms for r in rows]):.1f}", str(sum(r.load.errors for r in rows)),
-            f"{median([r.per_request(r.gateway_cpu) * 1000 for r in rows]):.2f}",
-            f"{max(r.peak_rss for r in rows):.0f}",
-            f"{median([r.per_request(r.subgraph_calls) for r in rows]):.2f}",
-            f"{median([r.per_request(r.subgraph_cpu) * 1000 for r in rows]):.2f}",
-            f"{median([r.per_request(r.load.cpu) * 1000 for r in rows]):.2f}",
-            f"{median([r.others for r in rows]):.0%}",
-            "ok" if all(r.answer_ok for r in rows) else "DIFFERS", ratio]
+    return [
+        label,
+        f"{rps:.1f}",
+        f"{median([r.load.p50_ms for r in rows]):.1f}",
+        f"{median([r.load.p99_ms for r in rows]):.1f}",
+        str(sum(r.load.errors for r in rows)),
+        f"{median([r.per_request(r.gateway_cpu) * 1000 for r in rows]):.2f}",
+        f"{max(r.peak_rss for r in rows):.0f}",
+        f"{median([r.per_request(r.subgraph_calls) for r in rows]):.2f}",
+        f"{median([r.per_request(r.subgraph_cpu) * 1000 for r in rows]):.2f}",
+        f"{median([r.per_request(r.load.cpu) * 1000 for r in rows]):.2f}",
+        f"{median([r.others for r in rows]):.0%}",
+        "ok" if all(r.answer_ok for r in rows) else "DIFFERS",
+        ratio,
+    ]
 
 
 def print_results(rows: Sequence[Row], rounds: int) -> None:
@@ -728,22 +1015,31 @@ def print_results(rows: Sequence[Row], rounds: int) -> None:
         peer = in_round.get(PEER)
         for name in names:
             if name in in_round:
-                lines.append(_cells(f"r{round_no + 1} {name}", [in_round[name]], peer.rps if peer else math.nan))
+                lines.append(
+                    _cells(f"r{round_no + 1} {name}", [in_round[name]], peer.rps if peer else math.nan)
+                )
     print_table(f"each round (vs {PEER}: RPS over the same round's {PEER} RPS)", _COLUMNS, lines)
     by_name = {name: [r for r in rows if r.gateway == name] for name in names}
     peer_rps = median([r.rps for r in by_name[PEER]]) if PEER in by_name else math.nan
-    print_table(f"median of {len({r.round for r in rows})} round(s) of {rounds} (errors: the sum; peak RSS: the "
-                f"largest; vs {PEER}: median RPS over its median RPS)",
-                _COLUMNS, [_cells(name, group, peer_rps) for name, group in by_name.items()])
+    print_table(
+        f"median of {len({r.round for r in rows})} round(s) of {rounds} (errors: the sum; peak RSS: the "
+        f"largest; vs {PEER}: median RPS over its median RPS)",
+        _COLUMNS,
+        [_cells(name, group, peer_rps) for name, group in by_name.items()],
+    )
     others = median([r.others for r in rows])
     if others > 0.10:
-        print(f"note: other processes used {others:.0%} of the machine during the windows (median): RPS and "
-              "latency carry their noise; CPU-ms per request is the steadier figure")
+        print(
+            f"note: other processes used {others:.0%} of the machine during the windows (median): RPS and "
+            "latency carry their noise; CPU-ms per request is the steadier figure"
+        )
     for row in rows:
         if row.load.errors:
-            print(f"  ! r{row.round + 1} {row.gateway}: {row.load.errors} errors: {row.load.non200} HTTP statuses "
-                  f"other than 200, {row.load.mismatch} wrong answers, {row.load.socket_errors} connection errors "
-                  "or timeouts (--timeout)")
+            print(
+                f"  ! r{row.round + 1} {row.gateway}: {row.load.errors} errors: {row.load.non200} HTTP statuses "
+                f"other than 200, {row.load.mismatch} wrong answers, {row.load.socket_errors} connection errors "
+                "or timeouts (--timeout)"
+            )
         if row.wrong_answer:
             print(f"  ! r{row.round + 1} {row.gateway}: first wrong answer: {row.wrong_answer!r}")
 
@@ -768,7 +1064,9 @@ def find_wrk(args: argparse.Namespace) -> str | None:
         return None
     wrk = args.wrk or shutil.which("wrk")
     if wrk is None and args.loadgen == "wrk":
-        raise RuntimeError("--loadgen wrk: wrk was not found on PATH (apt-get install wrk, or give --wrk PATH)")
+        raise RuntimeError(
+            "--loadgen wrk: wrk was not found on PATH (apt-get install wrk, or give --wrk PATH)"
+        )
     return wrk
 
 
@@ -783,8 +1081,20 @@ def start(args: argparse.Namespace, tmp: Path, procs: ChildProcesses) -> Bench:
     subgraphs: dict[str, tuple[str, ChildProcess]] = {}
     for name in SUBGRAPHS:
         port = free_port(host)
-        argv = [python, "-m", "bench.throughput", "subgraph", name, "--host", host, "--port", str(port),
-                "--seed", str(args.seed), *(["--no-cache"] if args.no_cache else [])]
+        argv = [
+            python,
+            "-m",
+            "bench.throughput",
+            "subgraph",
+            name,
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--seed",
+            str(args.seed),
+            *(["--no-cache"] if args.no_cache else []),
+        ]
         subgraphs[name] = (f"http://{url_host(host)}:{port}", procs.start(f"subgraph-{name}", argv, cwd=ROOT))
     for base, child in subgraphs.values():
         procs.wait_ready(child, functools.partial(http_ready, f"{base}/health"))
@@ -793,14 +1103,19 @@ def start(args: argparse.Namespace, tmp: Path, procs: ChildProcesses) -> Bench:
     supergraph.write_text(supergraph_sdl(urls), encoding="utf-8")
     loadgen = LoadGenerator(procs, tmp, args, find_wrk(args))
     print(f"subgraphs up: {', '.join(f'{n} {b} pid {c.pid}' for n, (b, c) in subgraphs.items())}")
-    print(f"expected answer: {len(expected_bytes)} bytes (data seed {args.seed}); load generator: {loadgen.label}")
+    print(
+        f"expected answer: {len(expected_bytes)} bytes (data seed {args.seed}); load generator: {loadgen.label}"
+    )
     return Bench(args, procs, tmp, subgraphs, supergraph, expected, expected_bytes, loadgen)
 
 
 def report_subgraphs(bench: Bench) -> None:
     parts = []
     for name, (base, _child) in bench.subgraphs.items():
-        with contextlib.suppress(OSError, ValueError), urllib.request.urlopen(f"{base}/stats", timeout=10) as r:
+        with (
+            contextlib.suppress(OSError, ValueError),
+            urllib.request.urlopen(f"{base}/stats", timeout=10) as r,
+        ):
             stats = json.loads(r.read())
             parts.append(f"{name} {stats['requests']} requests, {stats['executed']} executed")
     if parts:
@@ -809,30 +1124,57 @@ def report_subgraphs(bench: Bench) -> None:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.throughput", description=(__doc__ or "").split("\n")[0],
-        epilog="`python -m bench.throughput subgraph --help`: one subgraph on its own. See bench/README.md.")
+        prog="python -m bench.throughput",
+        description=(__doc__ or "").split("\n")[0],
+        epilog="`python -m bench.throughput subgraph --help`: one subgraph on its own. See bench/README.md.",
+    )
     parser.add_argument("--duration", type=float, default=30.0, help="seconds measured per row (default 30)")
-    parser.add_argument("--warmup", type=float, default=10.0, help="seconds of load before each window (default 10)")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of every row, the order flipping (default 2)")
-    parser.add_argument("--connections", "-c", type=int, default=50, help="concurrent connections (default 50)")
-    parser.add_argument("--host", type=loopback_host, default="127.0.0.1", help="loopback address everything binds")
-    parser.add_argument("--port", type=int, default=0, help="the gateways' port (default: a free one per row)")
-    parser.add_argument("--workers", type=int, default=0, help="turnout serve --workers N (default: not given)")
+    parser.add_argument(
+        "--warmup", type=float, default=10.0, help="seconds of load before each window (default 10)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="rounds of every row, the order flipping (default 2)"
+    )
+    parser.add_argument(
+        "--connections", "-c", type=int, default=50, help="concurrent connections (default 50)"
+    )
+    parser.add_argument(
+        "--host", type=loopback_host, default="127.0.0.1", help="loopback address everything binds"
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="the gateways' port (default: a free one per row)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="turnout serve --workers N (default: not given)"
+    )
     parser.add_argument("--no-peer", action="store_true", help=f"no {PEER} row")
-    parser.add_argument("--node", help="the node binary for the peer (default: the one bench/peers/install.sh "
-                        "pinned, else node on PATH)")
-    parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto",
-                        help="wrk, the built-in aiohttp loop, or auto: wrk when found (default)")
+    parser.add_argument(
+        "--node",
+        help="the node binary for the peer (default: the one bench/peers/install.sh "
+        "pinned, else node on PATH)",
+    )
+    parser.add_argument(
+        "--loadgen",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="wrk, the built-in aiohttp loop, or auto: wrk when found (default)",
+    )
     parser.add_argument("--wrk", help="the wrk binary (default: wrk on PATH)")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
     parser.add_argument("--ready-timeout", type=float, default=60.0, help="seconds a gateway gets to answer")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated data (default 1)")
-    parser.add_argument("--no-cache", action="store_true", help="subgraphs execute every request (no answer cache)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, supergraph, answers)")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="subgraphs execute every request (no answer cache)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (logs, supergraph, answers)"
+    )
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.warmup < 0 or args.rounds < 1 or args.connections < 1 or args.workers < 0:
-        parser.error("--duration, --rounds and --connections must be positive, --warmup and --workers not negative")
+        parser.error(
+            "--duration, --rounds and --connections must be positive, --warmup and --workers not negative"
+        )
     return args
 
 
@@ -851,8 +1193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not gateways:
         print("nothing to measure", file=sys.stderr)
         return 1
-    print(f"throughput benchmark: {args.rounds} round(s) x {len(gateways)} row(s), {args.warmup:g}s warm-up + "
-          f"{args.duration:g}s each, {args.connections} connections, host {args.host}, {os.cpu_count()} cores")
+    print(
+        f"throughput benchmark: {args.rounds} round(s) x {len(gateways)} row(s), {args.warmup:g}s warm-up + "
+        f"{args.duration:g}s each, {args.connections} connections, host {args.host}, {os.cpu_count()} cores"
+    )
     print("rows: " + "; ".join(f"{g.name} ({g.version})" for g in gateways))
     rows: list[Row] = []
 
@@ -862,8 +1206,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_results(rows, args.rounds)
         report_subgraphs(bench)
 
-    return run_benchmark("turnout-throughput-", run, lambda: print_results(rows, args.rounds), keep=args.keep,
-                         kept="logs, the supergraph and the answers")
+    return run_benchmark(
+        "turnout-throughput-",
+        run,
+        lambda: print_results(rows, args.rounds),
+        keep=args.keep,
+        kept="logs, the supergraph and the answers",
+    )
 
 
 if __name__ == "__main__":

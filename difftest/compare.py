@@ -36,8 +36,20 @@ from graphql import (
 
 from difftest.gateways import Answer
 
-__all__ = ["ACCEPTED_PATH", "EXPERIMENTS", "PREDICATES", "VERDICTS", "Accepted", "Case", "Experiment", "Item",
-           "coordinates", "diff", "load_accepted", "shape"]
+__all__ = [
+    "ACCEPTED_PATH",
+    "EXPERIMENTS",
+    "PREDICATES",
+    "VERDICTS",
+    "Accepted",
+    "Case",
+    "Experiment",
+    "Item",
+    "coordinates",
+    "diff",
+    "load_accepted",
+    "shape",
+]
 
 ACCEPTED_PATH = Path(__file__).resolve().parent / "accepted.yaml"
 VERDICTS = ("turnout-right", "reference-wrong", "either", "noise")
@@ -66,7 +78,11 @@ class Item:
 def _short(value: Any, limit: int) -> str:
     import json
 
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) or value[:1] in "{[" else repr(value)
+    text = (
+        json.dumps(value, ensure_ascii=False)
+        if not isinstance(value, str) or value[:1] in "{["
+        else repr(value)
+    )
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -119,8 +135,12 @@ def _parts(document: DocumentNode) -> tuple[OperationDefinitionNode, dict[str, F
     return operation, fragments
 
 
-def _fields(schema: GraphQLSchema, parent: Composite, selection_set: SelectionSetNode,
-            fragments: dict[str, FragmentDefinitionNode]) -> Iterator[tuple[Composite, FieldNode]]:
+def _fields(
+    schema: GraphQLSchema,
+    parent: Composite,
+    selection_set: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+) -> Iterator[tuple[Composite, FieldNode]]:
     """Every field of a selection set with the type it is selected on, through fragments (conditions not applied)."""
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
@@ -160,7 +180,9 @@ def coordinates(schema: GraphQLSchema, document: DocumentNode, path: Path_) -> f
                     found.update(f"{t.name}.{name}" for t in schema.get_possible_types(on))
                 definition = None if isinstance(on, GraphQLUnionType) else on.fields.get(name)
                 named = get_named_type(definition.type) if definition else None
-                if node.selection_set and isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+                if node.selection_set and isinstance(
+                    named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
+                ):
                     below.append((named, node.selection_set))
         level = below
     return frozenset(found)
@@ -175,13 +197,17 @@ def shape(document: DocumentNode) -> str:
         parts = set()
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                parts.add(selection.name.value + (walk(selection.selection_set) if selection.selection_set else ""))
+                parts.add(
+                    selection.name.value + (walk(selection.selection_set) if selection.selection_set else "")
+                )
             elif isinstance(selection, FragmentSpreadNode):
                 fragment = fragments[selection.name.value]
                 parts.add(f"...on {fragment.type_condition.name.value}" + walk(fragment.selection_set))
             else:
                 assert isinstance(selection, InlineFragmentNode)
-                condition = f"...on {selection.type_condition.name.value}" if selection.type_condition else "..."
+                condition = (
+                    f"...on {selection.type_condition.name.value}" if selection.type_condition else "..."
+                )
                 parts.add(condition + walk(selection.selection_set))
         return "{" + " ".join(sorted(parts)) + "}"
 
@@ -192,7 +218,9 @@ def shape(document: DocumentNode) -> str:
 
 Variables = dict[str, Any]
 RENAMED = "__renamed"  # appended to every alias by the alias-names experiment
-EMPTY = "__emptied"    # the alias of the `__typename` that fills a selection set the conditions experiment emptied
+EMPTY = (
+    "__emptied"  # the alias of the `__typename` that fills a selection set the conditions experiment emptied
+)
 
 
 class _RenameAliases(Visitor):
@@ -232,7 +260,9 @@ class _ApplyConditions(Visitor):
     def leave_selection_set(self, node: SelectionSetNode, *_args: Any) -> SelectionSetNode | None:
         if node.selections:
             return None
-        typename = FieldNode(alias=NameNode(value=EMPTY), name=NameNode(value="__typename"), arguments=(), directives=())
+        typename = FieldNode(
+            alias=NameNode(value=EMPTY), name=NameNode(value="__typename"), arguments=(), directives=()
+        )
         return SelectionSetNode(selections=(typename,))
 
 
@@ -243,8 +273,11 @@ class _InlineFragments(Visitor):
 
     def enter_fragment_spread(self, node: FragmentSpreadNode, *_args: Any) -> InlineFragmentNode:
         fragment = self.fragments[node.name.value]
-        return InlineFragmentNode(type_condition=fragment.type_condition, directives=node.directives,
-                                  selection_set=fragment.selection_set)
+        return InlineFragmentNode(
+            type_condition=fragment.type_condition,
+            directives=node.directives,
+            selection_set=fragment.selection_set,
+        )
 
 
 def _tidy(document: DocumentNode, variables: Variables) -> tuple[DocumentNode, Variables]:
@@ -261,7 +294,8 @@ def _tidy(document: DocumentNode, variables: Variables) -> tuple[DocumentNode, V
     used = {v.name.value for node in kept for v in _nodes(node.selection_set, VariableNode)}
     operation = copy(operation)
     operation.variable_definitions = tuple(
-        d for d in operation.variable_definitions or () if d.variable.name.value in used)
+        d for d in operation.variable_definitions or () if d.variable.name.value in used
+    )
     return DocumentNode(definitions=(operation, *kept[1:])), {k: v for k, v in variables.items() if k in used}
 
 
@@ -284,8 +318,11 @@ def _rename_keys(value: Any, strip: Callable[[str], str | None]) -> Any:
         for key, item in value.items():
             new = strip(key) if isinstance(key, str) else key
             if new is not None:
-                out[new] = [strip(p) if isinstance(p, str) else p for p in item] if key == "path" and isinstance(
-                    item, list) else _rename_keys(item, strip)
+                out[new] = (
+                    [strip(p) if isinstance(p, str) else p for p in item]
+                    if key == "path" and isinstance(item, list)
+                    else _rename_keys(item, strip)
+                )
         return out
     if isinstance(value, list):
         return [_rename_keys(item, strip) for item in value]
@@ -307,7 +344,9 @@ def _rewrite_aliases(document: DocumentNode, variables: Variables) -> tuple[Docu
     return visit(document, _RenameAliases()), variables
 
 
-def _rewrite_conditions(document: DocumentNode, variables: Variables) -> tuple[DocumentNode, Variables] | None:
+def _rewrite_conditions(
+    document: DocumentNode, variables: Variables
+) -> tuple[DocumentNode, Variables] | None:
     if not any(d.name.value in ("skip", "include") for d in _nodes(document, DirectiveNode)):
         return None
     return _tidy(visit(document, _ApplyConditions(variables)), variables)
@@ -385,8 +424,11 @@ def _errors_at(body: Any, path: Path_) -> list[dict[str, Any]]:
 
 def _services(body: Any, path: Path_) -> set[str]:
     """The subgraphs (`extensions.serviceName`) of the errors at `path`."""
-    return {str(e["extensions"]["serviceName"]) for e in _errors_at(body, path)
-            if (e.get("extensions") or {}).get("serviceName")}
+    return {
+        str(e["extensions"]["serviceName"])
+        for e in _errors_at(body, path)
+        if (e.get("extensions") or {}).get("serviceName")
+    }
 
 
 def _value_at(data: Any, path: Path_) -> tuple[bool, Any]:
@@ -414,7 +456,9 @@ def _value_completion(case: Case, item: Item) -> bool:
     if _services(case.turnout.body, item.path):
         return False
     hidden = (case.reference.body.get("extensions") or {}).get("valueCompletion") or []
-    return item.path in {tuple(e.get("path") or ()) for e in hidden} or bool(case.reference.body.get("errors"))
+    return item.path in {tuple(e.get("path") or ()) for e in hidden} or bool(
+        case.reference.body.get("errors")
+    )
 
 
 def _reported(body: Any) -> dict[Path_, set[str]]:
@@ -439,11 +483,14 @@ def _same_null_another_error(case: Case, item: Item) -> bool:
     for path, services in _reported(other.body).items():
         if path == item.path or services != source:
             continue
-        common = next((n for n, (a, b) in enumerate(zip(item.path, path, strict=False)) if a != b),
-                      min(len(item.path), len(path)))
+        common = next(
+            (n for n, (a, b) in enumerate(zip(item.path, path, strict=False)) if a != b),
+            min(len(item.path), len(path)),
+        )
         if common < min(len(item.path), len(path)) and all(
-                _value_at(answer.body.get("data"), item.path[:common]) == (True, None)
-                for answer in (case.turnout, case.reference)):
+            _value_at(answer.body.get("data"), item.path[:common]) == (True, None)
+            for answer in (case.turnout, case.reference)
+        ):
             return True
     return False
 
@@ -451,20 +498,33 @@ def _same_null_another_error(case: Case, item: Item) -> bool:
 def _null_without_errors(case: Case, item: Item) -> bool:
     """The reference answers `data: null` without any entry in "errors", turnout with data."""
     body = case.reference.body
-    return (item.kind == "value" and item.path == () and body.get("data") is None and not body.get("errors")
-            and case.turnout.body.get("data") is not None)
+    return (
+        item.kind == "value"
+        and item.path == ()
+        and body.get("data") is None
+        and not body.get("errors")
+        and case.turnout.body.get("data") is not None
+    )
 
 
 def _subgraph_error_turnout_avoids(case: Case, item: Item) -> bool:
     """A subgraph error only the reference got, at a field the operation does not select (its plan added it) or
     where turnout has a value from the same subgraphs; and the nulls it caused on its path in the reference."""
     turnout_data = case.turnout.body.get("data")
-    broken = [i.path for i in case.items if i.kind == "error only in reference"
-              and _services(case.reference.body, i.path)
-              and (not case.coordinates(i) or _value_at(turnout_data, i.path)[1] is not None)]
+    broken = [
+        i.path
+        for i in case.items
+        if i.kind == "error only in reference"
+        and _services(case.reference.body, i.path)
+        and (not case.coordinates(i) or _value_at(turnout_data, i.path)[1] is not None)
+    ]
     if item.kind == "error only in reference":
         return item.path in broken
-    return item.kind == "value" and item.reference is None and any(p[: len(item.path)] == item.path for p in broken)
+    return (
+        item.kind == "value"
+        and item.reference is None
+        and any(p[: len(item.path)] == item.path for p in broken)
+    )
 
 
 def _depends_on(experiment: str) -> Callable[[Case, Item], bool]:
@@ -483,18 +543,27 @@ def _interface_object_typename(case: Case, item: Item) -> bool:
     reference = case.reference.body
     if item.kind == "value" and item.reference is None and isinstance(item.turnout, dict) and item.turnout:
         errors = reference.get("errors") or []
-        if any(tuple(e.get("path") or ())[: len(item.path)] == item.path for e in errors if isinstance(e, dict)):
+        if any(
+            tuple(e.get("path") or ())[: len(item.path)] == item.path for e in errors if isinstance(e, dict)
+        ):
             return False
         types = [case.schema.get_type(c.split(".")[0]) for c in case.coordinates(item)]
-        fields = [t.fields.get(c.split(".")[1]) for t, c in zip(types, case.coordinates(item), strict=True)
-                  if isinstance(t, GraphQLObjectType | GraphQLInterfaceType)]
-        return bool(fields) and all(f is not None and isinstance(get_named_type(f.type), GraphQLInterfaceType)
-                                    for f in fields)
+        fields = [
+            t.fields.get(c.split(".")[1])
+            for t, c in zip(types, case.coordinates(item), strict=True)
+            if isinstance(t, GraphQLObjectType | GraphQLInterfaceType)
+        ]
+        return bool(fields) and all(
+            f is not None and isinstance(get_named_type(f.type), GraphQLInterfaceType) for f in fields
+        )
     if item.kind != "only in turnout":
         return False
     found, parent = case.coordinates(item), _value_at(reference.get("data"), item.path[:-1])[1]
-    return isinstance(parent, dict) and bool(found) and all(
-        isinstance(case.schema.get_type(c.split(".")[0]), GraphQLObjectType) for c in found)
+    return (
+        isinstance(parent, dict)
+        and bool(found)
+        and all(isinstance(case.schema.get_type(c.split(".")[0]), GraphQLObjectType) for c in found)
+    )
 
 
 PREDICATES: dict[str, Callable[[Case, Item], bool]] = {
@@ -521,11 +590,13 @@ class Accepted:
     predicate: str | None = None
 
     def accepts(self, case: Case, item: Item) -> bool:
-        return ((not self.sets or case.world in self.sets)
-                and (not self.kinds or item.kind in self.kinds)
-                and (not self.coordinates or bool(self.coordinates & case.coordinates(item)))
-                and (self.shape is None or self.shape.search(case.shape) is not None)
-                and (self.predicate is None or PREDICATES[self.predicate](case, item)))
+        return (
+            (not self.sets or case.world in self.sets)
+            and (not self.kinds or item.kind in self.kinds)
+            and (not self.coordinates or bool(self.coordinates & case.coordinates(item)))
+            and (self.shape is None or self.shape.search(case.shape) is not None)
+            and (self.predicate is None or PREDICATES[self.predicate](case, item))
+        )
 
 
 def load_accepted(path: Path = ACCEPTED_PATH) -> list[Accepted]:
@@ -543,9 +614,16 @@ def load_accepted(path: Path = ACCEPTED_PATH) -> list[Accepted]:
             raise ValueError(f"{where}: predicate must be one of {sorted(PREDICATES)}")
         if not {"sets", "kinds", "coordinates", "shape", "predicate"} & set(entry):
             raise ValueError(f"{where}: matches everything (give a predicate, coordinates, a shape...)")
-        accepted.append(Accepted(
-            id=entry["id"], verdict=entry["verdict"], reason=" ".join(str(entry["reason"]).split()),
-            sets=frozenset(entry.get("sets", ())), kinds=frozenset(entry.get("kinds", ())),
-            coordinates=frozenset(entry.get("coordinates", ())),
-            shape=re.compile(entry["shape"]) if entry.get("shape") else None, predicate=entry.get("predicate")))
+        accepted.append(
+            Accepted(
+                id=entry["id"],
+                verdict=entry["verdict"],
+                reason=" ".join(str(entry["reason"]).split()),
+                sets=frozenset(entry.get("sets", ())),
+                kinds=frozenset(entry.get("kinds", ())),
+                coordinates=frozenset(entry.get("coordinates", ())),
+                shape=re.compile(entry["shape"]) if entry.get("shape") else None,
+                predicate=entry.get("predicate"),
+            )
+        )
     return accepted

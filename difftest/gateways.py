@@ -40,12 +40,15 @@ def _node() -> str:
     pinned = sorted(glob.glob(str(PEERS / "runtime" / "node_modules" / "node-*" / "bin" / "node")))
     node = pinned[0] if pinned else shutil.which("node")
     if node is None or not (PEERS / "node_modules" / "@apollo" / "gateway").is_dir():
-        raise RuntimeError("Apollo Gateway is not installed: run bench/peers/install.sh (Node.js 20 or later)")
+        raise RuntimeError(
+            "Apollo Gateway is not installed: run bench/peers/install.sh (Node.js 20 or later)"
+        )
     return node
 
 
-def _start(procs: ChildProcesses, name: str, argv: list[str], host: str, port: int,
-           env: dict[str, str] | None = None) -> Gateway:
+def _start(
+    procs: ChildProcesses, name: str, argv: list[str], host: str, port: int, env: dict[str, str] | None = None
+) -> Gateway:
     child = procs.start(name, argv, env=env)
     url = f"http://{url_host(host)}:{port}/graphql"
     procs.wait_ready(child, lambda: http_ready(url, body=READY_QUERY), timeout=60)
@@ -57,21 +60,52 @@ def start_turnout(procs: ChildProcesses, supergraph: Path, host: str) -> Gateway
     if turnout is None:
         raise RuntimeError("the turnout command was not found next to this Python (make .venv/.installed)")
     port = free_port(host)
-    return _start(procs, "turnout", [turnout, "serve", "--supergraph", str(supergraph), "--host", host,
-                                     "--port", str(port), "--admin-host", host, "--admin-port", str(free_port(host)),
-                                     "--reload-interval", "0", "--log-level", "warning"], host, port)
+    return _start(
+        procs,
+        "turnout",
+        [
+            turnout,
+            "serve",
+            "--supergraph",
+            str(supergraph),
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--admin-host",
+            host,
+            "--admin-port",
+            str(free_port(host)),
+            "--reload-interval",
+            "0",
+            "--log-level",
+            "warning",
+        ],
+        host,
+        port,
+    )
 
 
 def start_apollo(procs: ChildProcesses, supergraph: Path, host: str) -> Gateway:
     import os
 
     port = free_port(host)
-    argv = [_node(), str(PEERS / "apollo-gateway.mjs"), "--supergraph", str(supergraph), "--host", host,
-            "--port", str(port)]
+    argv = [
+        _node(),
+        str(PEERS / "apollo-gateway.mjs"),
+        "--supergraph",
+        str(supergraph),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     return _start(procs, "apollo", argv, host, port, env={**os.environ, "NODE_ENV": "production"})
 
 
-async def post(session: aiohttp.ClientSession, gateway: Gateway, query: str, variables: dict[str, Any]) -> Answer:
+async def post(
+    session: aiohttp.ClientSession, gateway: Gateway, query: str, variables: dict[str, Any]
+) -> Answer:
     """POSTs one operation as JSON (`Accept: application/json`, so GraphQL errors come with HTTP 200)."""
     body = {"query": query, "variables": variables}
     try:

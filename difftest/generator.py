@@ -37,20 +37,35 @@ Hints = Mapping[str, Sequence[Any]]
 Composite = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
 
 # What the generator records on an operation when it uses it (the tests check that each shows up).
-FEATURES = frozenset({
-    "alias", "alias_shadow", "named_fragment", "fragment_reuse", "inline_fragment", "abstract_every_type",
-    "include", "skip", "variable", "argument", "typename", "typename_root", "typename_alias", "entity_jump",
-    "nested_jump", "same_field_twice",
-})
+FEATURES = frozenset(
+    {
+        "alias",
+        "alias_shadow",
+        "named_fragment",
+        "fragment_reuse",
+        "inline_fragment",
+        "abstract_every_type",
+        "include",
+        "skip",
+        "variable",
+        "argument",
+        "typename",
+        "typename_root",
+        "typename_alias",
+        "entity_jump",
+        "nested_jump",
+        "same_field_twice",
+    }
+)
 
 
 @dataclass(frozen=True)
 class Limits:
     """How big an operation may get."""
 
-    max_depth: int = 4          # levels of fields below a root field
-    max_fields: int = 40        # fields in the document, fragments counted once
-    max_lists: int = 2          # list fields of objects along one path (data grows with their product)
+    max_depth: int = 4  # levels of fields below a root field
+    max_fields: int = 40  # fields in the document, fragments counted once
+    max_lists: int = 2  # list fields of objects along one path (data grows with their product)
     max_root_fields: int = 3
 
 
@@ -74,7 +89,9 @@ class Operation:
 class Generator:
     """Operations over `model.api_schema`; `candidate(seed, index)` is a function of its arguments alone."""
 
-    def __init__(self, model: SupergraphModel, hints: Hints | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self, model: SupergraphModel, hints: Hints | None = None, limits: Limits | None = None
+    ) -> None:
         self.model = model
         self.schema = model.api_schema
         self.hints: Hints = hints or {}
@@ -130,11 +147,20 @@ class _Build:
 
     # -- selections ------------------------------------------------------------------------------------------
 
-    def selection_set(self, parent: Composite, depth: int, lists: int, graphs: frozenset[str], jumps: int,
-                      used: set[str] | None = None) -> str:
+    def selection_set(
+        self,
+        parent: Composite,
+        depth: int,
+        lists: int,
+        graphs: frozenset[str],
+        jumps: int,
+        used: set[str] | None = None,
+    ) -> str:
         rng, used = self.rng, set() if used is None else used
         items: list[str] = []
-        if isinstance(parent, GraphQLUnionType) or (isinstance(parent, GraphQLInterfaceType) and rng.random() < 0.7):
+        if isinstance(parent, GraphQLUnionType) or (
+            isinstance(parent, GraphQLInterfaceType) and rng.random() < 0.7
+        ):
             self.features.add("abstract_every_type")
             if rng.random() < 0.5:
                 items.append(self.typename(used, depth))
@@ -151,17 +177,22 @@ class _Build:
                 items.append(self.fragment(parent, depth, lists, graphs, jumps, used))
         return "{ " + " ".join(items or [self.typename(used, depth)]) + " }"
 
-    def fragment(self, on: Composite, depth: int, lists: int, graphs: frozenset[str], jumps: int,
-                 used: set[str]) -> str:
+    def fragment(
+        self, on: Composite, depth: int, lists: int, graphs: frozenset[str], jumps: int, used: set[str]
+    ) -> str:
         """A spread of a named fragment on `on` (a new one, or one written before), or an inline fragment."""
         rng = self.rng
-        done = [name for name, d, n in self.finished.get(on.name, ()) if d >= depth and n >= lists]  # within bounds
+        done = [
+            name for name, d, n in self.finished.get(on.name, ()) if d >= depth and n >= lists
+        ]  # within bounds
         if done and rng.random() < 0.3:
             self.features.add("fragment_reuse")
             return "..." + rng.choice(done)
         if rng.random() < 0.4:
             name = f"F{len(self.fragments) + 1}"
-            self.fragments[name] = ""  # reserves the name; a fragment never spreads itself (it is not finished)
+            self.fragments[name] = (
+                ""  # reserves the name; a fragment never spreads itself (it is not finished)
+            )
             body = self.selection_set(on, depth, lists, graphs, jumps)
             self.fragments[name] = f"fragment {name} on {on.name} {body}"
             self.finished.setdefault(on.name, []).append((name, depth, lists))
@@ -171,13 +202,23 @@ class _Build:
         condition = self.condition() if rng.random() < 0.15 else ""
         return f"... on {on.name}{condition} " + self.selection_set(on, depth, lists, graphs, jumps, used)
 
-    def pick_fields(self, parent: GraphQLObjectType | GraphQLInterfaceType, count: int, depth: int, lists: int,
-                    graphs: frozenset[str], jumps: int, used: set[str]) -> list[str]:
+    def pick_fields(
+        self,
+        parent: GraphQLObjectType | GraphQLInterfaceType,
+        count: int,
+        depth: int,
+        lists: int,
+        graphs: frozenset[str],
+        jumps: int,
+        used: set[str],
+    ) -> list[str]:
         limits, rng = self.gen.limits, self.rng
         candidates: list[tuple[str, GraphQLField, bool]] = []
         for name, definition in parent.fields.items():
             composite = is_composite_type(get_named_type(definition.type))
-            if composite and (depth >= limits.max_depth or (lists >= limits.max_lists and _lists(definition))):
+            if composite and (
+                depth >= limits.max_depth or (lists >= limits.max_lists and _lists(definition))
+            ):
                 continue
             own = self.gen.graphs(parent.name, name)
             candidates.append((name, definition, bool(graphs) and not own & graphs))
@@ -194,8 +235,17 @@ class _Build:
                 self.features.add("nested_jump" if jumps else "entity_jump")
         return picked
 
-    def field(self, parent: GraphQLObjectType | GraphQLInterfaceType, name: str, definition: GraphQLField,
-              depth: int, lists: int, graphs: frozenset[str], jumps: int, used: set[str]) -> str:
+    def field(
+        self,
+        parent: GraphQLObjectType | GraphQLInterfaceType,
+        name: str,
+        definition: GraphQLField,
+        depth: int,
+        lists: int,
+        graphs: frozenset[str],
+        jumps: int,
+        used: set[str],
+    ) -> str:
         rng = self.rng
         self.fields += 1
         response = name
@@ -203,7 +253,9 @@ class _Build:
             others = [other for other in parent.fields if other != name]
             if others and rng.random() < 0.5:
                 response = rng.choice(others)
-                self.features.add("alias_shadow")  # `email: name`: an alias named like another field of the type
+                self.features.add(
+                    "alias_shadow"
+                )  # `email: name`: an alias named like another field of the type
             else:
                 response = f"{name}{self.fields}"
                 self.features.add("alias")
@@ -281,8 +333,11 @@ class _Build:
         if isinstance(nullable, GraphQLList):
             return [self.random_value(nullable.of_type, depth + 1) for _ in range(rng.randint(0, 2))]
         if isinstance(nullable, GraphQLInputObjectType):
-            return {name: self.random_value(f.type, depth + 1) for name, f in nullable.fields.items()
-                    if (isinstance(f.type, GraphQLNonNull) and f.default_value is Undefined) or rng.random() < 0.5}
+            return {
+                name: self.random_value(f.type, depth + 1)
+                for name, f in nullable.fields.items()
+                if (isinstance(f.type, GraphQLNonNull) and f.default_value is Undefined) or rng.random() < 0.5
+            }
         if isinstance(nullable, GraphQLEnumType):
             return rng.choice(list(nullable.values))
         if nullable.name in self.gen.hints:
@@ -307,7 +362,9 @@ def _nullable(type_: Any) -> Any:
 
 def _lists(definition: GraphQLField) -> int:
     """1 when the field is a list of objects."""
-    return int(is_list_type(_nullable(definition.type)) and is_composite_type(get_named_type(definition.type)))
+    return int(
+        is_list_type(_nullable(definition.type)) and is_composite_type(get_named_type(definition.type))
+    )
 
 
 def _literal(value: Any, type_: GraphQLInputType) -> str:

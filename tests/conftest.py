@@ -21,11 +21,21 @@ RunSubgraphs = Callable[..., dict[str, RunningSubgraph]]
 
 # Modules that start gateway processes, drive load or explore many generated inputs: marked `slow`, left out by
 # `make test-fast` (measured: each costs seconds to minutes; everything else runs in under two minutes).
-SLOW = ("operations/", "browser/", "hardening/test_hardening_fuzz.py", "hardening/test_hardening_connections.py",
-        "hardening/test_hardening_work.py", "hardening/test_hardening_properties.py",
-        "hardening/test_hardening_deadline.py", "migration/test_evidence_scenario.py", "difftest/test_generator.py",
-        "test_demo_command.py", "compose/test_dev.py", "compose/test_differential.py",
-        "compose/test_random_differential.py")
+SLOW = (
+    "operations/",
+    "browser/",
+    "hardening/test_hardening_fuzz.py",
+    "hardening/test_hardening_connections.py",
+    "hardening/test_hardening_work.py",
+    "hardening/test_hardening_properties.py",
+    "hardening/test_hardening_deadline.py",
+    "migration/test_evidence_scenario.py",
+    "difftest/test_generator.py",
+    "test_demo_command.py",
+    "compose/test_dev.py",
+    "compose/test_differential.py",
+    "compose/test_random_differential.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

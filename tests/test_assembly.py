@@ -38,59 +38,91 @@ def refused(model: SupergraphModel, *configs: MigrationConfig) -> str:
 
 
 def test_a_declared_migration_is_built_with_its_settings() -> None:
-    [built] = build(CLASSROOM, migration(
-        name="assignments", **{"from": "monolith", "to": "assignments"},
-        fields=["Assignment.createdDate", "Query.assignments", "Assignment.createdDate"],
-        rules={"Assignment.tags": {"unordered": True}, "Assignment.*": {"null_equals_missing": True}},
-        sample_rate=0.5, noise_rate=0.2, reverse_compare=True, gates={"min_comparisons": 10},
-    ))
+    [built] = build(
+        CLASSROOM,
+        migration(
+            name="assignments",
+            **{"from": "monolith", "to": "assignments"},
+            fields=["Assignment.createdDate", "Query.assignments", "Assignment.createdDate"],
+            rules={"Assignment.tags": {"unordered": True}, "Assignment.*": {"null_equals_missing": True}},
+            sample_rate=0.5,
+            noise_rate=0.2,
+            reverse_compare=True,
+            gates={"min_comparisons": 10},
+        ),
+    )
     assert built.name == "assignments"
     assert (built.from_subgraph, built.to_subgraph, built.label) == ("monolith", "assignments", None)
     assert built.fields == ("Assignment.createdDate", "Query.assignments")  # duplicates dropped, order kept
-    assert built.rules == {"Assignment.tags": CoordinateRule(unordered=True),
-                           "Assignment.*": CoordinateRule(null_equals_missing=True)}
+    assert built.rules == {
+        "Assignment.tags": CoordinateRule(unordered=True),
+        "Assignment.*": CoordinateRule(null_equals_missing=True),
+    }
     assert (built.sample_rate, built.noise_rate, built.reverse_compare) == (0.5, 0.2, True)
     assert built.gates == Gates(min_comparisons=10)
 
 
 def test_subgraph_names_are_checked() -> None:
-    message = refused(CLASSROOM, migration(**{"from": "monolith", "to": "assignment"}, fields=["Assignment.title"]))
-    assert message == ("migration m: the supergraph has no subgraph named 'assignment' (it has assignments, "
-                       "monolith)")
-    message = refused(CLASSROOM, migration(**{"from": "MONOLITH", "to": "assignments"}, fields=["Assignment.title"]))
+    message = refused(
+        CLASSROOM, migration(**{"from": "monolith", "to": "assignment"}, fields=["Assignment.title"])
+    )
+    assert message == (
+        "migration m: the supergraph has no subgraph named 'assignment' (it has assignments, monolith)"
+    )
+    message = refused(
+        CLASSROOM, migration(**{"from": "MONOLITH", "to": "assignments"}, fields=["Assignment.title"])
+    )
     assert "no subgraph named 'MONOLITH'" in message  # the subgraph's name, not its join__Graph value
 
 
 def test_from_and_to_are_required_and_distinct() -> None:
     assert "`from` and `to` subgraphs are required" in refused(
-        CLASSROOM, migration(to="assignments", fields=["Assignment.title"]))
-    assert refused(CLASSROOM, migration(**{"from": "monolith", "to": "monolith"}, fields=["Assignment.title"])) == (
-        "migration m: `from` and `to` are both 'monolith'")
+        CLASSROOM, migration(to="assignments", fields=["Assignment.title"])
+    )
+    assert refused(
+        CLASSROOM, migration(**{"from": "monolith", "to": "monolith"}, fields=["Assignment.title"])
+    ) == ("migration m: `from` and `to` are both 'monolith'")
 
 
-@pytest.mark.parametrize("coordinate", ["Assignment.dueDate", "Homework.title", "Assignment", "assignments", ""])
+@pytest.mark.parametrize(
+    "coordinate", ["Assignment.dueDate", "Homework.title", "Assignment", "assignments", ""]
+)
 def test_coordinates_are_checked(coordinate: str) -> None:
-    message = refused(CLASSROOM, migration(**{"from": "monolith", "to": "assignments"},
-                                           fields=["Assignment.title", coordinate]))
+    message = refused(
+        CLASSROOM,
+        migration(**{"from": "monolith", "to": "assignments"}, fields=["Assignment.title", coordinate]),
+    )
     assert message.startswith(f"migration m: {coordinate} is not a field of the supergraph")
 
 
 def test_a_migration_needs_fields() -> None:
-    assert refused(CLASSROOM, migration(**{"from": "monolith", "to": "assignments"})) == "migration m: no fields"
+    assert (
+        refused(CLASSROOM, migration(**{"from": "monolith", "to": "assignments"})) == "migration m: no fields"
+    )
 
 
 def test_rules_must_name_fields() -> None:
-    message = refused(CLASSROOM, migration(**{"from": "monolith", "to": "assignments"}, fields=["Assignment.tags"],
-                                           rules={"Assignment.tag": {"unordered": True}}))
+    message = refused(
+        CLASSROOM,
+        migration(
+            **{"from": "monolith", "to": "assignments"},
+            fields=["Assignment.tags"],
+            rules={"Assignment.tag": {"unordered": True}},
+        ),
+    )
     assert message.startswith("migration m: rule for Assignment.tag, which is not a field of the supergraph")
 
 
 def test_a_field_moves_in_one_migration_only() -> None:
     first = migration(name="first", **{"from": "monolith", "to": "assignments"}, fields=["Assignment.title"])
-    second = migration(name="second", **{"from": "monolith", "to": "assignments"},
-                       fields=["Assignment.score", "Assignment.title"])
+    second = migration(
+        name="second",
+        **{"from": "monolith", "to": "assignments"},
+        fields=["Assignment.score", "Assignment.title"],
+    )
     assert refused(CLASSROOM, first, second) == (
-        "migration second: Assignment.title is already moved by migration first")
+        "migration second: Assignment.title is already moved by migration first"
+    )
     assert "two migrations are named 'first'" in refused(CLASSROOM, first, first)
 
 
@@ -102,27 +134,38 @@ def test_a_label_binds_the_override_fields_and_derives_from_and_to() -> None:
 
 
 def test_a_label_accepts_matching_subgraphs_and_its_own_fields() -> None:
-    [built] = build(OVERRIDES, migration(label="percent(25)", fields=["Customer.tier"],
-                                         **{"from": "monolith", "to": "customers"}))
-    assert (built.fields, built.from_subgraph, built.to_subgraph) == (("Customer.tier",), "monolith", "customers")
+    [built] = build(
+        OVERRIDES,
+        migration(label="percent(25)", fields=["Customer.tier"], **{"from": "monolith", "to": "customers"}),
+    )
+    assert (built.fields, built.from_subgraph, built.to_subgraph) == (
+        ("Customer.tier",),
+        "monolith",
+        "customers",
+    )
 
 
 def test_a_label_nobody_uses_is_refused() -> None:
     assert refused(OVERRIDES, migration(label="percent(50)")) == (
-        "migration m: no @override in the supergraph has label 'percent(50)'")
+        "migration m: no @override in the supergraph has label 'percent(50)'"
+    )
     assert "no @override in the supergraph has label" in refused(CLASSROOM, migration(label="percent(25)"))
 
 
 def test_a_label_disagreeing_with_the_config_is_refused() -> None:
     assert refused(OVERRIDES, migration(label="percent(25)", to="monolith")) == (
-        "migration m: `to` is 'monolith', but label 'percent(25)' moves fields to 'customers'")
+        "migration m: `to` is 'monolith', but label 'percent(25)' moves fields to 'customers'"
+    )
     assert refused(OVERRIDES, migration(label="percent(25)", **{"from": "customers"})) == (
-        "migration m: `from` is 'customers', but label 'percent(25)' overrides fields of 'monolith'")
+        "migration m: `from` is 'customers', but label 'percent(25)' overrides fields of 'monolith'"
+    )
     # routing flips the label: a field the label does not override would never move
     assert refused(OVERRIDES, migration(label="percent(25)", fields=["Customer.tier", "Customer.name"])) == (
-        "migration m: Customer.name not overridden with label 'percent(25)' (its fields: Customer.tier)")
-    assert "Customer.nope is not a field" in refused(OVERRIDES, migration(label="percent(25)",
-                                                                         fields=["Customer.nope"]))
+        "migration m: Customer.name not overridden with label 'percent(25)' (its fields: Customer.tier)"
+    )
+    assert "Customer.nope is not a field" in refused(
+        OVERRIDES, migration(label="percent(25)", fields=["Customer.nope"])
+    )
 
 
 def test_one_label_one_migration() -> None:
@@ -136,11 +179,15 @@ def test_no_migrations_is_no_migrations() -> None:
 
 def test_cohort_key_from_config() -> None:
     assert cohort_key(Config()) == CohortKey()
-    assert cohort_key(Config.model_validate({"cohort": {"header": "X-User"}})) == CohortKey(source="header",
-                                                                                           name="X-User")
-    assert cohort_key(Config.model_validate({"cohort": {"claim": "sub"}})) == CohortKey(source="claim", name="sub")
-    assert cohort_key(Config.model_validate({"cohort": {"variable": "userId"}})) == CohortKey(source="variable",
-                                                                                             name="userId")
+    assert cohort_key(Config.model_validate({"cohort": {"header": "X-User"}})) == CohortKey(
+        source="header", name="X-User"
+    )
+    assert cohort_key(Config.model_validate({"cohort": {"claim": "sub"}})) == CohortKey(
+        source="claim", name="sub"
+    )
+    assert cohort_key(Config.model_validate({"cohort": {"variable": "userId"}})) == CohortKey(
+        source="variable", name="userId"
+    )
 
 
 def test_open_store_creates_the_file_and_its_tables(tmp_path: Path) -> None:
@@ -154,7 +201,9 @@ def test_open_store_creates_the_file_and_its_tables(tmp_path: Path) -> None:
     assert path.exists()
 
 
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "mysql://root@127.0.0.1/test", "not a url"])
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///:memory:", "mysql://root@127.0.0.1/test", "not a url"]
+)
 def test_a_store_that_cannot_be_opened_is_an_assembly_error(url: str) -> None:
     with pytest.raises(AssemblyError, match="cannot open the store"):
         open_store(Config(store=StoreConfig(url=url)))
@@ -175,15 +224,24 @@ def tables(path: Path) -> set[str]:
 
 def test_build_gateway_with_migrations_wires_an_engine(tmp_path: Path) -> None:
     db = tmp_path / "store" / "turnout.db"
-    cfg = Config.model_validate({
-        "store": {"url": f"sqlite:///{db}", "flush_interval": 0.25, "full_values": True},
-        "cohort": {"header": "x-user"},
-        "refresh_interval": 0.5,
-        "subgraph_timeout": 3,
-        "shadow": {"queue_size": 7, "concurrency": 2, "timeout": 60},
-        "migrations": [{"name": "assignments", "from": "monolith", "to": "assignments",
-                        "fields": ["Assignment.createdDate"], "sample_rate": 1.0}],
-    })
+    cfg = Config.model_validate(
+        {
+            "store": {"url": f"sqlite:///{db}", "flush_interval": 0.25, "full_values": True},
+            "cohort": {"header": "x-user"},
+            "refresh_interval": 0.5,
+            "subgraph_timeout": 3,
+            "shadow": {"queue_size": 7, "concurrency": 2, "timeout": 60},
+            "migrations": [
+                {
+                    "name": "assignments",
+                    "from": "monolith",
+                    "to": "assignments",
+                    "fields": ["Assignment.createdDate"],
+                    "sample_rate": 1.0,
+                }
+            ],
+        }
+    )
     gateway = build_gateway(cfg, CLASSROOM)
     engine = gateway.engine
     assert engine is not None
@@ -195,8 +253,13 @@ def test_build_gateway_with_migrations_wires_an_engine(tmp_path: Path) -> None:
     assert engine.shadow.timeout == 3  # never longer than the primary's
     assert isinstance(engine.state_source, Store)
     assert db.exists()
-    assert {"turnout_migration_state", "turnout_stage_log", "turnout_comparisons", "turnout_diff_groups",
-            "turnout_diff_samples"} <= tables(db)
+    assert {
+        "turnout_migration_state",
+        "turnout_stage_log",
+        "turnout_comparisons",
+        "turnout_diff_groups",
+        "turnout_diff_samples",
+    } <= tables(db)
     assert any(isinstance(getattr(hook, "__self__", None), Recorder) for hook in gateway.on_start)
 
     store: Store = engine.state_source
@@ -231,8 +294,9 @@ def test_build_gateway_without_migrations_has_no_engine_and_no_store(tmp_path: P
 
 def test_build_gateway_refuses_a_migration_that_does_not_fit(tmp_path: Path) -> None:
     db = tmp_path / "turnout.db"
-    cfg = Config.model_validate({"store": {"url": f"sqlite:///{db}"},
-                                 "migrations": [{"name": "x", "label": "percent(25)"}]})
+    cfg = Config.model_validate(
+        {"store": {"url": f"sqlite:///{db}"}, "migrations": [{"name": "x", "label": "percent(25)"}]}
+    )
     with pytest.raises(AssemblyError, match="no @override in the supergraph has label"):
         build_gateway(cfg, CLASSROOM)
     assert not db.exists()  # checked before anything is opened
@@ -241,10 +305,14 @@ def test_build_gateway_refuses_a_migration_that_does_not_fit(tmp_path: Path) -> 
 def test_build_gateway_with_a_store_it_cannot_open(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("", encoding="utf-8")
-    cfg = Config.model_validate({
-        "store": {"url": f"sqlite:///{blocker / 'turnout.db'}"},  # its folder would be a file
-        "migrations": [{"name": "m", "from": "monolith", "to": "assignments", "fields": ["Assignment.title"]}],
-    })
+    cfg = Config.model_validate(
+        {
+            "store": {"url": f"sqlite:///{blocker / 'turnout.db'}"},  # its folder would be a file
+            "migrations": [
+                {"name": "m", "from": "monolith", "to": "assignments", "fields": ["Assignment.title"]}
+            ],
+        }
+    )
     with pytest.raises(AssemblyError, match=f"cannot open the store sqlite:///{blocker}/turnout.db: "):
         build_gateway(cfg, CLASSROOM)
 

@@ -75,8 +75,17 @@ def test_yaml_is_read_in_full(tmp_path: Path) -> None:
     assert first.fields == ["Assignment.createdDate", "Query.assignments"]
     assert first.rules["Assignment.tags"].unordered
     assert first.rules["Assignment.score"].float_tolerance == 0.01
-    assert (first.gates.min_comparisons, first.gates.min_match_rate, first.gates.min_operations) == (10, 0.95, 1)
-    assert (second.name, second.label, second.from_subgraph, second.fields) == ("tiers", "percent(25)", None, [])
+    assert (first.gates.min_comparisons, first.gates.min_match_rate, first.gates.min_operations) == (
+        10,
+        0.95,
+        1,
+    )
+    assert (second.name, second.label, second.from_subgraph, second.fields) == (
+        "tiers",
+        "percent(25)",
+        None,
+        [],
+    )
 
 
 def test_an_empty_file_is_the_defaults(tmp_path: Path) -> None:
@@ -85,8 +94,11 @@ def test_an_empty_file_is_the_defaults(tmp_path: Path) -> None:
 
 
 def test_precedence_yaml_then_environment_then_flags(tmp_path: Path) -> None:
-    path = write(tmp_path, "supergraph: from-yaml.graphql\nserver: {host: yaml-host, port: 4100}\n"
-                           "log_level: error\nstore: {url: 'sqlite:///yaml.db'}\n")
+    path = write(
+        tmp_path,
+        "supergraph: from-yaml.graphql\nserver: {host: yaml-host, port: 4100}\n"
+        "log_level: error\nstore: {url: 'sqlite:///yaml.db'}\n",
+    )
     env = {
         "TURNOUT_PORT": "4200",
         "TURNOUT_LOG_LEVEL": "debug",
@@ -97,17 +109,19 @@ def test_precedence_yaml_then_environment_then_flags(tmp_path: Path) -> None:
     }
     flags = {("server", "port"): 4300, ("supergraph",): None, ("log_level",): "info"}
     cfg = load_config(path, env=env, overrides=flags)
-    assert cfg.server.host == "yaml-host"               # only the file sets it
-    assert cfg.server.port == 4300                      # the flag beats the variable and the file
+    assert cfg.server.host == "yaml-host"  # only the file sets it
+    assert cfg.server.port == 4300  # the flag beats the variable and the file
     assert cfg.log_level == "info"
-    assert cfg.supergraph == "from-env.graphql"         # a flag left at None does not override
-    assert cfg.store.url == "sqlite:///env.db"          # the variable beats the file
-    assert cfg.server.introspection is False            # parsed from text
+    assert cfg.supergraph == "from-env.graphql"  # a flag left at None does not override
+    assert cfg.store.url == "sqlite:///env.db"  # the variable beats the file
+    assert cfg.server.introspection is False  # parsed from text
 
 
 def test_environment_reaches_into_sections_the_file_leaves_empty(tmp_path: Path) -> None:
-    cfg = load_config(write(tmp_path, "server:\nstore:\n"), env={"TURNOUT_HOST": "0.0.0.0",
-                                                                  "TURNOUT_STORE_URL": "sqlite:///x.db"})
+    cfg = load_config(
+        write(tmp_path, "server:\nstore:\n"),
+        env={"TURNOUT_HOST": "0.0.0.0", "TURNOUT_STORE_URL": "sqlite:///x.db"},
+    )
     assert cfg.server.host == "0.0.0.0"
     assert cfg.store.url == "sqlite:///x.db"
 
@@ -154,20 +168,41 @@ def test_a_file_that_is_not_text(tmp_path: Path) -> None:
         ("migrations:\n  - name: m\n    form: monolith\n", "migrations[0].form: unknown setting"),
         ("subgraph_timeout: -1\n", "subgraph_timeout: Input should be greater than 0"),
         ("subgraph_timeout: 0\n", "subgraph_timeout: Input should be greater than 0"),
-        ("subgraphs:\n  accounts:\n    timeout: -5\n", "subgraphs.accounts.timeout: Input should be greater than 0"),
+        (
+            "subgraphs:\n  accounts:\n    timeout: -5\n",
+            "subgraphs.accounts.timeout: Input should be greater than 0",
+        ),
         ("shadow:\n  timeout: -0.5\n", "shadow.timeout: Input should be greater than 0"),
         ("server:\n  port: 70000\n", "server.port: Input should be less than or equal to 65535"),
-        ("migrations:\n  - name: m\n    sample_rate: 1.5\n",
-         "migrations[0].sample_rate: Input should be less than or equal to 1"),
-        ("migrations:\n  - name: m\n    noise_rate: -0.1\n",
-         "migrations[0].noise_rate: Input should be greater than or equal to 0"),
-        ("migrations:\n  - name: m\n    gates: {min_match_rate: 2}\n",
-         "migrations[0].gates.min_match_rate: Input should be less than or equal to 1"),
-        ("migrations:\n  - from: monolith\n    to: assignments\n", "migrations[0].name: required setting missing"),
-        ("migrations:\n  - name: a\n  - name: b\n  - {from: monolith}\n", "migrations[2].name: required setting missing"),
+        (
+            "migrations:\n  - name: m\n    sample_rate: 1.5\n",
+            "migrations[0].sample_rate: Input should be less than or equal to 1",
+        ),
+        (
+            "migrations:\n  - name: m\n    noise_rate: -0.1\n",
+            "migrations[0].noise_rate: Input should be greater than or equal to 0",
+        ),
+        (
+            "migrations:\n  - name: m\n    gates: {min_match_rate: 2}\n",
+            "migrations[0].gates.min_match_rate: Input should be less than or equal to 1",
+        ),
+        (
+            "migrations:\n  - from: monolith\n    to: assignments\n",
+            "migrations[0].name: required setting missing",
+        ),
+        (
+            "migrations:\n  - name: a\n  - name: b\n  - {from: monolith}\n",
+            "migrations[2].name: required setting missing",
+        ),
         ("migrations:\n  - name: 'has spaces'\n", "migrations[0].name: String should match pattern"),
-        ("migrations:\n  - name: m\n  - name: m\n", "migrations: two migrations are named 'm'; names must be unique"),
-        ("log_level: loud\n", "log_level: unknown log level 'loud'; one of critical, error, warning, info, debug"),
+        (
+            "migrations:\n  - name: m\n  - name: m\n",
+            "migrations: two migrations are named 'm'; names must be unique",
+        ),
+        (
+            "log_level: loud\n",
+            "log_level: unknown log level 'loud'; one of critical, error, warning, info, debug",
+        ),
         ("server: 4000\n", "server: Input should be a valid dictionary"),
     ],
 )
@@ -179,7 +214,12 @@ def test_invalid_settings_say_where_and_why(tmp_path: Path, text: str, expected:
 
 def test_every_problem_is_listed(tmp_path: Path) -> None:
     message = error_of(tmp_path, "subgraph_timeout: -1\nbogus: 1\nmigrations:\n  - sample_rate: 3\n")
-    for part in ("subgraph_timeout:", "bogus: unknown setting", "migrations[0].name:", "migrations[0].sample_rate:"):
+    for part in (
+        "subgraph_timeout:",
+        "bogus: unknown setting",
+        "migrations[0].name:",
+        "migrations[0].sample_rate:",
+    ):
         assert part in message
 
 
@@ -201,5 +241,7 @@ def test_a_bad_flag_is_named() -> None:
 
 def test_a_variable_cannot_reach_into_a_setting_that_is_not_a_section(tmp_path: Path) -> None:
     message = error_of(tmp_path, "server: 4000\n", env={"TURNOUT_HOST": "0.0.0.0"})
-    assert message == (f"invalid configuration in {tmp_path / 'turnout.yaml'}: server must be a mapping of settings "
-                       "to take TURNOUT_HOST")
+    assert message == (
+        f"invalid configuration in {tmp_path / 'turnout.yaml'}: server must be a mapping of settings "
+        "to take TURNOUT_HOST"
+    )

@@ -53,18 +53,42 @@ def test_demo_runs_its_story_and_prints_the_final_table(tmp_path: Path) -> None:
     admin = _free_ports(1, {port, *range(subgraphs, subgraphs + 3)})
     turnout = str(Path(sys.executable).parent / "turnout")
     result = subprocess.run(
-        [turnout, "demo", "--duration", "0", "--step-seconds", "2", "--port", str(port),
-         "--admin-port", str(admin), "--subgraph-port", str(subgraphs), "--store", str(tmp_path / "fresh" / "demo.db")],
-        cwd=REPO, capture_output=True, text=True, timeout=240, env={**os.environ, "COLUMNS": "200"},
+        [
+            turnout,
+            "demo",
+            "--duration",
+            "0",
+            "--step-seconds",
+            "2",
+            "--port",
+            str(port),
+            "--admin-port",
+            str(admin),
+            "--subgraph-port",
+            str(subgraphs),
+            "--store",
+            str(tmp_path / "fresh" / "demo.db"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "COLUMNS": "200"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    final = out[out.rindex(" final "):]
-    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[1:-1]]
-            for line in final.splitlines() if line.startswith("│") and line.split("│")[1].strip()}
+    final = out[out.rindex(" final ") :]
+    rows = {
+        line.split("│")[1].strip(): [c.strip() for c in line.split("│")[1:-1]]
+        for line in final.splitlines()
+        if line.startswith("│") and line.split("│")[1].strip()
+    }
     progress, assignments = rows["progress"], rows["assignments"]
     # progress went all the way to migrated at 100%, with fallbacks recorded while its service was down
-    assert progress[2:4] == ["removed", "-"]  # all the way: migrated at 100%, then removed after a quiet while
+    assert progress[2:4] == [
+        "removed",
+        "-",
+    ]  # all the way: migrated at 100%, then removed after a quiet while
     assert int(progress[9]) > 0  # fallbacks
     # the match rate the table shows is the store's, by the one definition (candidate errors are non-matches)
     with Store.open(f"sqlite:///{tmp_path / 'fresh' / 'demo.db'}") as store:

@@ -22,7 +22,9 @@ def test_the_configmap_config_loads_and_the_pod_waits_long_enough_for_the_drain(
     config = tmp_path / "turnout.yaml"
     config.write_text(_manifest("configmap.yaml")["data"]["turnout.yaml"], encoding="utf-8")
     secret = _manifest("secret.example.yaml")["stringData"]
-    cfg = load_config(config, env={"TURNOUT_STORE_URL": secret["store-url"], "TURNOUT_ADMIN_TOKEN": secret["admin-token"]})
+    cfg = load_config(
+        config, env={"TURNOUT_STORE_URL": secret["store-url"], "TURNOUT_ADMIN_TOKEN": secret["admin-token"]}
+    )
     assert cfg.store.url.startswith("postgresql+psycopg://") and cfg.server.port == 4000
     assert cfg.log_format == "json" and cfg.server.drain_delay > 0
     pod = _manifest("deployment.yaml")["spec"]["template"]["spec"]

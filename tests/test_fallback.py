@@ -17,19 +17,28 @@ def _state(data: dict[str, Any], errors: list[dict[str, Any]] | None = None) -> 
 
 
 def _failed(paths: tuple[tuple[str, ...], ...], keys: set[str]) -> FetchRecord:
-    fetch = Fetch(id=0, service=NEW, graph="ASSIGNMENTS", operation="", operation_kind="query",
-                  variable_usages=(), data_keys=frozenset(keys))
-    return FetchRecord(service=NEW, milliseconds=1.0, ok=False, memo_hit=False, root=not paths, fetch=fetch,
-                       paths=paths)
+    fetch = Fetch(
+        id=0,
+        service=NEW,
+        graph="ASSIGNMENTS",
+        operation="",
+        operation_kind="query",
+        variable_usages=(),
+        data_keys=frozenset(keys),
+    )
+    return FetchRecord(
+        service=NEW, milliseconds=1.0, ok=False, memo_hit=False, root=not paths, fetch=fetch, paths=paths
+    )
 
 
 OLD = {"users": [{"id": "u1", "items": [{"id": "a1", "date": "old1"}, {"id": "a2", "date": "old2"}]}]}
 
 
 def test_only_the_objects_named_by_the_errors_are_replaced() -> None:
-    primary = _state({"users": [{"id": "u1", "items": [{"id": "a1", "date": "new1"}, {"id": "a2"}]}]},
-                     [{"message": "x", "path": ["users", 0, "items", 1, "date"],
-                       "extensions": {"serviceName": NEW}}])
+    primary = _state(
+        {"users": [{"id": "u1", "items": [{"id": "a1", "date": "new1"}, {"id": "a2"}]}]},
+        [{"message": "x", "path": ["users", 0, "items", 1, "date"], "extensions": {"serviceName": NEW}}],
+    )
     fallback = _state(copy.deepcopy(OLD))
     assert replace_failed(primary, fallback, [_failed((("users", "@", "items", "@"),), {"date"})], {NEW})
     assert primary.data["users"][0]["items"] == [{"id": "a1", "date": "new1"}, {"id": "a2", "date": "old2"}]
@@ -37,20 +46,29 @@ def test_only_the_objects_named_by_the_errors_are_replaced() -> None:
 
 
 def test_an_error_without_a_path_replaces_every_object_of_the_fetch() -> None:
-    primary = _state({"users": [{"id": "u1", "items": [{"id": "a1"}, {"id": "a2"}]}]},
-                     [{"message": "connection failed", "extensions": {"serviceName": NEW}}])
-    assert replace_failed(primary, _state(copy.deepcopy(OLD)), [_failed((("users", "@", "items", "@"),),
-                                                                        {"date"})], {NEW})
+    primary = _state(
+        {"users": [{"id": "u1", "items": [{"id": "a1"}, {"id": "a2"}]}]},
+        [{"message": "connection failed", "extensions": {"serviceName": NEW}}],
+    )
+    assert replace_failed(
+        primary, _state(copy.deepcopy(OLD)), [_failed((("users", "@", "items", "@"),), {"date"})], {NEW}
+    )
     assert [i["date"] for i in primary.data["users"][0]["items"]] == ["old1", "old2"]
 
 
 def test_objects_that_do_not_match_up_give_up_the_partial_answer() -> None:
     other = {"users": [{"id": "u1", "items": [{"id": "a9", "date": "old9"}, {"id": "a2", "date": "old2"}]}]}
-    primary = _state({"users": [{"id": "u1", "items": [{"id": "a1"}, {"id": "a2"}]}]},
-                     [{"message": "down", "extensions": {"serviceName": NEW}}])
-    assert not replace_failed(primary, _state(other), [_failed((("users", "@", "items", "@"),), {"date"})], {NEW})
+    primary = _state(
+        {"users": [{"id": "u1", "items": [{"id": "a1"}, {"id": "a2"}]}]},
+        [{"message": "down", "extensions": {"serviceName": NEW}}],
+    )
+    assert not replace_failed(
+        primary, _state(other), [_failed((("users", "@", "items", "@"),), {"date"})], {NEW}
+    )
     shorter = {"users": [{"id": "u1", "items": [{"id": "a1", "date": "old1"}]}]}
-    assert not replace_failed(primary, _state(shorter), [_failed((("users", "@", "items", "@"),), {"date"})], {NEW})
+    assert not replace_failed(
+        primary, _state(shorter), [_failed((("users", "@", "items", "@"),), {"date"})], {NEW}
+    )
 
 
 def test_a_failed_root_fetch_takes_its_root_fields() -> None:

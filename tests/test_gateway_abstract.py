@@ -173,10 +173,15 @@ def test_interface_fragment_inside_a_union(library: GatewayRun) -> None:
 
 
 def test_union_member_the_subgraph_cannot_return(library: GatewayRun) -> None:
-    query = "{ search(term: \"u\") { __typename ... on Book { title } ... on Author { name } ... on Film { director } } }"
+    query = '{ search(term: "u") { __typename ... on Book { title } ... on Author { name } ... on Film { director } } }'
     response = library.query(query)
     assert response.json == {
-        "data": {"search": [{"__typename": "Book", "title": "Dune"}, {"__typename": "Author", "name": "Jane Austen"}]}
+        "data": {
+            "search": [
+                {"__typename": "Book", "title": "Dune"},
+                {"__typename": "Author", "name": "Jane Austen"},
+            ]
+        }
     }
     [fetch] = library.requests("books")
     assert fetch.query is not None and "Film" not in fetch.query
@@ -186,8 +191,14 @@ def test_union_member_the_subgraph_cannot_return(library: GatewayRun) -> None:
 def test_typename_only_on_a_union(library: GatewayRun) -> None:
     response = library.query("{ topRated { __typename } }")
     assert response.json == {
-        "data": {"topRated": [{"__typename": "Book"}, {"__typename": "Film"}, {"__typename": "Film"},
-                              {"__typename": "Book"}]}
+        "data": {
+            "topRated": [
+                {"__typename": "Book"},
+                {"__typename": "Film"},
+                {"__typename": "Film"},
+                {"__typename": "Book"},
+            ]
+        }
     }
     assert library.calls() == {"books": 0, "films": 0, "ratings": 1}
 
@@ -220,9 +231,14 @@ def media_specs() -> list[SubgraphSpec]:
         SubgraphSpec(
             "media",
             sdls["media"],
-            data={"Book": [m for m in media if m["__typename"] == "Book"],
-                  "Movie": [m for m in media if m["__typename"] == "Movie"]},
-            root={"media": media, "mediaItem": lambda *_, id: next((m for m in media if m["id"] == id), None)},
+            data={
+                "Book": [m for m in media if m["__typename"] == "Book"],
+                "Movie": [m for m in media if m["__typename"] == "Movie"],
+            },
+            root={
+                "media": media,
+                "mediaItem": lambda *_, id: next((m for m in media if m["id"] == id), None),
+            },
         ),
         SubgraphSpec(
             "reviews",
@@ -231,7 +247,8 @@ def media_specs() -> list[SubgraphSpec]:
                 "topRated": top_rated,
                 "Media.averageRating": lambda m, _info: sum(RATINGS[m["id"]]) / len(RATINGS[m["id"]]),
                 "Media.reviews": lambda m, _info: [
-                    {"id": f"{m['id']}-{n}", "body": "ok", "rating": r} for n, r in enumerate(RATINGS[m["id"]])
+                    {"id": f"{m['id']}-{n}", "body": "ok", "rating": r}
+                    for n, r in enumerate(RATINGS[m["id"]])
                 ],
             },
         ),
@@ -270,9 +287,13 @@ def test_interface_object_typename_alone(media: GatewayRun) -> None:
 
 
 def test_fragments_on_implementors_from_an_interface_object(media: GatewayRun) -> None:
-    response = media.query("{ topRated(first: 2) { id ... on Book { author pages } ... on Movie { director } } }")
+    response = media.query(
+        "{ topRated(first: 2) { id ... on Book { author pages } ... on Movie { director } } }"
+    )
     assert response.json == {
-        "data": {"topRated": [{"id": "2", "director": "Scott"}, {"id": "1", "author": "Herbert", "pages": 412}]}
+        "data": {
+            "topRated": [{"id": "2", "director": "Scott"}, {"id": "1", "author": "Herbert", "pages": 412}]
+        }
     }
 
 
@@ -295,10 +316,18 @@ def test_fields_added_to_an_interface_from_another_subgraph(media: GatewayRun) -
     assert response.json == {
         "data": {
             "media": [
-                {"__typename": "Book", "title": "Dune", "averageRating": 4.5,
-                 "reviews": [{"rating": 4}, {"rating": 5}]},
-                {"__typename": "Movie", "title": "Alien", "averageRating": 5.0,
-                 "reviews": [{"rating": 5}, {"rating": 5}]},
+                {
+                    "__typename": "Book",
+                    "title": "Dune",
+                    "averageRating": 4.5,
+                    "reviews": [{"rating": 4}, {"rating": 5}],
+                },
+                {
+                    "__typename": "Movie",
+                    "title": "Alien",
+                    "averageRating": 5.0,
+                    "reviews": [{"rating": 5}, {"rating": 5}],
+                },
                 {"__typename": "Book", "title": "Emma", "averageRating": 2.0, "reviews": [{"rating": 2}]},
             ]
         }
@@ -313,7 +342,9 @@ def test_fields_added_to_an_interface_from_another_subgraph(media: GatewayRun) -
 
 
 def test_interface_object_field_inside_an_implementor_fragment(media: GatewayRun) -> None:
-    response = media.query('{ mediaItem(id: "2") { title ... on Movie { minutes averageRating } ... on Book { pages } } }')
+    response = media.query(
+        '{ mediaItem(id: "2") { title ... on Movie { minutes averageRating } ... on Book { pages } } }'
+    )
     assert response.json == {"data": {"mediaItem": {"title": "Alien", "minutes": 117, "averageRating": 5.0}}}
     [fetch] = media.requests("reviews")
     assert fetch.representations == [{"__typename": "Media", "id": "2"}]

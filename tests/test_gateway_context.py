@@ -32,13 +32,20 @@ def specs() -> list[SubgraphSpec]:
     wallets = [{"id": w} for w in CENTS]
     return [
         SubgraphSpec(
-            name="accounts", sdl=sdls["accounts"],
+            name="accounts",
+            sdl=sdls["accounts"],
             data={"Account": ACCOUNTS, "Wallet": wallets},
-            root={"account": lambda _o, _i, id: next((a for a in ACCOUNTS if a["id"] == id), None),
-                  "accounts": ACCOUNTS, "Wallet.balance": balance},
+            root={
+                "account": lambda _o, _i, id: next((a for a in ACCOUNTS if a["id"] == id), None),
+                "accounts": ACCOUNTS,
+                "Wallet.balance": balance,
+            },
         ),
-        SubgraphSpec(name="ledger", sdl=sdls["ledger"],
-                     data={"Wallet": [{"id": w, "entries": len(w) * 3} for w in CENTS]}),
+        SubgraphSpec(
+            name="ledger",
+            sdl=sdls["ledger"],
+            data={"Wallet": [{"id": w, "entries": len(w) * 3} for w in CENTS]},
+        ),
     ]
 
 
@@ -46,36 +53,57 @@ def test_each_wallet_gets_its_accounts_currency(run_subgraphs: RunSubgraphs, ser
     subgraphs = run_subgraphs(specs())
     gateway = start_gateway(serve_asgi, "wallets", subgraphs)
     answer = gateway.query("{ accounts { id wallets { id balance entries } } }")
-    assert answer.json == {"data": {"accounts": [
-        {"id": "1", "wallets": [{"id": "w1", "balance": 1050, "entries": 6}, {"id": "w2", "balance": 99, "entries": 6}]},
-        {"id": "2", "wallets": [{"id": "w3", "balance": 2200, "entries": 6}]},
-        {"id": "3", "wallets": [{"id": "w4", "balance": 7, "entries": 6}]},
-    ]}}
+    assert answer.json == {
+        "data": {
+            "accounts": [
+                {
+                    "id": "1",
+                    "wallets": [
+                        {"id": "w1", "balance": 1050, "entries": 6},
+                        {"id": "w2", "balance": 99, "entries": 6},
+                    ],
+                },
+                {"id": "2", "wallets": [{"id": "w3", "balance": 2200, "entries": 6}]},
+                {"id": "3", "wallets": [{"id": "w4", "balance": 7, "entries": 6}]},
+            ]
+        }
+    }
     # one _entities request per currency, each with the wallets of the accounts in that currency
     sent = sorted(
         (r.variables["contextualArgument_1"], sorted(rep["id"] for rep in r.variables["representations"]))
-        for r in entity_requests(subgraphs["accounts"]) if r.variables is not None
+        for r in entity_requests(subgraphs["accounts"])
+        if r.variables is not None
     )
     assert sent == [("EUR", ["w1", "w2", "w4"]), ("USD", ["w3"])]
-    assert all("balance(currency: $contextualArgument_1)" in (r.query or "")
-               for r in entity_requests(subgraphs["accounts"]))
+    assert all(
+        "balance(currency: $contextualArgument_1)" in (r.query or "")
+        for r in entity_requests(subgraphs["accounts"])
+    )
 
 
-def test_client_arguments_and_the_context_together(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
+def test_client_arguments_and_the_context_together(
+    run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi
+) -> None:
     subgraphs = run_subgraphs(specs())
     gateway = start_gateway(serve_asgi, "wallets", subgraphs)
-    answer = gateway.query('query($r: Boolean) { account(id: "2") { currency wallets { balance(rounded: $r) } } }',
-                           {"r": True})
+    answer = gateway.query(
+        'query($r: Boolean) { account(id: "2") { currency wallets { balance(rounded: $r) } } }', {"r": True}
+    )
     assert answer.json == {"data": {"account": {"currency": "USD", "wallets": [{"balance": 2200}]}}}
 
 
-def test_the_context_field_under_an_alias_and_nested_accounts(run_subgraphs: RunSubgraphs,
-                                                              serve_asgi: ServeAsgi) -> None:
+def test_the_context_field_under_an_alias_and_nested_accounts(
+    run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi
+) -> None:
     subgraphs = run_subgraphs(specs())
     gateway = start_gateway(serve_asgi, "wallets", subgraphs)
-    answer = gateway.query('{ a: account(id: "1") { money: currency wallets { balance } } '
-                           'b: account(id: "2") { wallets { balance } } }')
-    assert answer.json == {"data": {
-        "a": {"money": "EUR", "wallets": [{"balance": 1050}, {"balance": 99}]},
-        "b": {"wallets": [{"balance": 2200}]},
-    }}
+    answer = gateway.query(
+        '{ a: account(id: "1") { money: currency wallets { balance } } '
+        'b: account(id: "2") { wallets { balance } } }'
+    )
+    assert answer.json == {
+        "data": {
+            "a": {"money": "EUR", "wallets": [{"balance": 1050}, {"balance": 99}]},
+            "b": {"wallets": [{"balance": 2200}]},
+        }
+    }

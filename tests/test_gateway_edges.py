@@ -17,10 +17,14 @@ from support.fixtures import load_subgraph_sdls
 from support.subgraph import SubgraphSpec
 from test_gateway_support import GatewayRun, Record, RunSubgraphs, ServeAsgi, entity_requests, start_gateway
 
-SIMILAR: list[Record] = [{"__typename": "User", "id": "u2", "name": "Bo"},
-                         {"__typename": "Admin", "id": "a1", "name": "Root"}]
-USERS: list[Record] = [{"__typename": "User", "id": "u1", "name": "Ada", "similarAccounts": SIMILAR},
-                       {"__typename": "User", "id": "u2", "name": "Bo", "similarAccounts": []}]
+SIMILAR: list[Record] = [
+    {"__typename": "User", "id": "u2", "name": "Bo"},
+    {"__typename": "Admin", "id": "a1", "name": "Root"},
+]
+USERS: list[Record] = [
+    {"__typename": "User", "id": "u1", "name": "Ada", "similarAccounts": SIMILAR},
+    {"__typename": "User", "id": "u2", "name": "Bo", "similarAccounts": []},
+]
 
 
 def _no_nickname(user: Record, _info: Any) -> str:
@@ -31,8 +35,10 @@ def edges_specs() -> list[SubgraphSpec]:
     sdls = load_subgraph_sdls("edges")
     users = copy.deepcopy(USERS)
     book = {"__typename": "Book", "id": "b1", "title": "Dune"}
-    people = [{"__typename": "Person", "id": "p1", "name": "Ada", "badge": "gold"},
-              {"__typename": "Person", "id": "p2", "name": "Bo", "badge": "blue"}]
+    people = [
+        {"__typename": "Person", "id": "p1", "name": "Ada", "badge": "gold"},
+        {"__typename": "Person", "id": "p2", "name": "Bo", "badge": "blue"},
+    ]
     member = FederatedInterfaceType("Member")
 
     @member.reference_resolver
@@ -48,15 +54,28 @@ def edges_specs() -> list[SubgraphSpec]:
         return next(p for p in people if p["id"] == representation["id"])
 
     return [
-        SubgraphSpec("shelf", sdls["shelf"], data={"Book": [book], "Person": people}, resolvers=[member, person_type],
-                     root={"book": book, "users": [{"id": u["id"]} for u in users]}),
-        SubgraphSpec("accounts", sdls["accounts"],
-                     data={"User": users, "Book": [{"id": "b1"}], "Member": [{"id": "p1"}, {"id": "p2"}]},
-                     root={"book": {"__typename": "Book", "id": "b1"}, "User.nickname": _no_nickname,
-                           "members": [{"id": "p1"}, {"id": "p2"}],
-                           "Member.handle": lambda member, _info: "@" + member["name"].lower(),
-                           "accounts": [*users, {"__typename": "Admin", "id": "a1", "name": "Root",
-                                                 "similarAccounts": []}]}),
+        SubgraphSpec(
+            "shelf",
+            sdls["shelf"],
+            data={"Book": [book], "Person": people},
+            resolvers=[member, person_type],
+            root={"book": book, "users": [{"id": u["id"]} for u in users]},
+        ),
+        SubgraphSpec(
+            "accounts",
+            sdls["accounts"],
+            data={"User": users, "Book": [{"id": "b1"}], "Member": [{"id": "p1"}, {"id": "p2"}]},
+            root={
+                "book": {"__typename": "Book", "id": "b1"},
+                "User.nickname": _no_nickname,
+                "members": [{"id": "p1"}, {"id": "p2"}],
+                "Member.handle": lambda member, _info: "@" + member["name"].lower(),
+                "accounts": [
+                    *users,
+                    {"__typename": "Admin", "id": "a1", "name": "Root", "similarAccounts": []},
+                ],
+            },
+        ),
     ]
 
 
@@ -71,21 +90,30 @@ def test_a_union_field_answered_as_its_concrete_type_keeps_the_type_name(edges: 
     assert edges.plan("{ book { ... on Book { title } } }").count("__typename") == 1
     assert edges.query("{ book { ... on Book { title } } }").json == {"data": {"book": {"title": "Dune"}}}
     assert edges.query("{ book { ... on Book { t1: __typename title } } }").json == {
-        "data": {"book": {"t1": "Book", "title": "Dune"}}}
+        "data": {"book": {"t1": "Book", "title": "Dune"}}
+    }
 
 
 def test_fields_aliased_apart_inside_an_entity_fetch_come_back_under_their_keys(edges: GatewayRun) -> None:
     query = "{ users { similarAccounts { ... on Admin { name id } ... on User { id name } } } }"
     assert "_t_id_Admin: id" in edges.plan(query)  # the conflict is in the accounts entity fetch
-    expected: dict[str, Any] = {"data": {"users": [
-        {"similarAccounts": [{"id": "u2", "name": "Bo"}, {"name": "Root", "id": "a1"}]},
-        {"similarAccounts": []}]}}
+    expected: dict[str, Any] = {
+        "data": {
+            "users": [
+                {"similarAccounts": [{"id": "u2", "name": "Bo"}, {"name": "Root", "id": "a1"}]},
+                {"similarAccounts": []},
+            ]
+        }
+    }
     assert edges.query(query).json == expected
-    aliased = edges.query("{ a1: users { similarAccounts { ... on Admin { name id } ... on User { id name } } } }")
+    aliased = edges.query(
+        "{ a1: users { similarAccounts { ... on Admin { name id } ... on User { id name } } } }"
+    )
     assert aliased.json == {"data": {"a1": expected["data"]["users"]}}
     # the same selection under a root fetch
-    assert edges.query("{ accounts { ... on User { similarAccounts { ... on Admin { id } ... on User { id } } } } }"
-                       ).json["data"]["accounts"][0] == {"similarAccounts": [{"id": "u2"}, {"id": "a1"}]}
+    assert edges.query(
+        "{ accounts { ... on User { similarAccounts { ... on Admin { id } ... on User { id } } } } }"
+    ).json["data"]["accounts"][0] == {"similarAccounts": [{"id": "u2"}, {"id": "a1"}]}
 
 
 def test_sibling_paths_of_one_type_keep_their_own_fields(edges: GatewayRun) -> None:
@@ -93,9 +121,12 @@ def test_sibling_paths_of_one_type_keep_their_own_fields(edges: GatewayRun) -> N
     one fetch for both would write `x: name` over `users.x` (the id). Each path gets its own fetch."""
     query = "{ users { x: id name } a1: users { x: name } }"
     assert edges.plan(query).count('Fetch(service: "accounts")') == 2
-    assert edges.query(query).json == {"data": {
-        "users": [{"x": "u1", "name": "Ada"}, {"x": "u2", "name": "Bo"}],
-        "a1": [{"x": "Ada"}, {"x": "Bo"}]}}
+    assert edges.query(query).json == {
+        "data": {
+            "users": [{"x": "u1", "name": "Ada"}, {"x": "u2", "name": "Bo"}],
+            "a1": [{"x": "Ada"}, {"x": "Bo"}],
+        }
+    }
 
 
 def test_a_client_alias_named_like_an_internal_key_is_the_clients(edges: GatewayRun) -> None:
@@ -103,8 +134,9 @@ def test_a_client_alias_named_like_an_internal_key_is_the_clients(edges: Gateway
     looks like one keeps its value and its error paths."""
     query = "{ accounts { ... on Admin { _t_id_Admin: name id } ... on User { id } } }"
     assert "_t_id_Admin_: id" in edges.plan(query)
-    assert edges.query(query).json == {"data": {"accounts": [
-        {"id": "u1"}, {"id": "u2"}, {"_t_id_Admin": "Root", "id": "a1"}]}}
+    assert edges.query(query).json == {
+        "data": {"accounts": [{"id": "u1"}, {"id": "u2"}, {"_t_id_Admin": "Root", "id": "a1"}]}
+    }
     nested = edges.query("{ users { _t_n: nickname } }").json
     assert nested["data"] == {"users": [{"_t_n": None}, {"_t_n": None}]}
     assert [e["path"] for e in nested["errors"]] == [["users", 0, "_t_n"], ["users", 1, "_t_n"]]
@@ -117,19 +149,23 @@ def test_an_interface_object_is_sent_its_interface_name_after_the_type_was_asked
     client's `__typename` (read from shelf) has told the object's own type, Person."""
     expected = [{"__typename": "Person", "handle": "@ada"}, {"__typename": "Person", "handle": "@bo"}]
     assert edges.query("{ members { __typename handle } }").json == {"data": {"members": expected}}
-    assert edges.query("{ members { handle } }").json == {"data": {"members": [
-        {"handle": "@ada"}, {"handle": "@bo"}]}}
+    assert edges.query("{ members { handle } }").json == {
+        "data": {"members": [{"handle": "@ada"}, {"handle": "@bo"}]}
+    }
     sent = [r.representations for r in entity_requests(edges.subgraphs["accounts"])]
     assert {rep["__typename"] for reps in sent for rep in reps} == {"Member"}
 
 
-def test_fields_of_an_implementation_behind_an_interface_object_come_from_its_own_entities(edges: GatewayRun
-                                                                                          ) -> None:
+def test_fields_of_an_implementation_behind_an_interface_object_come_from_its_own_entities(
+    edges: GatewayRun,
+) -> None:
     """members come from accounts, where Member is an @interfaceObject. shelf's Member reference resolver tells
     the type only; `badge` of a Person is resolved from Person entities, asked once the type is known."""
     expected = [{"__typename": "Person", "badge": "gold"}, {"__typename": "Person", "badge": "blue"}]
     response = edges.query("{ members { __typename ... on Person { badge } } }")
     assert response.json == {"data": {"members": expected}}
-    sent = [sorted({rep["__typename"] for rep in r.representations})
-            for r in entity_requests(edges.subgraphs["shelf"])]
+    sent = [
+        sorted({rep["__typename"] for rep in r.representations})
+        for r in entity_requests(edges.subgraphs["shelf"])
+    ]
     assert sent == [["Member"], ["Person"]]  # the type first, then the type's fields

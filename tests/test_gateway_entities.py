@@ -40,7 +40,10 @@ def test_multiple_keys_the_key_the_source_knows_is_used(market: GatewayRun) -> N
             "products": [
                 {"title": "Anvil", "createdBy": {"name": "Ada Lovelace", "nickname": "countess"}},
                 {"title": "Gizmo", "createdBy": None},
-                {"title": "Rocket skates", "createdBy": {"name": "Grace Hopper", "nickname": "amazing grace"}},
+                {
+                    "title": "Rocket skates",
+                    "createdBy": {"name": "Grace Hopper", "nickname": "amazing grace"},
+                },
             ]
         }
     }
@@ -54,7 +57,9 @@ def test_multiple_keys_the_key_the_source_knows_is_used(market: GatewayRun) -> N
 def test_multiple_keys_id_key_from_orders(market: GatewayRun) -> None:
     """orders knows buyers by id: the same User is reached through its other key."""
     response = market.query('{ order(id: "o1") { buyer { email name } } }')
-    assert response.json == {"data": {"order": {"buyer": {"email": "ada@example.com", "name": "Ada Lovelace"}}}}
+    assert response.json == {
+        "data": {"order": {"buyer": {"email": "ada@example.com", "name": "Ada Lovelace"}}}
+    }
     [fetch] = market.requests("accounts")
     assert fetch.representations == [{"__typename": "User", "id": "u1"}]
 
@@ -119,7 +124,7 @@ def test_nested_key_then_fields_of_the_nested_entity(market: GatewayRun) -> None
 
 def test_non_resolvable_key_is_never_jumped_into(market: GatewayRun) -> None:
     """catalog declares User.email but its User key is resolvable: false; accounts must serve it."""
-    response = market.query('{ orders { id buyer { email } } }')
+    response = market.query("{ orders { id buyer { email } } }")
     assert response.json == {
         "data": {
             "orders": [
@@ -203,8 +208,13 @@ def test_nested_lists_of_entities(market: GatewayRun) -> None:
                 {
                     "id": "u1",
                     "orders": [
-                        {"id": "o1", "lines": [{"variant": {"color": "red", "stock": 3}},
-                                               {"variant": {"color": "red", "stock": 7}}]},
+                        {
+                            "id": "o1",
+                            "lines": [
+                                {"variant": {"color": "red", "stock": 3}},
+                                {"variant": {"color": "red", "stock": 7}},
+                            ],
+                        },
                         {"id": "o3", "lines": [{"variant": {"color": "blue", "stock": 0}}]},
                     ],
                 },
@@ -225,20 +235,36 @@ def test_two_subgraphs_in_parallel_then_a_third(market: GatewayRun) -> None:
     assert response.json == {
         "data": {
             "orders": [
-                {"id": "o1", "buyer": {"name": "Ada Lovelace"},
-                 "lines": [{"variant": {"stock": 3, "product": anvil}}, {"variant": {"stock": 7, "product": gizmo}}]},
+                {
+                    "id": "o1",
+                    "buyer": {"name": "Ada Lovelace"},
+                    "lines": [
+                        {"variant": {"stock": 3, "product": anvil}},
+                        {"variant": {"stock": 7, "product": gizmo}},
+                    ],
+                },
                 {"id": "o2", "buyer": None, "lines": [{"variant": {"stock": 1, "product": skates}}]},
-                {"id": "o3", "buyer": {"name": "Ada Lovelace"}, "lines": [{"variant": {"stock": 0, "product": anvil}}]},
+                {
+                    "id": "o3",
+                    "buyer": {"name": "Ada Lovelace"},
+                    "lines": [{"variant": {"stock": 0, "product": anvil}}],
+                },
                 {"id": "o4", "buyer": {"name": "Alan Turing"}, "lines": []},
             ]
         }
     }
     # buyers by id and creators by email: two different positions, one fetch each
     assert sorted(map(str, (r.representations for r in market.requests("accounts")))) == sorted(
-        map(str, (
-            [{"__typename": "User", "id": "u1"}, {"__typename": "User", "id": "u2"}],
-            [{"__typename": "User", "email": "ada@example.com"}, {"__typename": "User", "email": "grace@example.com"}],
-        ))
+        map(
+            str,
+            (
+                [{"__typename": "User", "id": "u1"}, {"__typename": "User", "id": "u2"}],
+                [
+                    {"__typename": "User", "email": "ada@example.com"},
+                    {"__typename": "User", "email": "grace@example.com"},
+                ],
+            ),
+        )
     )
 
 
@@ -259,15 +285,24 @@ def test_duplicate_representations_are_sent_once(market: GatewayRun) -> None:
 
 
 def test_duplicate_composite_and_nested_representations_are_sent_once(market: GatewayRun) -> None:
-    response = market.query("{ orders { recommended { title } lines { variant { product { sku } stock } } } }")
+    response = market.query(
+        "{ orders { recommended { title } lines { variant { product { sku } stock } } } }"
+    )
     assert response.json == {
         "data": {
             "orders": [
-                {"recommended": [{"title": "Rocket skates"}, {"title": "Gizmo"}],
-                 "lines": [{"variant": {"product": {"sku": "p1"}, "stock": 3}},
-                           {"variant": {"product": {"sku": "p1"}, "stock": 7}}]},
+                {
+                    "recommended": [{"title": "Rocket skates"}, {"title": "Gizmo"}],
+                    "lines": [
+                        {"variant": {"product": {"sku": "p1"}, "stock": 3}},
+                        {"variant": {"product": {"sku": "p1"}, "stock": 7}},
+                    ],
+                },
                 {"recommended": [], "lines": [{"variant": {"product": {"sku": "p2"}, "stock": 1}}]},
-                {"recommended": [{"title": "Gizmo"}], "lines": [{"variant": {"product": {"sku": "p1"}, "stock": 0}}]},
+                {
+                    "recommended": [{"title": "Gizmo"}],
+                    "lines": [{"variant": {"product": {"sku": "p1"}, "stock": 0}}],
+                },
                 {"recommended": [], "lines": []},
             ]
         }
@@ -290,7 +325,9 @@ def test_null_keys_skip_the_entity_call(market: GatewayRun) -> None:
     assert market.calls() == {"accounts": 0, "catalog": 0, "orders": 1}
 
 
-def test_a_conditional_field_moved_to_an_entity_fetch_is_not_fetched_when_excluded(market: GatewayRun) -> None:
+def test_a_conditional_field_moved_to_an_entity_fetch_is_not_fetched_when_excluded(
+    market: GatewayRun,
+) -> None:
     """The entity fetch of a field under @include(if: $v) runs only when $v is true (a Condition node)."""
     query = "query($o: Boolean!) { users { name orders @include(if: $o) { id } } }"
     off = market.query(query, {"o": False}).json
@@ -323,7 +360,9 @@ def test_entity_back_into_the_subgraph_it_came_from(market: GatewayRun) -> None:
     """accounts -> orders -> accounts again: the second accounts fetch is an _entities call on User."""
     response = market.query('{ user(id: "u2") { name orders { id buyer { id nickname } } } }')
     assert response.json == {
-        "data": {"user": {"name": "Alan Turing", "orders": [{"id": "o4", "buyer": {"id": "u2", "nickname": None}}]}}
+        "data": {
+            "user": {"name": "Alan Turing", "orders": [{"id": "o4", "buyer": {"id": "u2", "nickname": None}}]}
+        }
     }
     first, second = market.requests("accounts")
     assert not first.is_entities

@@ -46,7 +46,9 @@ def market(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> GatewayRun:
 
 def market_with(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi, **options: Any) -> GatewayRun:
     gateway_options = {k: options.pop(k) for k in ("timeout", "timeouts", "introspection") if k in options}
-    return start_gateway(serve_asgi, "marketplace", run_subgraphs(marketplace_specs(**options)), **gateway_options)
+    return start_gateway(
+        serve_asgi, "marketplace", run_subgraphs(marketplace_specs(**options)), **gateway_options
+    )
 
 
 # -- subgraph errors at client paths ----------------------------------------------------------------------------
@@ -57,17 +59,25 @@ def test_root_fetch_error_keeps_its_path(run_subgraphs: RunSubgraphs, serve_asgi
     response = running.query('{ order(id: "o1") { id } users { id } }')
     assert response.json == {
         "data": {"order": None, "users": [{"id": "u1"}, {"id": "u2"}, {"id": "u3"}]},
-        "errors": [{"message": "order store offline", "path": ["order"], "extensions": {"serviceName": "orders"}}],
+        "errors": [
+            {"message": "order store offline", "path": ["order"], "extensions": {"serviceName": "orders"}}
+        ],
     }
 
 
 def test_entity_error_mapped_to_the_client_path(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
-    running = market_with(run_subgraphs, serve_asgi, root={"accounts": {"User.nickname": nickname_failing_for("u1")}})
+    running = market_with(
+        run_subgraphs, serve_asgi, root={"accounts": {"User.nickname": nickname_failing_for("u1")}}
+    )
     response = running.query('{ order(id: "o1") { id buyer { name nickname } } }')
     assert response.json == {
         "data": {"order": {"id": "o1", "buyer": {"name": "Ada Lovelace", "nickname": None}}},
         "errors": [
-            {"message": "nickname of u1 unavailable", "path": ["order", "buyer", "nickname"], "extensions": ACCOUNTS}
+            {
+                "message": "nickname of u1 unavailable",
+                "path": ["order", "buyer", "nickname"],
+                "extensions": ACCOUNTS,
+            }
         ],
     }
 
@@ -81,14 +91,19 @@ def test_subgraph_error_extensions_are_kept(run_subgraphs: RunSubgraphs, serve_a
     assert response.json == {
         "data": {"order": {"buyer": {"nickname": None}}},
         "errors": [
-            {"message": "not allowed", "path": ["order", "buyer", "nickname"],
-             "extensions": {"code": "FORBIDDEN", "scope": "nickname", "serviceName": "accounts"}}
+            {
+                "message": "not allowed",
+                "path": ["order", "buyer", "nickname"],
+                "extensions": {"code": "FORBIDDEN", "scope": "nickname", "serviceName": "accounts"},
+            }
         ],
     }
 
 
 def test_entity_error_inside_lists(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
-    running = market_with(run_subgraphs, serve_asgi, root={"accounts": {"User.nickname": nickname_failing_for("u2")}})
+    running = market_with(
+        run_subgraphs, serve_asgi, root={"accounts": {"User.nickname": nickname_failing_for("u2")}}
+    )
     response = running.query("{ orders { id buyer { nickname } } }")
     assert response.json == {
         "data": {
@@ -100,20 +115,28 @@ def test_entity_error_inside_lists(run_subgraphs: RunSubgraphs, serve_asgi: Serv
             ]
         },
         "errors": [
-            {"message": "nickname of u2 unavailable", "path": ["orders", 3, "buyer", "nickname"], "extensions": ACCOUNTS}
+            {
+                "message": "nickname of u2 unavailable",
+                "path": ["orders", 3, "buyer", "nickname"],
+                "extensions": ACCOUNTS,
+            }
         ],
     }
 
 
 def test_entity_error_under_aliases(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
-    running = market_with(run_subgraphs, serve_asgi, root={"accounts": {"User.nickname": nickname_failing_for("u2")}})
+    running = market_with(
+        run_subgraphs, serve_asgi, root={"accounts": {"User.nickname": nickname_failing_for("u2")}}
+    )
     response = running.query('{ o: order(id: "o4") { b: buyer { n: nickname name } } all: orders { id } }')
     assert response.json == {
         "data": {
             "o": {"b": {"n": None, "name": "Alan Turing"}},
             "all": [{"id": "o1"}, {"id": "o2"}, {"id": "o3"}, {"id": "o4"}],
         },
-        "errors": [{"message": "nickname of u2 unavailable", "path": ["o", "b", "n"], "extensions": ACCOUNTS}],
+        "errors": [
+            {"message": "nickname of u2 unavailable", "path": ["o", "b", "n"], "extensions": ACCOUNTS}
+        ],
     }
 
 
@@ -136,8 +159,11 @@ def test_entity_error_deep_in_nested_lists(run_subgraphs: RunSubgraphs, serve_as
     assert response.json == {
         "data": {"user": None, "orders": [{"id": "o1"}, {"id": "o2"}, {"id": "o3"}, {"id": "o4"}]},
         "errors": [
-            {"message": "stock count failed", "path": ["user", "orders", 1, "lines", 0, "variant", "stock"],
-             "extensions": {"serviceName": "catalog"}}
+            {
+                "message": "stock count failed",
+                "path": ["user", "orders", 1, "lines", 0, "variant", "stock"],
+                "extensions": {"serviceName": "catalog"},
+            }
         ],
     }
 
@@ -146,7 +172,9 @@ def test_error_in_a_deduplicated_entity_is_reported_at_every_path(
     run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi
 ) -> None:
     """o1 and o3 share their buyer (one representation): both nulled nicknames need an error."""
-    running = market_with(run_subgraphs, serve_asgi, root={"accounts": {"User.nickname": nickname_failing_for("u1")}})
+    running = market_with(
+        run_subgraphs, serve_asgi, root={"accounts": {"User.nickname": nickname_failing_for("u1")}}
+    )
     response = running.query("{ orders { buyer { nickname } } }")
     assert response.json["data"] == {
         "orders": [
@@ -165,7 +193,9 @@ def test_error_in_a_deduplicated_entity_is_reported_at_every_path(
 # -- non-null violations ---------------------------------------------------------------------------------------------
 
 
-def test_non_null_error_nulls_the_nearest_nullable_parent(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
+def test_non_null_error_nulls_the_nearest_nullable_parent(
+    run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi
+) -> None:
     def name(user: Record, _info: Any) -> str:
         if user["id"] == "u2":
             raise ValueError("name is secret")
@@ -183,33 +213,47 @@ def test_non_null_error_nulls_the_nearest_nullable_parent(run_subgraphs: RunSubg
                 {"id": "o4", "buyer": None},
             ]
         },
-        "errors": [{"message": "name is secret", "path": ["orders", 3, "buyer", "name"], "extensions": ACCOUNTS}],
+        "errors": [
+            {"message": "name is secret", "path": ["orders", 3, "buyer", "name"], "extensions": ACCOUNTS}
+        ],
     }
 
 
-def test_non_null_error_through_several_non_null_levels(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
+def test_non_null_error_through_several_non_null_levels(
+    run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi
+) -> None:
     """stock! -> variant! -> [OrderLine!]! -> lines! -> order (nullable): the order is null."""
-    running = market_with(run_subgraphs, serve_asgi, root={"catalog": {"Variant.stock": fail("stock count failed")}})
+    running = market_with(
+        run_subgraphs, serve_asgi, root={"catalog": {"Variant.stock": fail("stock count failed")}}
+    )
     response = running.query('{ order(id: "o3") { id lines { variant { stock } } } }')
     assert response.json == {
         "data": {"order": None},
         "errors": [
-            {"message": "stock count failed", "path": ["order", "lines", 0, "variant", "stock"],
-             "extensions": {"serviceName": "catalog"}}
+            {
+                "message": "stock count failed",
+                "path": ["order", "lines", 0, "variant", "stock"],
+                "extensions": {"serviceName": "catalog"},
+            }
         ],
     }
 
 
 def test_non_null_error_up_to_the_root(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
     """orders: [Order!]! is non-null all the way: data itself is null."""
-    running = market_with(run_subgraphs, serve_asgi, root={"catalog": {"Variant.stock": fail("stock count failed")}})
-    response = running.query('{ orders { lines { variant { stock } } } }')
+    running = market_with(
+        run_subgraphs, serve_asgi, root={"catalog": {"Variant.stock": fail("stock count failed")}}
+    )
+    response = running.query("{ orders { lines { variant { stock } } } }")
     # four different variants, each with its error; no extra error for the nulls they cause
     assert response.json == {
         "data": None,
         "errors": [
-            {"message": "stock count failed", "path": ["orders", o, "lines", n, "variant", "stock"],
-             "extensions": {"serviceName": "catalog"}}
+            {
+                "message": "stock count failed",
+                "path": ["orders", o, "lines", n, "variant", "stock"],
+                "extensions": {"serviceName": "catalog"},
+            }
             for o, n in ((0, 0), (0, 1), (1, 0), (2, 0))
         ],
     }
@@ -223,7 +267,10 @@ def test_missing_entity_is_a_non_null_violation(run_subgraphs: RunSubgraphs, ser
     assert response.json == {
         "data": {"order": {"id": "o9", "buyer": None}},
         "errors": [
-            {"message": "Cannot return null for non-nullable field User.name.", "path": ["order", "buyer", "name"]}
+            {
+                "message": "Cannot return null for non-nullable field User.name.",
+                "path": ["order", "buyer", "name"],
+            }
         ],
     }
 
@@ -242,11 +289,16 @@ def test_missing_entity_with_only_nullable_fields(run_subgraphs: RunSubgraphs, s
     ("mode", "message", "code"),
     [
         ("error500", 'Subgraph "accounts" answered HTTP 500.', "SUBREQUEST_HTTP_ERROR"),
-        ("garbage", 'Subgraph "accounts" answered with a body that is not a GraphQL response.',
-         "SUBREQUEST_MALFORMED_RESPONSE"),
+        (
+            "garbage",
+            'Subgraph "accounts" answered with a body that is not a GraphQL response.',
+            "SUBREQUEST_MALFORMED_RESPONSE",
+        ),
     ],
 )
-def test_partial_data_when_an_entity_subgraph_fails(market: GatewayRun, mode: str, message: str, code: str) -> None:
+def test_partial_data_when_an_entity_subgraph_fails(
+    market: GatewayRun, mode: str, message: str, code: str
+) -> None:
     market.subgraphs["accounts"].set_mode(mode)  # type: ignore[arg-type]
     response = market.query("{ orders { id buyer { name } lines { quantity } } }")
     assert response.status == 200
@@ -269,8 +321,10 @@ def test_partial_data_when_a_root_subgraph_fails(market: GatewayRun) -> None:
     assert response.json == {
         "data": {"orders": [{"id": "o1"}, {"id": "o2"}, {"id": "o3"}, {"id": "o4"}], "product": None},
         "errors": [
-            {"message": 'Subgraph "catalog" answered HTTP 500.',
-             "extensions": {"code": "SUBREQUEST_HTTP_ERROR", "serviceName": "catalog"}}
+            {
+                "message": 'Subgraph "catalog" answered HTTP 500.',
+                "extensions": {"code": "SUBREQUEST_HTTP_ERROR", "serviceName": "catalog"},
+            }
         ],
     }
 
@@ -281,8 +335,10 @@ def test_failing_root_subgraph_for_a_non_null_root_field(market: GatewayRun) -> 
     assert response.json == {
         "data": None,
         "errors": [
-            {"message": 'Subgraph "catalog" answered with a body that is not a GraphQL response.',
-             "extensions": {"code": "SUBREQUEST_MALFORMED_RESPONSE", "serviceName": "catalog"}}
+            {
+                "message": 'Subgraph "catalog" answered with a body that is not a GraphQL response.',
+                "extensions": {"code": "SUBREQUEST_MALFORMED_RESPONSE", "serviceName": "catalog"},
+            }
         ],
     }
 
@@ -293,8 +349,10 @@ def test_subgraph_answering_data_null_with_an_error(market: GatewayRun) -> None:
     assert response.json == {
         "data": {"order": {"id": "o4"}, "product": None},
         "errors": [
-            {"message": "subgraph catalog failed (injected graphql_error)",
-             "extensions": {"code": "INTERNAL_SERVER_ERROR", "serviceName": "catalog"}}
+            {
+                "message": "subgraph catalog failed (injected graphql_error)",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "serviceName": "catalog"},
+            }
         ],
     }
 
@@ -328,8 +386,10 @@ def test_per_subgraph_timeout(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi
     assert response.json == {
         "data": {"order": {"id": "o1", "buyer": None}},
         "errors": [
-            {"message": 'Subgraph "accounts" did not answer within 0.3s.',
-             "extensions": {"code": "SUBREQUEST_TIMEOUT", "serviceName": "accounts"}}
+            {
+                "message": 'Subgraph "accounts" did not answer within 0.3s.',
+                "extensions": {"code": "SUBREQUEST_TIMEOUT", "serviceName": "accounts"},
+            }
         ],
     }
     assert 0.3 <= elapsed < 2.0
@@ -348,10 +408,15 @@ def test_introspection(market: GatewayRun) -> None:
     assert response.json == {"data": {"__schema": {"queryType": {"name": "Query"}, "mutationType": None}}}
     response = market.query('{ __type(name: "Query") { fields { name } } }')
     assert response.json == {
-        "data": {"__type": {"fields": [{"name": n} for n in
-                                       ("users", "user", "products", "product", "orders", "order")]}}
+        "data": {
+            "__type": {
+                "fields": [{"name": n} for n in ("users", "user", "products", "product", "orders", "order")]
+            }
+        }
     }
-    machinery = market.query('{ a: __type(name: "join__Graph") { name } b: __type(name: "_Entity") { name } }')
+    machinery = market.query(
+        '{ a: __type(name: "join__Graph") { name } b: __type(name: "_Entity") { name } }'
+    )
     assert machinery.json == {"data": {"a": None, "b": None}}
     assert market.calls() == {"accounts": 0, "catalog": 0, "orders": 0}
 
@@ -404,10 +469,12 @@ JSON_TYPE = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
-def post(running: GatewayRun, body: bytes, accept: str = JSON_TYPE,
-         content_type: str = JSON_TYPE) -> tuple[int, dict[str, str], Any]:
-    status, headers, text = http("POST", running.url, body=body,
-                                 headers={"content-type": content_type, "accept": accept})
+def post(
+    running: GatewayRun, body: bytes, accept: str = JSON_TYPE, content_type: str = JSON_TYPE
+) -> tuple[int, dict[str, str], Any]:
+    status, headers, text = http(
+        "POST", running.url, body=body, headers={"content-type": content_type, "accept": accept}
+    )
     return status, headers, json.loads(text)
 
 
@@ -428,7 +495,9 @@ def test_missing_query_is_400(market: GatewayRun, payload: Any) -> None:
 
 
 def test_bad_variables_type_is_400(market: GatewayRun) -> None:
-    status, _headers, body = post(market, json.dumps({"query": "{ orders { id } }", "variables": [1]}).encode())
+    status, _headers, body = post(
+        market, json.dumps({"query": "{ orders { id } }", "variables": [1]}).encode()
+    )
     assert status == 400
     assert set(body) == {"errors"}
 
@@ -456,7 +525,9 @@ def test_syntax_error_status_depends_on_the_media_type(market: GatewayRun) -> No
     assert (status, set(body)) == (400, {"errors"})
 
 
-def test_field_errors_are_200_for_both_media_types(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
+def test_field_errors_are_200_for_both_media_types(
+    run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi
+) -> None:
     running = market_with(run_subgraphs, serve_asgi, root={"orders": {"order": fail("nope")}})
     payload = json.dumps({"query": '{ order(id: "o1") { id } }'}).encode()
     for accept in (JSON_TYPE, GRAPHQL_RESPONSE):
@@ -467,11 +538,16 @@ def test_field_errors_are_200_for_both_media_types(run_subgraphs: RunSubgraphs, 
 
 
 def test_other_request_shapes(market: GatewayRun) -> None:
-    status, _h, text = http("POST", market.url, body=b'{ order(id: "o4") { id } }',
-                            headers={"content-type": "application/graphql"})
+    status, _h, text = http(
+        "POST",
+        market.url,
+        body=b'{ order(id: "o4") { id } }',
+        headers={"content-type": "application/graphql"},
+    )
     assert (status, json.loads(text)) == (200, {"data": {"order": {"id": "o4"}}})
-    status, _h, text = http("POST", market.url, body=b'{"query": "{ __typename }"}',
-                            headers={"content-type": "text/plain"})
+    status, _h, text = http(
+        "POST", market.url, body=b'{"query": "{ __typename }"}', headers={"content-type": "text/plain"}
+    )
     assert status == 415
     assert set(json.loads(text)) == {"errors"}
     assert "application/graphql" in json.loads(text)["errors"][0]["message"]  # every type it takes is named
@@ -487,8 +563,10 @@ def test_other_request_shapes(market: GatewayRun) -> None:
 
 def test_operation_selection_errors(market: GatewayRun) -> None:
     document = "query A { orders { id } } query B { users { id } }"
-    for name, message in ((None, "Must provide operation name if query contains multiple operations."),
-                          ("C", 'Unknown operation named "C".')):
+    for name, message in (
+        (None, "Must provide operation name if query contains multiple operations."),
+        ("C", 'Unknown operation named "C".'),
+    ):
         payload = {"query": document} if name is None else {"query": document, "operationName": name}
         status, _headers, body = post(market, json.dumps(payload).encode())
         assert (status, body) == (200, {"errors": [{"message": message}]})
@@ -500,7 +578,10 @@ def test_operation_selection_errors(market: GatewayRun) -> None:
 
 
 def test_get_query_works(market: GatewayRun) -> None:
-    params = {"query": "query($id: ID!) { order(id: $id) { id buyer { name } } }", "variables": '{"id": "o4"}'}
+    params = {
+        "query": "query($id: ID!) { order(id: $id) { id buyer { name } } }",
+        "variables": '{"id": "o4"}',
+    }
     status, headers, text = http("GET", market.url, params=params, headers={"accept": JSON_TYPE})
     assert status == 200
     assert headers["content-type"].startswith(JSON_TYPE)
@@ -523,7 +604,9 @@ def test_get_with_a_mutation_is_405(run_subgraphs: RunSubgraphs, serve_asgi: Ser
     assert world.log == [("completeTask", "t1")]
 
 
-def test_get_with_a_mutation_among_queries_selects_by_name(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
+def test_get_with_a_mutation_among_queries_selects_by_name(
+    run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi
+) -> None:
     running = start_gateway(serve_asgi, "tasks", run_subgraphs(tasks_world().specs))
     document = 'query Q { task(id: "t1") { done } } mutation M { completeTask(id: "t1") { done } }'
     status, _h, text = http("GET", running.url, params={"query": document, "operationName": "Q"})

@@ -26,7 +26,9 @@ def tasks(world: TasksWorld, run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi)
 
 def test_enum_literals_in_an_input_object_and_enum_output(tasks: GatewayRun) -> None:
     response = tasks.query("{ tasks(filter: {priorities: [HIGH, LOW]}) { id priority } }")
-    assert response.json == {"data": {"tasks": [{"id": "t1", "priority": "HIGH"}, {"id": "t3", "priority": "LOW"}]}}
+    assert response.json == {
+        "data": {"tasks": [{"id": "t1", "priority": "HIGH"}, {"id": "t3", "priority": "LOW"}]}
+    }
 
 
 def test_enum_and_input_object_variables(tasks: GatewayRun) -> None:
@@ -52,7 +54,9 @@ def test_variables_nested_in_input_object_literals(tasks: GatewayRun) -> None:
 
 
 def test_invalid_enum_variable_is_a_request_error(tasks: GatewayRun) -> None:
-    response = tasks.query("query($p: Priority!) { tasks(filter: {priorities: [$p]}) { id } }", {"p": "URGENT"})
+    response = tasks.query(
+        "query($p: Priority!) { tasks(filter: {priorities: [$p]}) { id } }", {"p": "URGENT"}
+    )
     assert response.status == 200
     assert "data" not in response.json
     [error] = response.errors
@@ -65,8 +69,11 @@ def test_custom_scalars_pass_through(tasks: GatewayRun) -> None:
     assert response.json == {
         "data": {
             "tasks": [
-                {"id": "t1", "due": "2024-05-01T09:00:00Z",
-                 "meta": {"labels": ["qa", "e2e"], "estimate": {"hours": 3, "confidence": None}}},
+                {
+                    "id": "t1",
+                    "due": "2024-05-01T09:00:00Z",
+                    "meta": {"labels": ["qa", "e2e"], "estimate": {"hours": 3, "confidence": None}},
+                },
                 {"id": "t2", "due": None, "meta": None},
                 {"id": "t3", "due": "2024-06-01T00:00:00Z", "meta": [1, "two", {"three": 3.5}]},
             ]
@@ -93,9 +100,13 @@ def test_custom_scalar_inputs_literal_and_variable(tasks: GatewayRun) -> None:
 
 
 def test_input_object_default_values(tasks: GatewayRun, world: TasksWorld) -> None:
-    response = tasks.query('mutation { createTask(input: {title: "Defaults"}) { id title priority done due } }')
+    response = tasks.query(
+        'mutation { createTask(input: {title: "Defaults"}) { id title priority done due } }'
+    )
     assert response.json == {
-        "data": {"createTask": {"id": "t4", "title": "Defaults", "priority": "MEDIUM", "done": False, "due": None}}
+        "data": {
+            "createTask": {"id": "t4", "title": "Defaults", "priority": "MEDIUM", "done": False, "due": None}
+        }
     }
     assert world.tasks[-1]["priority"] == "MEDIUM"
 
@@ -164,7 +175,9 @@ def test_same_fragment_in_several_places_merges_with_fields(tasks: GatewayRun) -
     fragment T on Task { title assignee { name } }
     """
     response = tasks.query(query)
-    assert response.json == {"data": {"task": {"title": "Write tests", "assignee": {"id": "u1", "name": "Ada Lovelace"}}}}
+    assert response.json == {
+        "data": {"task": {"title": "Write tests", "assignee": {"id": "u1", "name": "Ada Lovelace"}}}
+    }
 
 
 # -- aliases -------------------------------------------------------------------------------------------------------
@@ -173,7 +186,9 @@ def test_same_fragment_in_several_places_merges_with_fields(tasks: GatewayRun) -
 def test_alias_id_on_another_field_next_to_an_entity_jump(tasks: GatewayRun) -> None:
     """The client's `id` is the email; the planner still needs User.id as the key into people."""
     response = tasks.query('{ task(id: "t1") { assignee { id: email name } } }')
-    assert response.json == {"data": {"task": {"assignee": {"id": "ada@example.com", "name": "Ada Lovelace"}}}}
+    assert response.json == {
+        "data": {"task": {"assignee": {"id": "ada@example.com", "name": "Ada Lovelace"}}}
+    }
 
 
 def test_alias_swapping_id_and_name(tasks: GatewayRun) -> None:
@@ -190,14 +205,24 @@ def test_alias_id_on_the_entity_whose_key_is_needed(tasks: GatewayRun) -> None:
 
 
 def test_alias_id_in_a_list_with_keys_needed_at_two_levels(tasks: GatewayRun) -> None:
-    response = tasks.query("{ tasks(first: 2) { id: title name: id assignee { id: email } watchers { id: email } } }")
+    response = tasks.query(
+        "{ tasks(first: 2) { id: title name: id assignee { id: email } watchers { id: email } } }"
+    )
     assert response.json == {
         "data": {
             "tasks": [
-                {"id": "Write tests", "name": "t1", "assignee": {"id": "ada@example.com"},
-                 "watchers": [{"id": "alan@example.com"}]},
-                {"id": "Fix planner", "name": "t2", "assignee": {"id": "alan@example.com"},
-                 "watchers": [{"id": "ada@example.com"}, {"id": "alan@example.com"}]},
+                {
+                    "id": "Write tests",
+                    "name": "t1",
+                    "assignee": {"id": "ada@example.com"},
+                    "watchers": [{"id": "alan@example.com"}],
+                },
+                {
+                    "id": "Fix planner",
+                    "name": "t2",
+                    "assignee": {"id": "alan@example.com"},
+                    "watchers": [{"id": "ada@example.com"}, {"id": "alan@example.com"}],
+                },
             ]
         }
     }
@@ -236,8 +261,12 @@ def test_include_variable_around_an_entity_jump(tasks: GatewayRun) -> None:
 
 
 def test_skip_literal_around_an_entity_jump(tasks: GatewayRun) -> None:
-    response = tasks.query('{ task(id: "t1") { title assignee @skip(if: true) { name } watchers @skip(if: false) { name } } }')
-    assert response.json == {"data": {"task": {"title": "Write tests", "watchers": [{"name": "Alan Turing"}]}}}
+    response = tasks.query(
+        '{ task(id: "t1") { title assignee @skip(if: true) { name } watchers @skip(if: false) { name } } }'
+    )
+    assert response.json == {
+        "data": {"task": {"title": "Write tests", "watchers": [{"name": "Alan Turing"}]}}
+    }
 
 
 def test_emptied_selection_behind_an_entity_jump_is_an_empty_object(tasks: GatewayRun) -> None:
@@ -249,7 +278,9 @@ def test_emptied_selection_behind_an_entity_jump_is_an_empty_object(tasks: Gatew
 
 
 def test_emptied_selection_with_literal_skip(tasks: GatewayRun) -> None:
-    response = tasks.query('{ task(id: "t1") { assignee { name @skip(if: true) } watchers { email @include(if: false) } } }')
+    response = tasks.query(
+        '{ task(id: "t1") { assignee { name @skip(if: true) } watchers { email @include(if: false) } } }'
+    )
     assert response.json == {"data": {"task": {"assignee": {}, "watchers": [{}]}}}
 
 
@@ -301,8 +332,12 @@ def test_typename_everywhere(tasks: GatewayRun) -> None:
         "data": {
             "__typename": "Query",
             "kind": "Query",
-            "task": {"__typename": "Task", "t": "Task", "assignee": {"__typename": "User", "name": "Ada Lovelace"},
-                     "watchers": [{"__typename": "User"}]},
+            "task": {
+                "__typename": "Task",
+                "t": "Task",
+                "assignee": {"__typename": "User", "name": "Ada Lovelace"},
+                "watchers": [{"__typename": "User"}],
+            },
             "me": {"__typename": "User"},
         }
     }
@@ -315,8 +350,12 @@ def test_typename_alone_needs_no_subgraph(tasks: GatewayRun) -> None:
 
 
 def test_typename_of_an_entity_behind_a_jump(tasks: GatewayRun) -> None:
-    response = tasks.query('{ task(id: "t3") { assignee { __typename } } task2: task(id: "t2") { assignee { __typename } } }')
-    assert response.json == {"data": {"task": {"assignee": None}, "task2": {"assignee": {"__typename": "User"}}}}
+    response = tasks.query(
+        '{ task(id: "t3") { assignee { __typename } } task2: task(id: "t2") { assignee { __typename } } }'
+    )
+    assert response.json == {
+        "data": {"task": {"assignee": None}, "task2": {"assignee": {"__typename": "User"}}}
+    }
     assert tasks.calls() == {"people": 0, "tasks": 1}
 
 
@@ -339,7 +378,12 @@ def test_mutations_run_in_order_with_their_subtrees(tasks: GatewayRun, world: Ta
     assert response.json == {
         "data": {
             "__typename": "Mutation",
-            "first": {"id": "t4", "title": "Review", "priority": "HIGH", "assignee": {"name": "Ada Lovelace"}},
+            "first": {
+                "id": "t4",
+                "title": "Review",
+                "priority": "HIGH",
+                "assignee": {"name": "Ada Lovelace"},
+            },
             "renamed": {"id": "u1", "name": "Ada King"},
             "second": {"id": "t5", "priority": "MEDIUM", "assignee": {"name": "Ada King"}},
             "done": {"id": "t4", "done": True, "title": "Review"},

@@ -37,10 +37,20 @@ CUSTOMERS: list[Record] = [
     {"id": "c2", "email": "alan@new.example", "tier": "silver (customers)", "loyaltyPoints": 5},
 ]
 ORDERS: list[Record] = [
-    {"id": "o1", "status": "SHIPPED", "total": 1500, "customerId": "c1",
-     "lines": [{"sku": "anvil", "quantity": 1, "price": 1500}]},
-    {"id": "o2", "status": "PENDING", "total": 300, "customerId": "c2",
-     "lines": [{"sku": "rope", "quantity": 3, "price": 100}]},
+    {
+        "id": "o1",
+        "status": "SHIPPED",
+        "total": 1500,
+        "customerId": "c1",
+        "lines": [{"sku": "anvil", "quantity": 1, "price": 1500}],
+    },
+    {
+        "id": "o2",
+        "status": "PENDING",
+        "total": 300,
+        "customerId": "c2",
+        "lines": [{"sku": "rope", "quantity": 3, "price": 100}],
+    },
 ]
 
 LABEL = "percent(25)"
@@ -56,8 +66,13 @@ def migration_specs() -> list[SubgraphSpec]:
         return next((c for c in old if c["id"] == id), None)
 
     def place_order(*_: Any, customerId: str, sku: str, quantity: int) -> Record:
-        order = {"id": f"o{len(orders) + 1}", "status": "PENDING", "total": 100 * quantity,
-                 "customerId": customerId, "lines": [{"sku": sku, "quantity": quantity, "price": 100}]}
+        order = {
+            "id": f"o{len(orders) + 1}",
+            "status": "PENDING",
+            "total": 100 * quantity,
+            "customerId": customerId,
+            "lines": [{"sku": sku, "quantity": quantity, "price": 100}],
+        }
         orders.append(order)
         return order
 
@@ -115,16 +130,18 @@ def test_progressive_override_off_by_default(migration: GatewayRun) -> None:
 
 
 def test_progressive_override_label_active(migration: GatewayRun) -> None:
-    result = migration.execute('{ customer(id: "c1") { tier } }',
-                     routing=Routing(active_labels=frozenset({LABEL})))
+    result = migration.execute(
+        '{ customer(id: "c1") { tier } }', routing=Routing(active_labels=frozenset({LABEL}))
+    )
     assert result == {"data": {"customer": {"tier": "gold (customers)"}}}
     [fetch] = migration.requests("customers")
     assert fetch.representations == [{"__typename": "Customer", "id": "c1"}]
 
 
 def test_progressive_override_other_label_active(migration: GatewayRun) -> None:
-    result = migration.execute('{ customer(id: "c1") { tier } }',
-                     routing=Routing(active_labels=frozenset({"percent(50)"})))
+    result = migration.execute(
+        '{ customer(id: "c1") { tier } }', routing=Routing(active_labels=frozenset({"percent(50)"}))
+    )
     assert result == {"data": {"customer": {"tier": "gold (monolith)"}}}
     assert migration.calls() == {"customers": 0, "monolith": 1}
 
@@ -175,11 +192,14 @@ def test_assignment_wins_over_an_active_label(migration: GatewayRun) -> None:
 
 def test_assignment_of_one_coordinate_leaves_the_others_alone(migration: GatewayRun) -> None:
     routing = Routing(assignments={"Customer.tier": "customers"})
-    result = migration.execute('{ order(id: "o1") { total customer { name email tier } } }',
-                     routing=routing)
+    result = migration.execute('{ order(id: "o1") { total customer { name email tier } } }', routing=routing)
     assert result == {
-        "data": {"order": {"total": 1500, "customer": {"name": "Ada", "email": "ada@new.example",
-                                                       "tier": "gold (customers)"}}}
+        "data": {
+            "order": {
+                "total": 1500,
+                "customer": {"name": "Ada", "email": "ada@new.example", "tier": "gold (customers)"},
+            }
+        }
     }
     assert migration.calls() == {"customers": 1, "monolith": 1}
 
@@ -189,14 +209,22 @@ def test_override_below_a_mutation(migration: GatewayRun) -> None:
     response = migration.query(query)
     assert response.json == {
         "data": {
-            "placeOrder": {"id": "o3", "total": 200,
-                           "customer": {"email": "alan@new.example", "tier": "silver (monolith)"}}
+            "placeOrder": {
+                "id": "o3",
+                "total": 200,
+                "customer": {"email": "alan@new.example", "tier": "silver (monolith)"},
+            }
         }
     }
-    result = migration.execute(query.replace("rope", "hook"), routing=Routing(active_labels=frozenset({LABEL})))
+    result = migration.execute(
+        query.replace("rope", "hook"), routing=Routing(active_labels=frozenset({LABEL}))
+    )
     assert result == {
         "data": {
-            "placeOrder": {"id": "o4", "total": 200,
-                           "customer": {"email": "alan@new.example", "tier": "silver (customers)"}}
+            "placeOrder": {
+                "id": "o4",
+                "total": 200,
+                "customer": {"email": "alan@new.example", "tier": "silver (customers)"},
+            }
         }
     }

@@ -24,12 +24,27 @@ USERS: list[Record] = [
 ]
 
 PRODUCTS: list[Record] = [
-    {"upc": "1", "name": "Table", "weight": 12000, "dimensions": {"width": 1200, "height": 750, "depth": 800},
-     "prices": {"USD": 25000, "EUR": 23000}},
-    {"upc": "2", "name": "Lamp", "weight": 800, "dimensions": {"width": 200, "height": 450, "depth": 200},
-     "prices": {"USD": 4000, "EUR": 3700}},
-    {"upc": "3", "name": "Chair", "weight": 5000, "dimensions": {"width": 450, "height": 900, "depth": 500},
-     "prices": {"USD": 9000, "EUR": 8300}},
+    {
+        "upc": "1",
+        "name": "Table",
+        "weight": 12000,
+        "dimensions": {"width": 1200, "height": 750, "depth": 800},
+        "prices": {"USD": 25000, "EUR": 23000},
+    },
+    {
+        "upc": "2",
+        "name": "Lamp",
+        "weight": 800,
+        "dimensions": {"width": 200, "height": 450, "depth": 200},
+        "prices": {"USD": 4000, "EUR": 3700},
+    },
+    {
+        "upc": "3",
+        "name": "Chair",
+        "weight": 5000,
+        "dimensions": {"width": 450, "height": 900, "depth": 500},
+        "prices": {"USD": 9000, "EUR": 8300},
+    },
 ]
 
 # inventory's own copy: the shared name, and a stale weight it must never be asked for (@external).
@@ -45,12 +60,27 @@ STOCK: list[Record] = [
 ]
 
 REVIEWS: list[Record] = [
-    {"id": "r1", "body": "Sturdy", "author": {"id": "u1", "name": "Ada Lovelace"}, "editor": {"id": "u2"},
-     "product": {"upc": "1"}},
-    {"id": "r2", "body": "Too bright", "author": {"id": "u2", "name": "Alan Turing"}, "editor": None,
-     "product": {"upc": "2"}},
-    {"id": "r3", "body": "Wobbly", "author": {"id": "u1", "name": "Ada Lovelace"}, "editor": {"id": "u2"},
-     "product": {"upc": "1"}},
+    {
+        "id": "r1",
+        "body": "Sturdy",
+        "author": {"id": "u1", "name": "Ada Lovelace"},
+        "editor": {"id": "u2"},
+        "product": {"upc": "1"},
+    },
+    {
+        "id": "r2",
+        "body": "Too bright",
+        "author": {"id": "u2", "name": "Alan Turing"},
+        "editor": None,
+        "product": {"upc": "2"},
+    },
+    {
+        "id": "r3",
+        "body": "Wobbly",
+        "author": {"id": "u1", "name": "Ada Lovelace"},
+        "editor": {"id": "u2"},
+        "product": {"upc": "1"},
+    },
 ]
 
 
@@ -74,7 +104,9 @@ def shipping_specs() -> list[SubgraphSpec]:
     stock = [{"quantity": s["quantity"], "product": inventory[int(s["product"]["upc"]) - 1]} for s in STOCK]
     reviews = copy.deepcopy(REVIEWS)
     return [
-        SubgraphSpec("accounts", sdls["accounts"], data={"User": copy.deepcopy(USERS)}, root={"me": USERS[0]}),
+        SubgraphSpec(
+            "accounts", sdls["accounts"], data={"User": copy.deepcopy(USERS)}, root={"me": USERS[0]}
+        ),
         SubgraphSpec(
             "products",
             sdls["products"],
@@ -126,15 +158,18 @@ def test_a_client_alias_below_a_required_field_keeps_its_value(shop: GatewayRun)
     requirement's `height` is fetched under a key of its own, inside the client's `dimensions`, so the client gets
     the depth (200) and the representation the height (found by difftest against Apollo Gateway)."""
     response = shop.query('{ product(upc: "2") { packaging dimensions { width height: depth } } }')
-    assert response.json == {"data": {"product": {"packaging": "box 200x450",
-                                                  "dimensions": {"width": 200, "height": 200}}}}
+    assert response.json == {
+        "data": {"product": {"packaging": "box 200x450", "dimensions": {"width": 200, "height": 200}}}
+    }
 
 
 def test_a_requirement_under_a_condition_never_holds_back_the_other_fields(shop: GatewayRun) -> None:
     """euroLabel (requires the EUR price) under `@skip(if: $v)`, packaging beside it: the price is read only when
     the fragment is kept, so euroLabel gets a fetch of its own under that condition and packaging's
     representations never wait for a price that was skipped (found by difftest against Apollo Gateway)."""
-    query = "query($v: Boolean!) { product(upc: \"1\") { packaging ... on Product @skip(if: $v) { euroLabel } } }"
+    query = (
+        'query($v: Boolean!) { product(upc: "1") { packaging ... on Product @skip(if: $v) { euroLabel } } }'
+    )
     assert "Condition(if: $v)" in shop.plan(query)
     skipped = shop.query(query, {"v": True})
     assert skipped.json == {"data": {"product": {"packaging": "box 1200x750"}}}
@@ -153,11 +188,13 @@ def test_requires_simple(shop: GatewayRun) -> None:
             ]
         }
     }
-    assert reps(shop, "inventory") == [[
-        {"__typename": "Product", "upc": "1", "weight": 12000},
-        {"__typename": "Product", "upc": "2", "weight": 800},
-        {"__typename": "Product", "upc": "3", "weight": 5000},
-    ]]
+    assert reps(shop, "inventory") == [
+        [
+            {"__typename": "Product", "upc": "1", "weight": 12000},
+            {"__typename": "Product", "upc": "2", "weight": 800},
+            {"__typename": "Product", "upc": "3", "weight": 5000},
+        ]
+    ]
     assert shop.calls() == {"accounts": 0, "products": 1, "inventory": 1, "reviews": 0}
 
 
@@ -170,18 +207,22 @@ def test_requires_next_to_the_required_field(shop: GatewayRun) -> None:
 def test_requires_nested_selection(shop: GatewayRun) -> None:
     response = shop.query('{ product(upc: "1") { packaging } }')
     assert response.json == {"data": {"product": {"packaging": "box 1200x750"}}}
-    assert reps(shop, "inventory") == [[
-        {"__typename": "Product", "upc": "1", "dimensions": {"width": 1200, "height": 750}},
-    ]]
+    assert reps(shop, "inventory") == [
+        [
+            {"__typename": "Product", "upc": "1", "dimensions": {"width": 1200, "height": 750}},
+        ]
+    ]
 
 
 def test_requires_nested_selection_next_to_other_subfields(shop: GatewayRun) -> None:
     """The client's `dimensions { depth }` and the requirement's `{ width height }` share one field."""
     response = shop.query('{ product(upc: "3") { dimensions { depth } packaging } }')
     assert response.json == {"data": {"product": {"dimensions": {"depth": 500}, "packaging": "box 450x900"}}}
-    assert reps(shop, "inventory") == [[
-        {"__typename": "Product", "upc": "3", "dimensions": {"width": 450, "height": 900}},
-    ]]
+    assert reps(shop, "inventory") == [
+        [
+            {"__typename": "Product", "upc": "3", "dimensions": {"width": 450, "height": 900}},
+        ]
+    ]
 
 
 def test_requires_with_arguments(shop: GatewayRun) -> None:
@@ -192,7 +233,7 @@ def test_requires_with_arguments(shop: GatewayRun) -> None:
 
 
 def test_requires_with_arguments_and_client_aliases(shop: GatewayRun) -> None:
-    query = '{ products { eur: price(currency: EUR) price(currency: USD) euroLabel } }'
+    query = "{ products { eur: price(currency: EUR) price(currency: USD) euroLabel } }"
     response = shop.query(query)
     assert response.json == {
         "data": {
@@ -203,11 +244,13 @@ def test_requires_with_arguments_and_client_aliases(shop: GatewayRun) -> None:
             ]
         }
     }
-    assert reps(shop, "inventory") == [[
-        {"__typename": "Product", "upc": "1", "price": 23000},
-        {"__typename": "Product", "upc": "2", "price": 3700},
-        {"__typename": "Product", "upc": "3", "price": 8300},
-    ]]
+    assert reps(shop, "inventory") == [
+        [
+            {"__typename": "Product", "upc": "1", "price": 23000},
+            {"__typename": "Product", "upc": "2", "price": 3700},
+            {"__typename": "Product", "upc": "3", "price": 8300},
+        ]
+    ]
 
 
 def test_requires_from_a_third_subgraph(shop: GatewayRun) -> None:
@@ -222,11 +265,15 @@ def test_requires_from_a_third_subgraph(shop: GatewayRun) -> None:
             ]
         }
     }
-    assert reps(shop, "products") == [[{"__typename": "Product", "upc": "1"}, {"__typename": "Product", "upc": "2"}]]
-    assert reps(shop, "inventory") == [[
-        {"__typename": "Product", "upc": "1", "weight": 12000},
-        {"__typename": "Product", "upc": "2", "weight": 800},
-    ]]
+    assert reps(shop, "products") == [
+        [{"__typename": "Product", "upc": "1"}, {"__typename": "Product", "upc": "2"}]
+    ]
+    assert reps(shop, "inventory") == [
+        [
+            {"__typename": "Product", "upc": "1", "weight": 12000},
+            {"__typename": "Product", "upc": "2", "weight": 800},
+        ]
+    ]
     assert shop.calls() == {"accounts": 0, "products": 1, "inventory": 1, "reviews": 1}
 
 
@@ -242,17 +289,19 @@ def test_requirement_that_is_itself_required(shop: GatewayRun) -> None:
             ]
         }
     }
-    assert reps(shop, "reviews") == [[
-        {"__typename": "Product", "upc": "1", "shippingEstimate": 3},
-        {"__typename": "Product", "upc": "2", "shippingEstimate": 1},
-        {"__typename": "Product", "upc": "3", "shippingEstimate": 2},
-    ]]
+    assert reps(shop, "reviews") == [
+        [
+            {"__typename": "Product", "upc": "1", "shippingEstimate": 3},
+            {"__typename": "Product", "upc": "2", "shippingEstimate": 1},
+            {"__typename": "Product", "upc": "3", "shippingEstimate": 2},
+        ]
+    ]
     assert shop.calls() == {"accounts": 0, "products": 1, "inventory": 1, "reviews": 1}
 
 
 def test_requirement_chain_back_into_the_first_subgraph(shop: GatewayRun) -> None:
     """reviews -> products -> inventory -> reviews."""
-    response = shop.query('{ topReviews { body product { deliveryNote } } }')
+    response = shop.query("{ topReviews { body product { deliveryNote } } }")
     assert response.json == {
         "data": {
             "topReviews": [
@@ -270,10 +319,17 @@ def test_several_requirements_in_one_entity_fetch(shop: GatewayRun) -> None:
     assert response.json == {
         "data": {"product": {"shippingEstimate": 1, "packaging": "box 200x450", "euroLabel": "€37.00"}}
     }
-    assert reps(shop, "inventory") == [[
-        {"__typename": "Product", "upc": "2", "weight": 800, "dimensions": {"width": 200, "height": 450},
-         "price": 3700},
-    ]]
+    assert reps(shop, "inventory") == [
+        [
+            {
+                "__typename": "Product",
+                "upc": "2",
+                "weight": 800,
+                "dimensions": {"width": 200, "height": 450},
+                "price": 3700,
+            },
+        ]
+    ]
 
 
 # -- @provides ------------------------------------------------------------------------------------------------
@@ -304,7 +360,9 @@ def test_provides_does_not_cover_other_fields(shop: GatewayRun) -> None:
             ]
         }
     }
-    assert reps(shop, "accounts") == [[{"__typename": "User", "id": "u1"}, {"__typename": "User", "id": "u2"}]]
+    assert reps(shop, "accounts") == [
+        [{"__typename": "User", "id": "u1"}, {"__typename": "User", "id": "u2"}]
+    ]
 
 
 def test_not_provided_path_needs_an_entity_call(shop: GatewayRun) -> None:
@@ -324,13 +382,19 @@ def test_not_provided_path_needs_an_entity_call(shop: GatewayRun) -> None:
 
 
 def test_provided_and_not_provided_paths_in_one_query(shop: GatewayRun) -> None:
-    response = shop.query('{ topReviews { author { id name } editor { id name } } }')
+    response = shop.query("{ topReviews { author { id name } editor { id name } } }")
     assert response.json == {
         "data": {
             "topReviews": [
-                {"author": {"id": "u1", "name": "Ada Lovelace"}, "editor": {"id": "u2", "name": "Alan Turing"}},
+                {
+                    "author": {"id": "u1", "name": "Ada Lovelace"},
+                    "editor": {"id": "u2", "name": "Alan Turing"},
+                },
                 {"author": {"id": "u2", "name": "Alan Turing"}, "editor": None},
-                {"author": {"id": "u1", "name": "Ada Lovelace"}, "editor": {"id": "u2", "name": "Alan Turing"}},
+                {
+                    "author": {"id": "u1", "name": "Ada Lovelace"},
+                    "editor": {"id": "u2", "name": "Alan Turing"},
+                },
             ]
         }
     }
@@ -351,7 +415,9 @@ def test_external_field_comes_from_its_owner(shop: GatewayRun) -> None:
             ]
         }
     }
-    assert reps(shop, "products") == [[{"__typename": "Product", "upc": "1"}, {"__typename": "Product", "upc": "3"}]]
+    assert reps(shop, "products") == [
+        [{"__typename": "Product", "upc": "1"}, {"__typename": "Product", "upc": "3"}]
+    ]
     assert shop.calls() == {"accounts": 0, "products": 1, "inventory": 1, "reviews": 0}
 
 
@@ -361,16 +427,20 @@ def test_requirement_from_an_inventory_root(shop: GatewayRun) -> None:
     assert response.json == {
         "data": {"stock": [{"product": {"shippingEstimate": 3}}, {"product": {"shippingEstimate": 2}}]}
     }
-    assert reps(shop, "inventory") == [[
-        {"__typename": "Product", "upc": "1", "weight": 12000},
-        {"__typename": "Product", "upc": "3", "weight": 5000},
-    ]]
+    assert reps(shop, "inventory") == [
+        [
+            {"__typename": "Product", "upc": "1", "weight": 12000},
+            {"__typename": "Product", "upc": "3", "weight": 5000},
+        ]
+    ]
 
 
 def test_shareable_field_is_resolved_where_the_object_already_is(shop: GatewayRun) -> None:
     response = shop.query("{ stock { product { upc name } } }")
     assert response.json == {
-        "data": {"stock": [{"product": {"upc": "1", "name": "Table"}}, {"product": {"upc": "3", "name": "Chair"}}]}
+        "data": {
+            "stock": [{"product": {"upc": "1", "name": "Table"}}, {"product": {"upc": "3", "name": "Chair"}}]
+        }
     }
     assert shop.calls() == {"accounts": 0, "products": 0, "inventory": 1, "reviews": 0}
     shop.reset()
@@ -397,7 +467,9 @@ def test_shareable_field_next_to_a_requirement(shop: GatewayRun) -> None:
 # -- errors around requirements -------------------------------------------------------------------------------
 
 
-def test_error_in_a_requirement_names_no_internal_alias(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
+def test_error_in_a_requirement_names_no_internal_alias(
+    run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi
+) -> None:
     """The euro price is only a requirement of euroLabel; its error must not show the planner's alias for it."""
     specs = shipping_specs()
     products = next(s for s in specs if s.name == "products")
@@ -415,7 +487,10 @@ def test_error_in_a_requirement_names_no_internal_alias(run_subgraphs: RunSubgra
     # price is non-null: products itself nulls the product
     assert body["data"] == {"product": None}
     [error] = body["errors"]
-    assert (error["message"], error["extensions"]) == ("no exchange rate", {"code": "NO_FX", "serviceName": "products"})
+    assert (error["message"], error["extensions"]) == (
+        "no exchange rate",
+        {"code": "NO_FX", "serviceName": "products"},
+    )
     # only response keys of the client's operation: the product, or the field that could not be computed
     assert error["path"] in (["product"], ["product", "euroLabel"])
     assert running.calls()["inventory"] == 0

@@ -159,7 +159,9 @@ def execute(
     return asyncio.run(run())
 
 
-def plan_text(gateway: Gateway, query: str, operation_name: str | None = None, routing: Routing | None = None) -> str:
+def plan_text(
+    gateway: Gateway, query: str, operation_name: str | None = None, routing: Routing | None = None
+) -> str:
     plan = gateway.planner.plan(parse(query), operation_name, routing or Routing())
     return print_plan(plan)
 
@@ -209,10 +211,21 @@ MARKET_USERS: list[Record] = [
 ]
 
 MARKET_PRODUCTS: list[Record] = [
-    {"sku": "p1", "vendor": "acme", "title": "Anvil", "price": 5000, "createdBy": {"email": "ada@example.com"}},
+    {
+        "sku": "p1",
+        "vendor": "acme",
+        "title": "Anvil",
+        "price": 5000,
+        "createdBy": {"email": "ada@example.com"},
+    },
     {"sku": "p1", "vendor": "globex", "title": "Gizmo", "price": 1200, "createdBy": None},
-    {"sku": "p2", "vendor": "acme", "title": "Rocket skates", "price": 9900,
-     "createdBy": {"email": "grace@example.com"}},
+    {
+        "sku": "p2",
+        "vendor": "acme",
+        "title": "Rocket skates",
+        "price": 9900,
+        "createdBy": {"email": "grace@example.com"},
+    },
 ]
 
 MARKET_VARIANTS: list[Record] = [
@@ -228,12 +241,19 @@ def _line(quantity: int, sku: str, vendor: str, color: str) -> Record:
 
 
 MARKET_ORDERS: list[Record] = [
-    {"id": "o1", "buyer": {"id": "u1"},
-     "lines": [_line(2, "p1", "acme", "red"), _line(1, "p1", "globex", "red")],
-     "recommended": [{"sku": "p2", "vendor": "acme"}, {"sku": "p1", "vendor": "globex"}]},
+    {
+        "id": "o1",
+        "buyer": {"id": "u1"},
+        "lines": [_line(2, "p1", "acme", "red"), _line(1, "p1", "globex", "red")],
+        "recommended": [{"sku": "p2", "vendor": "acme"}, {"sku": "p1", "vendor": "globex"}],
+    },
     {"id": "o2", "buyer": None, "lines": [_line(1, "p2", "acme", "black")], "recommended": []},
-    {"id": "o3", "buyer": {"id": "u1"}, "lines": [_line(1, "p1", "acme", "blue")],
-     "recommended": [{"sku": "p1", "vendor": "globex"}]},
+    {
+        "id": "o3",
+        "buyer": {"id": "u1"},
+        "lines": [_line(1, "p1", "acme", "blue")],
+        "recommended": [{"sku": "p1", "vendor": "globex"}],
+    },
     {"id": "o4", "buyer": {"id": "u2"}, "lines": [], "recommended": []},
 ]
 
@@ -308,12 +328,33 @@ TASK_USERS: list[Record] = [
 ]
 
 TASKS: list[Record] = [
-    {"id": "t1", "title": "Write tests", "priority": "HIGH", "due": "2024-05-01T09:00:00Z", "done": False,
-     "meta": {"labels": ["qa", "e2e"], "estimate": {"hours": 3, "confidence": None}}, "assignee": {"id": "u1"}},
-    {"id": "t2", "title": "Fix planner", "priority": "MEDIUM", "due": None, "done": False, "meta": None,
-     "assignee": {"id": "u2"}},
-    {"id": "t3", "title": "Ship it", "priority": "LOW", "due": "2024-06-01T00:00:00Z", "done": True,
-     "meta": [1, "two", {"three": 3.5}], "assignee": None},
+    {
+        "id": "t1",
+        "title": "Write tests",
+        "priority": "HIGH",
+        "due": "2024-05-01T09:00:00Z",
+        "done": False,
+        "meta": {"labels": ["qa", "e2e"], "estimate": {"hours": 3, "confidence": None}},
+        "assignee": {"id": "u1"},
+    },
+    {
+        "id": "t2",
+        "title": "Fix planner",
+        "priority": "MEDIUM",
+        "due": None,
+        "done": False,
+        "meta": None,
+        "assignee": {"id": "u2"},
+    },
+    {
+        "id": "t3",
+        "title": "Ship it",
+        "priority": "LOW",
+        "due": "2024-06-01T00:00:00Z",
+        "done": True,
+        "meta": [1, "two", {"three": 3.5}],
+        "assignee": None,
+    },
 ]
 
 TASK_WATCHERS: dict[str, list[str]] = {"t1": ["u2"], "t2": ["u1", "u2"], "t3": []}
@@ -424,12 +465,18 @@ def test_fixture_supergraph_reads_and_subgraphs_build(name: str) -> None:
 def _composer() -> tuple[str, str] | None:
     compose_dir = os.environ.get("COMPOSE_DIR")
     node = shutil.which("node")
-    if not node or not compose_dir or not (Path(compose_dir) / "node_modules" / "@apollo" / "composition").is_dir():
+    if (
+        not node
+        or not compose_dir
+        or not (Path(compose_dir) / "node_modules" / "@apollo" / "composition").is_dir()
+    ):
         return None
     return node, compose_dir
 
 
-@pytest.mark.skipif(_composer() is None, reason="set COMPOSE_DIR to a folder whose node_modules has @apollo/composition")
+@pytest.mark.skipif(
+    _composer() is None, reason="set COMPOSE_DIR to a folder whose node_modules has @apollo/composition"
+)
 @pytest.mark.parametrize("name", GATEWAY_FIXTURES)
 def test_fixture_supergraph_is_up_to_date(name: str) -> None:
     composer = _composer()
@@ -437,7 +484,11 @@ def test_fixture_supergraph_is_up_to_date(name: str) -> None:
     node, compose_dir = composer
     result = subprocess.run(
         [node, str(FIXTURES_DIR / "compose.mjs"), str(SUPERGRAPHS_DIR / name)],
-        cwd=compose_dir, capture_output=True, text=True, timeout=60, check=False,
+        cwd=compose_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == load_supergraph(name)
@@ -447,7 +498,7 @@ def test_health_and_a_first_query(run_subgraphs: RunSubgraphs, serve_asgi: Serve
     running = start_gateway(serve_asgi, "marketplace", run_subgraphs(marketplace_specs()))
     status, _headers, text = http("GET", running.server.base_url + "/health")
     assert (status, text) == (200, '{"status":"ok"}')
-    response = running.query("{ user(id: \"u2\") { id name } }")
+    response = running.query('{ user(id: "u2") { id name } }')
     assert response.status == 200
     assert response.json == {"data": {"user": {"id": "u2", "name": "Alan Turing"}}}
     assert running.calls() == {"accounts": 1, "catalog": 0, "orders": 0}

@@ -30,6 +30,7 @@ def test_drops_are_exported_and_logged_and_the_store_coming_back_shows(
     metrics.watch_recorder(recorder)
     caplog.set_level(logging.INFO, "turnout.migration.recorder")
     try:
+
         async def run() -> tuple[str, str]:
             for i in range(8):
                 recorder.fallback("m", f"Op{i}")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from graphql import (
+    FragmentDefinitionNode,
     GraphQLEnumType,
     GraphQLInterfaceType,
     GraphQLList,
@@ -18,6 +19,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLScalarType,
     GraphQLUnionType,
+    OperationDefinitionNode,
     build_schema,
     parse,
 )
@@ -56,7 +58,9 @@ fragment P on Person { name best { id best { id } } }
 def clean_value(gtype: GraphQLOutputType, rng: random.Random, depth: int = 0, required: bool = False) -> Any:
     """A value of `gtype` as a subgraph would return it (every field of the type, nulls only where allowed)."""
     if isinstance(gtype, GraphQLNonNull):
-        return clean_value(gtype.of_type, rng, depth, True) if depth < 6 else _leaf_or_stub(gtype.of_type, rng)
+        return (
+            clean_value(gtype.of_type, rng, depth, True) if depth < 6 else _leaf_or_stub(gtype.of_type, rng)
+        )
     if not required and (depth >= 6 or rng.random() < 0.1):
         return None
     if isinstance(gtype, GraphQLList):
@@ -105,8 +109,9 @@ def damage(value: Any, rng: random.Random) -> Any:
     return value
 
 
-def run(projector: Projector, data: dict[str, Any], variables: dict[str, Any], *, compiled: bool
-        ) -> tuple[Any, list[dict[str, Any]]]:
+def run(
+    projector: Projector, data: dict[str, Any], variables: dict[str, Any], *, compiled: bool
+) -> tuple[Any, list[dict[str, Any]]]:
     root = SCHEMA.query_type
     assert root is not None
     errors: list[dict[str, Any]] = []
@@ -115,8 +120,10 @@ def run(projector: Projector, data: dict[str, Any], variables: dict[str, Any], *
     return projector.interpret(root, SELECTIONS, copy.deepcopy(data), variables, errors), errors
 
 
-SELECTIONS = operation_selections(parse(OPERATION).definitions[0], {  # type: ignore[arg-type]
-    "P": parse(OPERATION).definitions[1]})  # type: ignore[dict-item]
+_DOCUMENT = parse(OPERATION)
+_OPERATION, _FRAGMENT = _DOCUMENT.definitions
+assert isinstance(_OPERATION, OperationDefinitionNode) and isinstance(_FRAGMENT, FragmentDefinitionNode)
+SELECTIONS = operation_selections(_OPERATION, {"P": _FRAGMENT})
 
 
 @pytest.mark.parametrize("seed", range(300))
@@ -134,7 +141,9 @@ def test_compiled_equals_interpreted(seed: int) -> None:
     assert compiled(copy.deepcopy(data)) == expected[0]
     assert run(projector, data, variables, compiled=True) == expected
     damaged = damage(copy.deepcopy(data), rng)
-    assert run(projector, damaged, variables, compiled=True) == run(projector, damaged, variables, compiled=False)
+    assert run(projector, damaged, variables, compiled=True) == run(
+        projector, damaged, variables, compiled=False
+    )
 
 
 def test_compiled_once_per_operation_and_condition_values() -> None:

@@ -43,8 +43,13 @@ def traced_gateway(subgraphs: Any, **options: Any) -> tuple[Gateway, InMemorySpa
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     model = read_supergraph(load_supergraph("marketplace"))
-    gateway = Gateway(model, HttpTransport(timeout=10), urls=subgraph_urls(subgraphs),
-                      tracer=provider.get_tracer("turnout"), **options)
+    gateway = Gateway(
+        model,
+        HttpTransport(timeout=10),
+        urls=subgraph_urls(subgraphs),
+        tracer=provider.get_tracer("turnout"),
+        **options,
+    )
     return gateway, exporter
 
 
@@ -85,13 +90,19 @@ def test_one_trace_per_request_with_its_plan_and_subgraph_calls(run_subgraphs: R
 
 def test_subgraph_errors_are_kept_in_the_spans_not_shown_to_clients(run_subgraphs: RunSubgraphs) -> None:
     secret = "token sk_live_4f9a8b7c6d5e4f3a2b1c0d9e"
-    subgraphs = run_subgraphs(marketplace_specs(
-        root={"accounts": {"User.name": fail(f"name lookup failed for ada@example.com ({secret})")}}))
+    subgraphs = run_subgraphs(
+        marketplace_specs(
+            root={"accounts": {"User.name": fail(f"name lookup failed for ada@example.com ({secret})")}}
+        )
+    )
     gateway, exporter = traced_gateway(subgraphs, expose_errors=False)
     answer = run(gateway, QUERY)
     assert [e["message"] for e in answer["errors"]] == [REDACTED]
-    [accounts] = [f for f in by_name(exporter.get_finished_spans(), "subgraph.fetch")
-                  if (f.attributes or {})["turnout.subgraph"] == "accounts"]
+    [accounts] = [
+        f
+        for f in by_name(exporter.get_finished_spans(), "subgraph.fetch")
+        if (f.attributes or {})["turnout.subgraph"] == "accounts"
+    ]
     assert accounts.status.status_code.name == "ERROR"
     [event] = accounts.events
     message = str((event.attributes or {})["message"])
@@ -104,6 +115,7 @@ def test_tracing_is_off_without_a_tracer_provider() -> None:
 
 
 # -- turnout serve exporting over OTLP/HTTP ----------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -135,17 +147,25 @@ def test_serve_exports_spans_over_otlp(run_subgraphs: RunSubgraphs, tmp_path: Pa
     port = _free_port()
     with collector() as (endpoint, received):
         config = tmp_path / "turnout.yaml"
-        config.write_text(yaml.safe_dump({
-            "supergraph": str(SUPERGRAPHS_DIR / "marketplace" / "supergraph.graphql"),
-            "server": {"host": "127.0.0.1", "port": port},
-            "subgraphs": {name: {"url": s.url} for name, s in subgraphs.items()},
-            "tracing": {"otlp_endpoint": endpoint, "service_name": "gateway-under-test"},
-        }))
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "supergraph": str(SUPERGRAPHS_DIR / "marketplace" / "supergraph.graphql"),
+                    "server": {"host": "127.0.0.1", "port": port},
+                    "subgraphs": {name: {"url": s.url} for name, s in subgraphs.items()},
+                    "tracing": {"otlp_endpoint": endpoint, "service_name": "gateway-under-test"},
+                }
+            )
+        )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TURNOUT_", "OTEL_"))}
         log = tmp_path / "serve.log"
         with log.open("wb") as output:
-            process = subprocess.Popen([str(Path(sys.executable).parent / "turnout"), "serve", "--config",
-                                        str(config)], stdout=output, stderr=subprocess.STDOUT, env=env)
+            process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "turnout"), "serve", "--config", str(config)],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
         try:
             import urllib.request
 
@@ -153,9 +173,11 @@ def test_serve_exports_spans_over_otlp(run_subgraphs: RunSubgraphs, tmp_path: Pa
             while True:
                 assert process.poll() is None, log.read_text()
                 try:
-                    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=(
-                        b'{"query": "{ order(id: \\"o1\\") { id buyer { name } } }"}'),
-                        headers={"content-type": "application/json"})
+                    request = urllib.request.Request(
+                        f"http://127.0.0.1:{port}/graphql",
+                        data=(b'{"query": "{ order(id: \\"o1\\") { id buyer { name } } }"}'),
+                        headers={"content-type": "application/json"},
+                    )
                     with urllib.request.urlopen(request, timeout=5) as response:
                         assert b'"errors"' not in response.read()
                     break
@@ -165,9 +187,13 @@ def test_serve_exports_spans_over_otlp(run_subgraphs: RunSubgraphs, tmp_path: Pa
         finally:
             process.send_signal(signal.SIGTERM)  # the batch of spans is flushed on the way out
             process.wait(20)
-        spans = [(span.name, resource.resource)
-                 for message in received for resource in message.resource_spans
-                 for scope in resource.scope_spans for span in scope.spans]
+        spans = [
+            (span.name, resource.resource)
+            for message in received
+            for resource in message.resource_spans
+            for scope in resource.scope_spans
+            for span in scope.spans
+        ]
     names = [name for name, _resource in spans]
     assert "graphql.request" in names and names.count("subgraph.fetch") >= 2, names
     service = {a.value.string_value for _n, r in spans for a in r.attributes if a.key == "service.name"}

@@ -93,7 +93,9 @@ def test_a_caller_that_goes_away_does_not_cancel_the_call_for_the_others(run_sub
 def test_the_setting_globally_and_per_subgraph() -> None:
     names = ["accounts", "catalog", "orders"]
     assert Config().deduplicated_subgraphs(names) == set()
-    on = Config.model_validate({"deduplicate_queries": True, "subgraphs": {"orders": {"deduplicate_queries": False}}})
+    on = Config.model_validate(
+        {"deduplicate_queries": True, "subgraphs": {"orders": {"deduplicate_queries": False}}}
+    )
     assert on.deduplicated_subgraphs(names) == {"accounts", "catalog"}
     one = Config.model_validate({"subgraphs": {"catalog": {"deduplicate_queries": True}}})
     assert one.deduplicated_subgraphs(names) == {"catalog"}
@@ -103,10 +105,13 @@ def test_turned_on_in_the_config(run_subgraphs: RunSubgraphs, tmp_path: Path) ->
     """From the config to the subgraph: the supergraph's subgraph names (not its enum values) are matched."""
     subgraphs = run_subgraphs(marketplace_specs())
     subgraphs["accounts"].delay = 0.3
-    cfg = Config.model_validate({
-        "deduplicate_queries": True, "store": {"url": f"sqlite:///{tmp_path / 'turnout.db'}"},
-        "subgraphs": {name: {"url": s.url} for name, s in subgraphs.items()},
-    })
+    cfg = Config.model_validate(
+        {
+            "deduplicate_queries": True,
+            "store": {"url": f"sqlite:///{tmp_path / 'turnout.db'}"},
+            "subgraphs": {name: {"url": s.url} for name, s in subgraphs.items()},
+        }
+    )
     gw = build_gateway(cfg, read_supergraph(load_supergraph("marketplace")))
     answers = asyncio.run(concurrently(gw, USERS, 6))
     assert all(a == answers[0] for a in answers) and "errors" not in answers[0]

@@ -37,28 +37,111 @@ TERM_START = date(2023, 11, 6)
 TERM_END = date(2024, 4, 26)
 
 _FIRST = [
-    "Ada", "Ben", "Chloe", "Dario", "Elif", "Finn", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Luca", "Mila",
-    "Noah", "Olga", "Paul", "Quinn", "Rosa", "Sami", "Tara", "Umut", "Vera", "Wim", "Xenia", "Yusuf", "Zoe",
-    "Amir", "Bea", "Carl", "Dana", "Emil", "Frida", "Gabriel", "Hanna", "Ivan", "Jana", "Karl", "Lena",
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dario",
+    "Elif",
+    "Finn",
+    "Greta",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kira",
+    "Luca",
+    "Mila",
+    "Noah",
+    "Olga",
+    "Paul",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tara",
+    "Umut",
+    "Vera",
+    "Wim",
+    "Xenia",
+    "Yusuf",
+    "Zoe",
+    "Amir",
+    "Bea",
+    "Carl",
+    "Dana",
+    "Emil",
+    "Frida",
+    "Gabriel",
+    "Hanna",
+    "Ivan",
+    "Jana",
+    "Karl",
+    "Lena",
 ]
 _LAST = [
-    "Albers", "Brandt", "Costa", "Demir", "Eriksen", "Fischer", "Garcia", "Hoffmann", "Ivanova", "Jansen",
-    "Kowalski", "Lehmann", "Meyer", "Nowak", "Okafor", "Petrov", "Quast", "Richter", "Schulz", "Tanaka",
-    "Ulrich", "Vogel", "Weber", "Xu", "Yilmaz", "Zimmer",
+    "Albers",
+    "Brandt",
+    "Costa",
+    "Demir",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hoffmann",
+    "Ivanova",
+    "Jansen",
+    "Kowalski",
+    "Lehmann",
+    "Meyer",
+    "Nowak",
+    "Okafor",
+    "Petrov",
+    "Quast",
+    "Richter",
+    "Schulz",
+    "Tanaka",
+    "Ulrich",
+    "Vogel",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zimmer",
 ]
 
 # (code, title, subject tag, topics)
 _COURSES = [
-    ("MATH-101", "Algebra I", "math", ["linear equations", "inequalities", "quadratics", "functions", "polynomials"]),
-    ("MATH-201", "Geometry", "math", ["triangles", "circles", "proofs", "area and volume", "transformations"]),
+    (
+        "MATH-101",
+        "Algebra I",
+        "math",
+        ["linear equations", "inequalities", "quadratics", "functions", "polynomials"],
+    ),
+    (
+        "MATH-201",
+        "Geometry",
+        "math",
+        ["triangles", "circles", "proofs", "area and volume", "transformations"],
+    ),
     ("SCI-110", "Biology", "biology", ["cells", "genetics", "evolution", "ecosystems", "human body"]),
-    ("SCI-120", "Chemistry", "chemistry", ["atoms", "bonding", "reactions", "acids and bases", "stoichiometry"]),
+    (
+        "SCI-120",
+        "Chemistry",
+        "chemistry",
+        ["atoms", "bonding", "reactions", "acids and bases", "stoichiometry"],
+    ),
     ("SCI-130", "Physics", "physics", ["motion", "forces", "energy", "waves", "electricity"]),
     ("ENG-101", "English Literature", "english", ["poetry", "the novel", "drama", "short stories", "essays"]),
     ("ENG-150", "Creative Writing", "writing", ["character", "setting", "dialogue", "revision", "voice"]),
-    ("HIST-101", "World History", "history", ["antiquity", "middle ages", "revolutions", "empires", "cold war"]),
+    (
+        "HIST-101",
+        "World History",
+        "history",
+        ["antiquity", "middle ages", "revolutions", "empires", "cold war"],
+    ),
     ("GEO-101", "Geography", "geography", ["maps", "climate", "rivers", "cities", "population"]),
-    ("CS-101", "Introduction to Programming", "programming", ["variables", "loops", "functions", "lists", "recursion"]),
+    (
+        "CS-101",
+        "Introduction to Programming",
+        "programming",
+        ["variables", "loops", "functions", "lists", "recursion"],
+    ),
     ("ART-101", "Drawing", "art", ["line", "perspective", "shading", "portraits", "still life"]),
     ("MUS-101", "Music Theory", "music", ["rhythm", "scales", "intervals", "chords", "form"]),
 ]
@@ -108,15 +191,17 @@ def _generate() -> tuple[list[Record], list[Record], list[Record], dict[tuple[st
     for n, (first, last) in enumerate(picked, start=1):
         role = "STUDENT" if n <= STUDENT_COUNT else "TEACHER"
         joined = date(2014, 9, 1) + timedelta(days=rng.randrange(0, 9 * 365))
-        users.append({
-            "id": f"u{n}",
-            "name": f"{first} {last}",
-            "email": f"{first.lower()}.{last.lower()}{n}@school.example",
-            "role": role,
-            "joinedDate": joined.isoformat(),
-            "bio": None,
-            "courseIds": [],
-        })
+        users.append(
+            {
+                "id": f"u{n}",
+                "name": f"{first} {last}",
+                "email": f"{first.lower()}.{last.lower()}{n}@school.example",
+                "role": role,
+                "joinedDate": joined.isoformat(),
+                "bio": None,
+                "courseIds": [],
+            }
+        )
     students = users[:STUDENT_COUNT]
     teachers = users[STUDENT_COUNT:]
 
@@ -124,8 +209,13 @@ def _generate() -> tuple[list[Record], list[Record], list[Record], dict[tuple[st
     for n, (code, title, subject, topics) in enumerate(_COURSES, start=1):
         teacher = teachers[(n - 1) % TEACHER_COUNT]
         course = {
-            "id": f"c{n}", "code": code, "title": title, "subject": subject, "topics": topics,
-            "teacherId": teacher["id"], "studentIds": [],
+            "id": f"c{n}",
+            "code": code,
+            "title": title,
+            "subject": subject,
+            "topics": topics,
+            "teacherId": teacher["id"],
+            "studentIds": [],
         }
         teacher["courseIds"].append(course["id"])
         courses.append(course)
@@ -157,10 +247,17 @@ def _generate() -> tuple[list[Record], list[Record], list[Record], dict[tuple[st
             tags = [course["subject"], kind, f"week-{week}"]
             if rng.random() < 0.3:
                 tags.append(rng.choice(["group-work", "extra-credit", "exam-prep", "optional"]))
-            drafts.append({
-                "courseId": course["id"], "title": f"{topic.capitalize()}: {suffix}", "kind": kind,
-                "createdLocal": created, "due": due, "tags": tags, "points": points,
-            })
+            drafts.append(
+                {
+                    "courseId": course["id"],
+                    "title": f"{topic.capitalize()}: {suffix}",
+                    "kind": kind,
+                    "createdLocal": created,
+                    "due": due,
+                    "tags": tags,
+                    "points": points,
+                }
+            )
     drafts.sort(key=lambda a: (a["createdLocal"], a["courseId"]))
     assignments = [{"id": f"a{n}", **draft} for n, draft in enumerate(drafts, start=1)]
 
@@ -177,12 +274,17 @@ def _generate() -> tuple[list[Record], list[Record], list[Record], dict[tuple[st
                     submitted = local_to_utc(assignment["createdLocal"]) + timedelta(
                         hours=rng.randint(2, 200), minutes=rng.randrange(0, 60)
                     )
-                    work.append({
-                        "id": f"{assignment['id']}-{student['id']}",
-                        "assignmentId": assignment["id"], "userId": student["id"],
-                        "submittedAt": submitted, "status": "GRADED", "answer": None,
-                        "grade": round(rng.uniform(40, 100), 1),
-                    })
+                    work.append(
+                        {
+                            "id": f"{assignment['id']}-{student['id']}",
+                            "assignmentId": assignment["id"],
+                            "userId": student["id"],
+                            "submittedAt": submitted,
+                            "status": "GRADED",
+                            "answer": None,
+                            "grade": round(rng.uniform(40, 100), 1),
+                        }
+                    )
             graded[(student["id"], course_id)] = work
     return users, courses, assignments, graded
 
@@ -204,13 +306,16 @@ def _progress(user: Record) -> list[Record]:
         work = GRADED.get((user["id"], course_id), [])
         total = len(ASSIGNMENTS_BY_COURSE[course_id])
         last = max((w["submittedAt"] for w in work), default=None)
-        rows.append({
-            "courseId": course_id,
-            "done": len(work),
-            "total": total,
-            # with nothing handed in yet, the first day of term counts as the last activity
-            "lastActivity": last or local_to_utc(datetime.combine(TERM_START, datetime.min.time()).replace(hour=8)),
-        })
+        rows.append(
+            {
+                "courseId": course_id,
+                "done": len(work),
+                "total": total,
+                # with nothing handed in yet, the first day of term counts as the last activity
+                "lastActivity": last
+                or local_to_utc(datetime.combine(TERM_START, datetime.min.time()).replace(hour=8)),
+            }
+        )
     return rows
 
 

@@ -52,7 +52,7 @@ def _assignments(course_id: str | None, first: int | None) -> list[Record]:
 
 @query.field("users")
 def resolve_users(*_: Any, first: int | None = None, offset: int = 0) -> list[Record]:
-    rows = list(_users.values())[max(offset, 0):]
+    rows = list(_users.values())[max(offset, 0) :]
     return rows if first is None else rows[: max(first, 0)]
 
 
@@ -90,10 +90,17 @@ def resolve_submit_assignment(*_: Any, id: str, userId: str, answer: str) -> Rec
     if student is None:
         raise GraphQLError(f"No user {userId}.", extensions={"code": "NOT_FOUND"})
     if work["courseId"] not in student["courseIds"] or student["role"] != "STUDENT":
-        raise GraphQLError(f"{userId} does not take course {work['courseId']}.", extensions={"code": "FORBIDDEN"})
+        raise GraphQLError(
+            f"{userId} does not take course {work['courseId']}.", extensions={"code": "FORBIDDEN"}
+        )
     record = {
-        "id": f"{id}-{userId}", "assignmentId": id, "userId": userId, "submittedAt": datetime.now(UTC),
-        "status": "PENDING", "answer": answer, "grade": None,
+        "id": f"{id}-{userId}",
+        "assignmentId": id,
+        "userId": userId,
+        "submittedAt": datetime.now(UTC),
+        "status": "PENDING",
+        "answer": answer,
+        "grade": None,
     }
     _pending.pop((userId, id), None)  # re-inserted: newest last
     _pending[(userId, id)] = record
@@ -128,9 +135,13 @@ def resolve_user_progress(obj: Record, *_: Any) -> list[Record]:
 
 
 @user.field("submissions")
-def resolve_user_submissions(obj: Record, *_: Any, first: int = 10, status: str | None = None) -> list[Record]:
+def resolve_user_submissions(
+    obj: Record, *_: Any, first: int = 10, status: str | None = None
+) -> list[Record]:
     pending = [s for (uid, _aid), s in _pending.items() if uid == obj["id"]] if status != "GRADED" else []
-    graded = [w for c in obj["courseIds"] for w in GRADED.get((obj["id"], c), [])] if status != "PENDING" else []
+    graded = (
+        [w for c in obj["courseIds"] for w in GRADED.get((obj["id"], c), [])] if status != "PENDING" else []
+    )
     rows = pending[::-1] + sorted(graded, key=lambda w: w["submittedAt"], reverse=True)
     return rows[: max(first, 0)]
 

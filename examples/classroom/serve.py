@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, help="default: 4201 monolith, 4202 assignments, 4203 progress")
     parser.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
         help="uvicorn's, and resolver errors (one line each; with tracebacks at debug)",
     )
     args = parser.parse_args(argv)

@@ -45,7 +45,9 @@ class Operation:
 
 
 QUERIES: tuple[Operation, ...] = (
-    Operation("Dashboard", """query Dashboard($userId: ID!) {
+    Operation(
+        "Dashboard",
+        """query Dashboard($userId: ID!) {
   user(id: $userId) {
     id
     name
@@ -53,11 +55,19 @@ QUERIES: tuple[Operation, ...] = (
     progress { course { id code title } completion lastActivity }
     recentGrades: submissions(first: 3, status: GRADED) { id grade submittedAt assignment { id title dueDate } }
   }
-}""", 30),
-    Operation("AssignmentList", """query AssignmentList($courseId: ID, $first: Int) {
+}""",
+        30,
+    ),
+    Operation(
+        "AssignmentList",
+        """query AssignmentList($courseId: ID, $first: Int) {
   assignments(courseId: $courseId, first: $first) { id title createdDate dueDate tags course { code } }
-}""", 20),
-    Operation("AssignmentDetail", """query AssignmentDetail($id: ID!) {
+}""",
+        20,
+    ),
+    Operation(
+        "AssignmentDetail",
+        """query AssignmentDetail($id: ID!) {
   assignment(id: $id) {
     id
     title
@@ -68,8 +78,12 @@ QUERIES: tuple[Operation, ...] = (
     renderedAt
     course { id title teacher { name } }
   }
-}""", 20),
-    Operation("CourseRoster", """query CourseRoster($courseId: ID!) {
+}""",
+        20,
+    ),
+    Operation(
+        "CourseRoster",
+        """query CourseRoster($courseId: ID!) {
   course(id: $courseId) {
     id
     code
@@ -77,27 +91,47 @@ QUERIES: tuple[Operation, ...] = (
     teacher { id name email }
     students { id name progress { course { id } completion } }
   }
-}""", 10),
-    Operation("CourseAssignments", """query CourseAssignments($courseId: ID!) {
+}""",
+        10,
+    ),
+    Operation(
+        "CourseAssignments",
+        """query CourseAssignments($courseId: ID!) {
   course(id: $courseId) { id code assignments { id title createdDate tags } }
-}""", 10),
-    Operation("MyProgress", """query MyProgress($userId: ID!) {
+}""",
+        10,
+    ),
+    Operation(
+        "MyProgress",
+        """query MyProgress($userId: ID!) {
   user(id: $userId) { id progress { course { code title } completion lastActivity } }
-}""", 10),
+}""",
+        10,
+    ),
 )
 
 MUTATIONS: tuple[Operation, ...] = (
-    Operation("SubmitAssignment", """mutation SubmitAssignment($id: ID!, $userId: ID!, $answer: String!) {
+    Operation(
+        "SubmitAssignment",
+        """mutation SubmitAssignment($id: ID!, $userId: ID!, $answer: String!) {
   submitAssignment(id: $id, userId: $userId, answer: $answer) {
     id
     status
     submittedAt
     assignment { id title }
   }
-}""", 3, mutation=True),
-    Operation("UpdateProfile", """mutation UpdateProfile($userId: ID!, $bio: String) {
+}""",
+        3,
+        mutation=True,
+    ),
+    Operation(
+        "UpdateProfile",
+        """mutation UpdateProfile($userId: ID!, $bio: String) {
   updateProfile(userId: $userId, input: {bio: $bio}) { id name bio }
-}""", 1, mutation=True),
+}""",
+        1,
+        mutation=True,
+    ),
 )
 
 
@@ -143,7 +177,9 @@ class TrafficResult:
         self.errors += 1
         if len(self.error_samples) < 10:
             detail = response.error or json.dumps((response.body or {}).get("errors"))[:300]
-            self.error_samples.append(f"{response.operation} as {response.user}: HTTP {response.status} {detail}")
+            self.error_samples.append(
+                f"{response.operation} as {response.user}: HTTP {response.status} {detail}"
+            )
 
 
 def student_for(n: int) -> Record:
@@ -156,7 +192,9 @@ def _variables(operation: Operation, student: Record, rng: random.Random) -> dic
     if operation.name in ("Dashboard", "MyProgress"):
         return {"userId": student["id"]}
     if operation.name == "AssignmentList":
-        return {"courseId": course_id, "first": rng.choice([5, 10, 20])} if rng.random() < 0.8 else {"first": 25}
+        return (
+            {"courseId": course_id, "first": rng.choice([5, 10, 20])} if rng.random() < 0.8 else {"first": 25}
+        )
     if operation.name == "AssignmentDetail":
         return {"id": rng.choice(ASSIGNMENTS_BY_COURSE[course_id])["id"]}
     if operation.name in ("CourseRoster", "CourseAssignments"):
@@ -165,7 +203,10 @@ def _variables(operation: Operation, student: Record, rng: random.Random) -> dic
         work = rng.choice(ASSIGNMENTS_BY_COURSE[course_id])
         return {"id": work["id"], "userId": student["id"], "answer": f"My answer to {work['title']!r}."}
     if operation.name == "UpdateProfile":
-        return {"userId": student["id"], "bio": rng.choice([None, "Likes maths.", "Plays the cello.", "Reads a lot."])}
+        return {
+            "userId": student["id"],
+            "bio": rng.choice([None, "Likes maths.", "Plays the cello.", "Reads a lot."]),
+        }
     raise KeyError(operation.name)
 
 
@@ -178,19 +219,32 @@ def operation_for(rng: random.Random, mutation_share: float) -> Operation:
 OnResponse = Callable[[TrafficResponse], Awaitable[None] | None]
 
 
-async def _send(session: aiohttp.ClientSession, url: str, operation: Operation, user: int,
-                variables: dict[str, Any], timeout: float) -> TrafficResponse:
+async def _send(
+    session: aiohttp.ClientSession,
+    url: str,
+    operation: Operation,
+    user: int,
+    variables: dict[str, Any],
+    timeout: float,
+) -> TrafficResponse:
     name = f"user-{user}"
     body = {"query": operation.document, "operationName": operation.name, "variables": variables}
     started = time.perf_counter()
     try:
-        async with session.post(url, json=body, headers={USER_HEADER: name},
-                                timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+        async with session.post(
+            url, json=body, headers={USER_HEADER: name}, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as response:
             text = await response.text()
             status = response.status
     except (aiohttp.ClientError, TimeoutError) as error:
-        return TrafficResponse(operation.name, name, None, None, time.perf_counter() - started,
-                               error=f"{type(error).__name__}: {error}")
+        return TrafficResponse(
+            operation.name,
+            name,
+            None,
+            None,
+            time.perf_counter() - started,
+            error=f"{type(error).__name__}: {error}",
+        )
     seconds = time.perf_counter() - started
     try:
         parsed = json.loads(text)
@@ -262,7 +316,9 @@ async def run_traffic(
 def main(argv: list[str] | None = None) -> None:
     """``python -m examples.classroom.traffic --url URL [--duration S] ...``: runs and prints the counts."""
     parser = argparse.ArgumentParser(prog="python -m examples.classroom.traffic", description=__doc__)
-    parser.add_argument("--url", default="http://127.0.0.1:4000/graphql", help="the gateway's GraphQL endpoint")
+    parser.add_argument(
+        "--url", default="http://127.0.0.1:4000/graphql", help="the gateway's GraphQL endpoint"
+    )
     parser.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=8)
@@ -277,15 +333,23 @@ def main(argv: list[str] | None = None) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGINT, stop.set)  # Ctrl-C: finish in-flight requests, then report
         return await run_traffic(
-            args.url, users=args.users, concurrency=args.concurrency, duration=args.duration, stop_event=stop,
-            mutation_share=args.mutation_share, max_requests=args.requests, seed=args.seed,
+            args.url,
+            users=args.users,
+            concurrency=args.concurrency,
+            duration=args.duration,
+            stop_event=stop,
+            mutation_share=args.mutation_share,
+            max_requests=args.requests,
+            seed=args.seed,
         )
 
     started = time.monotonic()
     result = asyncio.run(run())
     elapsed = max(time.monotonic() - started, 1e-9)
-    print(f"sent {result.sent} in {elapsed:.1f}s ({result.sent / elapsed:.0f}/s): "
-          f"{result.ok} ok, {result.errors} with errors")
+    print(
+        f"sent {result.sent} in {elapsed:.1f}s ({result.sent / elapsed:.0f}/s): "
+        f"{result.ok} ok, {result.errors} with errors"
+    )
     for name, count in sorted(result.by_operation.items()):
         print(f"  {name:<18} {count}")
     for sample in result.error_samples:

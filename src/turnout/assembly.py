@@ -62,8 +62,13 @@ def _overrides_with_label(model: SupergraphModel, label: str) -> list[_Override]
             for graph, info in fdef.in_graphs.items():
                 if info.override_label == label and info.override_from:
                     frm = model.subgraphs.get(info.override_from)
-                    found.append(_Override(fdef.coordinate, model.subgraphs[graph].name,
-                                           frm.name if frm else info.override_from))
+                    found.append(
+                        _Override(
+                            fdef.coordinate,
+                            model.subgraphs[graph].name,
+                            frm.name if frm else info.override_from,
+                        )
+                    )
     return found
 
 
@@ -107,29 +112,36 @@ def _bind_label(cfg: MigrationConfig, model: SupergraphModel, label: str) -> tup
     pairs = sorted({(o.frm, o.to) for o in overrides})
     if len(pairs) > 1:
         shown = ", ".join(f"{frm} -> {to}" for frm, to in pairs)
-        raise AssemblyError(f"migration {cfg.name}: label {label!r} moves fields between several pairs of "
-                            f"subgraphs ({shown}); a migration moves fields from one subgraph to one other")
+        raise AssemblyError(
+            f"migration {cfg.name}: label {label!r} moves fields between several pairs of "
+            f"subgraphs ({shown}); a migration moves fields from one subgraph to one other"
+        )
     frm, to = pairs[0]
     if cfg.from_subgraph and cfg.from_subgraph != frm:
-        raise AssemblyError(f"migration {cfg.name}: `from` is {cfg.from_subgraph!r}, but label {label!r} "
-                            f"overrides fields of {frm!r}")
+        raise AssemblyError(
+            f"migration {cfg.name}: `from` is {cfg.from_subgraph!r}, but label {label!r} "
+            f"overrides fields of {frm!r}"
+        )
     if cfg.to_subgraph and cfg.to_subgraph != to:
-        raise AssemblyError(f"migration {cfg.name}: `to` is {cfg.to_subgraph!r}, but label {label!r} "
-                            f"moves fields to {to!r}")
+        raise AssemblyError(
+            f"migration {cfg.name}: `to` is {cfg.to_subgraph!r}, but label {label!r} moves fields to {to!r}"
+        )
     labelled = tuple(dict.fromkeys(o.coordinate for o in overrides))
     # routing flips the label, so the fields are exactly the label's; listed fields must be among them
     stray = [c for c in dict.fromkeys(cfg.fields) if c not in labelled]
     if stray:
-        raise AssemblyError(f"migration {cfg.name}: {', '.join(stray)} not overridden with label {label!r} "
-                            f"(its fields: {', '.join(labelled)})")
+        raise AssemblyError(
+            f"migration {cfg.name}: {', '.join(stray)} not overridden with label {label!r} "
+            f"(its fields: {', '.join(labelled)})"
+        )
     return frm, to, labelled
 
 
 def build_migrations(configs: list[MigrationConfig], model: SupergraphModel) -> list[Migration]:
     """Migrations from the config, checked against the supergraph; labels bound to their @override fields."""
     migrations: list[Migration] = []
-    owners: dict[str, str] = {}   # coordinate -> the migration moving it
-    labels: dict[str, str] = {}   # label -> the migration bound to it
+    owners: dict[str, str] = {}  # coordinate -> the migration moving it
+    labels: dict[str, str] = {}  # label -> the migration bound to it
     for cfg in configs:
         if any(m.name == cfg.name for m in migrations):
             raise AssemblyError(f"two migrations are named {cfg.name!r}; names must be unique")
@@ -137,40 +149,53 @@ def build_migrations(configs: list[MigrationConfig], model: SupergraphModel) -> 
         frm, to = cfg.from_subgraph, cfg.to_subgraph
         if cfg.label:
             if cfg.label in labels:
-                raise AssemblyError(f"migrations {labels[cfg.label]} and {cfg.name} are both bound to label "
-                                    f"{cfg.label!r}")
+                raise AssemblyError(
+                    f"migrations {labels[cfg.label]} and {cfg.name} are both bound to label {cfg.label!r}"
+                )
             labels[cfg.label] = cfg.name
             for coordinate in fields:
                 if not _is_field(model, coordinate):
-                    raise AssemblyError(f"migration {cfg.name}: {coordinate} is not a field of the supergraph")
+                    raise AssemblyError(
+                        f"migration {cfg.name}: {coordinate} is not a field of the supergraph"
+                    )
             frm, to, fields = _bind_label(cfg, model, cfg.label)
         if not frm or not to:
-            raise AssemblyError(f"migration {cfg.name}: `from` and `to` subgraphs are required "
-                                "(or a `label:` of an @override in the supergraph)")
+            raise AssemblyError(
+                f"migration {cfg.name}: `from` and `to` subgraphs are required "
+                "(or a `label:` of an @override in the supergraph)"
+            )
         for name in (frm, to):
             if model.subgraph_by_name(name) is None:
                 known = ", ".join(sorted(s.name for s in model.subgraphs.values()))
-                raise AssemblyError(f"migration {cfg.name}: the supergraph has no subgraph named {name!r} "
-                                    f"(it has {known})")
+                raise AssemblyError(
+                    f"migration {cfg.name}: the supergraph has no subgraph named {name!r} (it has {known})"
+                )
         if frm == to:
             raise AssemblyError(f"migration {cfg.name}: `from` and `to` are both {frm!r}")
         if not fields:
             raise AssemblyError(f"migration {cfg.name}: no fields")
         stray = [c for c in cfg.rare if c not in fields]
         if stray:
-            raise AssemblyError(f"migration {cfg.name}: rare fields that it does not move: {', '.join(stray)}")
+            raise AssemblyError(
+                f"migration {cfg.name}: rare fields that it does not move: {', '.join(stray)}"
+            )
         for coordinate in fields:
             if not _is_field(model, coordinate):
-                raise AssemblyError(f"migration {cfg.name}: {coordinate} is not a field of the supergraph "
-                                    "(fields are written Type.field)")
+                raise AssemblyError(
+                    f"migration {cfg.name}: {coordinate} is not a field of the supergraph "
+                    "(fields are written Type.field)"
+                )
             if coordinate in owners:
-                raise AssemblyError(f"migration {cfg.name}: {coordinate} is already moved by migration "
-                                    f"{owners[coordinate]}")
+                raise AssemblyError(
+                    f"migration {cfg.name}: {coordinate} is already moved by migration {owners[coordinate]}"
+                )
             owners[coordinate] = cfg.name
         for coordinate in cfg.rules:
             if not _is_field(model, coordinate, wildcard=True):
-                raise AssemblyError(f"migration {cfg.name}: rule for {coordinate}, which is not a field of the "
-                                    "supergraph (rules are keyed Type.field or Type.*)")
+                raise AssemblyError(
+                    f"migration {cfg.name}: rule for {coordinate}, which is not a field of the "
+                    "supergraph (rules are keyed Type.field or Type.*)"
+                )
         migrations.append(migration_from_config(cfg, from_subgraph=frm, to_subgraph=to, fields=fields))
     return migrations
 
@@ -195,8 +220,9 @@ def open_store(cfg: Config) -> Store:
         store.create_schema()
     except Exception as error:  # the database is down, refuses us, or is not a database
         store.close()
-        raise AssemblyError(f"cannot open the store {_shown_url(cfg.store.url)}: it does not answer: "
-                            f"{store_problem(error)}") from None
+        raise AssemblyError(
+            f"cannot open the store {_shown_url(cfg.store.url)}: it does not answer: {store_problem(error)}"
+        ) from None
     return store
 
 
@@ -221,8 +247,13 @@ class Services:
     """What one process keeps across supergraph reloads: the metrics and, with migrations, the store, the
     evidence recorder and the retention task. `start` and `close` run the hooks a gateway would run for them."""
 
-    def __init__(self, metrics: Metrics | None, store: Store | None = None, recorder: Recorder | None = None,
-                 retention: _Retention | None = None) -> None:
+    def __init__(
+        self,
+        metrics: Metrics | None,
+        store: Store | None = None,
+        recorder: Recorder | None = None,
+        retention: _Retention | None = None,
+    ) -> None:
         self.metrics = metrics
         self.store = store
         self.recorder = recorder
@@ -260,8 +291,13 @@ def build_services(cfg: Config, *, reloadable: bool = False) -> Services:
     if not cfg.migrations and not (reloadable and "url" in cfg.store.model_fields_set):
         return Services(metrics)
     store = open_store(cfg)
-    recorder = Recorder(store, flush_interval=cfg.store.flush_interval, max_pending=cfg.store.max_pending,
-                        full_values=cfg.store.full_values, redact_patterns=cfg.store.redact_patterns or None)
+    recorder = Recorder(
+        store,
+        flush_interval=cfg.store.flush_interval,
+        max_pending=cfg.store.max_pending,
+        full_values=cfg.store.full_values,
+        redact_patterns=cfg.store.redact_patterns or None,
+    )
     if metrics is not None:
         metrics.watch_recorder(recorder)
     return Services(metrics, store, recorder, _Retention(store, timedelta(days=cfg.store.retention_days)))
@@ -273,8 +309,11 @@ def header_rules(rules: list[HeaderRuleConfig]) -> HeaderRules:
     for rule in rules:
         if rule.propagate is not None:
             p = rule.propagate
-            out.append(HeaderRule("propagate", named=p.named, matching=p.matching, rename=p.rename,
-                                  default=p.default))
+            out.append(
+                HeaderRule(
+                    "propagate", named=p.named, matching=p.matching, rename=p.rename, default=p.default
+                )
+            )
         elif rule.insert is not None:
             out.append(HeaderRule("insert", named=rule.insert.name, value=rule.insert.value))
         elif rule.remove is not None:
@@ -286,8 +325,12 @@ def _check_subgraph_names(cfg: Config, model: SupergraphModel) -> None:
     known = {s.name for s in model.subgraphs.values()}
     for name in cfg.subgraphs:
         if name not in known:
-            log.warning("subgraphs.%s: the supergraph has no subgraph of that name (it has %s); its settings "
-                        "are not used", name, ", ".join(sorted(known)))
+            log.warning(
+                "subgraphs.%s: the supergraph has no subgraph of that name (it has %s); its settings "
+                "are not used",
+                name,
+                ", ".join(sorted(known)),
+            )
 
 
 def build_gateway(cfg: Config, model: SupergraphModel, services: Services | None = None) -> Gateway:
@@ -301,16 +344,20 @@ def build_gateway(cfg: Config, model: SupergraphModel, services: Services | None
     if services is None:
         services = build_services(cfg)
     _check_subgraph_names(cfg, model)
-    transport = HttpTransport(timeout=cfg.subgraph_timeout, timeouts=cfg.subgraph_timeouts(),
-                              pool_size=cfg.subgraph_pool_size,
-                              pool_sizes={name: s.pool_size for name, s in cfg.subgraphs.items() if s.pool_size},
-                              headers={name: header_rules(s.headers) for name, s in cfg.subgraphs.items()
-                                       if s.headers},
-                              deduplicate=cfg.deduplicated_subgraphs(g.name for g in model.subgraphs.values()))
+    transport = HttpTransport(
+        timeout=cfg.subgraph_timeout,
+        timeouts=cfg.subgraph_timeouts(),
+        pool_size=cfg.subgraph_pool_size,
+        pool_sizes={name: s.pool_size for name, s in cfg.subgraphs.items() if s.pool_size},
+        headers={name: header_rules(s.headers) for name, s in cfg.subgraphs.items() if s.headers},
+        deduplicate=cfg.deduplicated_subgraphs(g.name for g in model.subgraphs.values()),
+    )
     engine = None
     if migrations:
         if services.store is None or services.recorder is None:
-            raise AssemblyError("migrations need the store and recorder of services built from the same config")
+            raise AssemblyError(
+                "migrations need the store and recorder of services built from the same config"
+            )
         sinks: list[EvidenceSink] = [services.recorder]
         if services.metrics is not None:
             sinks.append(services.metrics)
@@ -320,17 +367,28 @@ def build_gateway(cfg: Config, model: SupergraphModel, services: Services | None
             states=services.store,
             evidence=Fanout(sinks),
             cohort=cohort_key(cfg),
-            shadow=ShadowQueue(size=cfg.shadow.queue_size, concurrency=cfg.shadow.concurrency,
-                               timeout=min(cfg.shadow.timeout, cfg.subgraph_timeout), max_wait=cfg.shadow.max_wait),
+            shadow=ShadowQueue(
+                size=cfg.shadow.queue_size,
+                concurrency=cfg.shadow.concurrency,
+                timeout=min(cfg.shadow.timeout, cfg.subgraph_timeout),
+                max_wait=cfg.shadow.max_wait,
+            ),
             refresh_interval=cfg.refresh_interval,
         )
     if cfg.tracing.otlp_endpoint:
         configure_otlp(cfg.tracing.otlp_endpoint, cfg.tracing.service_name)
-    gateway = Gateway(model, transport, introspection=cfg.server.introspection, urls=cfg.subgraph_urls(),
-                      engine=engine, metrics=services.metrics, limits=Limits(**cfg.limits.model_dump()),
-                      csrf=CsrfPrevention.with_headers(cfg.csrf.required_headers, enabled=cfg.csrf.enabled),
-                      expose_errors=frozenset(name for name, s in cfg.subgraphs.items() if s.expose_errors),
-                      request_timeout=cfg.request_timeout)
+    gateway = Gateway(
+        model,
+        transport,
+        introspection=cfg.server.introspection,
+        urls=cfg.subgraph_urls(),
+        engine=engine,
+        metrics=services.metrics,
+        limits=Limits(**cfg.limits.model_dump()),
+        csrf=CsrfPrevention.with_headers(cfg.csrf.required_headers, enabled=cfg.csrf.enabled),
+        expose_errors=frozenset(name for name, s in cfg.subgraphs.items() if s.expose_errors),
+        request_timeout=cfg.request_timeout,
+    )
     if own:
         gateway.on_start.extend(services.on_start)
         gateway.on_close.extend(services.on_close)

@@ -44,10 +44,23 @@ class _Strict(BaseModel):
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 # hop-by-hop and transport-owned headers: no rule may set them (see turnout.transport.base.RESERVED_HEADERS)
-_RESERVED_HEADERS = frozenset({
-    "connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade", "host",
-    "content-length", "content-type", "accept", "accept-encoding", "content-encoding",
-})
+_RESERVED_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "content-type",
+        "accept",
+        "accept-encoding",
+        "content-encoding",
+    }
+)
 
 
 def _header_name(value: str | None) -> str | None:
@@ -139,12 +152,19 @@ class SubgraphConfig(_Strict):
 
     url: str | None = Field(default=None, description="Replaces the URL the supergraph gives.")
     timeout: float | None = Field(default=None, gt=0, description="Seconds a request to it may take.")
-    pool_size: int | None = Field(default=None, ge=1, description="Its connections (default: subgraph_pool_size).")
-    expose_errors: bool = Field(default=False, description="Clients see its errors as written (else redacted).")
+    pool_size: int | None = Field(
+        default=None, ge=1, description="Its connections (default: subgraph_pool_size)."
+    )
+    expose_errors: bool = Field(
+        default=False, description="Clients see its errors as written (else redacted)."
+    )
     headers: list[HeaderRuleConfig] = Field(
-        default_factory=list, description="Which client headers it receives, in order; none without rules.")
+        default_factory=list, description="Which client headers it receives, in order; none without rules."
+    )
     deduplicate_queries: bool | None = Field(
-        default=None, description="In-flight deduplication of identical queries to it (default: the global one).")
+        default=None,
+        description="In-flight deduplication of identical queries to it (default: the global one).",
+    )
 
 
 class LimitsConfig(_Strict):
@@ -153,13 +173,16 @@ class LimitsConfig(_Strict):
     `null` turns a limit off."""
 
     max_tokens: int | None = Field(default=15_000, gt=0, description="Lexical tokens (and comments) parsed.")
-    max_nesting: int | None = Field(default=200, gt=0, description="Nesting of selection sets, lists, objects.")
+    max_nesting: int | None = Field(
+        default=200, gt=0, description="Nesting of selection sets, lists, objects."
+    )
     max_depth: int | None = Field(default=100, gt=0, description="Depth of fields, fragments followed.")
     max_aliases: int | None = Field(default=100, ge=0, description="Aliases, each fragment spread counted.")
     max_root_fields: int | None = Field(default=50, gt=0, description="Root fields, fragments expanded.")
     max_directives: int | None = Field(default=10, ge=0, description="Directives on one field or fragment.")
     max_selections: int | None = Field(
-        default=10_000, gt=0, description="Fields and fragments planned, fragments expanded and merged.")
+        default=10_000, gt=0, description="Fields and fragments planned, fragments expanded and merged."
+    )
     batching: bool = Field(default=False, description="Accept a JSON array of operations in one POST.")
     max_batch_size: int = Field(default=10, ge=1)
     max_variables_bytes: int | None = Field(default=512 * 1024, gt=0, description="The variables as JSON.")
@@ -170,8 +193,9 @@ class CsrfConfig(_Strict):
     """CSRF prevention (see turnout.admission.csrf): requests a browser sends without a preflight are refused."""
 
     enabled: bool = True
-    required_headers: list[str] = Field(default_factory=lambda: ["x-apollo-operation-name",
-                                                                 "apollo-require-preflight"])
+    required_headers: list[str] = Field(
+        default_factory=lambda: ["x-apollo-operation-name", "apollo-require-preflight"]
+    )
 
     @field_validator("required_headers")
     @classmethod
@@ -189,16 +213,29 @@ class ServerConfig(_Strict):
     introspection: bool = False  # like Apollo Router; turn on for development (--introspection)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     workers: int = Field(default=1, ge=1, le=256, description="Worker processes, each with its own gateway.")
-    shutdown_timeout: float = Field(default=30.0, gt=0, description="Seconds in-flight requests get on SIGTERM.")
+    shutdown_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds in-flight requests get on SIGTERM."
+    )
     drain_delay: float = Field(
-        default=0.0, ge=0, le=300, description="On SIGTERM, seconds /ready fails while requests are still served, "
-        "before the listener closes (so load balancers stop sending first).")
-    header_timeout: float = Field(default=10.0, gt=0, description="Seconds a client may take to send its headers.")
+        default=0.0,
+        ge=0,
+        le=300,
+        description="On SIGTERM, seconds /ready fails while requests are still served, "
+        "before the listener closes (so load balancers stop sending first).",
+    )
+    header_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a client may take to send its headers."
+    )
     body_timeout: float = Field(default=30.0, gt=0, description="Seconds a client may take to send its body.")
-    keepalive_timeout: int = Field(default=5, ge=1, description="Seconds an idle kept-alive connection stays open.")
+    keepalive_timeout: int = Field(
+        default=5, ge=1, description="Seconds an idle kept-alive connection stays open."
+    )
     max_connections: int = Field(
-        default=10_000, ge=1, description="Open client connections; past it a new one gets 503 (fewer if the "
-        "process's descriptor limit does not leave room).")
+        default=10_000,
+        ge=1,
+        description="Open client connections; past it a new one gets 503 (fewer if the "
+        "process's descriptor limit does not leave room).",
+    )
 
 
 class AdminConfig(_Strict):
@@ -210,8 +247,11 @@ class AdminConfig(_Strict):
     port: int = Field(default=4001, ge=0, le=65535)
     tokens: dict[str, str] = Field(
         default_factory=dict,
-        description="Bearer tokens by the name of who holds them; a write is recorded under that name.")
-    token: str | None = Field(default=None, description="One token, recorded as 'admin' (TURNOUT_ADMIN_TOKEN).")
+        description="Bearer tokens by the name of who holds them; a write is recorded under that name.",
+    )
+    token: str | None = Field(
+        default=None, description="One token, recorded as 'admin' (TURNOUT_ADMIN_TOKEN)."
+    )
     protect_reads: bool = Field(default=False, description="The dashboard and its API need a token too.")
 
     @field_validator("tokens")
@@ -252,7 +292,8 @@ class GatesConfig(_Strict):
     min_operations: int = Field(default=1, ge=0)
     removed_after_seconds: float = Field(default=86400.0, ge=0)
     evidence_window_seconds: float | None = Field(
-        default=None, gt=0, description="Gates read evidence since the stage began and no older than this.")
+        default=None, gt=0, description="Gates read evidence since the stage began and no older than this."
+    )
 
 
 class MigrationConfig(_Strict):
@@ -265,8 +306,9 @@ class MigrationConfig(_Strict):
     to_subgraph: str | None = Field(default=None, alias="to")
     fields: list[str] = Field(default_factory=list)
     rare: list[str] = Field(
-        default_factory=list, description="Fields rarely asked for: the gates need them compared once, not "
-        "min_comparisons times.")
+        default_factory=list,
+        description="Fields rarely asked for: the gates need them compared once, not min_comparisons times.",
+    )
     label: str | None = None
     rules: dict[str, RuleConfig] = Field(default_factory=dict)
     sample_rate: float = Field(default=0.1, ge=0, le=1)
@@ -286,8 +328,11 @@ class StoreConfig(_Strict):
     retention_days: float = Field(default=14.0, gt=0)
     flush_interval: float = Field(default=1.0, gt=0)
     max_pending: int = Field(
-        default=50_000, ge=100, description="Evidence rows kept in memory while the store cannot be written to; "
-        "past it new evidence is dropped and counted (turnout_evidence_dropped_total).")
+        default=50_000,
+        ge=100,
+        description="Evidence rows kept in memory while the store cannot be written to; "
+        "past it new evidence is dropped and counted (turnout_evidence_dropped_total).",
+    )
 
 
 class CohortConfig(_Strict):
@@ -304,13 +349,17 @@ class ShadowConfig(_Strict):
     queue_size: int = Field(default=5000, ge=1)
     concurrency: int = Field(default=16, ge=1, description="Comparisons running at once (they mostly wait).")
     timeout: float = Field(default=30.0, gt=0)
-    max_wait: float = Field(default=10.0, gt=0, description="Seconds a comparison may wait; later it is dropped.")
+    max_wait: float = Field(
+        default=10.0, gt=0, description="Seconds a comparison may wait; later it is dropped."
+    )
 
 
 class TracingConfig(_Strict):
     """OpenTelemetry spans (a request, its planning, each subgraph call), exported over OTLP/HTTP."""
 
-    otlp_endpoint: str | None = Field(default=None, description="e.g. http://127.0.0.1:4318/v1/traces; off when unset.")
+    otlp_endpoint: str | None = Field(
+        default=None, description="e.g. http://127.0.0.1:4318/v1/traces; off when unset."
+    )
     service_name: str = "turnout"
 
 
@@ -321,19 +370,26 @@ class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     admin: AdminConfig = Field(default_factory=AdminConfig)
     subgraph_timeout: float = Field(default=30.0, gt=0, description="Default seconds per subgraph request.")
-    subgraph_pool_size: int = Field(default=100, ge=1, description="Connections per subgraph (each its own pool).")
+    subgraph_pool_size: int = Field(
+        default=100, ge=1, description="Connections per subgraph (each its own pool)."
+    )
     request_timeout: float = Field(default=60.0, gt=0, description="Seconds a whole client request may take.")
     deduplicate_queries: bool = Field(
-        default=False, description="Identical queries to a subgraph while one is in flight share its answer.")
+        default=False, description="Identical queries to a subgraph while one is in flight share its answer."
+    )
     subgraphs: dict[str, SubgraphConfig] = Field(default_factory=dict)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     csrf: CsrfConfig = Field(default_factory=CsrfConfig)
     log_level: str = Field(default="warning", description="critical, error, warning, info or debug.")
     log_format: Literal["text", "json"] = Field(
-        default="text", description="text, or json: one JSON object per line (request id, trace id, migration, "
-        "outcome...).")
-    access_log: bool = Field(default=False, description="One log line (info) per GraphQL request: its request "
-                             "id, trace id, operation, status, outcome and duration.")
+        default="text",
+        description="text, or json: one JSON object per line (request id, trace id, migration, outcome...).",
+    )
+    access_log: bool = Field(
+        default=False,
+        description="One log line (info) per GraphQL request: its request "
+        "id, trace id, operation, status, outcome and duration.",
+    )
     metrics: bool = True
     tracing: TracingConfig = Field(default_factory=TracingConfig)
     migrations: list[MigrationConfig] = Field(default_factory=list)
@@ -341,8 +397,9 @@ class Config(_Strict):
     cohort: CohortConfig = Field(default_factory=CohortConfig)
     shadow: ShadowConfig = Field(default_factory=ShadowConfig)
     refresh_interval: float = Field(default=2.0, gt=0, description="Seconds between reads of the stages.")
-    reload_interval: float = Field(default=10.0, ge=0,
-                                   description="Seconds between checks of the supergraph for a new one; 0: never.")
+    reload_interval: float = Field(
+        default=10.0, ge=0, description="Seconds between checks of the supergraph for a new one; 0: never."
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -370,9 +427,11 @@ class Config(_Strict):
 
     def deduplicated_subgraphs(self, names: Iterable[str]) -> set[str]:
         """Of the subgraphs `names`, those whose identical in-flight queries are deduplicated."""
+
         def on(name: str) -> bool:
             own = self.subgraphs[name].deduplicate_queries if name in self.subgraphs else None
             return self.deduplicate_queries if own is None else own
+
         return {name for name in names if on(name)}
 
 

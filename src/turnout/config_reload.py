@@ -28,8 +28,17 @@ __all__ = ["RESTART_ONLY", "ConfigReloader"]
 
 log = logging.getLogger("turnout.reload")
 
-RESTART_ONLY = ("supergraph", "server", "admin", "store", "metrics", "tracing", "log_level", "log_format",
-                "reload_interval")
+RESTART_ONLY = (
+    "supergraph",
+    "server",
+    "admin",
+    "store",
+    "metrics",
+    "tracing",
+    "log_level",
+    "log_format",
+    "reload_interval",
+)
 """Top-level settings a running process keeps until it restarts."""
 
 
@@ -38,8 +47,16 @@ class ConfigReloader:
     what it may through `supergraph` (the reloader that owns the gateway swaps). `current` is the configuration
     in force; the supergraph reloader's builds read it, so a later supergraph change keeps the new settings."""
 
-    def __init__(self, path: Path, current: Config, supergraph: SupergraphReloader, services: Services, *,
-                 overrides: Mapping[tuple[str, ...], Any] | None = None, interval: float = 10.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        current: Config,
+        supergraph: SupergraphReloader,
+        services: Services,
+        *,
+        overrides: Mapping[tuple[str, ...], Any] | None = None,
+        interval: float = 10.0,
+    ) -> None:
         self.path = path
         self.current = current
         self.supergraph = supergraph
@@ -61,7 +78,12 @@ class ConfigReloader:
         try:
             loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
             self._hup = True
-        except (NotImplementedError, RuntimeError, ValueError, AttributeError):  # not the main thread, Windows
+        except (
+            NotImplementedError,
+            RuntimeError,
+            ValueError,
+            AttributeError,
+        ):  # not the main thread, Windows
             log.debug("SIGHUP cannot be handled here; the config file is polled only")
         if self.interval > 0:
             self._task = asyncio.create_task(self._poll(), name="turnout-config-reload")
@@ -116,22 +138,31 @@ class ConfigReloader:
                 return self._refuse(why, str(error))
             kept = [key for key in RESTART_ONLY if getattr(fresh, key) != getattr(self.current, key)]
             if kept:
-                log.warning("config %s (%s): %s changed; that takes a restart, the running values stay",
-                            self.path, why, ", ".join(kept))
+                log.warning(
+                    "config %s (%s): %s changed; that takes a restart, the running values stay",
+                    self.path,
+                    why,
+                    ", ".join(kept),
+                )
                 fresh = fresh.model_copy(update={key: getattr(self.current, key) for key in kept})
             if fresh == self.current:
                 log.info("config %s (%s): nothing to apply", self.path, why)
                 return False
             if fresh.migrations and (self.services.store is None or self.services.recorder is None):
-                return self._refuse(why, "migrations need the store, which this process did not open (it started "
-                                         "without migrations nor store.url): restart it to add the first one")
+                return self._refuse(
+                    why,
+                    "migrations need the store, which this process did not open (it started "
+                    "without migrations nor store.url): restart it to add the first one",
+                )
             text = self.supergraph.text
             if text is None:
                 return self._refuse(why, "no supergraph is being served yet")
             try:
                 gateway = await asyncio.to_thread(self._build, fresh, text.text)
             except Exception as error:  # AssemblyError: the migrations do not fit the supergraph...
-                reason = str(error) if isinstance(error, AssemblyError) else f"{type(error).__name__}: {error}"
+                reason = (
+                    str(error) if isinstance(error, AssemblyError) else f"{type(error).__name__}: {error}"
+                )
                 return self._refuse(why, reason)
             if not await self.supergraph.install(gateway, text.version, f"config {self.path}"):
                 self.refused += 1
@@ -140,9 +171,14 @@ class ConfigReloader:
             after = {m.name for m in fresh.migrations}
             self.current = fresh
             self.reloads += 1
-            log.info("now serving config %s (%s): migrations %s (added %s, removed %s)", self.path, why,
-                     ", ".join(sorted(after)) or "none", ", ".join(sorted(after - before)) or "none",
-                     ", ".join(sorted(before - after)) or "none")
+            log.info(
+                "now serving config %s (%s): migrations %s (added %s, removed %s)",
+                self.path,
+                why,
+                ", ".join(sorted(after)) or "none",
+                ", ".join(sorted(after - before)) or "none",
+                ", ".join(sorted(before - after)) or "none",
+            )
             return True
 
     def _build(self, cfg: Config, text: str) -> Any:

@@ -49,7 +49,11 @@ class _Server(uvicorn.Server):
 
 
 def _find_examples(examples: Path | None) -> ModuleType:
-    candidates = [examples] if examples else [Path.cwd() / "examples", Path(__file__).resolve().parents[2] / "examples"]
+    candidates = (
+        [examples]
+        if examples
+        else [Path.cwd() / "examples", Path(__file__).resolve().parents[2] / "examples"]
+    )
     for candidate in candidates:
         if candidate is not None and (candidate / "classroom" / "supergraph.graphql").is_file():
             root = str(candidate.resolve().parent)
@@ -59,7 +63,9 @@ def _find_examples(examples: Path | None) -> ModuleType:
                 return importlib.import_module("examples.classroom")
             except ImportError as error:
                 raise DemoError(f"cannot load the classroom example from {candidate}: {error}") from None
-    raise DemoError("the examples/ folder was not found: run from the repository root or pass --examples PATH")
+    raise DemoError(
+        "the examples/ folder was not found: run from the repository root or pass --examples PATH"
+    )
 
 
 @dataclass
@@ -68,8 +74,9 @@ class _Running:
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     async def start(self, name: str, app: Any, host: str, port: int) -> None:
-        server = _Server(uvicorn.Config(app, host=host, port=port, log_level="error", lifespan="auto",
-                                        access_log=False))
+        server = _Server(
+            uvicorn.Config(app, host=host, port=port, log_level="error", lifespan="auto", access_log=False)
+        )
         task = asyncio.create_task(server.serve(), name=f"demo-{name}")
         while not server.started:
             if task.done():
@@ -90,8 +97,14 @@ class _Running:
 class _Story:
     """The scripted part: what an operator does over a migration's life, with the evidence at each step."""
 
-    def __init__(self, console: Console, gateway: Gateway, store: Store, step: float,
-                 traffic_counts: Callable[[], dict[str, int]]) -> None:
+    def __init__(
+        self,
+        console: Console,
+        gateway: Gateway,
+        store: Store,
+        step: float,
+        traffic_counts: Callable[[], dict[str, int]],
+    ) -> None:
         assert gateway.engine is not None
         self.console = console
         self.gateway = gateway
@@ -113,23 +126,31 @@ class _Story:
 
     async def wait(self, what: str, seconds: float) -> None:
         """Let traffic flow, with progress shown, while shadow comparisons and evidence accumulate."""
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[traffic]}"),
-                      TimeRemainingColumn(), console=self.console, transient=True) as progress:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[traffic]}"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        ) as progress:
             task = progress.add_task(what, total=seconds, traffic="")
             waited = 0.0
             while waited < seconds:
                 await asyncio.sleep(0.25)
                 waited += 0.25
                 counts = self.traffic_counts()
-                progress.update(task, completed=waited,
-                                traffic=f"{counts['sent']} requests, {counts['errors']} errors")
+                progress.update(
+                    task, completed=waited, traffic=f"{counts['sent']} requests, {counts['errors']} errors"
+                )
         for sink in getattr(self.engine.evidence, "sinks", ()):
             flush = getattr(sink, "flush", None)
             if flush is not None:
                 await flush()
 
-    async def move(self, name: str, stage: Stage, percent: float = 100.0, *, force_after: int = 3,
-                   force: bool = False) -> bool:
+    async def move(
+        self, name: str, stage: Stage, percent: float = 100.0, *, force_after: int = 3, force: bool = False
+    ) -> bool:
         """Move a migration if its gate allows (the CLI's use case: current-stage evidence, compare-and-set),
         waiting a few steps for evidence; with `force`, move anyway after that (a slow machine gathers less
         evidence in a step), saying so."""
@@ -137,20 +158,32 @@ class _Story:
         for attempt in range(force_after + 1):
             last = attempt == force_after
             move = await asyncio.to_thread(
-                move_stage, self.store, migration, stage, by="demo", percent=percent, model=self.gateway.model,
-                force=force and last, reason=None)
+                move_stage,
+                self.store,
+                migration,
+                stage,
+                by="demo",
+                percent=percent,
+                model=self.gateway.model,
+                force=force and last,
+                reason=None,
+            )
             if move.change is not None or move.unchanged:
                 await self.engine.refresh()
                 shown = f" {percent:g}%" if stage == Stage.MIGRATED else ""
                 if move.change is not None and move.change.forced:
-                    self.console.print(f"[yellow]✔[/yellow] {name}: → {stage}{shown} (forced: {move.verdict.summary})")
+                    self.console.print(
+                        f"[yellow]✔[/yellow] {name}: → {stage}{shown} (forced: {move.verdict.summary})"
+                    )
                 else:
                     self.console.print(f"[green]✔[/green] {name}: {move.state.stage} → {stage}{shown}")
                 return True
             if not last:
                 self.console.print(f"[yellow]…[/yellow] {name} → {stage}: {move.verdict.summary}")
                 await self.wait(f"gathering evidence for {name}", self.step)
-        self.console.print(f"[red]✘[/red] {name} stays in {self.engine.states[name].stage}: {move.verdict.summary}")
+        self.console.print(
+            f"[red]✘[/red] {name} stays in {self.engine.states[name].stage}: {move.verdict.summary}"
+        )
         return False
 
     async def diffs(self, name: str, limit: int = 3) -> None:
@@ -159,14 +192,25 @@ class _Story:
             sample = group.samples[0] if group.samples else None
             status = "noise" if group.noise else ("acknowledged" if group.acknowledged_until else "open")
             detail = f"{sample.primary} → {sample.candidate}" if sample else ""
-            self.console.print(f"   {name}: [bold]{group.coordinate}[/bold] ({group.kind}, {group.operation}, "
-                               f"{group.count}x, {status}) {detail}")
+            self.console.print(
+                f"   {name}: [bold]{group.coordinate}[/bold] ({group.kind}, {group.operation}, "
+                f"{group.count}x, {status}) {detail}"
+            )
 
 
 async def run_demo(
-    *, host: str, port: int, subgraph_port: int, duration: float | None, examples: Path | None = None,
-    admin_port: int = 4001, admin_token: str | None = None,
-    step_seconds: float = 8.0, store_path: Path | None = None, users: int = 60, concurrency: int = 6,
+    *,
+    host: str,
+    port: int,
+    subgraph_port: int,
+    duration: float | None,
+    examples: Path | None = None,
+    admin_port: int = 4001,
+    admin_token: str | None = None,
+    step_seconds: float = 8.0,
+    store_path: Path | None = None,
+    users: int = 60,
+    concurrency: int = 6,
 ) -> list[dict[str, Any]]:
     """Run the story; serve until Ctrl-C or `duration` seconds after it. Returns the final migrations report."""
     console = Console() if sys.stdout.isatty() else Console(width=180)
@@ -182,22 +226,26 @@ async def run_demo(
     store_file.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{store_file}{suffix}").unlink(missing_ok=True)
-    described = yaml.safe_load((Path(str(classroom.__file__)).parent / "migrations.yaml").read_text(encoding="utf-8"))
+    described = yaml.safe_load(
+        (Path(str(classroom.__file__)).parent / "migrations.yaml").read_text(encoding="utf-8")
+    )
     described.pop("store", None)
     for migration in described.get("migrations", []):
         # a demo lasts minutes, not days: the gates ask for evidence in proportion
         gates = migration.setdefault("gates", {})
         gates["min_comparisons"] = min(gates.get("min_comparisons", 100), 50)
         gates["removed_after_seconds"] = min(gates.get("removed_after_seconds", 86400.0), 3 * step_seconds)
-    cfg = Config.model_validate({
-        **described,
-        "server": ServerConfig(host=host, port=port).model_dump(),
-        "store": StoreConfig(url=f"sqlite:///{store_file}", flush_interval=0.25).model_dump(),
-        # comparisons run promptly or not at all: a step lasts seconds
-        "shadow": ShadowConfig(timeout=5.0, max_wait=max(step_seconds / 2, 1.0)).model_dump(),
-        "refresh_interval": 0.5,
-        "subgraph_timeout": 5.0,
-    })
+    cfg = Config.model_validate(
+        {
+            **described,
+            "server": ServerConfig(host=host, port=port).model_dump(),
+            "store": StoreConfig(url=f"sqlite:///{store_file}", flush_interval=0.25).model_dump(),
+            # comparisons run promptly or not at all: a step lasts seconds
+            "shadow": ShadowConfig(timeout=5.0, max_wait=max(step_seconds / 2, 1.0)).model_dump(),
+            "refresh_interval": 0.5,
+            "subgraph_timeout": 5.0,
+        }
+    )
     model = read_supergraph(classroom.supergraph_sdl(urls))
     gateway = build_gateway(cfg, model)
     assert gateway.engine is not None and isinstance(gateway.engine.state_source, Store)
@@ -230,10 +278,15 @@ async def run_demo(
         await running.start("admin", admin_app, host, admin_port)
         dashboard_url = f"http://{host}:{admin_port}/migrations/"
         console.rule("[bold]turnout demo: moving a monolith's fields to new services")
-        console.print(f"gateway {gateway_url}   dashboard {dashboard_url} (admin token {token})   "
-                      + "   ".join(f"{n} {u}" for n, u in urls.items()))
-        traffic = asyncio.create_task(traffic_module.run_traffic(
-            gateway_url, users=users, concurrency=concurrency, stop_event=traffic_stop, on_response=seen))
+        console.print(
+            f"gateway {gateway_url}   dashboard {dashboard_url} (admin token {token})   "
+            + "   ".join(f"{n} {u}" for n, u in urls.items())
+        )
+        traffic = asyncio.create_task(
+            traffic_module.run_traffic(
+                gateway_url, users=users, concurrency=concurrency, stop_event=traffic_stop, on_response=seen
+            )
+        )
         story = _Story(console, gateway, store, step_seconds, lambda: counts)
 
         console.rule("1. Everything is served by the monolith")
@@ -270,7 +323,9 @@ async def run_demo(
         await story.move("progress", Stage.REMOVED, force_after=2)
         report = await story.table("final")
         console.print(f"\nDashboard: [bold]{dashboard_url}[/bold]   GraphQL: {gateway_url}")
-        console.print("Serving" + (f" for {duration:g}s more." if duration is not None else "; Ctrl-C stops."))
+        console.print(
+            "Serving" + (f" for {duration:g}s more." if duration is not None else "; Ctrl-C stops.")
+        )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=duration)
         return report
@@ -280,4 +335,3 @@ async def run_demo(
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(traffic, timeout=10)
         await running.stop_all()
-

@@ -136,8 +136,9 @@ def _format(error: GraphQLError) -> dict[str, Any]:
     return dict(out)
 
 
-def _introspection_only(selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
-                        ) -> SelectionSetNode:
+def _introspection_only(
+    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> SelectionSetNode:
     """The root selections that introspect, fragments followed (named ones inlined)."""
     kept: list[Any] = []
     for node in selection_set.selections:
@@ -145,12 +146,22 @@ def _introspection_only(selection_set: SelectionSetNode, fragments: Mapping[str,
             if node.name.value in ("__schema", "__type"):
                 kept.append(node)
         elif isinstance(node, InlineFragmentNode):
-            kept.append(InlineFragmentNode(type_condition=node.type_condition, directives=node.directives,
-                                           selection_set=_introspection_only(node.selection_set, fragments)))
+            kept.append(
+                InlineFragmentNode(
+                    type_condition=node.type_condition,
+                    directives=node.directives,
+                    selection_set=_introspection_only(node.selection_set, fragments),
+                )
+            )
         elif isinstance(node, FragmentSpreadNode) and node.name.value in fragments:
             definition = fragments[node.name.value]
-            kept.append(InlineFragmentNode(type_condition=definition.type_condition, directives=node.directives,
-                                           selection_set=_introspection_only(definition.selection_set, fragments)))
+            kept.append(
+                InlineFragmentNode(
+                    type_condition=definition.type_condition,
+                    directives=node.directives,
+                    selection_set=_introspection_only(definition.selection_set, fragments),
+                )
+            )
     return SelectionSetNode(selections=tuple(kept))
 
 
@@ -161,9 +172,13 @@ class _NoIntrospection(ValidationRule):
     def enter_field(self, node: FieldNode, *_args: Any) -> Any:
         named = get_named_type(self.context.get_type())
         if named is not None and is_introspection_type(named):
-            self.report_error(GraphQLError(
-                "GraphQL introspection has been disabled, but the requested query contained the field "
-                f"'{node.name.value}'.", node))
+            self.report_error(
+                GraphQLError(
+                    "GraphQL introspection has been disabled, but the requested query contained the field "
+                    f"'{node.name.value}'.",
+                    node,
+                )
+            )
             return SKIP
         return None
 
@@ -255,7 +270,8 @@ class Gateway:
         if len(query) <= OFF_LOOP_CHARS:
             return self.prepare(query)
         prepared = self._cached_document(query) or self._kept(
-            query, await asyncio.get_running_loop().run_in_executor(self._costly, self._prepare, query))
+            query, await asyncio.get_running_loop().run_in_executor(self._costly, self._prepare, query)
+        )
         return _document_of(prepared)
 
     @staticmethod
@@ -269,7 +285,9 @@ class Gateway:
 
     def _kept(self, query: str, prepared: _Prepared) -> _Prepared:
         """`prepared`, cached unless too large (or refused and large enough to be quoted back)."""
-        if len(query) <= _CACHED_DOCUMENT_CHARS and (not prepared.errors or len(query) <= _CACHED_REFUSED_CHARS):
+        if len(query) <= _CACHED_DOCUMENT_CHARS and (
+            not prepared.errors or len(query) <= _CACHED_REFUSED_CHARS
+        ):
             self._documents.put(self._document_key(query), prepared)
         return prepared
 
@@ -281,7 +299,9 @@ class Gateway:
         except GraphQLSyntaxError as error:
             return _Prepared(empty, [_format(error)])
         except RecursionError:  # graphql-core before 3.2.4 lets it through
-            return _Prepared(empty, [{"message": "Syntax Error: Document is nested too deeply. Parsing aborted."}])
+            return _Prepared(
+                empty, [{"message": "Syntax Error: Document is nested too deeply. Parsing aborted."}]
+            )
         too_deep = nesting_error(document, limits.max_nesting)
         if too_deep is not None:
             return _Prepared(empty, [_format(too_deep)])
@@ -306,18 +326,21 @@ class Gateway:
             self._plans.put(key, plan)
         return plan
 
-    async def plan_off_loop(self, query: str, document: DocumentNode, operation_name: str | None,
-                            routing: Routing) -> QueryPlan:
+    async def plan_off_loop(
+        self, query: str, document: DocumentNode, operation_name: str | None, routing: Routing
+    ) -> QueryPlan:
         """`plan`, on the costly-document thread when the document is long and its plan not cached."""
         if len(query) <= OFF_LOOP_CHARS or (query, operation_name, routing) in self._plans:
             return self.plan(query, operation_name, routing)
         plan = await asyncio.get_running_loop().run_in_executor(
-            self._costly, self._plan, self._costly_planner, document, operation_name, routing)
+            self._costly, self._plan, self._costly_planner, document, operation_name, routing
+        )
         self._plans.put((query, operation_name, routing), plan)
         return plan
 
-    def _plan(self, planner: QueryPlanner, document: DocumentNode, operation_name: str | None,
-              routing: Routing) -> QueryPlan:
+    def _plan(
+        self, planner: QueryPlanner, document: DocumentNode, operation_name: str | None, routing: Routing
+    ) -> QueryPlan:
         limit = self.limits.max_selections
         try:
             if self.tracer is None:
@@ -327,8 +350,9 @@ class Gateway:
         except PlanningError as error:
             raise RequestError([{"message": str(error)}]) from None
         except SelectionLimitError as error:
-            raise RequestError([{"message": error.message,
-                                 "extensions": {"code": "MAX_SELECTIONS_LIMIT"}}]) from None
+            raise RequestError(
+                [{"message": error.message, "extensions": {"code": "MAX_SELECTIONS_LIMIT"}}]
+            ) from None
 
     async def execute(self, request: GraphQLRequest, routing: Routing | None = None) -> dict[str, Any]:
         """Run one request; returns `{"data": ..., "errors": [...]}`. RequestError when nothing can run.
@@ -365,8 +389,9 @@ class Gateway:
         self.metrics.request(kind, "errors" if "errors" in response else "ok", time.perf_counter() - started)
         return response
 
-    async def _within_deadline(self, request: GraphQLRequest, routing: Routing | None
-                               ) -> tuple[dict[str, Any], str]:
+    async def _within_deadline(
+        self, request: GraphQLRequest, routing: Routing | None
+    ) -> tuple[dict[str, Any], str]:
         """`_execute` bounded by the request timeout: past it, what is still running is cancelled (shared
         in-flight subgraph calls go on for their other callers) and the client gets a clean timeout error."""
         if self.request_timeout is None:
@@ -378,8 +403,9 @@ class Gateway:
         except TimeoutError:
             if not deadline.expired():
                 raise
-            raise RequestError([{"message": "Request timed out", "extensions": {"code": "REQUEST_TIMEOUT"}}],
-                               status=504) from None
+            raise RequestError(
+                [{"message": "Request timed out", "extensions": {"code": "REQUEST_TIMEOUT"}}], status=504
+            ) from None
 
     async def _execute(self, request: GraphQLRequest, routing: Routing | None) -> tuple[dict[str, Any], str]:
         document, operation, variables = self._admit(request, await self.prepare_off_loop(request.query))
@@ -392,13 +418,17 @@ class Gateway:
             else:
                 routing = DEFAULT_ROUTING
         plan = await self.plan_off_loop(request.query, document, request.operation_name, routing)
-        memo = FetchMemo() if decision is not None and (decision.candidates or decision.served_by_to) else None
+        memo = (
+            FetchMemo() if decision is not None and (decision.candidates or decision.served_by_to) else None
+        )
         state = await self.executor.execute(plan, variables, memo, request.headers)
         if self.metrics is not None:
             self.metrics.fetches(state.fetches)  # failed ones too, when a fallback answers in their place
         run = None
         if decision is not None and self.engine is not None:
-            operation_name = request.operation_name or (operation.name.value if operation.name else "(anonymous)")
+            operation_name = request.operation_name or (
+                operation.name.value if operation.name else "(anonymous)"
+            )
             run = self._run(request, variables, kind, operation_name)
             if decision.served_by_to:
                 plan, state = await fall_back(self.engine, run, decision, plan, state, memo)
@@ -408,8 +438,9 @@ class Gateway:
             compare_later(self.engine, run, decision, plan, state, response, memo)
         return response, kind
 
-    def _admit(self, request: GraphQLRequest, document: DocumentNode
-               ) -> tuple[DocumentNode, OperationDefinitionNode, dict[str, Any]]:
+    def _admit(
+        self, request: GraphQLRequest, document: DocumentNode
+    ) -> tuple[DocumentNode, OperationDefinitionNode, dict[str, Any]]:
         try:
             operation = select_operation(document, request.operation_name)
         except PlanningError as error:
@@ -421,7 +452,9 @@ class Gateway:
             raise RequestError([{"message": "Mutations cannot be sent with GET; use POST."}], status=405)
         variables = dict(request.variables or {})
         try:
-            coerced = get_variable_values(self.model.api_schema, operation.variable_definitions or (), variables)
+            coerced = get_variable_values(
+                self.model.api_schema, operation.variable_definitions or (), variables
+            )
         except RecursionError:
             raise RequestError([{"message": "The variables are nested too deeply."}]) from None
         if isinstance(coerced, list):
@@ -434,8 +467,14 @@ class Gateway:
             variables.setdefault(name, value)
         return document, operation, variables
 
-    def _respond(self, plan: QueryPlan, state: ExecutionState, document: DocumentNode,
-                 operation: OperationDefinitionNode, variables: dict[str, Any]) -> dict[str, Any]:
+    def _respond(
+        self,
+        plan: QueryPlan,
+        state: ExecutionState,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: dict[str, Any],
+    ) -> dict[str, Any]:
         if plan.has_introspection:
             state.data.update(self._introspect(document, operation, variables))
         data = self.projector.project(plan.root_type, plan.selections, state.data, variables, state.errors)
@@ -446,7 +485,9 @@ class Gateway:
 
     # -- migrations -----------------------------------------------------------------------------------------
 
-    def _run(self, request: GraphQLRequest, variables: dict[str, Any], kind: str, operation_name: str) -> RequestRun:
+    def _run(
+        self, request: GraphQLRequest, variables: dict[str, Any], kind: str, operation_name: str
+    ) -> RequestRun:
         """This request, for the migration runtime (migration.runtime)."""
 
         def plan(routing: Routing) -> QueryPlan | None:
@@ -460,19 +501,26 @@ class Gateway:
                 self.metrics.fetches(fetches, purpose)
 
         def project(plan: QueryPlan, state: ExecutionState) -> dict[str, Any]:
-            data = self.projector.project(plan.root_type, plan.selections, state.data, variables, state.errors)
+            data = self.projector.project(
+                plan.root_type, plan.selections, state.data, variables, state.errors
+            )
             return {"data": data, "errors": state.errors} if state.errors else {"data": data}
 
         return RequestRun(
             plan=plan,
             execute=lambda plan, memo: self.executor.execute(plan, variables, memo, request.headers),
             writes_known=lambda plan, memo: self.executor.writes_known(plan, variables, memo),
-            project=project, count=count, schema=self.model.api_schema, variables=variables, kind=kind,
+            project=project,
+            count=count,
+            schema=self.model.api_schema,
+            variables=variables,
+            kind=kind,
             operation_name=operation_name,
         )
 
-    def _introspect(self, document: DocumentNode, operation: OperationDefinitionNode,
-                    variables: Mapping[str, Any]) -> dict[str, Any]:
+    def _introspect(
+        self, document: DocumentNode, operation: OperationDefinitionNode, variables: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """Answer `__schema` / `__type` root fields (in fragments too) from the API schema."""
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         only = OperationDefinitionNode(
@@ -484,7 +532,9 @@ class Gateway:
         )
         definitions = tuple(d for d in document.definitions if not isinstance(d, OperationDefinitionNode))
         result = execute(
-            self.model.api_schema, DocumentNode(definitions=(only, *definitions)), variable_values=dict(variables)
+            self.model.api_schema,
+            DocumentNode(definitions=(only, *definitions)),
+            variable_values=dict(variables),
         )
         if not isinstance(result, ExecutionResult):  # introspection resolvers are synchronous
             raise TypeError("introspection did not complete synchronously")

@@ -28,33 +28,63 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.requests = Counter(
-            "turnout_requests", "GraphQL requests, by operation kind and outcome (ok, errors, rejected, timeout).",
-            ["kind", "outcome"], registry=r)
+            "turnout_requests",
+            "GraphQL requests, by operation kind and outcome (ok, errors, rejected, timeout).",
+            ["kind", "outcome"],
+            registry=r,
+        )
         self.request_seconds = Histogram(
-            "turnout_request_duration_seconds", "Time to answer a GraphQL request.", ["kind"],
-            buckets=_LATENCY_BUCKETS, registry=r)
+            "turnout_request_duration_seconds",
+            "Time to answer a GraphQL request.",
+            ["kind"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.subgraph_requests = Counter(
-            "turnout_subgraph_requests", "Requests to subgraphs, by outcome (ok, error) and purpose (request: to "
+            "turnout_subgraph_requests",
+            "Requests to subgraphs, by outcome (ok, error) and purpose (request: to "
             "answer a client; fallback: the old side again after the new one failed; shadow: for a comparison).",
-            ["subgraph", "outcome", "purpose"], registry=r)
+            ["subgraph", "outcome", "purpose"],
+            registry=r,
+        )
         self.subgraph_seconds = Histogram(
-            "turnout_subgraph_request_duration_seconds", "Time a subgraph took to answer.", ["subgraph"],
-            buckets=_LATENCY_BUCKETS, registry=r)
+            "turnout_subgraph_request_duration_seconds",
+            "Time a subgraph took to answer.",
+            ["subgraph"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.comparisons = Counter(
-            "turnout_migration_comparisons", "Side-by-side comparisons, by outcome (match, mismatch, noise, error).",
-            ["migration", "outcome"], registry=r)
+            "turnout_migration_comparisons",
+            "Side-by-side comparisons, by outcome (match, mismatch, noise, error).",
+            ["migration", "outcome"],
+            registry=r,
+        )
         self.differences = Counter(
-            "turnout_migration_differences", "Differences found by side-by-side comparisons.",
-            ["migration"], registry=r)
+            "turnout_migration_differences",
+            "Differences found by side-by-side comparisons.",
+            ["migration"],
+            registry=r,
+        )
         self.fallbacks = Counter(
-            "turnout_migration_fallbacks", "Requests answered by the old subgraph after the new one failed.",
-            ["migration"], registry=r)
+            "turnout_migration_fallbacks",
+            "Requests answered by the old subgraph after the new one failed.",
+            ["migration"],
+            registry=r,
+        )
         self.dropped = Counter(
-            "turnout_migration_shadow_dropped", "Comparisons dropped because the shadow queue was full.",
-            ["migration"], registry=r)
+            "turnout_migration_shadow_dropped",
+            "Comparisons dropped because the shadow queue was full.",
+            ["migration"],
+            registry=r,
+        )
         self.migration_seconds = Histogram(
-            "turnout_migration_fetch_duration_seconds", "Subgraph latency of a migration's old (from) and new (to) side.",
-            ["migration", "side"], buckets=_LATENCY_BUCKETS, registry=r)
+            "turnout_migration_fetch_duration_seconds",
+            "Subgraph latency of a migration's old (from) and new (to) side.",
+            ["migration", "side"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
 
     def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
@@ -81,9 +111,17 @@ class Metrics:
 
     # -- migration evidence (an EvidenceSink) ---------------------------------------------------------------
 
-    def comparison(self, migration: str, operation: str, outcome: ComparisonOutcome,
-                   differences: list[Difference], noisy_coordinates: set[str], *,
-                   values: Mapping[str, int] | None = None, differing: Mapping[str, int] | None = None) -> None:
+    def comparison(
+        self,
+        migration: str,
+        operation: str,
+        outcome: ComparisonOutcome,
+        differences: list[Difference],
+        noisy_coordinates: set[str],
+        *,
+        values: Mapping[str, int] | None = None,
+        differing: Mapping[str, int] | None = None,
+    ) -> None:
         self.comparisons.labels(migration, outcome).inc()
         if differences:
             self.differences.labels(migration).inc(len(differences))
@@ -118,20 +156,34 @@ class _RecorderCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         r = self.recorder
         yield CounterMetricFamily(
-            "turnout_evidence_dropped", "Evidence records dropped because store.max_pending rows were waiting for "
-            "the store (never written).", value=r.dropped)
+            "turnout_evidence_dropped",
+            "Evidence records dropped because store.max_pending rows were waiting for "
+            "the store (never written).",
+            value=r.dropped,
+        )
         yield GaugeMetricFamily(
-            "turnout_evidence_pending_rows", "Evidence rows waiting in memory to be written to the store.",
-            value=r.pending)
+            "turnout_evidence_pending_rows",
+            "Evidence rows waiting in memory to be written to the store.",
+            value=r.pending,
+        )
         yield GaugeMetricFamily(
-            "turnout_evidence_max_pending_rows", "The bound of rows waiting in memory (store.max_pending).",
-            value=r.max_pending)
+            "turnout_evidence_max_pending_rows",
+            "The bound of rows waiting in memory (store.max_pending).",
+            value=r.max_pending,
+        )
         yield CounterMetricFamily(
-            "turnout_evidence_failed_writes", "Batch writes to the store that failed (the batch is kept).",
-            value=r.failed_flushes)
+            "turnout_evidence_failed_writes",
+            "Batch writes to the store that failed (the batch is kept).",
+            value=r.failed_flushes,
+        )
         yield CounterMetricFamily(
-            "turnout_evidence_duplicate_batches", "Batches written again that the store had taken already (an "
-            "acknowledgement lost): not counted twice.", value=r.duplicates)
+            "turnout_evidence_duplicate_batches",
+            "Batches written again that the store had taken already (an "
+            "acknowledgement lost): not counted twice.",
+            value=r.duplicates,
+        )
         yield GaugeMetricFamily(
-            "turnout_store_up", "1 when the last write to the store succeeded, 0 while writes fail.",
-            value=0 if r.failing else 1)
+            "turnout_store_up",
+            "1 when the last write to the store succeeded, 0 while writes fail.",
+            value=0 if r.failing else 1,
+        )

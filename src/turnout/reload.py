@@ -103,7 +103,9 @@ def _split_credentials(url: str) -> tuple[str, str | None]:
     user = urllib.parse.unquote(parts.username)
     password = urllib.parse.unquote(parts.password or "")
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), f"Basic {token}"
+    return urllib.parse.urlunsplit(
+        (parts.scheme, host, parts.path, parts.query, parts.fragment)
+    ), f"Basic {token}"
 
 
 class SupergraphSource:
@@ -383,8 +385,12 @@ class GatewayHolder:
     async def _retire(self, runtime: Runtime) -> None:
         started = time.monotonic()
         if not await runtime.wait_idle(self.drain_timeout):
-            log.warning("closing the gateway of supergraph %s with %d requests still running after %gs",
-                        runtime.version, runtime.in_flight, self.drain_timeout)
+            log.warning(
+                "closing the gateway of supergraph %s with %d requests still running after %gs",
+                runtime.version,
+                runtime.in_flight,
+                self.drain_timeout,
+            )
         left = self.drain_timeout - (time.monotonic() - started)
         await _stop(runtime, left)
         log.info("closed the gateway of supergraph %s", runtime.version)
@@ -425,8 +431,12 @@ async def _stop(runtime: Runtime, timeout: float) -> None:
         try:
             await engine.shadow.drain(timeout)
         except TimeoutError:
-            log.warning("supergraph %s: comparisons still queued or running after %.1fs are dropped (%d queued)",
-                        runtime.version, timeout, engine.shadow.pending)
+            log.warning(
+                "supergraph %s: comparisons still queued or running after %.1fs are dropped (%d queued)",
+                runtime.version,
+                timeout,
+                engine.shadow.pending,
+            )
     await _close_quietly(runtime.gateway)
 
 
@@ -492,8 +502,12 @@ class SupergraphReloader:
         except SourceError as error:
             self.read_errors += 1
             if str(error) != self._last_read_error:  # once per distinct problem, not every poll
-                log.warning("cannot read the supergraph %s: %s; still serving supergraph %s",
-                            self.source.shown, error, self.holder.version)
+                log.warning(
+                    "cannot read the supergraph %s: %s; still serving supergraph %s",
+                    self.source.shown,
+                    error,
+                    self.holder.version,
+                )
             self._last_read_error = str(error)
             return False
         if self._last_read_error is not None:
@@ -507,13 +521,22 @@ class SupergraphReloader:
         """Build, start and swap in the gateway of `found`; False (logged) when it is refused."""
         try:
             gateway = await asyncio.to_thread(self._build, found.text)
-        except Exception as error:  # SupergraphError, AssemblyError... : this text will not do, whenever tried
+        except (
+            Exception
+        ) as error:  # SupergraphError, AssemblyError... : this text will not do, whenever tried
             self.refused += 1
-            log.error("refused supergraph %s (%s): %s; still serving supergraph %s",
-                      self.source.shown, found.version, _reason(error), self.holder.version)
+            log.error(
+                "refused supergraph %s (%s): %s; still serving supergraph %s",
+                self.source.shown,
+                found.version,
+                _reason(error),
+                self.holder.version,
+            )
             return False
         previous = self.holder.version
-        if not await self.install(gateway, found.version, f"supergraph {self.source.shown} ({found.version})"):
+        if not await self.install(
+            gateway, found.version, f"supergraph {self.source.shown} ({found.version})"
+        ):
             self.refused += 1
             self.source.forget()
             return False
@@ -533,8 +556,12 @@ class SupergraphReloader:
             raise
         except Exception as error:
             await _close_quietly(gateway)
-            log.error("could not start %s: %s; still serving supergraph %s; will try again",
-                      what, _reason(error), self.holder.version)
+            log.error(
+                "could not start %s: %s; still serving supergraph %s; will try again",
+                what,
+                _reason(error),
+                self.holder.version,
+            )
             return False
         await self.holder.swap(gateway, version)  # no await before the swap itself: it cannot be cancelled
         return True

@@ -54,12 +54,28 @@ def demo(tmp_path: Path) -> Iterator[int]:
     # neither may be one of the subgraphs' three (free now, taken once the demo starts them)
     while len({port, admin_port} | set(range(subgraph_port, subgraph_port + 3))) < 5:
         port, admin_port = _free_port(), _free_port()
-    command = [str(Path(sys.executable).parent / "turnout"), "demo", "--port", str(port), "--admin-port", str(admin_port),
-               "--admin-token", TOKEN, "--subgraph-port",
-               str(subgraph_port), "--step-seconds", "2", "--duration", "120", "--store", str(tmp_path / "demo.db")]
+    command = [
+        str(Path(sys.executable).parent / "turnout"),
+        "demo",
+        "--port",
+        str(port),
+        "--admin-port",
+        str(admin_port),
+        "--admin-token",
+        TOKEN,
+        "--subgraph-port",
+        str(subgraph_port),
+        "--step-seconds",
+        "2",
+        "--duration",
+        "120",
+        "--store",
+        str(tmp_path / "demo.db"),
+    ]
     log = (tmp_path / "demo.log").open("wb")
-    process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "COLUMNS": "160"})
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "160"}
+    )
     try:
         deadline = time.monotonic() + 240
         while True:
@@ -94,8 +110,15 @@ def test_dashboard_shows_the_migrations_and_acknowledges_a_diff_group(demo: int,
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -103,10 +126,13 @@ def test_dashboard_shows_the_migrations_and_acknowledges_a_diff_group(demo: int,
             # the inventory: one row per migration, with its stage
             rows = page.locator("#inventory tbody tr")
             assert rows.count() == 2
-            stages = {rows.nth(i).get_attribute("data-migration"): rows.nth(i).locator(".stage").inner_text()
-                      for i in range(2)}
+            stages = {
+                rows.nth(i).get_attribute("data-migration"): rows.nth(i).locator(".stage").inner_text()
+                for i in range(2)
+            }
             assert stages["assignments"] == "side_by_side"
             assert stages["progress"] in ("migrated", "removed")  # the story moves it on after a quiet while
+
             # the rate shown is the JSON document's (one definition, computed in one place); read before and
             # after the page, the demo's traffic going on meanwhile
             def rate() -> str:
@@ -123,11 +149,15 @@ def test_dashboard_shows_the_migrations_and_acknowledges_a_diff_group(demo: int,
             section = page.locator("#m-assignments")
             # held in side_by_side: what blocks it, and from when the gates judge the evidence
             assert "diff groups open" in section.locator(".blockers").inner_text()
-            assert section.locator(".gate-since").inner_text().startswith("the gates judge the evidence since ")
+            assert (
+                section.locator(".gate-since").inner_text().startswith("the gates judge the evidence since ")
+            )
             assert section.locator('[data-chart="match-rate"] polyline').count() == 1
             assert section.locator('[data-chart="latency"] polyline').count() == 2
             # a diff view: the timezone bug, old and new side by side
-            dates = section.locator(".diff-group", has=page.locator("code", has_text="Assignment.createdDate"))
+            dates = section.locator(
+                ".diff-group", has=page.locator("code", has_text="Assignment.createdDate")
+            )
             assert dates.count() >= 1
             old = dates.first.locator("td.old").first.inner_text()
             new = dates.first.locator("td.new").first.inner_text()
@@ -146,7 +176,7 @@ def test_dashboard_shows_the_migrations_and_acknowledges_a_diff_group(demo: int,
             assert "known DST bug" in acknowledged.inner_text()
             # a stage move from the page goes through the gate: assignments still has open groups, so the
             # page says why it was not moved (the token is remembered from the acknowledgement)
-            move = page.locator('#m-assignments form.move')
+            move = page.locator("#m-assignments form.move")
             move.locator("select[name=to]").select_option("migrated")
             move.locator("input[name=reason]").fill("try it")
             said: list[str] = []
@@ -163,6 +193,8 @@ def test_dashboard_shows_the_migrations_and_acknowledges_a_diff_group(demo: int,
             browser.close()
     document = _document(demo)
     assert document is not None
-    group = next(g for row in document["migrations"] for g in row["diff_groups"] if g["signature"] == signature)
+    group = next(
+        g for row in document["migrations"] for g in row["diff_groups"] if g["signature"] == signature
+    )
     assert group["acknowledged_reason"] == "known DST bug, fix scheduled"
     assert group["acknowledged_by"] == "demo"  # the token's holder

@@ -68,7 +68,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     try:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False
+        )
     finally:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -110,12 +112,20 @@ def setup(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Se
     return Setup(config=config, supergraph=supergraph, store_url=store_url)
 
 
-FIELDS = {"assignments": ("Assignment.createdDate", "Assignment.tags", "Query.assignments"),
-          "scores": ("Assignment.score",)}
+FIELDS = {
+    "assignments": ("Assignment.createdDate", "Assignment.tags", "Query.assignments"),
+    "scores": ("Assignment.score",),
+}
 
 
-def record(setup: Setup, *, matches: dict[str, int], mismatches: dict[str, int] | None = None,
-           errors: int = 0, migration: str = "assignments") -> None:
+def record(
+    setup: Setup,
+    *,
+    matches: dict[str, int],
+    mismatches: dict[str, int] | None = None,
+    errors: int = 0,
+    migration: str = "assignments",
+) -> None:
     """Evidence as the gateway's recorder writes it: comparisons per operation, one diff group per mismatching
     operation (Assignment.createdDate, a timezone bug)."""
     every = {c: 1 for c in FIELDS.get(migration, ())}  # each comparison reached every field once
@@ -126,10 +136,23 @@ def record(setup: Setup, *, matches: dict[str, int], mismatches: dict[str, int] 
                 recorder.comparison(migration, operation, "match", [], set(), values=every)
         for operation, count in (mismatches or {}).items():
             for i in range(count):
-                recorder.comparison(migration, operation, "mismatch", [Difference(
-                    path=("assignments", i, "createdDate"), coordinate="Assignment.createdDate", kind="value",
-                    primary="2024-03-02T10:00:00Z", candidate="2024-03-02T09:00:00Z",
-                )], set(), values=every, differing={"Assignment.createdDate": 1})
+                recorder.comparison(
+                    migration,
+                    operation,
+                    "mismatch",
+                    [
+                        Difference(
+                            path=("assignments", i, "createdDate"),
+                            coordinate="Assignment.createdDate",
+                            kind="value",
+                            primary="2024-03-02T10:00:00Z",
+                            candidate="2024-03-02T09:00:00Z",
+                        )
+                    ],
+                    set(),
+                    values=every,
+                    differing={"Assignment.createdDate": 1},
+                )
         for _ in range(errors):
             recorder.comparison(migration, "Broken", "error", [], set())
         recorder.latency(migration, "from", 4.0)
@@ -155,8 +178,15 @@ def test_migrations_table(setup: Setup) -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "turnout migrations" in out
-    for text in ("assignments", "Assignment.createdDate", "Query.assignments", "scores", "Assignment.score",
-                 "monolith", "side_by_side: ready"):
+    for text in (
+        "assignments",
+        "Assignment.createdDate",
+        "Query.assignments",
+        "scores",
+        "Assignment.score",
+        "monolith",
+        "side_by_side: ready",
+    ):
         assert text in out
     assert result.stderr == ""
 
@@ -166,7 +196,12 @@ def test_migrations_json(setup: Setup) -> None:
     assert list(rows) == ["assignments", "scores"]
     row = rows["assignments"]
     assert row["fields"] == ["Assignment.createdDate", "Assignment.tags", "Query.assignments"]
-    assert (row["from"], row["to"], row["stage"], row["percent"]) == ("monolith", "assignments", "monolith", None)
+    assert (row["from"], row["to"], row["stage"], row["percent"]) == (
+        "monolith",
+        "assignments",
+        "monolith",
+        None,
+    )
     assert (row["next_stage"], row["ready"], row["readiness"]) == ("side_by_side", True, "ready")
     assert row["evidence"]["comparisons"] == 0
 
@@ -188,8 +223,10 @@ def test_migrations_show_recorded_evidence(setup: Setup) -> None:
 def test_migrations_without_any_configured(setup: Setup) -> None:
     setup.config.write_text(f"store: {{url: '{setup.store_url}'}}\n", encoding="utf-8")
     result = setup.run("migrations")
-    assert (result.exit_code, result.stdout.strip()) == (0, "no migrations configured (add them under "
-                                                             "`migrations:` in the config)")
+    assert (result.exit_code, result.stdout.strip()) == (
+        0,
+        "no migrations configured (add them under `migrations:` in the config)",
+    )
     document = orjson.loads(setup.run("migrations", "--json").stdout)
     assert (document["migrations"], document["log"]) == ([], [])
 
@@ -201,11 +238,15 @@ def test_migrations_without_a_supergraph_keep_the_configured_gates(setup: Setup)
         store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="t", reason="", evidence={})
     row = migrations_json(setup)["assignments"]
     # the config's gates, not the defaults: 4 comparisons, 2 operations
-    assert row["blockers"] == ["0 comparisons, 4 needed", "match rate unknown (no comparison judged), 75.00% needed",
-                               "never compared: Assignment.createdDate, Assignment.tags, Query.assignments",
-                               "0 distinct operations compared, 2 needed"]
+    assert row["blockers"] == [
+        "0 comparisons, 4 needed",
+        "match rate unknown (no comparison judged), 75.00% needed",
+        "never compared: Assignment.createdDate, Assignment.tags, Query.assignments",
+        "0 distinct operations compared, 2 needed",
+    ]
     assert migrations_json(setup)["scores"]["readiness"] == (
-        "no supergraph to check that assignments resolves the fields")
+        "no supergraph to check that assignments resolves the fields"
+    )
 
 
 def test_a_supergraph_flag_replaces_the_configs(setup: Setup, tmp_path: Path) -> None:
@@ -213,7 +254,9 @@ def test_a_supergraph_flag_replaces_the_configs(setup: Setup, tmp_path: Path) ->
     other.write_text(load_supergraph("migration"), encoding="utf-8")
     result = setup.run("migrations", "--supergraph", str(other))
     assert result.exit_code == 2
-    assert "turnout: migration assignments: the supergraph has no subgraph named 'assignments'" in result.stderr
+    assert (
+        "turnout: migration assignments: the supergraph has no subgraph named 'assignments'" in result.stderr
+    )
 
 
 # -- migrate ----------------------------------------------------------------------------------------------------
@@ -229,7 +272,12 @@ def test_migrate_one_stage_with_its_gate(setup: Setup) -> None:
         [change] = store.stage_log("assignments")
         assert "scores" not in store.get_states()
     assert (change.from_stage, change.to_stage, change.by, change.reason, change.forced) == (
-        Stage.MONOLITH, Stage.SIDE_BY_SIDE, "ada", "start", False)
+        Stage.MONOLITH,
+        Stage.SIDE_BY_SIDE,
+        "ada",
+        "start",
+        False,
+    )
     assert change.evidence["comparisons"] == 0
 
 
@@ -239,8 +287,10 @@ def test_migrate_refused_by_the_gate(setup: Setup) -> None:
     result = setup.run("migrate", "assignments", "--to", "migrated")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert ("turnout: assignments cannot move from side_by_side to migrated: 2 comparisons, 4 needed; "
-            "1 distinct operations compared, 2 needed") in result.stderr
+    assert (
+        "turnout: assignments cannot move from side_by_side to migrated: 2 comparisons, 4 needed; "
+        "1 distinct operations compared, 2 needed"
+    ) in result.stderr
     assert "--force --reason" in result.stderr
     assert setup.stage("assignments") == (Stage.SIDE_BY_SIDE, 10.0)
     with setup.store() as store:
@@ -254,8 +304,9 @@ def test_migrate_refuses_to_skip_a_stage(setup: Setup) -> None:
 
 
 def test_migrate_refuses_side_by_side_when_to_does_not_resolve_the_fields(setup: Setup) -> None:
-    text = setup.config.read_text(encoding="utf-8").replace("fields: [Assignment.score]",
-                                                            "fields: [Assignment.score, Query.users]")
+    text = setup.config.read_text(encoding="utf-8").replace(
+        "fields: [Assignment.score]", "fields: [Assignment.score, Query.users]"
+    )
     setup.config.write_text(text, encoding="utf-8")
     result = setup.run("migrate", "scores", "--to", "side_by_side")
     assert result.exit_code == 1
@@ -265,11 +316,23 @@ def test_migrate_refuses_side_by_side_when_to_does_not_resolve_the_fields(setup:
 def test_migrate_forced_is_logged(setup: Setup) -> None:
     assert setup.run("migrate", "assignments", "--to", "side_by_side").exit_code == 0
     record(setup, matches={"ListAssignments": 1})
-    result = setup.run("migrate", "assignments", "--to", "migrated", "--percent", "10", "--force",
-                       "--reason", "deadline; reviewed by hand", "--by", "grace")
+    result = setup.run(
+        "migrate",
+        "assignments",
+        "--to",
+        "migrated",
+        "--percent",
+        "10",
+        "--force",
+        "--reason",
+        "deadline; reviewed by hand",
+        "--by",
+        "grace",
+    )
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("assignments: side_by_side -> migrated at 10% (forced past: 1 comparisons, "
-                                    "4 needed;")
+    assert result.stdout.startswith(
+        "assignments: side_by_side -> migrated at 10% (forced past: 1 comparisons, 4 needed;"
+    )
     assert setup.stage("assignments") == (Stage.MIGRATED, 10.0)
     with setup.store() as store:
         latest, first = store.stage_log("assignments")
@@ -279,12 +342,20 @@ def test_migrate_forced_is_logged(setup: Setup) -> None:
     assert latest.evidence["comparisons"] == 1
     assert latest.evidence["matches"] == 1
     assert latest.evidence["latency_from_ms"][0] is not None  # a list, not its text
-    assert latest.evidence["blockers"] == ["1 comparisons, 4 needed", "1 distinct operations compared, 2 needed"]
+    assert latest.evidence["blockers"] == [
+        "1 comparisons, 4 needed",
+        "1 distinct operations compared, 2 needed",
+    ]
 
 
 def test_migrate_forced_when_the_gate_agrees_is_not_marked_forced(setup: Setup) -> None:
-    result = setup.run("migrate", "assignments", "--to", "side_by_side", "--force", "--reason", "just in case")
-    assert (result.exit_code, result.stdout.strip()) == (0, "assignments: monolith -> side_by_side comparing 10% of requests")
+    result = setup.run(
+        "migrate", "assignments", "--to", "side_by_side", "--force", "--reason", "just in case"
+    )
+    assert (result.exit_code, result.stdout.strip()) == (
+        0,
+        "assignments: monolith -> side_by_side comparing 10% of requests",
+    )
     with setup.store() as store:
         [change] = store.stage_log("assignments")
     assert (change.forced, change.reason) == (False, "just in case")
@@ -301,16 +372,34 @@ def test_the_whole_way_through_evidence_diffs_ack_and_rollout(setup: Setup) -> N
 
     listed = setup.run("diffs", "assignments")
     assert listed.exit_code == 0, listed.output
-    for text in (signature()[:12], "Assignment.createdDate", "ListAssignments", "value", "open",
-                 '"2024-03-02T10:00:00Z" -> "2024-03-02T09:00:00Z"'):
+    for text in (
+        signature()[:12],
+        "Assignment.createdDate",
+        "ListAssignments",
+        "value",
+        "open",
+        '"2024-03-02T10:00:00Z" -> "2024-03-02T09:00:00Z"',
+    ):
         assert text in listed.stdout
     [group] = orjson.loads(setup.run("diffs", "assignments", "--json").stdout)["groups"]
     assert (group["signature"], group["count"], group["acknowledged_until"]) == (signature(), 2, None)
-    assert {sample["path"] for sample in group["samples"]} == {"assignments.0.createdDate",
-                                                               "assignments.1.createdDate"}
+    assert {sample["path"] for sample in group["samples"]} == {
+        "assignments.0.createdDate",
+        "assignments.1.createdDate",
+    }
 
-    acked = setup.run("ack", signature()[:8], "--migration", "assignments", "--reason", "timezone fixed in v2",
-                      "--days", "3", "--by", "ada")
+    acked = setup.run(
+        "ack",
+        signature()[:8],
+        "--migration",
+        "assignments",
+        "--reason",
+        "timezone fixed in v2",
+        "--days",
+        "3",
+        "--by",
+        "ada",
+    )
     assert acked.exit_code == 0, acked.output
     assert acked.stdout.strip() == f"acknowledged {signature()[:12]} for 3 days"
     with setup.store() as store:
@@ -337,7 +426,10 @@ def test_the_whole_way_through_evidence_diffs_ack_and_rollout(setup: Setup) -> N
     assert setup.run("migrate", "assignments", "--to", "migrated", "--percent", "100").exit_code == 0
     assert setup.stage("assignments") == (Stage.MIGRATED, 100.0)
     again = setup.run("migrate", "assignments", "--to", "migrated")
-    assert (again.exit_code, again.stdout.strip()) == (0, "assignments: already migrated at 100%; nothing changed")
+    assert (again.exit_code, again.stdout.strip()) == (
+        0,
+        "assignments: already migrated at 100%; nothing changed",
+    )
     assert setup.stage("assignments") == (Stage.MIGRATED, 100.0)
 
     row = migrations_json(setup)["assignments"]
@@ -382,8 +474,9 @@ def test_a_stage_set_by_the_cli_is_seen_by_every_gateway(setup: Setup) -> None:
         # the sampling share, changed at runtime: stored and picked up like a stage
         assert setup.run("migrate", "assignments", "--to", "side_by_side", "--percent", "100").exit_code == 0
         assert asyncio.run(stages()) == [(Stage.SIDE_BY_SIDE, 100.0)] * 2
-        result = setup.run("migrate", "assignments", "--to", "migrated", "--percent", "25", "--force",
-                           "--reason", "canary")
+        result = setup.run(
+            "migrate", "assignments", "--to", "migrated", "--percent", "25", "--force", "--reason", "canary"
+        )
         assert result.exit_code == 0, result.output
         assert asyncio.run(stages()) == [(Stage.MIGRATED, 25.0)] * 2
     finally:
@@ -404,7 +497,9 @@ def test_diffs_with_nothing_recorded(setup: Setup) -> None:
 def test_diffs_show_an_expired_acknowledgement_as_open(setup: Setup) -> None:
     record(setup, matches={}, mismatches={"ListAssignments": 1})
     with setup.store() as store:
-        assert store.acknowledge(signature(), until=datetime.now(UTC) - timedelta(hours=1), by="ada", reason="old")
+        assert store.acknowledge(
+            signature(), until=datetime.now(UTC) - timedelta(hours=1), by="ada", reason="old"
+        )
         assert store.evidence("assignments").open_diff_groups == 1
     out = setup.run("diffs", "assignments").stdout
     assert "open (acknowledgement expired" in out
@@ -419,8 +514,10 @@ def test_ack_needs_an_unambiguous_prefix(setup: Setup) -> None:
     sharing = sum(s.startswith(shared) for s in signatures)
     result = setup.run("ack", shared, "--migration", "assignments", "--reason", "r")
     assert result.exit_code == 2
-    assert (f"turnout: {shared!r} is ambiguous: {sharing} diff groups of assignments start with it "
-            "(give more characters)") in result.stderr
+    assert (
+        f"turnout: {shared!r} is ambiguous: {sharing} diff groups of assignments start with it "
+        "(give more characters)"
+    ) in result.stderr
 
     missing = next(p for p in ("0" * 12, "f" * 12) if not any(s.startswith(p) for s in signatures))
     result = setup.run("ack", missing, "--migration", "assignments", "--reason", "r")
@@ -449,30 +546,55 @@ def test_ack_only_touches_its_migrations_groups(setup: Setup) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["migrate", "nope", "--to", "side_by_side"],
-         "turnout: no migration named 'nope' (known: assignments, scores)"),
-        (["migrate", "assignments", "--to", "production"],
-         "turnout: unknown stage 'production'; one of monolith, side_by_side, migrated, removed"),
-        (["migrate", "assignments", "--to", "migrated", "--percent", "150"],
-         "turnout: --percent must be between 0 and 100, not 150"),
-        (["migrate", "assignments", "--to", "migrated", "--percent", "-1"],
-         "turnout: --percent must be between 0 and 100, not -1"),
-        (["migrate", "assignments", "--to", "migrated", "--percent", "nan"],
-         "turnout: --percent must be between 0 and 100, not nan"),
-        (["migrate", "assignments", "--to", "removed", "--percent", "50"],
-         "turnout: --percent is the rollout in migrated or the sampling share in side_by_side; removed has none"),
-        (["migrate", "assignments", "--to", "migrated", "--force"],
-         "turnout: --force needs a --reason (it is kept in the stage log)"),
-        (["migrate", "assignments", "--to", "migrated", "--force", "--reason", "  "],
-         "turnout: --force needs a --reason (it is kept in the stage log)"),
+        (
+            ["migrate", "nope", "--to", "side_by_side"],
+            "turnout: no migration named 'nope' (known: assignments, scores)",
+        ),
+        (
+            ["migrate", "assignments", "--to", "production"],
+            "turnout: unknown stage 'production'; one of monolith, side_by_side, migrated, removed",
+        ),
+        (
+            ["migrate", "assignments", "--to", "migrated", "--percent", "150"],
+            "turnout: --percent must be between 0 and 100, not 150",
+        ),
+        (
+            ["migrate", "assignments", "--to", "migrated", "--percent", "-1"],
+            "turnout: --percent must be between 0 and 100, not -1",
+        ),
+        (
+            ["migrate", "assignments", "--to", "migrated", "--percent", "nan"],
+            "turnout: --percent must be between 0 and 100, not nan",
+        ),
+        (
+            ["migrate", "assignments", "--to", "removed", "--percent", "50"],
+            "turnout: --percent is the rollout in migrated or the sampling share in side_by_side; removed has none",
+        ),
+        (
+            ["migrate", "assignments", "--to", "migrated", "--force"],
+            "turnout: --force needs a --reason (it is kept in the stage log)",
+        ),
+        (
+            ["migrate", "assignments", "--to", "migrated", "--force", "--reason", "  "],
+            "turnout: --force needs a --reason (it is kept in the stage log)",
+        ),
         (["diffs", "nope"], "turnout: no migration named 'nope' (known: assignments, scores)"),
-        (["ack", "abc", "--migration", "nope", "--reason", "r"],
-         "turnout: no migration named 'nope' (known: assignments, scores)"),
-        (["ack", "", "--migration", "assignments", "--reason", "r"], "turnout: give a diff group's signature"),
-        (["ack", "abc", "--migration", "assignments", "--reason", " "],
-         "turnout: --reason must say why the difference is acceptable"),
-        (["ack", "abc", "--migration", "assignments", "--reason", "r", "--days", "0"],
-         "turnout: --days must be more than 0"),
+        (
+            ["ack", "abc", "--migration", "nope", "--reason", "r"],
+            "turnout: no migration named 'nope' (known: assignments, scores)",
+        ),
+        (
+            ["ack", "", "--migration", "assignments", "--reason", "r"],
+            "turnout: give a diff group's signature",
+        ),
+        (
+            ["ack", "abc", "--migration", "assignments", "--reason", " "],
+            "turnout: --reason must say why the difference is acceptable",
+        ),
+        (
+            ["ack", "abc", "--migration", "assignments", "--reason", "r", "--days", "0"],
+            "turnout: --days must be more than 0",
+        ),
     ],
 )
 def test_bad_input(setup: Setup, args: list[str], message: str) -> None:
@@ -487,17 +609,25 @@ def test_bad_input(setup: Setup, args: list[str], message: str) -> None:
 def test_stage_names_are_forgiving_about_case_and_dashes(setup: Setup) -> None:
     result = setup.run("migrate", "assignments", "--to", "Side-By-Side")
     assert (result.exit_code, result.stdout.strip()) == (
-        0, "assignments: monolith -> side_by_side comparing 10% of requests")
+        0,
+        "assignments: monolith -> side_by_side comparing 10% of requests",
+    )
 
 
 def test_a_bad_config_file(setup: Setup) -> None:
     setup.config.write_text("migrations:\n  - name: assignments\n    sample_rate: 3\n", encoding="utf-8")
-    for args in (["migrations"], ["diffs", "assignments"], ["migrate", "assignments", "--to", "side_by_side"],
-                 ["ack", "abc", "--migration", "assignments", "--reason", "r"]):
+    for args in (
+        ["migrations"],
+        ["diffs", "assignments"],
+        ["migrate", "assignments", "--to", "side_by_side"],
+        ["ack", "abc", "--migration", "assignments", "--reason", "r"],
+    ):
         result = setup.run(*args)
         assert result.exit_code == 2
-        assert result.stderr.startswith(f"turnout: invalid configuration in {setup.config}: "
-                                        "migrations[0].sample_rate: Input should be less than or equal to 1")
+        assert result.stderr.startswith(
+            f"turnout: invalid configuration in {setup.config}: "
+            "migrations[0].sample_rate: Input should be less than or equal to 1"
+        )
 
 
 def test_a_config_that_does_not_fit_the_supergraph(setup: Setup) -> None:
@@ -505,7 +635,9 @@ def test_a_config_that_does_not_fit_the_supergraph(setup: Setup) -> None:
     setup.config.write_text(text, encoding="utf-8")
     result = setup.run("migrations")
     assert result.exit_code == 2
-    assert result.stderr.startswith("turnout: migration assignments: Assignment.tagz is not a field of the supergraph")
+    assert result.stderr.startswith(
+        "turnout: migration assignments: Assignment.tagz is not a field of the supergraph"
+    )
 
 
 def test_a_missing_supergraph_file(setup: Setup, tmp_path: Path) -> None:
@@ -519,11 +651,14 @@ def test_a_store_that_cannot_be_opened(setup: Setup) -> None:
     setup.config.write_text(text, encoding="utf-8")
     result = setup.run("migrations")
     assert result.exit_code == 2
-    assert result.stderr.startswith("turnout: cannot open the store sqlite:///:memory:: the SQLite store needs a "
-                                    "file path")
+    assert result.stderr.startswith(
+        "turnout: cannot open the store sqlite:///:memory:: the SQLite store needs a file path"
+    )
 
 
-def test_migrate_says_plainly_that_the_store_cannot_be_reached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_migrate_says_plainly_that_the_store_cannot_be_reached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import socket
     import time
 
@@ -538,13 +673,20 @@ def test_migrate_says_plainly_that_the_store_cannot_be_reached(tmp_path: Path, m
     store = f"postgresql+psycopg://turnout:s3cret@127.0.0.1:{port}/turnout"
     config.write_text(CONFIG.format(supergraph=supergraph, store=store), encoding="utf-8")
     started = time.monotonic()
-    result = CliRunner().invoke(app, ["migrate", "assignments", "--to", "side_by_side", "--config", str(config)],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        ["migrate", "assignments", "--to", "side_by_side", "--config", str(config)],
+        catch_exceptions=False,
+    )
     took = time.monotonic() - started
-    print(f"\nmigrate with the store down: exit {result.exit_code} after {took:.2f}s: {result.stderr.strip()}")
+    print(
+        f"\nmigrate with the store down: exit {result.exit_code} after {took:.2f}s: {result.stderr.strip()}"
+    )
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"turnout: cannot open the store postgresql+psycopg://turnout:***@127.0.0.1:"
-                                    f"{port}/turnout: it does not answer: ")
+    assert result.stderr.startswith(
+        f"turnout: cannot open the store postgresql+psycopg://turnout:***@127.0.0.1:"
+        f"{port}/turnout: it does not answer: "
+    )
     assert "refused" in result.stderr and "s3cret" not in result.stderr
     assert "Traceback" not in result.stderr and "sqlalche.me" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

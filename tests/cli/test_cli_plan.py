@@ -18,8 +18,11 @@ def _files(tmp_path: Path) -> tuple[Path, Path, Path]:
     query = tmp_path / "board.graphql"
     query.write_text(BOARD, encoding="utf-8")
     config = tmp_path / "turnout.yaml"
-    config.write_text(f"supergraph: {supergraph}\nmigrations:\n  - name: assignments\n    from: monolith\n"
-                      "    to: assignments\n    fields: [Assignment.createdDate]\n", encoding="utf-8")
+    config.write_text(
+        f"supergraph: {supergraph}\nmigrations:\n  - name: assignments\n    from: monolith\n"
+        "    to: assignments\n    fields: [Assignment.createdDate]\n",
+        encoding="utf-8",
+    )
     return supergraph, query, config
 
 
@@ -30,7 +33,9 @@ def test_plan_as_the_monolith_serves_it_and_as_migrated(tmp_path: Path) -> None:
     old = CliRunner().invoke(app, ["plan", str(query), "--config", str(config)])
     assert old.exit_code == 0, old.output
     assert old.stdout.count("Fetch(") == 1 and 'Fetch(service: "monolith")' in old.stdout
-    moved = CliRunner().invoke(app, ["plan", str(query), "--config", str(config), "--migrated", "assignments"])
+    moved = CliRunner().invoke(
+        app, ["plan", str(query), "--config", str(config), "--migrated", "assignments"]
+    )
     assert moved.exit_code == 0, moved.output
     # createdDate from the new service; the rest where it was
     assert 'Fetch(service: "assignments")' in moved.stdout and "createdDate" in moved.stdout
@@ -39,7 +44,9 @@ def test_plan_as_the_monolith_serves_it_and_as_migrated(tmp_path: Path) -> None:
 
 def test_plan_refuses_clearly(tmp_path: Path) -> None:
     supergraph, _query, config = _files(tmp_path)
-    missing = CliRunner().invoke(app, ["plan", str(tmp_path / "nope.graphql"), "--supergraph", str(supergraph)])
+    missing = CliRunner().invoke(
+        app, ["plan", str(tmp_path / "nope.graphql"), "--supergraph", str(supergraph)]
+    )
     assert missing.exit_code == 2
     assert "turnout: cannot read" in missing.stderr and "nope.graphql" in missing.stderr
     unknown = CliRunner().invoke(app, ["plan", str(_query), "--config", str(config), "--migrated", "nope"])

@@ -27,8 +27,11 @@ def join_facts(sdl: str) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     for name, typedef in model.types.items():
         facts[f"type {name}"] = {
-            graph[g]: (sorted((_fields_text(k.fields), k.resolvable) for k in entry.keys), entry.interface_object,
-                       entry.extension)
+            graph[g]: (
+                sorted((_fields_text(k.fields), k.resolvable) for k in entry.keys),
+                entry.interface_object,
+                entry.extension,
+            )
             for g, entry in typedef.in_graphs.items()
         }
         if typedef.kind in ("object", "interface"):
@@ -37,10 +40,16 @@ def join_facts(sdl: str) -> dict[str, Any]:
             facts[f"members {name}"] = {graph[g]: sorted(v) for g, v in typedef.members_in.items() if v}
         for field_name, fdef in typedef.fields.items():
             facts[f"field {name}.{field_name}"] = {
-                graph[g]: (f.external, _fields_text(f.requires_text), _fields_text(f.provides_text),
-                           f.override_from and graph.get(f.override_from, f.override_from), f.override_label,
-                           f.used_overridden, f.type,
-                           sorted((c.context, c.name, c.type, c.selection) for c in f.context_arguments))
+                graph[g]: (
+                    f.external,
+                    _fields_text(f.requires_text),
+                    _fields_text(f.provides_text),
+                    f.override_from and graph.get(f.override_from, f.override_from),
+                    f.override_label,
+                    f.used_overridden,
+                    f.type,
+                    sorted((c.context, c.name, c.type, c.selection) for c in f.context_arguments),
+                )
                 for g, f in fdef.in_graphs.items()
             }
     return facts

@@ -91,8 +91,12 @@ def random_set(seed: int) -> dict[str, str]:
         elif any("kind: Kind" in q for q in query):
             parts.append("enum Kind { " + " ".join(enum_values if careful else enum_values[:2]) + " }")
         if rng.random() < 0.3:
-            parts.append("input Filter { text: String" + (" limit: Int" if rng.random() < 0.5 else "")
-                         + (" must: Int!" if not careful and rng.random() < 0.1 else "") + " }")
+            parts.append(
+                "input Filter { text: String"
+                + (" limit: Int" if rng.random() < 0.5 else "")
+                + (" must: Int!" if not careful and rng.random() < 0.1 else "")
+                + " }"
+            )
             query.append(f"  search{name}(filter: Filter): Int")
         if rng.random() < 0.3 and entities:
             members = sorted({rng.choice(entities) for _ in range(2)})
@@ -129,8 +133,10 @@ def random_abstract_set(seed: int) -> dict[str, str]:
             # Federation 1: extends what the home subgraph defines, with @external keys
             for kind in kinds:
                 if rng.random() < 0.6:
-                    parts.append(f'extend type {kind} @key(fields: "id") {{\n  id: ID! @external\n  '
-                                 f'legacy{name}: String\n}}')
+                    parts.append(
+                        f'extend type {kind} @key(fields: "id") {{\n  id: ID! @external\n  '
+                        f"legacy{name}: String\n}}"
+                    )
                     if rng.random() < 0.5:
                         query.append(f"  old{kind}{name}: {kind}")
             if rng.random() < 0.5:
@@ -155,8 +161,11 @@ def random_abstract_set(seed: int) -> dict[str, str]:
             style = rng.random()
             if style < 0.5:
                 resolvable = "" if careful or rng.random() < 0.7 else ", resolvable: false"
-                body = "  id: ID!\n  age: Int" + ("\n  name: String @external\n  label: String @requires(fields: "
-                                                  '"name")' if rng.random() < 0.3 else "")
+                body = "  id: ID!\n  age: Int" + (
+                    '\n  name: String @external\n  label: String @requires(fields: "name")'
+                    if rng.random() < 0.3
+                    else ""
+                )
                 parts.append(f'type Animal @key(fields: "id"{resolvable}) @interfaceObject {{\n{body}\n}}')
                 if rng.random() < 0.6:
                     query.append(f"  oldest{name}: Animal")
@@ -164,7 +173,9 @@ def random_abstract_set(seed: int) -> dict[str, str]:
                 kind = rng.choice(kinds)
                 provided = rng.random() < 0.5 and shared_name
                 name_field = "\n  name: String @external" if provided else ""
-                parts.append(f'type {kind} @key(fields: "id") {{\n  id: ID!{name_field}\n  owner{name}: String\n}}')
+                parts.append(
+                    f'type {kind} @key(fields: "id") {{\n  id: ID!{name_field}\n  owner{name}: String\n}}'
+                )
                 provides = ' @provides(fields: "name")' if provided else ""
                 query.append(f"  best{kind}{name}: {kind}{provides}")
                 if rng.random() < 0.5:

@@ -11,22 +11,27 @@ from support.subgraph import SubgraphSpec
 from turnout.cli import app
 from turnout.supergraph.join_spec import read_supergraph
 
-USERS = '''extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+USERS = """extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
 type Query { me: User }
 type User @key(fields: "id") { id: ID! name: String }
-'''
-REVIEWS = '''extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+"""
+REVIEWS = """extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
 type User @key(fields: "id") { id: ID! reviews: [String!]! }
-'''
-CLASH = '''extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+"""
+CLASH = """extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
 type Query { me: String }
-'''
+"""
 
 
 def _config(tmp_path: Path, entries: dict[str, str]) -> Path:
     lines = ["federation_version: =2.3.2", "subgraphs:"]
     for name, schema in entries.items():
-        lines += [f"  {name}:", f"    routing_url: http://127.0.0.1:9/{name}", "    schema:", f"      {schema}"]
+        lines += [
+            f"  {name}:",
+            f"    routing_url: http://127.0.0.1:9/{name}",
+            "    schema:",
+            f"      {schema}",
+        ]
     config = tmp_path / "supergraph.yaml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return config
@@ -41,7 +46,9 @@ def test_compose_from_files_relative_to_the_config(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     model = read_supergraph(result.stdout)
     assert {s.name: s.url for s in model.subgraphs.values()} == {
-        "users": "http://127.0.0.1:9/users", "reviews": "http://127.0.0.1:9/reviews"}
+        "users": "http://127.0.0.1:9/users",
+        "reviews": "http://127.0.0.1:9/reviews",
+    }
     assert set(model.types["User"].fields["reviews"].in_graphs) == {"REVIEWS"}
     out = tmp_path / "out" / "supergraph.graphql"
     out.parent.mkdir()
@@ -53,7 +60,8 @@ def test_compose_from_files_relative_to_the_config(tmp_path: Path) -> None:
 def test_compose_fetches_service_sdl(tmp_path: Path, run_subgraphs: object) -> None:
     running: dict[str, RunningSubgraph] = run_subgraphs(  # type: ignore[operator]
         SubgraphSpec("users", USERS, data={"User": [{"id": "1", "name": "Ada"}]}),
-        SubgraphSpec("reviews", REVIEWS, data={"User": [{"id": "1", "reviews": ["fine"]}]}))
+        SubgraphSpec("reviews", REVIEWS, data={"User": [{"id": "1", "reviews": ["fine"]}]}),
+    )
     config = _config(tmp_path, {name: f"subgraph_url: {r.url}" for name, r in running.items()})
     result = CliRunner().invoke(app, ["compose", "--config", str(config)])
     assert result.exit_code == 0, result.output

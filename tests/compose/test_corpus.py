@@ -11,8 +11,10 @@ from .corpus import CASES, Case
 
 
 def _inputs(case: Case) -> list[SubgraphInput]:
-    return [SubgraphInput(name, f"http://127.0.0.1:{4101 + i}/graphql", sdl)
-            for i, (name, sdl) in enumerate(case.subgraphs.items())]
+    return [
+        SubgraphInput(name, f"http://127.0.0.1:{4101 + i}/graphql", sdl)
+        for i, (name, sdl) in enumerate(case.subgraphs.items())
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

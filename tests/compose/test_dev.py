@@ -18,7 +18,10 @@ from support.subgraph import SubgraphSpec
 
 POLL = 1.0
 HEADER = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])\n'
-SERVED = HEADER + 'type Query { me: User }\ntype User @key(fields: "id") { id: ID! name: String nickname: String }\n'
+SERVED = (
+    HEADER
+    + 'type Query { me: User }\ntype User @key(fields: "id") { id: ID! name: String nickname: String }\n'
+)
 BEFORE = HEADER + 'type Query { me: User }\ntype User @key(fields: "id") { id: ID! name: String }\n'
 ORDERS = HEADER + 'type User @key(fields: "id") { id: ID! orders: Int }\n'
 
@@ -30,8 +33,11 @@ def _free_port() -> int:
 
 
 def _post(port: int, query: str) -> dict[str, Any]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
-                                     headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"content-type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         body: dict[str, Any] = json.loads(response.read())
         return body
@@ -51,9 +57,14 @@ def _wait_ready(port: int, process: subprocess.Popen[str]) -> None:
 
 def test_dev_hot_swaps_a_changed_sdl_and_keeps_the_last_good_one(tmp_path: Path, run_subgraphs: Any) -> None:
     running: dict[str, RunningSubgraph] = run_subgraphs(
-        SubgraphSpec("users", SERVED, data={"User": [{"id": "1", "name": "Ada", "nickname": "countess"}]},
-                     root={"me": {"id": "1", "name": "Ada", "nickname": "countess"}}),
-        SubgraphSpec("orders", ORDERS, data={"User": [{"id": "1", "orders": 3}]}))
+        SubgraphSpec(
+            "users",
+            SERVED,
+            data={"User": [{"id": "1", "name": "Ada", "nickname": "countess"}]},
+            root={"me": {"id": "1", "name": "Ada", "nickname": "countess"}},
+        ),
+        SubgraphSpec("orders", ORDERS, data={"User": [{"id": "1", "orders": 3}]}),
+    )
     users_sdl = tmp_path / "users.graphql"
     users_sdl.write_text(BEFORE, encoding="utf-8")
     config = tmp_path / "supergraph.yaml"
@@ -61,12 +72,28 @@ def test_dev_hot_swaps_a_changed_sdl_and_keeps_the_last_good_one(tmp_path: Path,
         "federation_version: =2.3.2\nsubgraphs:\n"
         f"  users:\n    routing_url: {running['users'].url}\n    schema:\n      file: users.graphql\n"
         f"  orders:\n    routing_url: {running['orders'].url}\n    schema:\n"
-        f"      subgraph_url: {running['orders'].url}\n", encoding="utf-8")
+        f"      subgraph_url: {running['orders'].url}\n",
+        encoding="utf-8",
+    )
     port = _free_port()
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("turnout")), "dev", "--config", str(config), "--port", str(port),
-         "--poll-interval", str(POLL), "--duration", "40"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        [
+            str(Path(sys.executable).with_name("turnout")),
+            "dev",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--poll-interval",
+            str(POLL),
+            "--duration",
+            "40",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         _wait_ready(port, process)
         assert "errors" in _post(port, "{ me { nickname } }")  # not in the supergraph yet
@@ -89,7 +116,9 @@ def test_dev_hot_swaps_a_changed_sdl_and_keeps_the_last_good_one(tmp_path: Path,
         client = threading.Thread(target=traffic)
         client.start()
         time.sleep(0.5)
-        users_sdl.write_text(BEFORE.replace("name: String }", "name: String nickname: String }"), encoding="utf-8")
+        users_sdl.write_text(
+            BEFORE.replace("name: String }", "name: String nickname: String }"), encoding="utf-8"
+        )
         changed = time.monotonic()
         while _post(port, "{ me { nickname } }") != {"data": {"me": {"nickname": "countess"}}}:
             assert time.monotonic() - changed < 2 * POLL + 1.0, "the new field is not served"

@@ -25,14 +25,16 @@ SCRIPT = Path(__file__).with_name("apollo_compose.mjs")
 # Sets where turnout knowingly differs from Apollo, and why.
 KNOWN = {
     "corpus:authenticated-not-composed": "@authenticated, @requiresScopes and @policy are refused (UNSUPPORTED_FEATURE), "
-                                         "not composed: turnout does not carry access control into the supergraph",
+    "not composed: turnout does not carry access control into the supergraph",
 }
 
 
 def _directory_sets() -> dict[str, list[SubgraphInput]]:
     sets: dict[str, list[SubgraphInput]] = {}
-    directories = [*sorted((ROOT / "tests" / "fixtures" / "supergraphs").iterdir()),
-                   *sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())]
+    directories = [
+        *sorted((ROOT / "tests" / "fixtures" / "supergraphs").iterdir()),
+        *sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir()),
+    ]
     for directory in directories:
         files = sorted(p for p in directory.glob("*.graphql") if p.name != "supergraph.graphql")
         if not files:
@@ -40,15 +42,18 @@ def _directory_sets() -> dict[str, list[SubgraphInput]]:
         kind = "fixture" if directory.parent.name == "supergraphs" else "example"
         sets[f"{kind}:{directory.name}"] = [
             SubgraphInput(p.stem, f"http://127.0.0.1:{4101 + i}/graphql", p.read_text(encoding="utf-8"))
-            for i, p in enumerate(files)]
+            for i, p in enumerate(files)
+        ]
     return sets
 
 
 def _all_sets() -> dict[str, list[SubgraphInput]]:
     sets = _directory_sets()
     for name, case in CASES.items():
-        sets[f"corpus:{name}"] = [SubgraphInput(n, f"http://127.0.0.1:{4101 + i}/graphql", sdl)
-                                  for i, (n, sdl) in enumerate(case.subgraphs.items())]
+        sets[f"corpus:{name}"] = [
+            SubgraphInput(n, f"http://127.0.0.1:{4101 + i}/graphql", sdl)
+            for i, (n, sdl) in enumerate(case.subgraphs.items())
+        ]
     return sets
 
 
@@ -60,10 +65,22 @@ def apollo() -> dict[str, Any]:
     node = shutil.which("node")
     if node is None or not APOLLO.is_dir():
         pytest.skip("Apollo's composition is not installed: run bench/peers/install.sh (needs node and npm)")
-    payload = [{"name": name, "subgraphs": [{"name": s.name, "url": s.url, "sdl": s.sdl} for s in inputs],
-                "ours": compose(inputs).supergraph_sdl} for name, inputs in SETS.items()]
-    done = subprocess.run([node, str(SCRIPT)], input=json.dumps(payload), capture_output=True, text=True,
-                          timeout=300, check=True)
+    payload = [
+        {
+            "name": name,
+            "subgraphs": [{"name": s.name, "url": s.url, "sdl": s.sdl} for s in inputs],
+            "ours": compose(inputs).supergraph_sdl,
+        }
+        for name, inputs in SETS.items()
+    ]
+    done = subprocess.run(
+        [node, str(SCRIPT)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 

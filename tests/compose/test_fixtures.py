@@ -22,8 +22,12 @@ NOT_BYTE_EQUAL = {
 
 def _compose(directory: Path) -> str:
     files = sorted(p for p in directory.glob("*.graphql") if p.name != "supergraph.graphql")
-    result = compose([SubgraphInput(p.stem, f"http://127.0.0.1:{4101 + i}/graphql", p.read_text(encoding="utf-8"))
-                      for i, p in enumerate(files)])
+    result = compose(
+        [
+            SubgraphInput(p.stem, f"http://127.0.0.1:{4101 + i}/graphql", p.read_text(encoding="utf-8"))
+            for i, p in enumerate(files)
+        ]
+    )
     assert result.ok, [str(e) for e in result.errors]
     assert result.supergraph_sdl is not None
     return result.supergraph_sdl
@@ -43,6 +47,10 @@ def test_same_api_and_join_metadata(name: str) -> None:
 def test_the_order_of_the_subgraphs_does_not_matter() -> None:
     directory = FIXTURES / "shipping"
     files = sorted(p for p in directory.glob("*.graphql") if p.name != "supergraph.graphql")
-    inputs = [SubgraphInput(p.stem, f"http://127.0.0.1:{4101 + i}/graphql", p.read_text(encoding="utf-8"))
-              for i, p in enumerate(files)]
-    assert compose(inputs[::-1]).supergraph_sdl == (directory / "supergraph.graphql").read_text(encoding="utf-8")
+    inputs = [
+        SubgraphInput(p.stem, f"http://127.0.0.1:{4101 + i}/graphql", p.read_text(encoding="utf-8"))
+        for i, p in enumerate(files)
+    ]
+    assert compose(inputs[::-1]).supergraph_sdl == (directory / "supergraph.graphql").read_text(
+        encoding="utf-8"
+    )

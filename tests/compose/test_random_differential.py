@@ -25,8 +25,10 @@ GENERATORS = (random_set, random_abstract_set)
 
 def _inputs(key: tuple[int, int]) -> list[SubgraphInput]:
     generator, seed = key
-    return [SubgraphInput(name, f"http://127.0.0.1:{4101 + i}/graphql", sdl)
-            for i, (name, sdl) in enumerate(GENERATORS[generator](seed).items())]
+    return [
+        SubgraphInput(name, f"http://127.0.0.1:{4101 + i}/graphql", sdl)
+        for i, (name, sdl) in enumerate(GENERATORS[generator](seed).items())
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +36,18 @@ def apollo() -> dict[str, Any]:
     node = shutil.which("node")
     if node is None or not APOLLO.is_dir():
         pytest.skip("Apollo's composition is not installed: run bench/peers/install.sh (needs node and npm)")
-    payload = [{"name": str(key), "subgraphs": [{"name": s.name, "url": s.url, "sdl": s.sdl} for s in _inputs(key)]}
-               for key in SEEDS]
-    done = subprocess.run([node, str(SCRIPT)], input=json.dumps(payload), capture_output=True, text=True,
-                          timeout=600, check=True)
+    payload = [
+        {"name": str(key), "subgraphs": [{"name": s.name, "url": s.url, "sdl": s.sdl} for s in _inputs(key)]}
+        for key in SEEDS
+    ]
+    done = subprocess.run(
+        [node, str(SCRIPT)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 

@@ -21,18 +21,30 @@ REVIEWS = HEADER + 'type User @key(fields: "id") { id: ID! reviews: [String!]! }
 
 def _config(tmp_path: Path, running: dict[str, RunningSubgraph]) -> Path:
     config = tmp_path / "supergraph.yaml"
-    config.write_text("subgraphs:\n" + "".join(
-        f"  {name}:\n    routing_url: {r.url}\n    schema:\n      subgraph_url: {r.url}\n"
-        for name, r in running.items()), encoding="utf-8")
+    config.write_text(
+        "subgraphs:\n"
+        + "".join(
+            f"  {name}:\n    routing_url: {r.url}\n    schema:\n      subgraph_url: {r.url}\n"
+            for name, r in running.items()
+        ),
+        encoding="utf-8",
+    )
     return config
 
 
 def test_serve_composes_a_supergraph_yaml(tmp_path: Path, run_subgraphs: Any, serve_asgi: Any) -> None:
     running = run_subgraphs(
-        SubgraphSpec("users", USERS, data={"User": [{"id": "1", "name": "Ada"}]}, root={"me": {"id": "1", "name": "Ada"}}),
-        SubgraphSpec("reviews", REVIEWS, data={"User": [{"id": "1", "reviews": ["fine", "great"]}]}))
-    cfg = load_config(None, overrides={("supergraph",): str(_config(tmp_path, running)),
-                                       ("reload_interval",): 0})
+        SubgraphSpec(
+            "users",
+            USERS,
+            data={"User": [{"id": "1", "name": "Ada"}]},
+            root={"me": {"id": "1", "name": "Ada"}},
+        ),
+        SubgraphSpec("reviews", REVIEWS, data={"User": [{"id": "1", "reviews": ["fine", "great"]}]}),
+    )
+    cfg = load_config(
+        None, overrides={("supergraph",): str(_config(tmp_path, running)), ("reload_interval",): 0}
+    )
     server = serve_asgi(serving_app(cfg), lifespan="on")
     response = graphql_request(server.base_url + "/graphql", "{ me { name reviews } }")
     assert response.json == {"data": {"me": {"name": "Ada", "reviews": ["fine", "great"]}}}
@@ -48,8 +60,11 @@ def test_a_composition_that_fails_is_refused_with_its_errors(tmp_path: Path, run
 def test_composed_source_reports_a_change_once(tmp_path: Path) -> None:
     (tmp_path / "users.graphql").write_text(USERS, encoding="utf-8")
     config = tmp_path / "supergraph.yml"
-    config.write_text("subgraphs:\n  users:\n    routing_url: http://127.0.0.1:9/graphql\n    schema:\n"
-                      "      file: users.graphql\n", encoding="utf-8")
+    config.write_text(
+        "subgraphs:\n  users:\n    routing_url: http://127.0.0.1:9/graphql\n    schema:\n"
+        "      file: users.graphql\n",
+        encoding="utf-8",
+    )
     source = open_source(str(config))
     assert isinstance(source, ComposedSource)
     first = source.read()
@@ -67,12 +82,21 @@ FED1_USERS = 'type Query { me: User }\ntype User @key(fields: "id") { id: ID! na
 FED1_REVIEWS = 'extend type User @key(fields: "id") {\n  id: ID! @external\n  reviews: [String!]!\n}\n'
 
 
-def test_federation_1_subgraphs_composed_and_served(tmp_path: Path, run_subgraphs: Any, serve_asgi: Any) -> None:
+def test_federation_1_subgraphs_composed_and_served(
+    tmp_path: Path, run_subgraphs: Any, serve_asgi: Any
+) -> None:
     running = run_subgraphs(
-        SubgraphSpec("users", FED1_USERS, data={"User": [{"id": "1", "name": "Ada"}]},
-                     root={"me": {"id": "1", "name": "Ada"}}),
-        SubgraphSpec("reviews", FED1_REVIEWS, data={"User": [{"id": "1", "reviews": ["fine"]}]}))
-    cfg = load_config(None, overrides={("supergraph",): str(_config(tmp_path, running)), ("reload_interval",): 0})
+        SubgraphSpec(
+            "users",
+            FED1_USERS,
+            data={"User": [{"id": "1", "name": "Ada"}]},
+            root={"me": {"id": "1", "name": "Ada"}},
+        ),
+        SubgraphSpec("reviews", FED1_REVIEWS, data={"User": [{"id": "1", "reviews": ["fine"]}]}),
+    )
+    cfg = load_config(
+        None, overrides={("supergraph",): str(_config(tmp_path, running)), ("reload_interval",): 0}
+    )
     server = serve_asgi(serving_app(cfg), lifespan="on")
     response = graphql_request(server.base_url + "/graphql", "{ me { name reviews } }")
     assert response.json == {"data": {"me": {"name": "Ada", "reviews": ["fine"]}}}
@@ -88,8 +112,11 @@ def test_loading_sdls_from_inside_an_event_loop(tmp_path: Path) -> None:
 
     (tmp_path / "users.graphql").write_text(USERS, encoding="utf-8")
     config = tmp_path / "supergraph.yaml"
-    config.write_text("subgraphs:\n  users:\n    routing_url: http://127.0.0.1:9/graphql\n    schema:\n"
-                      "      file: users.graphql\n", encoding="utf-8")
+    config.write_text(
+        "subgraphs:\n  users:\n    routing_url: http://127.0.0.1:9/graphql\n    schema:\n"
+        "      file: users.graphql\n",
+        encoding="utf-8",
+    )
 
     async def inside() -> list[str]:
         return [i.sdl for i in load_sdls(read_config(config))]
@@ -112,8 +139,11 @@ def test_composed_source_sees_a_changed_service_sdl(tmp_path: Path, serve_asgi: 
 
     server = serve_asgi(Starlette(routes=[Route("/graphql", endpoint, methods=["POST"])]))
     config = tmp_path / "supergraph.yaml"
-    config.write_text(f"subgraphs:\n  users:\n    routing_url: {server.base_url}/graphql\n    schema:\n"
-                      f"      subgraph_url: {server.base_url}/graphql\n", encoding="utf-8")
+    config.write_text(
+        f"subgraphs:\n  users:\n    routing_url: {server.base_url}/graphql\n    schema:\n"
+        f"      subgraph_url: {server.base_url}/graphql\n",
+        encoding="utf-8",
+    )
     source = ComposedSource(str(config))
     assert "age" not in source.read().text and source.changed() is None
     current["sdl"] = USERS.replace("name: String", "name: String age: Int")

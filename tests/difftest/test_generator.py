@@ -72,8 +72,12 @@ def test_every_operation_kept_validates_and_stays_within_its_limits(name: str) -
         fields = [f for f in _fields(document) if f.name.value != "__typename"]
         assert len(fields) <= limits.max_fields
         assert field_depth(document) <= limits.max_depth + 1
-        declared = {d.variable.name.value for d in next(
-            d for d in document.definitions if isinstance(d, OperationDefinitionNode)).variable_definitions}
+        declared = {
+            d.variable.name.value
+            for d in next(
+                d for d in document.definitions if isinstance(d, OperationDefinitionNode)
+            ).variable_definitions
+        }
         assert declared == set(operation.variables), "every variable declared has a value"
 
 
@@ -104,8 +108,17 @@ def test_the_features_show_up_across_seeds() -> None:
                 for feature in operation.features if operation.valid else ():
                     seen.setdefault(feature, set()).add(name)
     assert set(seen) == FEATURES
-    for feature in ("alias_shadow", "named_fragment", "inline_fragment", "include", "skip", "variable",
-                    "typename", "entity_jump", "abstract_every_type"):
+    for feature in (
+        "alias_shadow",
+        "named_fragment",
+        "inline_fragment",
+        "include",
+        "skip",
+        "variable",
+        "typename",
+        "entity_jump",
+        "abstract_every_type",
+    ):
         assert {"examples/shop", "library", "media"} <= seen[feature], feature
 
 
@@ -129,7 +142,9 @@ def test_an_abstract_field_gets_a_fragment_for_every_possible_type() -> None:
                     conditions.add(fragments[inner.name.value].type_condition.name.value)
             union = schema.get_type("SearchResult")
             assert isinstance(union, GraphQLUnionType)
-            assert conditions == {"Book", "Author", "Film"} == {t.name for t in schema.get_possible_types(union)}
+            assert (
+                conditions == {"Book", "Author", "Film"} == {t.name for t in schema.get_possible_types(union)}
+            )
             found += 1
     assert found
 
@@ -146,8 +161,9 @@ def test_the_same_seed_gives_the_same_operations_and_another_seed_others() -> No
 
 def test_arguments_take_the_hinted_values() -> None:
     users, upcs = ["1", "5", "999"], ["0001", "0002"]
-    generator = Generator(model("examples/shop"), {"Query.user(id:)": users, "Query.product(upc:)": upcs,
-                                                   "first": [0, 2]})
+    generator = Generator(
+        model("examples/shop"), {"Query.user(id:)": users, "Query.product(upc:)": upcs, "first": [0, 2]}
+    )
     given: dict[str, set[object]] = {"user": set(), "product": set(), "first": set()}
     for operation in generator.operations(80, seed=2):
         if not operation.valid:
@@ -167,4 +183,3 @@ def test_arguments_take_the_hinted_values() -> None:
     assert given["user"] and given["user"] <= set(users)
     assert given["product"] and given["product"] <= set(upcs)
     assert given["first"] and given["first"] <= {0, 2}
-

@@ -41,9 +41,42 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # The planted differences, as README.md documents them.
 SUMMER_IDS = [f"a{n}" for n in range(166, 195)]
 NO_DUE_DATE_IDS = [
-    "a9", "a10", "a19", "a23", "a40", "a45", "a53", "a63", "a64", "a67", "a71", "a72", "a73", "a81", "a89",
-    "a96", "a98", "a106", "a113", "a116", "a119", "a124", "a126", "a128", "a140", "a147", "a160", "a162",
-    "a164", "a169", "a170", "a173", "a176", "a180", "a181", "a186",
+    "a9",
+    "a10",
+    "a19",
+    "a23",
+    "a40",
+    "a45",
+    "a53",
+    "a63",
+    "a64",
+    "a67",
+    "a71",
+    "a72",
+    "a73",
+    "a81",
+    "a89",
+    "a96",
+    "a98",
+    "a106",
+    "a113",
+    "a116",
+    "a119",
+    "a124",
+    "a126",
+    "a128",
+    "a140",
+    "a147",
+    "a160",
+    "a162",
+    "a164",
+    "a169",
+    "a170",
+    "a173",
+    "a176",
+    "a180",
+    "a181",
+    "a186",
 ]
 DUE_DATE_ERROR = "'NoneType' object has no attribute 'isoformat'"
 
@@ -55,7 +88,10 @@ def urls() -> Iterator[dict[str, str]]:
     try:
         for name in classroom.SUBGRAPHS:
             servers.append(ServerThread(classroom.app_for(name), name=name).start())
-        yield {name: s.base_url + classroom.GRAPHQL_PATH for name, s in zip(classroom.SUBGRAPHS, servers, strict=True)}
+        yield {
+            name: s.base_url + classroom.GRAPHQL_PATH
+            for name, s in zip(classroom.SUBGRAPHS, servers, strict=True)
+        }
     finally:
         stop_all(servers)
 
@@ -91,8 +127,11 @@ def test_every_subgraph_serves_its_sdl(urls: dict[str, str]) -> None:
 
 
 def test_monolith_answers(urls: dict[str, str]) -> None:
-    course = _data(urls["monolith"], """{ course(id: "c1") {
-        code title teacher { id role courses { id } } students { id role } assignments { id } } }""")["course"]
+    course = _data(
+        urls["monolith"],
+        """{ course(id: "c1") {
+        code title teacher { id role courses { id } } students { id role } assignments { id } } }""",
+    )["course"]
     assert course["code"] == "MATH-101" and course["title"] == "Algebra I"
     assert course["teacher"]["role"] == "TEACHER" and {"id": "c1"} in course["teacher"]["courses"]
     assert {s["role"] for s in course["students"]} == {"STUDENT"}
@@ -104,11 +143,17 @@ def test_monolith_answers(urls: dict[str, str]) -> None:
     assert len(data.USERS) == 200 and len(data.COURSES) == 12 and len(data.ASSIGNMENTS) == 194
     assert sum(len(rows) for rows in data.PROGRESS.values()) == 756
 
-    user = _data(urls["monolith"], """{ user(id: "u1") { name
+    user = _data(
+        urls["monolith"],
+        """{ user(id: "u1") { name
         progress { course { code } completion lastActivity }
-        submissions(first: 2, status: GRADED) { id status grade assignment { id } } } }""")["user"]
-    assert user["progress"][0] == {"course": {"code": "MATH-201"}, "completion": 0.5882,
-                                   "lastActivity": "2024-04-09T19:04:00Z"}
+        submissions(first: 2, status: GRADED) { id status grade assignment { id } } } }""",
+    )["user"]
+    assert user["progress"][0] == {
+        "course": {"code": "MATH-201"},
+        "completion": 0.5882,
+        "lastActivity": "2024-04-09T19:04:00Z",
+    }
     assert [s["status"] for s in user["submissions"]] == ["GRADED", "GRADED"]
 
 
@@ -116,22 +161,35 @@ def test_new_services_answer(urls: dict[str, str]) -> None:
     first = _data(urls["assignments"], "{ assignments(first: 3) { id title } }")["assignments"]
     assert [a["id"] for a in first] == ["a1", "a2", "a3"]
     assert first[0]["title"] == "Proofs: project"
-    one = _data(urls["assignments"], '{ assignment(id: "a1") { id createdDate dueDate } missing: assignment(id: "x") { id } }')
-    assert one == {"assignment": {"id": "a1", "createdDate": "2023-11-06T11:50:00Z", "dueDate": "2023-11-11"},
-                   "missing": None}
+    one = _data(
+        urls["assignments"],
+        '{ assignment(id: "a1") { id createdDate dueDate } missing: assignment(id: "x") { id } }',
+    )
+    assert one == {
+        "assignment": {"id": "a1", "createdDate": "2023-11-06T11:50:00Z", "dueDate": "2023-11-11"},
+        "missing": None,
+    }
     course = _data(urls["assignments"], '{ assignments(courseId: "c3", first: 100) { id } }')["assignments"]
     assert len(course) == 18
 
     entities = fetch_entities(
         urls["progress"],
-        [{"__typename": "User", "id": "u1"}, {"__typename": "User", "id": "u191"}, {"__typename": "User", "id": "nobody"}],
+        [
+            {"__typename": "User", "id": "u1"},
+            {"__typename": "User", "id": "u191"},
+            {"__typename": "User", "id": "nobody"},
+        ],
         "... on User { id progress { course { id } completion lastActivity } }",
     ).data["_entities"]
     assert [len(e["progress"]) for e in entities] == [3, 0, 0]
-    assert entities[0]["progress"][0] == {"course": {"id": "c2"}, "completion": 0.59,
-                                          "lastActivity": "2024-04-09T19:04:00Z"}
-    by_key = fetch_entities(urls["assignments"], [{"__typename": "Assignment", "id": "a3"}],
-                            "... on Assignment { id tags }").data["_entities"]
+    assert entities[0]["progress"][0] == {
+        "course": {"id": "c2"},
+        "completion": 0.59,
+        "lastActivity": "2024-04-09T19:04:00Z",
+    }
+    by_key = fetch_entities(
+        urls["assignments"], [{"__typename": "Assignment", "id": "a3"}], "... on Assignment { id tags }"
+    ).data["_entities"]
     assert by_key == [{"id": "a3", "tags": ["chemistry", "group-work", "project", "week-45"]}]
 
 
@@ -140,26 +198,46 @@ def test_mutations_stay_with_the_monolith(urls: dict[str, str]) -> None:
     course = before["courses"][0]["id"]
     assignment = _data(urls["monolith"], f'{{ course(id: "{course}") {{ assignments {{ id }} }} }}')
     target = assignment["course"]["assignments"][0]["id"]
-    submitted = _data(urls["monolith"], """mutation($id: ID!) {
+    submitted = _data(
+        urls["monolith"],
+        """mutation($id: ID!) {
         submitAssignment(id: $id, userId: "u2", answer: "42") { id status grade assignment { id } student { id } } }""",
-                      {"id": target})["submitAssignment"]
-    assert submitted == {"id": f"{target}-u2", "status": "PENDING", "grade": None, "assignment": {"id": target},
-                         "student": {"id": "u2"}}
-    after = _data(urls["monolith"], """{ user(id: "u2") { progress { completion }
-        submissions(status: PENDING) { id } } }""")["user"]
+        {"id": target},
+    )["submitAssignment"]
+    assert submitted == {
+        "id": f"{target}-u2",
+        "status": "PENDING",
+        "grade": None,
+        "assignment": {"id": target},
+        "student": {"id": "u2"},
+    }
+    after = _data(
+        urls["monolith"],
+        """{ user(id: "u2") { progress { completion }
+        submissions(status: PENDING) { id } } }""",
+    )["user"]
     assert after["progress"] == before["progress"]  # progress counts graded work only
     assert {"id": f"{target}-u2"} in after["submissions"]
 
-    profile = _data(urls["monolith"], """mutation { updateProfile(userId: "u3", input: {bio: "Plays chess."}) {
-        id bio } }""")
+    profile = _data(
+        urls["monolith"],
+        """mutation { updateProfile(userId: "u3", input: {bio: "Plays chess."}) {
+        id bio } }""",
+    )
     assert profile == {"updateProfile": {"id": "u3", "bio": "Plays chess."}}
 
-    not_enrolled = next(c["id"] for c in _data(urls["monolith"], "{ courses { id } }")["courses"]
-                        if c["id"] not in {x["id"] for x in before["courses"]})
+    not_enrolled = next(
+        c["id"]
+        for c in _data(urls["monolith"], "{ courses { id } }")["courses"]
+        if c["id"] not in {x["id"] for x in before["courses"]}
+    )
     other = _data(urls["monolith"], f'{{ course(id: "{not_enrolled}") {{ assignments {{ id }} }} }}')
-    refused = graphql_request(urls["monolith"], """mutation($id: ID!) {
+    refused = graphql_request(
+        urls["monolith"],
+        """mutation($id: ID!) {
         submitAssignment(id: $id, userId: "u2", answer: "?") { id } }""",
-                              {"id": other["course"]["assignments"][0]["id"]})
+        {"id": other["course"]["assignments"][0]["id"]},
+    )
     assert refused.errors and refused.errors[0]["extensions"]["code"] == "FORBIDDEN"
     for schema_name in ("assignments", "progress"):
         assert "Mutation" not in _data(urls[schema_name], "{ _service { sdl } }")["_service"]["sdl"]
@@ -178,7 +256,10 @@ def test_created_date_is_an_hour_late_in_summer_time(urls: dict[str, str]) -> No
     assert shifted == SUMMER_IDS
     for i in shifted:
         assert _utc(new[i]["createdDate"]) - _utc(old[i]["createdDate"]) == timedelta(hours=1)
-    assert (old["a166"]["createdDate"], new["a166"]["createdDate"]) == ("2024-04-02T06:25:00Z", "2024-04-02T07:25:00Z")
+    assert (old["a166"]["createdDate"], new["a166"]["createdDate"]) == (
+        "2024-04-02T06:25:00Z",
+        "2024-04-02T07:25:00Z",
+    )
     assert old["a165"]["createdDate"] == new["a165"]["createdDate"] == "2024-03-29T15:15:00Z"
     assert all(old[i]["title"] == new[i]["title"] for i in old)
 
@@ -201,7 +282,9 @@ def test_completion_is_rounded_to_two_decimals_by_the_new_service(urls: dict[str
     rows = differing = 0
     for before, after in zip(old, new, strict=True):
         assert [p["course"] for p in before["progress"]] == [p["course"] for p in after["progress"]]
-        for expected, p, q in zip(data.PROGRESS[before["id"]], before["progress"], after["progress"], strict=True):
+        for expected, p, q in zip(
+            data.PROGRESS[before["id"]], before["progress"], after["progress"], strict=True
+        ):
             rows += 1
             ratio = expected["done"] / expected["total"]
             assert (p["completion"], q["completion"]) == (round(ratio, 4), round(ratio, 2))
@@ -218,7 +301,9 @@ def test_due_date_fails_in_the_new_service_when_there_is_none(urls: dict[str, st
     assert "errors" not in old
     assert [a["id"] for a in old["data"]["assignments"] if a["dueDate"] is None] == NO_DUE_DATE_IDS
     index = {a["id"]: n for n, a in enumerate(old["data"]["assignments"])}
-    assert [e["path"] for e in new["errors"]] == [["assignments", index[i], "dueDate"] for i in NO_DUE_DATE_IDS]
+    assert [e["path"] for e in new["errors"]] == [
+        ["assignments", index[i], "dueDate"] for i in NO_DUE_DATE_IDS
+    ]
     assert {e["message"] for e in new["errors"]} == {DUE_DATE_ERROR}
     assert new["data"]["assignments"] == old["data"]["assignments"]  # null where it failed, equal elsewhere
     single = _ask(urls["assignments"], '{ assignment(id: "a170") { id dueDate } }')
@@ -228,7 +313,10 @@ def test_due_date_fails_in_the_new_service_when_there_is_none(urls: dict[str, st
 
 def test_rendered_at_changes_on_every_call(urls: dict[str, str]) -> None:
     query = '{ assignment(id: "a1") { renderedAt } }'
-    seen = [_data(urls[name], query)["assignment"]["renderedAt"] for name in ("monolith", "monolith", "assignments")]
+    seen = [
+        _data(urls[name], query)["assignment"]["renderedAt"]
+        for name in ("monolith", "monolith", "assignments")
+    ]
     assert len(set(seen)) == 3
     assert all(value.endswith("Z") and datetime.fromisoformat(value) for value in seen)
 
@@ -247,7 +335,11 @@ def test_supergraph_matches_the_subgraphs() -> None:
                 continue
             typedef = model.types[definition.name.value]
             for field in definition.fields or ():
-                assert graph.enum in typedef.fields[field.name.value].in_graphs, (name, definition.name.value, field.name.value)
+                assert graph.enum in typedef.fields[field.name.value].in_graphs, (
+                    name,
+                    definition.name.value,
+                    field.name.value,
+                )
 
     moved = classroom.supergraph_sdl({"progress": "http://10.0.0.9:9000/graphql"})
     assert '@join__graph(name: "progress", url: "http://10.0.0.9:9000/graphql")' in moved
@@ -284,8 +376,17 @@ def test_traffic_through_a_gateway(urls: dict[str, str], serve_asgi: Callable[..
     async def on_response(response: Any) -> None:
         seen.append(response.operation)
 
-    result = asyncio.run(run_traffic(server.base_url + "/graphql", users=20, concurrency=4, duration=1.0,
-                                     mutation_share=0.2, on_response=on_response, seed=7))
+    result = asyncio.run(
+        run_traffic(
+            server.base_url + "/graphql",
+            users=20,
+            concurrency=4,
+            duration=1.0,
+            mutation_share=0.2,
+            on_response=on_response,
+            seed=7,
+        )
+    )
     assert result.errors == 0, result.error_samples
     assert result.ok == result.sent == len(seen) > 0
     assert sum(result.by_operation.values()) == result.sent
@@ -305,8 +406,15 @@ class _Evidence:
         self.comparisons: list[tuple[str, str, ComparisonOutcome, list[Difference]]] = []
         self.repeats: list[tuple[str, dict[str, int], dict[str, int]]] = []
 
-    def comparison(self, migration: str, operation: str, outcome: ComparisonOutcome,
-                   differences: list[Difference], noisy_coordinates: set[str], **_counts: Any) -> None:
+    def comparison(
+        self,
+        migration: str,
+        operation: str,
+        outcome: ComparisonOutcome,
+        differences: list[Difference],
+        noisy_coordinates: set[str],
+        **_counts: Any,
+    ) -> None:
         self.comparisons.append((migration, operation, outcome, differences))
 
     def latency(self, migration: str, side: str, ms: float) -> None:
@@ -322,24 +430,40 @@ class _Evidence:
         raise AssertionError(f"a comparison of {migration} was dropped")
 
 
-def _side_by_side(urls: dict[str, str], with_rules: bool, requests: list[tuple[str, dict[str, Any]]],
-                  metrics: Metrics | None = None) -> list[tuple[str, str, ComparisonOutcome, list[Difference]]]:
+def _side_by_side(
+    urls: dict[str, str],
+    with_rules: bool,
+    requests: list[tuple[str, dict[str, Any]]],
+    metrics: Metrics | None = None,
+) -> list[tuple[str, str, ComparisonOutcome, list[Difference]]]:
     """Runs the named traffic operations through a gateway with both migrations in side_by_side."""
     documents = {o.name: o.document for o in QUERIES}
     model = read_supergraph(classroom.supergraph_sdl(urls))
     migrations = [replace(m, noise_rate=0.0, rules=m.rules if with_rules else {}) for m in _migrations(model)]
     evidence = _Evidence()
-    engine = MigrationEngine(model, migrations, states=_stages(assignments=(Stage.SIDE_BY_SIDE, 100.0), progress=(Stage.SIDE_BY_SIDE, 100.0)), evidence=evidence,
-                             cohort=CohortKey(source="header", name="x-user-id"),
-                             shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0), rng=random.Random(1))
+    engine = MigrationEngine(
+        model,
+        migrations,
+        states=_stages(assignments=(Stage.SIDE_BY_SIDE, 100.0), progress=(Stage.SIDE_BY_SIDE, 100.0)),
+        evidence=evidence,
+        cohort=CohortKey(source="header", name="x-user-id"),
+        shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0),
+        rng=random.Random(1),
+    )
     gateway = Gateway(model, HttpTransport(timeout=10.0), engine=engine, metrics=metrics)
 
     async def scenario() -> None:
         await gateway.start()
         try:
             for name, variables in requests:
-                answer = await gateway.execute(GraphQLRequest(query=documents[name], operation_name=name,
-                                                              variables=variables, headers={"x-user-id": "user-1"}))
+                answer = await gateway.execute(
+                    GraphQLRequest(
+                        query=documents[name],
+                        operation_name=name,
+                        variables=variables,
+                        headers={"x-user-id": "user-1"},
+                    )
+                )
                 assert "errors" not in answer  # users get the monolith's answers
                 await engine.shadow.drain(timeout=10)  # one comparison at a time: evidence in request order
         finally:
@@ -356,16 +480,23 @@ def _kinds(differences: list[Difference]) -> set[tuple[str, str]]:
 def test_side_by_side_finds_the_planted_differences(urls: dict[str, str]) -> None:
     requests: list[tuple[str, dict[str, Any]]] = [
         ("AssignmentDetail", {"id": "a166"}),  # summer time: createdDate an hour late
-        ("AssignmentDetail", {"id": "a9"}),    # no due date: the new service fails
+        ("AssignmentDetail", {"id": "a9"}),  # no due date: the new service fails
         ("AssignmentList", {"courseId": "c4", "first": 3}),
         ("MyProgress", {"userId": "u1"}),
     ]
     raw = _side_by_side(urls, False, requests)
-    assert [(m, op) for m, op, _, _ in raw] == [("assignments", "AssignmentDetail"), ("assignments", "AssignmentDetail"),
-                                               ("assignments", "AssignmentList"), ("progress", "MyProgress")]
+    assert [(m, op) for m, op, _, _ in raw] == [
+        ("assignments", "AssignmentDetail"),
+        ("assignments", "AssignmentDetail"),
+        ("assignments", "AssignmentList"),
+        ("progress", "MyProgress"),
+    ]
     summer, no_due, listing, progress = (c[3] for c in raw)
-    assert _kinds(summer) == {("Assignment.createdDate", "value"), ("Assignment.tags", "order"),
-                              ("Assignment.renderedAt", "value")}
+    assert _kinds(summer) == {
+        ("Assignment.createdDate", "value"),
+        ("Assignment.tags", "order"),
+        ("Assignment.renderedAt", "value"),
+    }
     date = next(d for d in summer if d.coordinate == "Assignment.createdDate")
     assert (date.primary, date.candidate) == ("2024-04-02T06:25:00Z", "2024-04-02T07:25:00Z")
     assert ("Assignment.dueDate", "error") in _kinds(no_due)
@@ -376,7 +507,7 @@ def test_side_by_side_finds_the_planted_differences(urls: dict[str, str]) -> Non
     ruled = _side_by_side(urls, True, requests)
     assert _kinds(ruled[2][3]) == set()  # tags: unordered
     assert ruled[2][2] == "match"
-    assert ruled[3][2] == "match"        # completion: within 0.01
+    assert ruled[3][2] == "match"  # completion: within 0.01
     # the timezone bug stays (and renderedAt, noise that the noise runs, off here, would learn)
     assert _kinds(ruled[0][3]) == {("Assignment.createdDate", "value"), ("Assignment.renderedAt", "value")}
 
@@ -388,9 +519,13 @@ def test_comparisons_call_only_the_new_services(urls: dict[str, str]) -> None:
     comparisons call the new services only, and a non-migrating value cannot differ from what the user got.
     (Not MyProgress: its user asks for courses without their `id`, so the courses the new service lists cannot
     be found in the user's answer; the monolith is asked for them.)"""
-    requests: list[tuple[str, dict[str, Any]]] = [("Dashboard", {"userId": "u1"}), ("AssignmentList", {"courseId": "c4", "first": 3}),
-                ("AssignmentDetail", {"id": "a12"}), ("CourseAssignments", {"courseId": "c2"}),
-                ("CourseRoster", {"courseId": "c1"})]
+    requests: list[tuple[str, dict[str, Any]]] = [
+        ("Dashboard", {"userId": "u1"}),
+        ("AssignmentList", {"courseId": "c4", "first": 3}),
+        ("AssignmentDetail", {"id": "a12"}),
+        ("CourseAssignments", {"courseId": "c2"}),
+        ("CourseRoster", {"courseId": "c1"}),
+    ]
     metrics = Metrics()
     raw = _side_by_side(urls, True, requests, metrics)
     assert [op for _, op, _, _ in raw] == [name for name, _ in requests]
@@ -415,9 +550,24 @@ def _env() -> dict[str, str]:
 def test_traffic_command_line(urls: dict[str, str]) -> None:
     # the monolith declares every field the traffic uses, so it can stand in for a gateway here
     done = subprocess.run(
-        [sys.executable, "-m", "examples.classroom.traffic", "--url", urls["monolith"], "--requests", "12",
-         "--concurrency", "3", "--seed", "3"],
-        cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "examples.classroom.traffic",
+            "--url",
+            urls["monolith"],
+            "--requests",
+            "12",
+            "--concurrency",
+            "3",
+            "--seed",
+            "3",
+        ],
+        cwd=REPO_ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert "sent 12 " in done.stdout and "12 ok, 0 with errors" in done.stdout
@@ -431,9 +581,22 @@ def test_serve_command_line() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "examples.classroom.serve", "progress", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=REPO_ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "examples.classroom.serve",
+            "progress",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO_ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         url = f"http://127.0.0.1:{port}/graphql"
@@ -441,8 +604,12 @@ def test_serve_command_line() -> None:
         answer: Any = None
         while time.monotonic() < deadline:
             try:
-                answer = fetch_entities(url, [{"__typename": "User", "id": "u1"}],
-                                        "... on User { progress { completion } }", timeout=2)
+                answer = fetch_entities(
+                    url,
+                    [{"__typename": "User", "id": "u1"}],
+                    "... on User { progress { completion } }",
+                    timeout=2,
+                )
                 break
             except OSError:
                 assert process.poll() is None, process.stdout.read() if process.stdout else ""
@@ -469,11 +636,17 @@ def test_one_migrations_fallback_leaves_the_others_evidence_alone(urls: dict[str
     fallbacks: list[tuple[str, str]] = []
     evidence = _Evidence()
     evidence.fallback = lambda migration, operation, coordinates=(): fallbacks.append(  # type: ignore[method-assign]
-        (migration, operation))
-    engine = MigrationEngine(model, migrations, evidence=evidence,
-                             states=_stages(progress=(Stage.MIGRATED, 100.0), assignments=(Stage.SIDE_BY_SIDE, 100.0)),
-                             cohort=CohortKey(source="header", name="x-user-id"),
-                             shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0), rng=random.Random(1))
+        (migration, operation)
+    )
+    engine = MigrationEngine(
+        model,
+        migrations,
+        evidence=evidence,
+        states=_stages(progress=(Stage.MIGRATED, 100.0), assignments=(Stage.SIDE_BY_SIDE, 100.0)),
+        cohort=CohortKey(source="header", name="x-user-id"),
+        shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0),
+        rng=random.Random(1),
+    )
     gateway = Gateway(model, HttpTransport(timeout=5.0), engine=engine)
     documents = {o.name: o.document for o in QUERIES}
 
@@ -481,11 +654,21 @@ def test_one_migrations_fallback_leaves_the_others_evidence_alone(urls: dict[str
         await gateway.start()
         try:
             answers = []
-            for name, variables in [("Dashboard", {"userId": "u1"}), ("AssignmentList", {"courseId": "c1"}),
-                                    ("Dashboard", {"userId": "u2"})]:
-                answers.append(await gateway.execute(GraphQLRequest(
-                    query=documents[name], operation_name=name, variables=variables,
-                    headers={"x-user-id": "user-1"})))
+            for name, variables in [
+                ("Dashboard", {"userId": "u1"}),
+                ("AssignmentList", {"courseId": "c1"}),
+                ("Dashboard", {"userId": "u2"}),
+            ]:
+                answers.append(
+                    await gateway.execute(
+                        GraphQLRequest(
+                            query=documents[name],
+                            operation_name=name,
+                            variables=variables,
+                            headers={"x-user-id": "user-1"},
+                        )
+                    )
+                )
                 await engine.shadow.drain(timeout=10)
             return answers
         finally:
@@ -507,25 +690,41 @@ def test_a_noise_run_asks_the_old_side_again_only_for_what_migrates(urls: dict[s
     progress's fields and nothing else: the assignments service's answer is reused from the request, in the
     noise run and in the candidate; so each side is called once per comparison."""
     model = read_supergraph(classroom.supergraph_sdl(urls))
-    migrations = [replace(m, noise_rate=1.0 if m.name == "progress" else 0.0, sample_rate=1.0,
-                          # dueDate fails on the new side for some assignments: kept on the monolith here
-                          fields=tuple(f for f in m.fields if f != "Assignment.dueDate"))
-                  for m in _migrations(model)]
+    migrations = [
+        replace(
+            m,
+            noise_rate=1.0 if m.name == "progress" else 0.0,
+            sample_rate=1.0,
+            # dueDate fails on the new side for some assignments: kept on the monolith here
+            fields=tuple(f for f in m.fields if f != "Assignment.dueDate"),
+        )
+        for m in _migrations(model)
+    ]
     evidence = _Evidence()
     metrics = Metrics()
-    engine = MigrationEngine(model, migrations, evidence=evidence,
-                             states=_stages(progress=(Stage.SIDE_BY_SIDE, 100.0), assignments=(Stage.MIGRATED, 100.0)),
-                             cohort=CohortKey(source="header", name="x-user-id"),
-                             shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0), rng=random.Random(1))
+    engine = MigrationEngine(
+        model,
+        migrations,
+        evidence=evidence,
+        states=_stages(progress=(Stage.SIDE_BY_SIDE, 100.0), assignments=(Stage.MIGRATED, 100.0)),
+        cohort=CohortKey(source="header", name="x-user-id"),
+        shadow=ShadowQueue(size=100, concurrency=2, timeout=10.0),
+        rng=random.Random(1),
+    )
     gateway = Gateway(model, HttpTransport(timeout=5.0), engine=engine, metrics=metrics)
     documents = {o.name: o.document for o in QUERIES}
 
     async def scenario() -> dict[str, Any]:
         await gateway.start()
         try:
-            answer = await gateway.execute(GraphQLRequest(query=documents["Dashboard"], operation_name="Dashboard",
-                                                          variables={"userId": "u6"},
-                                                          headers={"x-user-id": "user-1"}))
+            answer = await gateway.execute(
+                GraphQLRequest(
+                    query=documents["Dashboard"],
+                    operation_name="Dashboard",
+                    variables={"userId": "u6"},
+                    headers={"x-user-id": "user-1"},
+                )
+            )
             await engine.shadow.drain(timeout=10)
             return answer
         finally:

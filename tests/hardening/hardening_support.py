@@ -51,17 +51,25 @@ class Answer:
         return self.body.decode("utf-8", "replace")
 
 
-def raw_request(url: str, method: str = "POST", body: bytes | None = None,
-                headers: Mapping[str, str] | None = None, *, params: Mapping[str, str] | None = None,
-                chunked: bool = False, timeout: float = 20.0) -> Answer:
+def raw_request(
+    url: str,
+    method: str = "POST",
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    params: Mapping[str, str] | None = None,
+    chunked: bool = False,
+    timeout: float = 20.0,
+) -> Answer:
     """One HTTP request with exactly these method, body and headers (plus Host, and Content-Length for a body)."""
     parts = urllib.parse.urlsplit(url)
     path = parts.path + ("?" + urllib.parse.urlencode(params) if params else "")
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     try:
         if chunked:
-            connection.request(method, path, body=iter([body or b""]), headers=dict(headers or {}),
-                               encode_chunked=True)
+            connection.request(
+                method, path, body=iter([body or b""]), headers=dict(headers or {}), encode_chunked=True
+            )
         else:
             connection.request(method, path, body=body, headers=dict(headers or {}))
         response = connection.getresponse()
@@ -70,10 +78,12 @@ def raw_request(url: str, method: str = "POST", body: bytes | None = None,
         connection.close()
 
 
-def post_json(url: str, payload: Any, *, accept: str = GRAPHQL_RESPONSE,
-              headers: Mapping[str, str] | None = None) -> Answer:
-    return raw_request(url, "POST", json.dumps(payload).encode(),
-                       {"content-type": JSON, "accept": accept, **(headers or {})})
+def post_json(
+    url: str, payload: Any, *, accept: str = GRAPHQL_RESPONSE, headers: Mapping[str, str] | None = None
+) -> Answer:
+    return raw_request(
+        url, "POST", json.dumps(payload).encode(), {"content-type": JSON, "accept": accept, **(headers or {})}
+    )
 
 
 @dataclass
@@ -89,16 +99,27 @@ class Served:
     def url(self) -> str:
         return self.server.base_url + "/graphql"
 
-    def post(self, query: str, variables: Mapping[str, Any] | None = None, *, accept: str = GRAPHQL_RESPONSE,
-             headers: Mapping[str, str] | None = None) -> Answer:
+    def post(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        accept: str = GRAPHQL_RESPONSE,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
         payload: dict[str, Any] = {"query": query}
         if variables is not None:
             payload["variables"] = dict(variables)
         return post_json(self.url, payload, accept=accept, headers=headers)
 
 
-def serve_configured(serve_asgi: ServeAsgi, subgraphs: Mapping[str, RunningSubgraph], settings: Mapping[str, Any]
-                     | None = None, *, fixture: str = "marketplace") -> Served:
+def serve_configured(
+    serve_asgi: ServeAsgi,
+    subgraphs: Mapping[str, RunningSubgraph],
+    settings: Mapping[str, Any] | None = None,
+    *,
+    fixture: str = "marketplace",
+) -> Served:
     """The gateway `turnout serve` would run with `settings` (a config file's content), the subgraph URLs
     pointing at the running `subgraphs` (per-subgraph settings merged in)."""
     data = json.loads(json.dumps(dict(settings or {})))
@@ -107,12 +128,16 @@ def serve_configured(serve_asgi: ServeAsgi, subgraphs: Mapping[str, RunningSubgr
         per_subgraph.setdefault(name, {})["url"] = running.url
     config = Config.model_validate(data)
     gateway = build_gateway(config, read_supergraph(load_supergraph(fixture)))
-    server = serve_asgi(create_app(gateway, max_body_bytes=config.server.max_body_bytes), lifespan="on",
-                        name=f"gateway-{fixture}")
+    server = serve_asgi(
+        create_app(gateway, max_body_bytes=config.server.max_body_bytes),
+        lifespan="on",
+        name=f"gateway-{fixture}",
+    )
     return Served(gateway, server, dict(subgraphs), config)
 
 
 # -- turnout serve in a process of its own -----------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -138,20 +163,29 @@ def rss(pid: int) -> int:
 
 
 @contextlib.contextmanager
-def turnout_serve(tmp_path: Path, subgraph_urls: dict[str, str], settings: Mapping[str, Any] | None = None,
-                  *, fixture: str = "marketplace") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def turnout_serve(
+    tmp_path: Path,
+    subgraph_urls: dict[str, str],
+    settings: Mapping[str, Any] | None = None,
+    *,
+    fixture: str = "marketplace",
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`turnout serve` in a process of its own, with the defaults and `settings` (a config file's content)."""
     port = free_port()
     config = tmp_path / "turnout.yaml"
     settings = dict(settings or {})
-    config.write_text(yaml.safe_dump({
-        "supergraph": str(SUPERGRAPHS_DIR / fixture / "supergraph.graphql"),
-        "subgraphs": {name: {"url": url} for name, url in subgraph_urls.items()},
-        "log_level": "error",
-        "admin": {"port": free_port()},
-        **settings,
-        "server": {**settings.get("server", {}), "host": "127.0.0.1", "port": port},
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "supergraph": str(SUPERGRAPHS_DIR / fixture / "supergraph.graphql"),
+                "subgraphs": {name: {"url": url} for name, url in subgraph_urls.items()},
+                "log_level": "error",
+                "admin": {"port": free_port()},
+                **settings,
+                "server": {**settings.get("server", {}), "host": "127.0.0.1", "port": port},
+            }
+        )
+    )
     command = [str(Path(sys.executable).parent / "turnout"), "serve", "--config", str(config)]
     log = (tmp_path / "gateway.log").open("wb")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TURNOUT_")}

@@ -47,7 +47,9 @@ def hung_server() -> Iterator[str]:
         listener.close()
 
 
-def test_a_hung_subgraph_does_not_hold_the_others_connections(tmp_path: Path, run_subgraphs: RunSubgraphs) -> None:
+def test_a_hung_subgraph_does_not_hold_the_others_connections(
+    tmp_path: Path, run_subgraphs: RunSubgraphs
+) -> None:
     subgraphs = run_subgraphs(marketplace_specs())
     urls = {name: s.url for name, s in subgraphs.items()}
     with hung_server() as hung:
@@ -57,7 +59,10 @@ def test_a_hung_subgraph_does_not_hold_the_others_connections(tmp_path: Path, ru
 
             async def run() -> tuple[int, list[float]]:
                 connector = aiohttp.TCPConnector(limit=0)  # the test client has no pool limit of its own
-                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60), connector=connector) as session:
+                async with aiohttp.ClientSession(
+                    timeout=aiohttp.ClientTimeout(total=60), connector=connector
+                ) as session:
+
                     async def post(query: str) -> dict[str, object]:
                         async with session.post(url, json={"query": query}) as response:
                             body: dict[str, object] = await response.json()
@@ -78,7 +83,9 @@ def test_a_hung_subgraph_does_not_hold_the_others_connections(tmp_path: Path, ru
                     return pending, times
 
             pending, times = asyncio.run(run())
-    print(f"{pending} requests waiting on the hung subgraph; the others answered in {max(times):.3f}s at worst")
+    print(
+        f"{pending} requests waiting on the hung subgraph; the others answered in {max(times):.3f}s at worst"
+    )
     assert pending == 100
     assert max(times) < 1.0
 
@@ -103,18 +110,29 @@ def _closed_within(sock: socket.socket, seconds: float, started: float | None = 
 def test_slow_clients_are_closed(tmp_path: Path, run_subgraphs: RunSubgraphs) -> None:
     subgraphs = run_subgraphs(marketplace_specs())
     settings = {"server": {"header_timeout": 1.0, "body_timeout": 1.5}}
-    with turnout_serve(tmp_path, {name: s.url for name, s in subgraphs.items()}, settings) as (base, _process):
+    with turnout_serve(tmp_path, {name: s.url for name, s in subgraphs.items()}, settings) as (
+        base,
+        _process,
+    ):
         port = int(base.rsplit(":", 1)[1])
         started = time.monotonic()
         silent = socket.create_connection(("127.0.0.1", port))
         partial = socket.create_connection(("127.0.0.1", port))
         partial.sendall(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n")
         trickle = socket.create_connection(("127.0.0.1", port))
-        trickle.sendall(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                        b"Content-Length: 100\r\n\r\n{")
+        trickle.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
         try:
-            times = {name: _closed_within(sock, 5.0, started) for name, sock in
-                     (("silent", silent), ("partial headers", partial), ("trickled body", trickle))}
+            times = {
+                name: _closed_within(sock, 5.0, started)
+                for name, sock in (
+                    ("silent", silent),
+                    ("partial headers", partial),
+                    ("trickled body", trickle),
+                )
+            }
         finally:
             for sock in (silent, partial, trickle):
                 sock.close()
@@ -163,8 +181,9 @@ async def _idle_then_normal(base: str, idle_count: int) -> tuple[int, int, list[
     return len(idle), refused, statuses
 
 
-def test_thousands_of_idle_connections_do_not_break_normal_requests(tmp_path: Path,
-                                                                    run_subgraphs: RunSubgraphs) -> None:
+def test_thousands_of_idle_connections_do_not_break_normal_requests(
+    tmp_path: Path, run_subgraphs: RunSubgraphs
+) -> None:
     subgraphs = run_subgraphs(marketplace_specs())
     with turnout_serve(tmp_path, {name: s.url for name, s in subgraphs.items()}) as (base, _process):
         opened, refused, statuses = asyncio.run(_idle_then_normal(base, 5_000))
@@ -176,7 +195,10 @@ def test_thousands_of_idle_connections_do_not_break_normal_requests(tmp_path: Pa
 def test_connections_past_the_limit_are_refused_politely(tmp_path: Path, run_subgraphs: RunSubgraphs) -> None:
     subgraphs = run_subgraphs(marketplace_specs())
     settings = {"server": {"max_connections": 200, "header_timeout": 4.0}}
-    with turnout_serve(tmp_path, {name: s.url for name, s in subgraphs.items()}, settings) as (base, _process):
+    with turnout_serve(tmp_path, {name: s.url for name, s in subgraphs.items()}, settings) as (
+        base,
+        _process,
+    ):
         opened, refused, statuses = asyncio.run(_idle_then_normal(base, 300))
         time.sleep(4.5)  # the idle ones are closed by the header timeout: room again
         _opened, _refused, after = asyncio.run(_idle_then_normal(base, 0))

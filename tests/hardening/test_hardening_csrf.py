@@ -33,10 +33,17 @@ def assert_blocked(answer: Answer) -> None:
     assert "apollo-require-preflight" in error["message"]
 
 
-@pytest.mark.parametrize("content_type", [
-    "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded",
-    "multipart/form-data; boundary=x", "TEXT/PLAIN", None,
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "TEXT/PLAIN",
+        None,
+    ],
+)
 def test_simple_posts_are_refused(market: Served, content_type: str | None) -> None:
     headers = {"accept": GRAPHQL_RESPONSE}
     if content_type is not None:
@@ -47,12 +54,18 @@ def test_simple_posts_are_refused(market: Served, content_type: str | None) -> N
 
 def test_get_without_a_preflight_header_is_refused(market: Served) -> None:
     assert_blocked(raw_request(market.url, "GET", params={"query": QUERY}))
-    assert_blocked(raw_request(market.url, "GET", params={"query": QUERY}, headers={"x-apollo-operation-name": ""}))
-    assert_blocked(raw_request(market.url, "GET", params={"query": QUERY}, headers={"apollo-require-preflight": " "}))
+    assert_blocked(
+        raw_request(market.url, "GET", params={"query": QUERY}, headers={"x-apollo-operation-name": ""})
+    )
+    assert_blocked(
+        raw_request(market.url, "GET", params={"query": QUERY}, headers={"apollo-require-preflight": " "})
+    )
     assert not market.subgraphs["accounts"].requests
 
 
-@pytest.mark.parametrize("header", ["x-apollo-operation-name", "apollo-require-preflight", "Apollo-Require-Preflight"])
+@pytest.mark.parametrize(
+    "header", ["x-apollo-operation-name", "apollo-require-preflight", "Apollo-Require-Preflight"]
+)
 def test_a_preflight_header_lets_them_through(market: Served, header: str) -> None:
     answer = raw_request(market.url, "GET", params={"query": QUERY}, headers={header: "Q"})
     assert (answer.status, answer.json) == (200, DATA)
@@ -76,9 +89,13 @@ def test_a_non_simple_content_type_passes(market: Served) -> None:
 def test_configured_headers_and_switching_it_off(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
     subgraphs = run_subgraphs(marketplace_specs())
     custom = serve_configured(serve_asgi, subgraphs, {"csrf": {"required_headers": ["X-Requested-With"]}})
-    answer = raw_request(custom.url, "GET", params={"query": QUERY}, headers={"x-requested-with": "XMLHttpRequest"})
+    answer = raw_request(
+        custom.url, "GET", params={"query": QUERY}, headers={"x-requested-with": "XMLHttpRequest"}
+    )
     assert (answer.status, answer.json) == (200, DATA)
-    blocked = raw_request(custom.url, "GET", params={"query": QUERY}, headers={"apollo-require-preflight": "1"})
+    blocked = raw_request(
+        custom.url, "GET", params={"query": QUERY}, headers={"apollo-require-preflight": "1"}
+    )
     assert blocked.status == 400
     assert "x-requested-with" in blocked.json["errors"][0]["message"]
     off = serve_configured(serve_asgi, subgraphs, {"csrf": {"enabled": False}})

@@ -12,7 +12,9 @@ from test_gateway_support import RunSubgraphs, marketplace_specs
 TIMED_OUT = {"errors": [{"message": "Request timed out", "extensions": {"code": "REQUEST_TIMEOUT"}}]}
 
 
-def test_the_request_deadline_answers_a_clean_timeout(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi) -> None:
+def test_the_request_deadline_answers_a_clean_timeout(
+    run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi
+) -> None:
     subgraphs = run_subgraphs(marketplace_specs())
     served = serve_configured(serve_asgi, subgraphs, {"request_timeout": 0.5, "subgraph_timeout": 10})
     subgraphs["orders"].delay = 3.0  # within its own timeout, beyond the request's
@@ -30,10 +32,13 @@ def test_the_request_deadline_answers_a_clean_timeout(run_subgraphs: RunSubgraph
     assert answer.status == 200 and "errors" not in answer.json
 
 
-def test_a_slow_subgraph_within_the_deadline_gives_partial_data(run_subgraphs: RunSubgraphs,
-                                                                 serve_asgi: ServeAsgi) -> None:
+def test_a_slow_subgraph_within_the_deadline_gives_partial_data(
+    run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi
+) -> None:
     subgraphs = run_subgraphs(marketplace_specs())
-    served = serve_configured(serve_asgi, subgraphs, {"request_timeout": 5, "subgraphs": {"orders": {"timeout": 0.3}}})
+    served = serve_configured(
+        serve_asgi, subgraphs, {"request_timeout": 5, "subgraphs": {"orders": {"timeout": 0.3}}}
+    )
     subgraphs["orders"].delay = 2.0
     answer = served.post('{ user(id: "u2") { name orders { id } } }', accept=JSON)
     assert answer.status == 200

@@ -56,16 +56,34 @@ def _query(query: str, **extra: Any) -> bytes:
 
 # -- the generators: each draws one malformed request ----------------------------------------------------------
 
+
 def random_bytes(rng: random.Random) -> Request:
-    return Request("random bytes", body=rng.randbytes(rng.randint(0, 3000)),
-                   headers={"content-type": rng.choice(["application/json", "application/graphql",
-                                                        "application/graphql-response+json"])})
+    return Request(
+        "random bytes",
+        body=rng.randbytes(rng.randint(0, 3000)),
+        headers={
+            "content-type": rng.choice(
+                ["application/json", "application/graphql", "application/graphql-response+json"]
+            )
+        },
+    )
 
 
 def content_types(rng: random.Random) -> Request:
-    content_type = rng.choice(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-                               "application/xml", "", "application/json; charset=latin-1", "json", "*/*",
-                               "application/json, text/plain", "APPLICATION/JSON"])
+    content_type = rng.choice(
+        [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/xml",
+            "",
+            "application/json; charset=latin-1",
+            "json",
+            "*/*",
+            "application/json, text/plain",
+            "APPLICATION/JSON",
+        ]
+    )
     headers = {"content-type": content_type} if content_type else {}
     if rng.random() < 0.5:
         headers.update(PREFLIGHT)
@@ -73,13 +91,32 @@ def content_types(rng: random.Random) -> Request:
 
 
 SHAPES: list[Any] = [
-    1, -1.5, "query", None, True, [], [1, 2], [{"query": "{ users { id } }"}] * 50, {}, {"query": 1},
-    {"query": ["{ users { id } }"]}, {"query": {"a": 1}}, {"query": ""}, {"query": "   "}, {"query": None},
-    {"query": "{ users { id } }", "variables": "x"}, {"query": "{ users { id } }", "variables": [1]},
-    {"query": "{ users { id } }", "variables": 3}, {"query": "{ users { id } }", "operationName": 5},
-    {"query": "{ users { id } }", "operationName": ["a"]}, {"query": "{ users { id } }", "extensions": "x"},
-    {"query": "{ users { id } }", "extensions": [1]}, {"variables": {"a": 1}}, {"operationName": "A"},
-    {"Query": "{ users { id } }"}, {"query": "{ users { id } }", "variables": {"": None}},
+    1,
+    -1.5,
+    "query",
+    None,
+    True,
+    [],
+    [1, 2],
+    [{"query": "{ users { id } }"}] * 50,
+    {},
+    {"query": 1},
+    {"query": ["{ users { id } }"]},
+    {"query": {"a": 1}},
+    {"query": ""},
+    {"query": "   "},
+    {"query": None},
+    {"query": "{ users { id } }", "variables": "x"},
+    {"query": "{ users { id } }", "variables": [1]},
+    {"query": "{ users { id } }", "variables": 3},
+    {"query": "{ users { id } }", "operationName": 5},
+    {"query": "{ users { id } }", "operationName": ["a"]},
+    {"query": "{ users { id } }", "extensions": "x"},
+    {"query": "{ users { id } }", "extensions": [1]},
+    {"variables": {"a": 1}},
+    {"operationName": "A"},
+    {"Query": "{ users { id } }"},
+    {"query": "{ users { id } }", "variables": {"": None}},
 ]
 
 
@@ -102,16 +139,18 @@ def deep_json(rng: random.Random) -> Request:
 
 def deep_graphql(rng: random.Random) -> Request:
     n = rng.choice([300, 1_000, 10_000])
-    query = rng.choice([
-        "{" * n + "}" * n,
-        "{ users " + "{ orders " * n + "{ id }" + " }" * (n + 1),
-        "{ user(id: " + "[" * n + "]" * n + ") { id } }",
-        "{ user(id: " + "{a: " * n + "1" + "}" * n + ") { id } }",
-        "query($v: " + "[" * n + "ID" + "]" * n + ") { users { id } }",
-        "{ ...F0 } " + " ".join(f"fragment F{i} on Query {{ ...F{i + 1} }}" for i in range(min(n, 3000))),
-        "{ users { " + "... on User { " * n + "id" + " }" * n + " } }",
-        "{ users { ...A } } fragment A on User { ...B } fragment B on User { ...A id }",
-    ])
+    query = rng.choice(
+        [
+            "{" * n + "}" * n,
+            "{ users " + "{ orders " * n + "{ id }" + " }" * (n + 1),
+            "{ user(id: " + "[" * n + "]" * n + ") { id } }",
+            "{ user(id: " + "{a: " * n + "1" + "}" * n + ") { id } }",
+            "query($v: " + "[" * n + "ID" + "]" * n + ") { users { id } }",
+            "{ ...F0 } " + " ".join(f"fragment F{i} on Query {{ ...F{i + 1} }}" for i in range(min(n, 3000))),
+            "{ users { " + "... on User { " * n + "id" + " }" * n + " } }",
+            "{ users { ...A } } fragment A on User { ...B } fragment B on User { ...A id }",
+        ]
+    )
     return Request("deep GraphQL", body=_query(query))
 
 
@@ -120,13 +159,21 @@ def huge_strings(rng: random.Random) -> Request:
     if choice < 0.25:  # beyond the body limit: refused before it is read
         return Request("huge strings", body=_query("{ users { id } }", pad="x" * 2_500_000))
     if choice < 0.5:  # large variables: refused by the variables limit
-        return Request("huge strings", body=_query("query($id: ID!) { user(id: $id) { id } }",
-                                                   variables={"id": "u" * 600_000}))
+        return Request(
+            "huge strings",
+            body=_query("query($id: ID!) { user(id: $id) { id } }", variables={"id": "u" * 600_000}),
+        )
     if choice < 0.75:
         return Request("huge strings", body=_query("{ users { id } }", operationName="O" * 1_000_000))
     # a query the lexer must read whole (the rarest: the most expensive to refuse)
-    text = rng.choice(['{ user(id: "' + "a" * 1_500_000 + '") { id } }', "{ " + "a" * 1_000_000 + " }",
-                       "#" + "c" * 1_500_000 + "\n{ users { id } }", '{ user(id: """' + "b" * 1_000_000 + '""") { id } }'])
+    text = rng.choice(
+        [
+            '{ user(id: "' + "a" * 1_500_000 + '") { id } }',
+            "{ " + "a" * 1_000_000 + " }",
+            "#" + "c" * 1_500_000 + "\n{ users { id } }",
+            '{ user(id: """' + "b" * 1_000_000 + '""") { id } }',
+        ]
+    )
     return Request("huge strings", body=_query(text))
 
 
@@ -162,7 +209,9 @@ OPERATIONS: list[dict[str, Any]] = [
     {"query": "fragment F on User { id }"},
     {"query": "{ users { ...Nope } }"},
     {"query": "{ nope }"},
-    {"query": '{ __type(name: "User") { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } }'},
+    {
+        "query": '{ __type(name: "User") { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } }'
+    },
     {"query": "type T { a: Int } { users { id } }"},
 ]
 
@@ -177,60 +226,95 @@ def unknown_operations(rng: random.Random) -> Request:
 
 def invalid_utf8(rng: random.Random) -> Request:
     bad = rng.choice([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80", b"\x80", b"\x00"])
-    return rng.choice([
-        Request("invalid UTF-8", body=b'{"query": "{ users { id ' + bad + b' } }"}'),
-        Request("invalid UTF-8", body=b'{"query": "{ users { id } }", "variables": {"a": "' + bad + b'"}}'),
-        Request("invalid UTF-8", body=b"{ users { " + bad + b" } }", headers={"content-type": "application/graphql"}),
-        Request("invalid UTF-8", body=b'{"query": "{ users { id } }"' + bad + b"}"),
-        Request("invalid UTF-8", body=b'{"query": "\\ud800 { users { id } }"}'),
-        Request("invalid UTF-8", method="GET", body=None, headers=dict(PREFLIGHT),
-                params={"query": "{ users { id " + bad.decode("latin-1") + " } }"}),
-    ])
+    return rng.choice(
+        [
+            Request("invalid UTF-8", body=b'{"query": "{ users { id ' + bad + b' } }"}'),
+            Request(
+                "invalid UTF-8", body=b'{"query": "{ users { id } }", "variables": {"a": "' + bad + b'"}}'
+            ),
+            Request(
+                "invalid UTF-8",
+                body=b"{ users { " + bad + b" } }",
+                headers={"content-type": "application/graphql"},
+            ),
+            Request("invalid UTF-8", body=b'{"query": "{ users { id } }"' + bad + b"}"),
+            Request("invalid UTF-8", body=b'{"query": "\\ud800 { users { id } }"}'),
+            Request(
+                "invalid UTF-8",
+                method="GET",
+                body=None,
+                headers=dict(PREFLIGHT),
+                params={"query": "{ users { id " + bad.decode("latin-1") + " } }"},
+            ),
+        ]
+    )
 
 
 def wrong_methods(rng: random.Random) -> Request:
     method = rng.choice(["PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "GET", "GET", "POST"])
     headers = dict(rng.choice([{}, PREFLIGHT, JSON_TYPE]))
     body = _query("{ users { id } }") if method not in ("GET", "HEAD", "TRACE") else None
-    params = rng.choice([None, {}, {"query": ""}, {"variables": "{}"}, {"query": "{ users { id } }", "variables": "{bad"},
-                         {"query": "{ users { id } }", "extensions": "[1]"}, {"query": "{ users { id } }",
-                                                                             "operationName": ""}])
+    params = rng.choice(
+        [
+            None,
+            {},
+            {"query": ""},
+            {"variables": "{}"},
+            {"query": "{ users { id } }", "variables": "{bad"},
+            {"query": "{ users { id } }", "extensions": "[1]"},
+            {"query": "{ users { id } }", "operationName": ""},
+        ]
+    )
     return Request("wrong methods", method=method, body=body, headers=headers, params=params)
 
 
 def bombs(rng: random.Random) -> Request:
     n = rng.choice([200, 5_000, 20_000])
-    query = rng.choice([
-        "{ users { " + "id " * n + "} }",
-        "{ " + " ".join(f"a{i}: users {{ id }}" for i in range(min(n, 3_000))) + " }",
-        "{ users " + "@skip(if: false) " * min(n, 3_000) + "{ id } }",
-        "{ ...F0 } " + " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(40))
-        + " fragment F40 on Query { users { id } }",
-        "{ users { id } }" + " # x\n" * n,
-        "query(" + ", ".join(f"$v{i}: ID" for i in range(min(n, 3_000))) + ") { users { id } }",
-        "{ user(id: " + '"u1" ' * min(n, 3_000) + ") { id } }",
-    ])
+    query = rng.choice(
+        [
+            "{ users { " + "id " * n + "} }",
+            "{ " + " ".join(f"a{i}: users {{ id }}" for i in range(min(n, 3_000))) + " }",
+            "{ users " + "@skip(if: false) " * min(n, 3_000) + "{ id } }",
+            "{ ...F0 } "
+            + " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(40))
+            + " fragment F40 on Query { users { id } }",
+            "{ users { id } }" + " # x\n" * n,
+            "query(" + ", ".join(f"$v{i}: ID" for i in range(min(n, 3_000))) + ") { users { id } }",
+            "{ user(id: " + '"u1" ' * min(n, 3_000) + ") { id } }",
+        ]
+    )
     return Request("token, alias, directive and fragment bombs", body=_query(query))
 
 
 def broken_http(rng: random.Random) -> Request:
-    raw = rng.choice([
-        b"GARBAGE\r\n\r\n",
-        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{}",  # body shorter than declared
-        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
-        b"POST /graphql HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-        b"GET /graphql HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"a" * 100_000 + b"\r\n\r\n",
-        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\n"
-        b"Content-Length: 7\r\n\r\n{\"a\":1}",
-        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  # a TLS hello
-    ])
+    raw = rng.choice(
+        [
+            b"GARBAGE\r\n\r\n",
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{}",  # body shorter than declared
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"GET /graphql HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"a" * 100_000 + b"\r\n\r\n",
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\n"
+            b'Content-Length: 7\r\n\r\n{"a":1}',
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  # a TLS hello
+        ]
+    )
     return Request("broken HTTP", raw=raw)
 
 
 GENERATORS: list[tuple[Callable[[random.Random], Request], float]] = [
-    (random_bytes, 12), (content_types, 8), (wrong_shapes, 12), (deep_json, 6), (deep_graphql, 8),
-    (huge_strings, 0.6), (bad_variables, 10), (unknown_operations, 10), (invalid_utf8, 8), (wrong_methods, 10),
-    (bombs, 2), (broken_http, 2),
+    (random_bytes, 12),
+    (content_types, 8),
+    (wrong_shapes, 12),
+    (deep_json, 6),
+    (deep_graphql, 8),
+    (huge_strings, 0.6),
+    (bad_variables, 10),
+    (unknown_operations, 10),
+    (invalid_utf8, 8),
+    (wrong_methods, 10),
+    (bombs, 2),
+    (broken_http, 2),
 ]
 
 
@@ -258,6 +342,7 @@ def warm_up(rng: random.Random) -> list[Request]:
 
 # -- sending ---------------------------------------------------------------------------------------------------
 
+
 async def _send(session: aiohttp.ClientSession, base: str, request: Request) -> str:
     """The status, or what happened instead of one."""
     if request.raw is not None:
@@ -277,7 +362,9 @@ async def _send(session: aiohttp.ClientSession, base: str, request: Request) -> 
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
         parts = line.split()
-        return parts[1].decode() if len(parts) > 1 and parts[0].startswith(b"HTTP/") else "closed by the server"
+        return (
+            parts[1].decode() if len(parts) > 1 and parts[0].startswith(b"HTTP/") else "closed by the server"
+        )
     try:
         return await _send_http(session, base, request)
     except (aiohttp.ClientError, TimeoutError) as error:
@@ -290,8 +377,14 @@ async def _send_http(session: aiohttp.ClientSession, base: str, request: Request
     data: bytes | io.BytesIO | None = body
     if body is not None and len(body) > 1_000_000:  # aiohttp warns about large bytes bodies
         data = io.BytesIO(body)
-    async with session.request(request.method, base + "/graphql", data=data, headers=request.headers,
-                               params=request.params, skip_auto_headers=skip) as response:
+    async with session.request(
+        request.method,
+        base + "/graphql",
+        data=data,
+        headers=request.headers,
+        params=request.params,
+        skip_auto_headers=skip,
+    ) as response:
         body = await response.read()
         if 400 <= response.status < 500 and response.status not in (404, 405) and response.method != "HEAD":
             payload = json.loads(body)  # a GraphQL error, in JSON
@@ -322,6 +415,7 @@ async def _run(base: str, requests: list[Request], concurrency: int = 4) -> Coun
 
 # -- the gateway process ---------------------------------------------------------------------------------------
 
+
 def _valid_query_works(base: str) -> None:
     answer = raw_request(base + "/graphql", "POST", _query('{ user(id: "u2") { name } }'), JSON_TYPE)
     assert (answer.status, answer.json) == (200, {"data": {"user": {"name": "Alan Turing"}}})
@@ -347,9 +441,11 @@ def test_malformed_requests_never_get_a_5xx(tmp_path: Path, run_subgraphs: RunSu
     by_kind: dict[str, Counter[str]] = {}
     for (kind, status), count in seen.items():
         by_kind.setdefault(kind, Counter())[status] += count
-    report = (f"{sum(seen.values())} malformed requests in {elapsed:.1f}s; statuses {dict(sorted(statuses.items()))}; "
-              f"RSS {before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB ({(after - before) / 2**20:+.1f} MiB)\n"
-              + "\n".join(f"  {kind}: {dict(sorted(c.items()))}" for kind, c in sorted(by_kind.items())))
+    report = (
+        f"{sum(seen.values())} malformed requests in {elapsed:.1f}s; statuses {dict(sorted(statuses.items()))}; "
+        f"RSS {before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB ({(after - before) / 2**20:+.1f} MiB)\n"
+        + "\n".join(f"  {kind}: {dict(sorted(c.items()))}" for kind, c in sorted(by_kind.items()))
+    )
     print(report)
     assert sum(seen.values()) == MALFORMED
     assert not [s for s in statuses if s.isdigit() and int(s) >= 500], report

@@ -40,9 +40,13 @@ pytestmark = pytest.mark.timeout(120)
 
 # The same examples on every run (a failure found in CI reproduces locally); TURNOUT_HYPOTHESIS_RANDOM=1 explores
 # new ones (hypothesis prints the failing example's seed to replay with @seed).
-SETTINGS = settings(max_examples=120, deadline=None, database=None,
-                    derandomize=os.environ.get("TURNOUT_HYPOTHESIS_RANDOM") != "1",
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=120,
+    deadline=None,
+    database=None,
+    derandomize=os.environ.get("TURNOUT_HYPOTHESIS_RANDOM") != "1",
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +64,9 @@ def served() -> Iterator[dict[str, Served]]:
         for fixture, specs in (("marketplace", marketplace_specs()), ("library", library_specs())):
             subgraphs = start_subgraphs(specs)
             started.extend(subgraphs.values())
-            gateways[fixture] = serve_configured(serve, subgraphs, {"limits": {"batching": True}}, fixture=fixture)
+            gateways[fixture] = serve_configured(
+                serve, subgraphs, {"limits": {"batching": True}}, fixture=fixture
+            )
         yield gateways
     finally:
         stop_all(started)
@@ -73,18 +79,69 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
-TOKENS = ["{", "}", "(", ")", "[", "]", ":", "...", "@", "$", "!", "=", "|", "&", "query", "mutation",
-          "subscription", "fragment", "on", "users", "user", "orders", "order", "id", "name", "buyer", "email",
-          "products", "sku", "__typename", "__schema", "__type", "User", "Order", "ID", "String", "skip",
-          "include", "if:", "true", "null", '"u1"', '"""x"""', "1", "-2.5e3", "a:", "F", "$v", "#c\n", "\u00e9"]
+TOKENS = [
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ":",
+    "...",
+    "@",
+    "$",
+    "!",
+    "=",
+    "|",
+    "&",
+    "query",
+    "mutation",
+    "subscription",
+    "fragment",
+    "on",
+    "users",
+    "user",
+    "orders",
+    "order",
+    "id",
+    "name",
+    "buyer",
+    "email",
+    "products",
+    "sku",
+    "__typename",
+    "__schema",
+    "__type",
+    "User",
+    "Order",
+    "ID",
+    "String",
+    "skip",
+    "include",
+    "if:",
+    "true",
+    "null",
+    '"u1"',
+    '"""x"""',
+    "1",
+    "-2.5e3",
+    "a:",
+    "F",
+    "$v",
+    "#c\n",
+    "\u00e9",
+]
 token_soup = st.lists(st.sampled_from(TOKENS), max_size=40).map(" ".join)
 queries = st.one_of(token_soup, st.text(max_size=60), st.just("{ users { id } }"))
-requests = st.fixed_dictionaries({}, optional={
-    "query": queries | json_values,
-    "variables": json_values,
-    "operationName": st.none() | st.text(max_size=5) | json_values,
-    "extensions": json_values,
-})
+requests = st.fixed_dictionaries(
+    {},
+    optional={
+        "query": queries | json_values,
+        "variables": json_values,
+        "operationName": st.none() | st.text(max_size=5) | json_values,
+        "extensions": json_values,
+    },
+)
 
 
 def assert_graphql_answer(answer: Answer) -> None:
@@ -107,17 +164,29 @@ def test_any_json_is_answered(served: dict[str, Served], payload: Any) -> None:
 
 
 @SETTINGS
-@given(body=st.binary(max_size=300), content_type=st.sampled_from([JSON, GRAPHQL_RESPONSE, "application/graphql"]))
+@given(
+    body=st.binary(max_size=300),
+    content_type=st.sampled_from([JSON, GRAPHQL_RESPONSE, "application/graphql"]),
+)
 def test_any_bytes_are_answered(served: dict[str, Served], body: bytes, content_type: str) -> None:
     assert_graphql_answer(post(served["marketplace"], body, content_type))
 
 
 @SETTINGS
-@given(params=st.dictionaries(st.sampled_from(["query", "variables", "operationName", "extensions", "x"]),
-                              queries | json_values.map(json.dumps), max_size=4))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["query", "variables", "operationName", "extensions", "x"]),
+        queries | json_values.map(json.dumps),
+        max_size=4,
+    )
+)
 def test_any_get_is_answered(served: dict[str, Served], params: dict[str, str]) -> None:
-    answer = raw_request(served["marketplace"].url, "GET", params=params,
-                         headers={"apollo-require-preflight": "1", "accept": GRAPHQL_RESPONSE})
+    answer = raw_request(
+        served["marketplace"].url,
+        "GET",
+        params=params,
+        headers={"apollo-require-preflight": "1", "accept": GRAPHQL_RESPONSE},
+    )
     assert_graphql_answer(answer)
 
 
@@ -176,8 +245,15 @@ def condition(draw: st.DrawFn, op: Operation) -> str:
 
 
 @st.composite
-def field_selection(draw: st.DrawFn, op: Operation, name: str, definition: GraphQLField, depth: int,
-                    must_alias: bool, nesting: int) -> str:
+def field_selection(
+    draw: st.DrawFn,
+    op: Operation,
+    name: str,
+    definition: GraphQLField,
+    depth: int,
+    must_alias: bool,
+    nesting: int,
+) -> str:
     op.budget -= 1
     arguments = []
     for arg_name, argument in definition.args.items():
@@ -201,13 +277,17 @@ def field_selection(draw: st.DrawFn, op: Operation, name: str, definition: Graph
 
 
 @st.composite
-def selection_set(draw: st.DrawFn, op: Operation, parent: Any, depth: int, must_alias: bool = False,
-                  nesting: int = 0) -> str:
+def selection_set(
+    draw: st.DrawFn, op: Operation, parent: Any, depth: int, must_alias: bool = False, nesting: int = 0
+) -> str:
     schema = op.schema
     parts: list[str] = []
     fields: dict[str, GraphQLField] = {} if isinstance(parent, GraphQLUnionType) else dict(parent.fields)
-    leaves = [n for n, f in fields.items() if not isinstance(get_named_type(f.type), GraphQLObjectType
-                                                             | GraphQLInterfaceType | GraphQLUnionType)]
+    leaves = [
+        n
+        for n, f in fields.items()
+        if not isinstance(get_named_type(f.type), GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType)
+    ]
     names = list(fields) if depth < 3 and op.budget > 0 else leaves
     if names:
         chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
@@ -218,7 +298,9 @@ def selection_set(draw: st.DrawFn, op: Operation, parent: Any, depth: int, must_
     conditions = [parent]
     if isinstance(parent, GraphQLInterfaceType | GraphQLUnionType):
         conditions += list(schema.get_possible_types(parent))
-    for target in draw(st.lists(st.sampled_from(conditions), max_size=2 if nesting < 2 and op.budget > 0 else 0)):
+    for target in draw(
+        st.lists(st.sampled_from(conditions), max_size=2 if nesting < 2 and op.budget > 0 else 0)
+    ):
         inner = draw(selection_set(op, target, depth, True, nesting + 1))
         if draw(st.booleans()):
             parts.append(f"... on {target.name}{draw(condition(op))} {{ {inner} }}")
@@ -251,7 +333,9 @@ PLANNER_SETTINGS = settings(SETTINGS, max_examples=60, phases=[Phase.explicit, P
 
 @PLANNER_SETTINGS
 @given(data=st.data())
-def test_generated_operations_plan_and_run_marketplace(served: dict[str, Served], data: st.DataObject) -> None:
+def test_generated_operations_plan_and_run_marketplace(
+    served: dict[str, Served], data: st.DataObject
+) -> None:
     gateway = served["marketplace"]
     document, variables = data.draw(operations(gateway.gateway.model.api_schema), label="operation")
     run_generated(gateway, document, variables)
@@ -269,9 +353,16 @@ def test_found_by_the_generator_one_type_reached_by_two_keys(served: dict[str, S
     """Users reached by `id` (Order.buyer, from orders) and by `email` (Product.createdBy, from catalog) in one
     operation: two `_entities` fetches to accounts, each with its own key. Merging them into one fetch that
     requires both keys leaves every representation incomplete, and every user null."""
-    answer = served["marketplace"].post('{ order(id: "o3") { buyer { name } } products { createdBy { name } } }')
-    assert answer.json == {"data": {
-        "order": {"buyer": {"name": "Ada Lovelace"}},
-        "products": [{"createdBy": {"name": "Ada Lovelace"}}, {"createdBy": None},
-                     {"createdBy": {"name": "Grace Hopper"}}],
-    }}
+    answer = served["marketplace"].post(
+        '{ order(id: "o3") { buyer { name } } products { createdBy { name } } }'
+    )
+    assert answer.json == {
+        "data": {
+            "order": {"buyer": {"name": "Ada Lovelace"}},
+            "products": [
+                {"createdBy": {"name": "Ada Lovelace"}},
+                {"createdBy": None},
+                {"createdBy": {"name": "Grace Hopper"}},
+            ],
+        }
+    }

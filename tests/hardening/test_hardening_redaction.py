@@ -21,14 +21,22 @@ from turnout.executor.plan_executor import REDACTED, _entity_errors, _LogBudget,
 pytestmark = pytest.mark.timeout(60)
 
 SECRET = "hunter2"
-STACK = ['Traceback (most recent call last):', '  File "/srv/accounts/db.py", line 42, in nickname',
-         f'psycopg.OperationalError: password authentication failed for "admin" ({SECRET})']
+STACK = [
+    "Traceback (most recent call last):",
+    '  File "/srv/accounts/db.py", line 42, in nickname',
+    f'psycopg.OperationalError: password authentication failed for "admin" ({SECRET})',
+]
 
 
 def leaky(*_args: Any, **_kwargs: Any) -> Any:
-    raise GraphQLError(f"connection to postgresql://admin:{SECRET}@db.internal:5432/users failed",
-                       extensions={"code": "INTERNAL_SERVER_ERROR", "exception": {"stacktrace": STACK},
-                                   "sql": "SELECT nickname FROM users WHERE id = $1"})
+    raise GraphQLError(
+        f"connection to postgresql://admin:{SECRET}@db.internal:5432/users failed",
+        extensions={
+            "code": "INTERNAL_SERVER_ERROR",
+            "exception": {"stacktrace": STACK},
+            "sql": "SELECT nickname FROM users WHERE id = $1",
+        },
+    )
 
 
 def start(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi, **settings: Any) -> Served:
@@ -36,8 +44,9 @@ def start(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi, **settings: Any) -
     return serve_configured(serve_asgi, run_subgraphs([SubgraphApp.from_spec(s) for s in specs]), settings)
 
 
-def test_redacted_by_default(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi,
-                             caplog: pytest.LogCaptureFixture) -> None:
+def test_redacted_by_default(
+    run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi, caplog: pytest.LogCaptureFixture
+) -> None:
     running = start(run_subgraphs, serve_asgi)
     with caplog.at_level(logging.WARNING, logger="turnout.subgraph"):
         # an entity fetch's errors (accounts, behind orders) and a root fetch's (orders)
@@ -49,15 +58,26 @@ def test_redacted_by_default(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi,
     assert body["data"]["order"] is None
     assert body["data"]["orders"][0] == {"id": "o1", "buyer": {"nickname": None}}
     expected = [
-        {"message": REDACTED, "path": ["order"], "extensions": {"code": "INTERNAL_SERVER_ERROR",
-                                                                "serviceName": "orders"}},
-        *({"message": REDACTED, "path": ["orders", i, "buyer", "nickname"],
-           "extensions": {"code": "INTERNAL_SERVER_ERROR", "serviceName": "accounts"}} for i in (0, 2, 3)),
+        {
+            "message": REDACTED,
+            "path": ["order"],
+            "extensions": {"code": "INTERNAL_SERVER_ERROR", "serviceName": "orders"},
+        },
+        *(
+            {
+                "message": REDACTED,
+                "path": ["orders", i, "buyer", "nickname"],
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "serviceName": "accounts"},
+            }
+            for i in (0, 2, 3)
+        ),
     ]
     assert sorted(body["errors"], key=json.dumps) == sorted(expected, key=json.dumps)
     # the operators' copy: the full error, in the log
     logged = [r.getMessage() for r in caplog.records if r.name == "turnout.subgraph"]
-    assert any(SECRET in m and "stacktrace" in m and "serviceName" not in m and "accounts" in m for m in logged)
+    assert any(
+        SECRET in m and "stacktrace" in m and "serviceName" not in m and "accounts" in m for m in logged
+    )
     assert any(SECRET in m and m.startswith("subgraph orders") for m in logged)
 
 
@@ -69,22 +89,36 @@ def test_expose_errors_per_subgraph(run_subgraphs: RunSubgraphs, serve_asgi: Ser
         by_service.setdefault(error["extensions"]["serviceName"], []).append(error)
     exposed = by_service["accounts"][0]
     assert exposed["message"] == f"connection to postgresql://admin:{SECRET}@db.internal:5432/users failed"
-    assert exposed["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "exception": {"stacktrace": STACK},
-                                     "sql": "SELECT nickname FROM users WHERE id = $1", "serviceName": "accounts"}
-    assert by_service["orders"] == [{"message": REDACTED, "path": ["order"],
-                                     "extensions": {"code": "INTERNAL_SERVER_ERROR", "serviceName": "orders"}}]
+    assert exposed["extensions"] == {
+        "code": "INTERNAL_SERVER_ERROR",
+        "exception": {"stacktrace": STACK},
+        "sql": "SELECT nickname FROM users WHERE id = $1",
+        "serviceName": "accounts",
+    }
+    assert by_service["orders"] == [
+        {
+            "message": REDACTED,
+            "path": ["order"],
+            "extensions": {"code": "INTERNAL_SERVER_ERROR", "serviceName": "orders"},
+        }
+    ]
 
 
-def test_transport_errors_name_a_class_of_failure(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_transport_errors_name_a_class_of_failure(
+    run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi, caplog: pytest.LogCaptureFixture
+) -> None:
     running = start(run_subgraphs, serve_asgi)
     accounts = running.subgraphs["accounts"]
     port = str(accounts.server.port)
-    query = '{ orders { id buyer { name } } }'
+    query = "{ orders { id buyer { name } } }"
     accounts.set_mode("garbage")
     body = running.post(query).json
-    assert body["errors"] == [{"message": 'Subgraph "accounts" answered with a body that is not a GraphQL response.',
-                               "extensions": {"code": "SUBREQUEST_MALFORMED_RESPONSE", "serviceName": "accounts"}}]
+    assert body["errors"] == [
+        {
+            "message": 'Subgraph "accounts" answered with a body that is not a GraphQL response.',
+            "extensions": {"code": "SUBREQUEST_MALFORMED_RESPONSE", "serviceName": "accounts"},
+        }
+    ]
     accounts.set_mode("error500")
     body = running.post(query).json
     assert body["errors"][0]["message"] == 'Subgraph "accounts" answered HTTP 500.'
@@ -93,24 +127,42 @@ def test_transport_errors_name_a_class_of_failure(run_subgraphs: RunSubgraphs, s
     with caplog.at_level(logging.WARNING, logger="turnout.subgraph"):
         answer = running.post(query)
     (error,) = answer.json["errors"]
-    assert error == {"message": 'Subgraph "accounts" could not be reached: connection failed.',
-                     "extensions": {"code": "SUBREQUEST_HTTP_ERROR", "serviceName": "accounts"}}
+    assert error == {
+        "message": 'Subgraph "accounts" could not be reached: connection failed.',
+        "extensions": {"code": "SUBREQUEST_HTTP_ERROR", "serviceName": "accounts"},
+    }
     assert port not in answer.text and "127.0.0.1" not in answer.text and "Errno" not in answer.text
     assert any(port in r.getMessage() for r in caplog.records if r.name == "turnout.subgraph")
 
 
 def test_formatting() -> None:
-    error = {"message": f"secret {SECRET}", "path": ["a", 0], "locations": [{"line": 1, "column": 2}],
-             "extensions": {"code": "X", "exception": {"stacktrace": STACK}}}
-    assert _subgraph_error(error, "s", expose=False) == {"message": REDACTED, "path": ["a", 0],
-                                                         "extensions": {"code": "X", "serviceName": "s"}}
-    assert _subgraph_error(f"oops {SECRET}", "s", expose=False) == {"message": REDACTED,
-                                                                    "extensions": {"serviceName": "s"}}
+    error = {
+        "message": f"secret {SECRET}",
+        "path": ["a", 0],
+        "locations": [{"line": 1, "column": 2}],
+        "extensions": {"code": "X", "exception": {"stacktrace": STACK}},
+    }
+    assert _subgraph_error(error, "s", expose=False) == {
+        "message": REDACTED,
+        "path": ["a", 0],
+        "extensions": {"code": "X", "serviceName": "s"},
+    }
+    assert _subgraph_error(f"oops {SECRET}", "s", expose=False) == {
+        "message": REDACTED,
+        "extensions": {"serviceName": "s"},
+    }
     # a code that is not a short string is not a code
     odd = {"message": "m", "extensions": {"code": {"nested": SECRET}}}
-    assert _subgraph_error(odd, "s", expose=False) == {"message": REDACTED, "extensions": {"serviceName": "s"}}
+    assert _subgraph_error(odd, "s", expose=False) == {
+        "message": REDACTED,
+        "extensions": {"serviceName": "s"},
+    }
     assert _subgraph_error(error, "s", expose=True)["message"] == f"secret {SECRET}"
-    entity = {"message": SECRET, "path": ["_entities", 0, "name"], "extensions": {"code": "Y", "trace": SECRET}}
+    entity = {
+        "message": SECRET,
+        "path": ["_entities", 0, "name"],
+        "extensions": {"code": "Y", "trace": SECRET},
+    }
     target: dict[str, Any] = {}
     assert _entity_errors(entity, "s", [[(target, ["users", 1]), (target, ["me"])]], expose=False) == [
         {"message": REDACTED, "path": ["users", 1, "name"], "extensions": {"code": "Y", "serviceName": "s"}},
@@ -118,8 +170,9 @@ def test_formatting() -> None:
     ]
 
 
-def test_a_failing_subgraph_under_load_does_not_flood_the_log(run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi,
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_subgraph_under_load_does_not_flood_the_log(
+    run_subgraphs: RunSubgraphs, serve_asgi: ServeAsgi, caplog: pytest.LogCaptureFixture
+) -> None:
     """At most 20 lines per subgraph and 10 s; every client still gets its error."""
     running = start(run_subgraphs, serve_asgi)
     started = time.monotonic()

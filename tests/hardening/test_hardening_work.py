@@ -42,8 +42,10 @@ def doubling_bomb(depth: int) -> str:
     fragments = ["fragment U0 on User { name }"]
     for level in range(1, depth + 1):
         below = f"U{level - 1}"
-        fragments.append(f"fragment U{level} on User {{ orders {{ buyer {{ ...{below} }} "
-                         f"lines {{ variant {{ product {{ createdBy {{ ...{below} }} }} }} }} }} }}")
+        fragments.append(
+            f"fragment U{level} on User {{ orders {{ buyer {{ ...{below} }} "
+            f"lines {{ variant {{ product {{ createdBy {{ ...{below} }} }} }} }} }} }}"
+        )
     return f"{{ users {{ ...U{depth} }} }} " + " ".join(fragments)
 
 
@@ -78,8 +80,9 @@ async def _alongside(url: str, queries: list[str]) -> tuple[list[tuple[float, in
     return answers, normal_times
 
 
-def test_fragment_bombs_cost_what_their_distinct_selections_cost(tmp_path: Path,
-                                                                 run_subgraphs: RunSubgraphs) -> None:
+def test_fragment_bombs_cost_what_their_distinct_selections_cost(
+    tmp_path: Path, run_subgraphs: RunSubgraphs
+) -> None:
     subgraphs = run_subgraphs(marketplace_specs())
     bombs = {
         "10^6 spreads": repeated_bomb(10, 6),
@@ -96,13 +99,20 @@ def test_fragment_bombs_cost_what_their_distinct_selections_cost(tmp_path: Path,
         queries = [f"{query} # {copy}" for query in bombs.values() for copy in range(3)]
         answers, normal_times = asyncio.run(_alongside(url, queries))
         after = rss(process.pid)
-    report = "\n".join(f"{name}: {len(query)} bytes, {elapsed:.3f}s, {status}"
-                       for (name, query), (elapsed, status, _body) in zip(bombs.items(), answers[::3], strict=True))
-    report += (f"\nnormal query alongside: {len(normal_times)} answers, worst {max(normal_times):.3f}s; "
-               f"RSS {before / 2**20:.1f} -> {after / 2**20:.1f} MiB")
+    report = "\n".join(
+        f"{name}: {len(query)} bytes, {elapsed:.3f}s, {status}"
+        for (name, query), (elapsed, status, _body) in zip(bombs.items(), answers[::3], strict=True)
+    )
+    report += (
+        f"\nnormal query alongside: {len(normal_times)} answers, worst {max(normal_times):.3f}s; "
+        f"RSS {before / 2**20:.1f} -> {after / 2**20:.1f} MiB"
+    )
     print(report)
-    users = [{"name": "Ada Lovelace", "id": "u1"}, {"name": "Alan Turing", "id": "u2"},
-             {"name": "Grace Hopper", "id": "u3"}]
+    users = [
+        {"name": "Ada Lovelace", "id": "u1"},
+        {"name": "Alan Turing", "id": "u2"},
+        {"name": "Grace Hopper", "id": "u3"},
+    ]
     for elapsed, status, body in answers:
         assert (status, body) == (200, {"data": {"users": users}}), report
         assert elapsed < 1.0, report
@@ -110,8 +120,9 @@ def test_fragment_bombs_cost_what_their_distinct_selections_cost(tmp_path: Path,
     assert after - before < 50 * 2**20, report
 
 
-def test_a_selection_tree_too_large_to_plan_is_refused_quickly(tmp_path: Path,
-                                                               run_subgraphs: RunSubgraphs) -> None:
+def test_a_selection_tree_too_large_to_plan_is_refused_quickly(
+    tmp_path: Path, run_subgraphs: RunSubgraphs
+) -> None:
     subgraphs = run_subgraphs(marketplace_specs())
     with turnout_serve(tmp_path, {name: s.url for name, s in subgraphs.items()}) as (base, _process):
         url = base + "/graphql"
@@ -140,8 +151,11 @@ def test_costly_validation_does_not_hold_other_requests(tmp_path: Path, run_subg
         normal_times: list[float] = []
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
             await _post(session, url, NORMAL)
-            costly = [asyncio.create_task(_post(session, url, f"{query} # {i}"))
-                      for i in range(20) for query in (repeated, unused)]
+            costly = [
+                asyncio.create_task(_post(session, url, f"{query} # {i}"))
+                for i in range(20)
+                for query in (repeated, unused)
+            ]
             while not all(task.done() for task in costly):
                 elapsed, status, body = await _post(session, url, NORMAL)
                 assert (status, body) == (200, NORMAL_ANSWER)
@@ -151,8 +165,10 @@ def test_costly_validation_does_not_hold_other_requests(tmp_path: Path, run_subg
 
     with turnout_serve(tmp_path, {name: s.url for name, s in subgraphs.items()}) as (base, _process):
         answers, normal_times = asyncio.run(run(base + "/graphql"))
-    report = (f"costly documents answered in {max(a[0] for a in answers):.2f}s at worst; normal query: "
-              f"{len(normal_times)} answers, worst {max(normal_times):.3f}s")
+    report = (
+        f"costly documents answered in {max(a[0] for a in answers):.2f}s at worst; normal query: "
+        f"{len(normal_times)} answers, worst {max(normal_times):.3f}s"
+    )
     print(report)
     names = [{"name": "Ada Lovelace"}, {"name": "Alan Turing"}, {"name": "Grace Hopper"}]
     for index, (_elapsed, status, body) in enumerate(answers):

@@ -88,13 +88,19 @@ def compare(
     if default_rule is not None:
         extra["default_rule"] = default_rule
     return compare_responses(
-        p_response, c_response, schema=SCHEMA, root_type="Query", selections=selections,
-        variables=variables or {}, **extra,
+        p_response,
+        c_response,
+        schema=SCHEMA,
+        root_type="Query",
+        selections=selections,
+        variables=variables or {},
+        **extra,
     )
 
 
-def diff(path: tuple[str | int, ...], coordinate: str, kind: str, primary: Any = None,
-         candidate: Any = None) -> Difference:
+def diff(
+    path: tuple[str | int, ...], coordinate: str, kind: str, primary: Any = None, candidate: Any = None
+) -> Difference:
     return Difference(path=path, coordinate=coordinate, kind=kind, primary=primary, candidate=candidate)
 
 
@@ -103,8 +109,13 @@ ASSIGNMENTS = "{ assignments { id title score points tags owner { name } reviewe
 
 def assignment(n: int, **changes: Any) -> dict[str, Any]:
     value: dict[str, Any] = {
-        "id": str(n), "title": f"t{n}", "score": 1.5 * n, "points": n, "tags": ["a", "b"],
-        "owner": {"name": f"o{n}"}, "reviewers": [{"id": f"r{n}", "name": f"R{n}"}, {"id": "x", "name": "X"}],
+        "id": str(n),
+        "title": f"t{n}",
+        "score": 1.5 * n,
+        "points": n,
+        "tags": ["a", "b"],
+        "owner": {"name": f"o{n}"},
+        "reviewers": [{"id": f"r{n}", "name": f"R{n}"}, {"id": "x", "name": "X"}],
     }
     value.update(changes)
     return value
@@ -128,14 +139,19 @@ def test_identical_responses_have_no_differences() -> None:
     data = {
         "first": {"due": "2024-01-01", "owner": {"name": "Ann", "email": None}},
         "assignments": [{"id": "1", "tags": ["x", "y"], "reviewers": [{"name": "R"}]}],
-        "media": [{"__typename": "Book", "title": "B", "pages": 3}, {"__typename": "Movie", "title": "M",
-                                                                       "runtime": 90}],
+        "media": [
+            {"__typename": "Book", "title": "B", "pages": 3},
+            {"__typename": "Movie", "title": "M", "runtime": 90},
+        ],
         "search": [{"name": "Ann"}, {"pages": 3}],
         "matrix": [[1, 2], [3]],
         "metadata": {"a": [1, {"b": None}]},
     }
     errors = [{"message": "boom", "path": ["first", "owner"]}, {"message": "no path"}]
-    assert compare(query, data, data, variables={"b": True}, primary_errors=errors, candidate_errors=errors) == []
+    assert (
+        compare(query, data, data, variables={"b": True}, primary_errors=errors, candidate_errors=errors)
+        == []
+    )
     # deep copies too (equality, not identity)
     assert compare(query, data, copy.deepcopy(data), variables={"b": True}) == []
 
@@ -148,7 +164,9 @@ def test_both_data_null_is_no_difference() -> None:
 
 
 def test_value_difference_at_a_scalar() -> None:
-    got = compare(ASSIGNMENTS, {"assignments": [assignment(1)]}, {"assignments": [assignment(1, title="other")]})
+    got = compare(
+        ASSIGNMENTS, {"assignments": [assignment(1)]}, {"assignments": [assignment(1, title="other")]}
+    )
     assert got == [diff(("assignments", 0, "title"), "Assignment.title", "value", "t1", "other")]
 
 
@@ -218,10 +236,12 @@ def test_same_length_different_content_is_not_an_order_difference() -> None:
 
 def test_nested_lists_of_objects() -> None:
     primary = {"assignments": [assignment(1), assignment(2)]}
-    candidate = {"assignments": [
-        assignment(1),
-        assignment(2, reviewers=[{"id": "r2", "name": "Changed"}, {"id": "x", "name": "X"}], tags=["a"]),
-    ]}
+    candidate = {
+        "assignments": [
+            assignment(1),
+            assignment(2, reviewers=[{"id": "r2", "name": "Changed"}, {"id": "x", "name": "X"}], tags=["a"]),
+        ]
+    }
     got = compare(ASSIGNMENTS, primary, candidate)
     assert got == [
         diff(("assignments", 1, "tags"), "Assignment.tags", "length", 2, 1),
@@ -261,7 +281,9 @@ def test_ints_and_floats_are_compared_numerically() -> None:
 
 
 def test_aliases_give_the_path_and_the_field_gives_the_coordinate() -> None:
-    query = '{ first: assignment(id: "1") { due: createdDate } second: assignment(id: "2") { due: createdDate } }'
+    query = (
+        '{ first: assignment(id: "1") { due: createdDate } second: assignment(id: "2") { due: createdDate } }'
+    )
     got = compare(
         query,
         {"first": {"due": "a"}, "second": {"due": "b"}},
@@ -358,7 +380,9 @@ def test_a_key_from_several_fragments_without_typename_falls_back_to_the_abstrac
 
 @pytest.mark.parametrize(("include", "coordinate"), [(False, "Movie.title"), (True, "SearchResult.title")])
 def test_skip_and_include_decide_which_fragments_count(include: bool, coordinate: str) -> None:
-    query = "query Q($b: Boolean!) { search { ... on Book @include(if: $b) { title } ... on Movie { title } } }"
+    query = (
+        "query Q($b: Boolean!) { search { ... on Book @include(if: $b) { title } ... on Movie { title } } }"
+    )
     got = compare(query, {"search": [{"title": "a"}]}, {"search": [{"title": "b"}]}, variables={"b": include})
     assert got == [diff(("search", 0, "title"), coordinate, "value", "a", "b")]
 
@@ -378,9 +402,10 @@ def test_different_typenames_are_a_value_difference_at_the_primary_type() -> Non
 
 
 def test_typename_only_on_one_side_still_attributes() -> None:
-    query = "{ node(id: \"1\") { id ... on Person { name } } }"
-    got = compare(query, {"node": {"id": "1", "name": "a"}}, {"node": {"__typename": "Person", "id": "1",
-                                                                          "name": "b"}})
+    query = '{ node(id: "1") { id ... on Person { name } } }'
+    got = compare(
+        query, {"node": {"id": "1", "name": "a"}}, {"node": {"__typename": "Person", "id": "1", "name": "b"}}
+    )
     assert got == [
         diff(("node", "name"), "Person.name", "value", "a", "b"),
         diff(("node", "__typename"), "Node.__typename", "extra", candidate="Person"),
@@ -393,10 +418,18 @@ def test_typename_only_on_one_side_still_attributes() -> None:
 def test_ignore_suppresses_the_coordinate_and_everything_under_it() -> None:
     primary = {"assignments": [assignment(1)]}
     candidate = {"assignments": [assignment(1, title="x", owner={"name": "changed", "extra": 1})]}
-    assert compare(ASSIGNMENTS, primary, candidate, rules={
-        "Assignment.title": CoordinateRule(ignore=True),
-        "Assignment.owner": CoordinateRule(ignore=True),
-    }) == []
+    assert (
+        compare(
+            ASSIGNMENTS,
+            primary,
+            candidate,
+            rules={
+                "Assignment.title": CoordinateRule(ignore=True),
+                "Assignment.owner": CoordinateRule(ignore=True),
+            },
+        )
+        == []
+    )
     # without the rule on owner, the Person field under it is reported
     got = compare(ASSIGNMENTS, primary, candidate, rules={"Assignment.title": CoordinateRule(ignore=True)})
     assert got == [
@@ -423,10 +456,15 @@ def test_wildcard_rule_covers_every_field_of_the_type() -> None:
 def test_exact_rule_wins_over_wildcard() -> None:
     primary = {"assignments": [assignment(1)]}
     candidate = {"assignments": [assignment(1, title="x", points=9)]}
-    got = compare(ASSIGNMENTS, primary, candidate, rules={
-        "Assignment.*": CoordinateRule(ignore=True),
-        "Assignment.points": CoordinateRule(),
-    })
+    got = compare(
+        ASSIGNMENTS,
+        primary,
+        candidate,
+        rules={
+            "Assignment.*": CoordinateRule(ignore=True),
+            "Assignment.points": CoordinateRule(),
+        },
+    )
     assert got == [diff(("assignments", 0, "points"), "Assignment.points", "value", 1, 9)]
 
 
@@ -434,8 +472,13 @@ def test_default_rule_applies_where_no_rule_matches() -> None:
     query = "{ stats { mean } assignments { score } }"
     primary = {"stats": {"mean": 1.0}, "assignments": [{"score": 1.0}]}
     candidate = {"stats": {"mean": 1.05}, "assignments": [{"score": 1.05}]}
-    got = compare(query, primary, candidate, default_rule=CoordinateRule(float_tolerance=0.1),
-                  rules={"Assignment.score": CoordinateRule()})
+    got = compare(
+        query,
+        primary,
+        candidate,
+        default_rule=CoordinateRule(float_tolerance=0.1),
+        rules={"Assignment.score": CoordinateRule()},
+    )
     assert got == [diff(("assignments", 0, "score"), "Assignment.score", "value", 1.0, 1.05)]
 
 
@@ -464,13 +507,23 @@ def test_unordered_list_of_objects_with_an_ignored_field_and_nulls_equal_to_miss
     }
     query = '{ assignment(id: "1") { reviewers { id name email } } }'
     candidate_a = {"id": "1", "name": "other"}
-    got = compare(query, {"assignment": {"reviewers": [a, b]}}, {"assignment": {"reviewers": [b, candidate_a]}},
-                  rules=rules)
+    got = compare(
+        query,
+        {"assignment": {"reviewers": [a, b]}},
+        {"assignment": {"reviewers": [b, candidate_a]}},
+        rules=rules,
+    )
     assert got == []
     # the same lists in order are an order difference only when the list is not unordered
-    got = compare(query, {"assignment": {"reviewers": [a, b]}}, {"assignment": {"reviewers": [b, candidate_a]}},
-                  rules={k: v for k, v in rules.items() if k != "Assignment.reviewers"})
-    assert got == [diff(("assignment", "reviewers"), "Assignment.reviewers", "order", [a, b], [b, candidate_a])]
+    got = compare(
+        query,
+        {"assignment": {"reviewers": [a, b]}},
+        {"assignment": {"reviewers": [b, candidate_a]}},
+        rules={k: v for k, v in rules.items() if k != "Assignment.reviewers"},
+    )
+    assert got == [
+        diff(("assignment", "reviewers"), "Assignment.reviewers", "order", [a, b], [b, candidate_a])
+    ]
 
 
 def test_unordered_nested_lists_of_objects_report_the_unmatched_elements() -> None:
@@ -492,7 +545,13 @@ def test_large_unordered_lists_match_on_their_canonical_form() -> None:
         "Person.email": CoordinateRule(null_equals_missing=True),
     }
     primary = [
-        {"id": str(n), "title": "p", "score": float(n), "tags": ["a", "b"], "owner": {"name": "o", "email": None}}
+        {
+            "id": str(n),
+            "title": "p",
+            "score": float(n),
+            "tags": ["a", "b"],
+            "owner": {"name": "o", "email": None},
+        }
         for n in range(80)
     ]
     candidate = [
@@ -501,8 +560,9 @@ def test_large_unordered_lists_match_on_their_canonical_form() -> None:
     ]
     assert compare(query, {"assignments": primary}, {"assignments": candidate}, rules=rules) == []
     # one element fewer: every other element still pairs, so this is only a length difference
-    assert compare(query, {"assignments": primary}, {"assignments": candidate[:40] + candidate[41:]},
-                   rules=rules) == [diff(("assignments",), "Query.assignments", "length", 80, 79)]
+    assert compare(
+        query, {"assignments": primary}, {"assignments": candidate[:40] + candidate[41:]}, rules=rules
+    ) == [diff(("assignments",), "Query.assignments", "length", 80, 79)]
     candidate[0] = {**candidate[0], "score": 0.5}
     assert compare(query, {"assignments": primary}, {"assignments": candidate}, rules=rules) == [
         diff(("assignments", 79, "score"), "Assignment.score", "value", 79.0, 0.5)
@@ -511,11 +571,19 @@ def test_large_unordered_lists_match_on_their_canonical_form() -> None:
 
 def test_float_tolerance() -> None:
     query = "{ stats { mean count } }"
-    rules = {"Stats.mean": CoordinateRule(float_tolerance=0.01), "Stats.count": CoordinateRule(float_tolerance=1)}
-    assert compare(query, {"stats": {"mean": 1.0, "count": 3}}, {"stats": {"mean": 1.005, "count": 4.0}},
-                   rules=rules) == []
-    assert compare(query, {"stats": {"mean": 1.0, "count": 3}}, {"stats": {"mean": 1.02, "count": 5}},
-                   rules=rules) == [
+    rules = {
+        "Stats.mean": CoordinateRule(float_tolerance=0.01),
+        "Stats.count": CoordinateRule(float_tolerance=1),
+    }
+    assert (
+        compare(
+            query, {"stats": {"mean": 1.0, "count": 3}}, {"stats": {"mean": 1.005, "count": 4.0}}, rules=rules
+        )
+        == []
+    )
+    assert compare(
+        query, {"stats": {"mean": 1.0, "count": 3}}, {"stats": {"mean": 1.02, "count": 5}}, rules=rules
+    ) == [
         diff(("stats", "mean"), "Stats.mean", "value", 1.0, 1.02),
         diff(("stats", "count"), "Stats.count", "value", 3, 5),
     ]
@@ -530,8 +598,12 @@ def test_float_tolerance_in_lists_and_with_unordered() -> None:
     primary = {"assignments": [{"score": 1.0}, {"score": 2.0}]}
     swapped = {"assignments": [{"score": 2.0001}, {"score": 1.0001}]}
     tolerant = {"Assignment.score": CoordinateRule(float_tolerance=0.001)}
-    assert compare(query, primary, swapped, rules={**tolerant, "Query.assignments": CoordinateRule(unordered=True)}) \
+    assert (
+        compare(
+            query, primary, swapped, rules={**tolerant, "Query.assignments": CoordinateRule(unordered=True)}
+        )
         == []
+    )
     assert compare(query, primary, swapped, rules=tolerant) == [
         diff(("assignments",), "Query.assignments", "order", primary["assignments"], swapped["assignments"])
     ]
@@ -539,8 +611,10 @@ def test_float_tolerance_in_lists_and_with_unordered() -> None:
 
 def test_large_unordered_lists_equal_within_tolerance() -> None:
     query = "{ assignments { id score } }"
-    rules = {"Query.assignments": CoordinateRule(unordered=True),
-             "Assignment.score": CoordinateRule(float_tolerance=0.001)}
+    rules = {
+        "Query.assignments": CoordinateRule(unordered=True),
+        "Assignment.score": CoordinateRule(float_tolerance=0.001),
+    }
     primary = [{"id": f"{n:03}", "score": n / 3} for n in range(100)]
     candidate = [{"id": f"{n:03}", "score": n / 3 + 0.0001} for n in reversed(range(100))]
     assert compare(query, {"assignments": primary}, {"assignments": candidate}, rules=rules) == []
@@ -553,8 +627,12 @@ def test_large_unordered_lists_equal_within_tolerance() -> None:
 def test_null_equals_missing() -> None:
     query = "{ stats { mean count } }"
     rules = {"Stats.count": CoordinateRule(null_equals_missing=True)}
-    assert compare(query, {"stats": {"mean": 1.0, "count": None}}, {"stats": {"mean": 1.0}}, rules=rules) == []
-    assert compare(query, {"stats": {"mean": 1.0}}, {"stats": {"mean": 1.0, "count": None}}, rules=rules) == []
+    assert (
+        compare(query, {"stats": {"mean": 1.0, "count": None}}, {"stats": {"mean": 1.0}}, rules=rules) == []
+    )
+    assert (
+        compare(query, {"stats": {"mean": 1.0}}, {"stats": {"mean": 1.0, "count": None}}, rules=rules) == []
+    )
     # a value is still not missing, and null is still not a value
     assert compare(query, {"stats": {"count": 1}}, {"stats": {}}, rules=rules) == [
         diff(("stats", "count"), "Stats.count", "missing", primary=1)
@@ -571,8 +649,16 @@ def test_null_equals_missing() -> None:
 def test_default_rule_ignore_ignores_everything_even_at_the_root() -> None:
     everything = CoordinateRule(ignore=True)
     assert compare(ASSIGNMENTS, {"assignments": [assignment(1)]}, None, default_rule=everything) == []
-    assert compare(ASSIGNMENTS, {"assignments": [assignment(1)]}, {"assignments": []}, default_rule=everything,
-                   candidate_errors=[{"message": "x"}, {"message": "y", "path": ["assignments"]}]) == []
+    assert (
+        compare(
+            ASSIGNMENTS,
+            {"assignments": [assignment(1)]},
+            {"assignments": []},
+            default_rule=everything,
+            candidate_errors=[{"message": "x"}, {"message": "y", "path": ["assignments"]}],
+        )
+        == []
+    )
 
 
 # -- errors --------------------------------------------------------------------------------------------------
@@ -589,20 +675,35 @@ def test_error_on_one_side_only_is_attributed_to_its_path() -> None:
 
 def test_errors_at_the_same_path_match_whatever_their_messages() -> None:
     data = {"stats": None}
-    got = compare("{ stats { mean } }", data, data,
-                  primary_errors=[{"message": "a", "path": ["stats"]}],
-                  candidate_errors=[{"message": "b", "path": ["stats"], "extensions": {"code": "X"}}])
+    got = compare(
+        "{ stats { mean } }",
+        data,
+        data,
+        primary_errors=[{"message": "a", "path": ["stats"]}],
+        candidate_errors=[{"message": "b", "path": ["stats"], "extensions": {"code": "X"}}],
+    )
     assert got == []
 
 
 def test_errors_without_path_are_compared_by_count() -> None:
     data = {"stats": None}
-    assert compare("{ stats { mean } }", data, data, primary_errors=[{"message": "a"}],
-                   candidate_errors=[{"message": "b"}]) == []
-    assert compare("{ stats { mean } }", data, data, primary_errors=[{"message": "a"}],
-                   candidate_errors=[{"message": "b"}, {"message": "c", "path": None}]) == [
-        diff((), "Query", "error", 1, 2)
-    ]
+    assert (
+        compare(
+            "{ stats { mean } }",
+            data,
+            data,
+            primary_errors=[{"message": "a"}],
+            candidate_errors=[{"message": "b"}],
+        )
+        == []
+    )
+    assert compare(
+        "{ stats { mean } }",
+        data,
+        data,
+        primary_errors=[{"message": "a"}],
+        candidate_errors=[{"message": "b"}, {"message": "c", "path": None}],
+    ) == [diff((), "Query", "error", 1, 2)]
 
 
 def test_error_differences_follow_data_differences_in_document_order_of_their_paths() -> None:
@@ -613,8 +714,12 @@ def test_error_differences_follow_data_differences_in_document_order_of_their_pa
         {"message": "m", "path": ["stats", "mean"]},
         {"message": "bare"},
     ]
-    got = compare(query, {"stats": {"mean": 1.0, "count": 1}, "tags": ["a"]},
-                  {"stats": {"mean": 1.0, "count": 2}, "tags": ["a"]}, candidate_errors=errors)
+    got = compare(
+        query,
+        {"stats": {"mean": 1.0, "count": 1}, "tags": ["a"]},
+        {"stats": {"mean": 1.0, "count": 2}, "tags": ["a"]},
+        candidate_errors=errors,
+    )
     assert got == [
         diff(("stats", "count"), "Stats.count", "value", 1, 2),
         diff(("stats", "mean"), "Stats.mean", "error", candidate=errors[2]),
@@ -670,23 +775,45 @@ def test_data_null_on_one_side_is_one_type_difference_at_the_root() -> None:
 @pytest.mark.parametrize(
     ("primary", "candidate", "expected"),
     [
-        ({"data": {"tags": None}}, {"errors": [{"message": "down"}]},
-         [diff((), "Query", "type", {"tags": None}, None), diff((), "Query", "error", 0, 1)]),
-        ({"data": "nonsense"}, {"data": {"tags": None}}, [diff((), "Query", "type", "nonsense", {"tags": None})]),
+        (
+            {"data": {"tags": None}},
+            {"errors": [{"message": "down"}]},
+            [diff((), "Query", "type", {"tags": None}, None), diff((), "Query", "error", 0, 1)],
+        ),
+        (
+            {"data": "nonsense"},
+            {"data": {"tags": None}},
+            [diff((), "Query", "type", "nonsense", {"tags": None})],
+        ),
         ({"data": [1]}, {"data": [2]}, [diff((0,), "Query", "value", 1, 2)]),
         (None, {"data": None}, []),
-        ({"data": {"tags": None}, "errors": "oops"}, {"data": {"tags": None}, "errors": [None, 3]},
-         [diff((), "Query", "error", 0, 2)]),
-        ({"data": {"tags": None}, "errors": [{"path": ["tags", True]}]},
-         {"data": {"tags": None}, "errors": [{"path": "tags"}]}, []),
+        (
+            {"data": {"tags": None}, "errors": "oops"},
+            {"data": {"tags": None}, "errors": [None, 3]},
+            [diff((), "Query", "error", 0, 2)],
+        ),
+        (
+            {"data": {"tags": None}, "errors": [{"path": ["tags", True]}]},
+            {"data": {"tags": None}, "errors": [{"path": "tags"}]},
+            [],
+        ),
         ({"data": {"tags": {"a": 1}}}, {"data": {"tags": {"a": 1}}}, []),
-        ({"data": {"stats": {"mean": [1]}}}, {"data": {"stats": {"mean": [2]}}},
-         [diff(("stats", "mean", 0), "Stats.mean", "value", 1, 2)]),
+        (
+            {"data": {"stats": {"mean": [1]}}},
+            {"data": {"stats": {"mean": [2]}}},
+            [diff(("stats", "mean", 0), "Stats.mean", "value", 1, 2)],
+        ),
     ],
 )
 def test_odd_input_does_not_raise(primary: Any, candidate: Any, expected: list[Difference]) -> None:
-    got = compare_responses(primary, candidate, schema=SCHEMA, root_type="Query",
-                            selections=normalize("{ tags stats { mean } }"), variables={})
+    got = compare_responses(
+        primary,
+        candidate,
+        schema=SCHEMA,
+        root_type="Query",
+        selections=normalize("{ tags stats { mean } }"),
+        variables={},
+    )
     assert got == expected
 
 
@@ -708,17 +835,29 @@ def test_deeply_nested_values_do_not_raise(depth: int) -> None:
     else:  # far down, where the rest is compared whole
         assert 100 < len(got[0].path) < depth and got[0].path == full_path[: len(got[0].path)]
     unordered = {"Query.metadata": CoordinateRule(unordered=True)}
-    got = compare("{ metadata }", {"metadata": [nested(depth, 1), 0]}, {"metadata": [0, nested(depth, 1)]},
-                  rules=unordered)
+    got = compare(
+        "{ metadata }",
+        {"metadata": [nested(depth, 1), 0]},
+        {"metadata": [0, nested(depth, 1)]},
+        rules=unordered,
+    )
     assert got == []
 
 
 def test_unknown_root_type_does_not_raise() -> None:
     error = {"message": "x", "path": ["tags", 0]}
-    got = compare_responses({"data": {"tags": ["a"]}}, {"data": {"tags": ["b"]}, "errors": [error]}, schema=SCHEMA,
-                            root_type="Nope", selections=normalize("{ tags }"), variables={})
-    assert got == [diff(("tags", 0), "Nope.tags", "value", "a", "b"),
-                   diff(("tags", 0), "Nope.tags", "error", candidate=error)]
+    got = compare_responses(
+        {"data": {"tags": ["a"]}},
+        {"data": {"tags": ["b"]}, "errors": [error]},
+        schema=SCHEMA,
+        root_type="Nope",
+        selections=normalize("{ tags }"),
+        variables={},
+    )
+    assert got == [
+        diff(("tags", 0), "Nope.tags", "value", "a", "b"),
+        diff(("tags", 0), "Nope.tags", "error", candidate=error),
+    ]
 
 
 def test_unknown_error_paths_do_not_raise() -> None:
@@ -727,7 +866,6 @@ def test_unknown_error_paths_do_not_raise() -> None:
     assert compare("{ stats { mean } }", data, data, primary_errors=[error]) == [
         diff(("nowhere", 3, "deeper"), "Query.nowhere", "error", primary=error)
     ]
-
 
 
 # -- compare_for_migration: walking only what can hold a migrating field -----------------------------------
@@ -788,8 +926,17 @@ def test_shortcuts_give_the_exhaustive_comparison(seed: int) -> None:
         rules["Assignment.score"] = CoordinateRule(float_tolerance=0.01)
     coordinates = rng.choice(MIGRATING_SETS)
     results = [
-        compare_for_migration(primary, candidate, schema=SCHEMA, root_type="Query", selections=selections,
-                              variables={}, coordinates=coordinates, rules=rules, exhaustive=exhaustive)
+        compare_for_migration(
+            primary,
+            candidate,
+            schema=SCHEMA,
+            root_type="Query",
+            selections=selections,
+            variables={},
+            coordinates=coordinates,
+            rules=rules,
+            exhaustive=exhaustive,
+        )
         for exhaustive in (False, True)
     ]
     assert results[0] == results[1]
@@ -802,21 +949,39 @@ def test_equal_subtrees_are_counted_value_by_value() -> None:
         del item["score"], item["points"], item["tags"], item["owner"]
     changed = copy.deepcopy(data)
     changed["assignments"][1]["reviewers"][0]["name"] = "other"
-    same = compare_for_migration({"data": data}, {"data": copy.deepcopy(data)}, schema=SCHEMA, root_type="Query",
-                                 selections=selections, variables={},
-                                 coordinates=frozenset({"Person.name", "Assignment.title"}))
-    one = compare_for_migration({"data": data}, {"data": changed}, schema=SCHEMA, root_type="Query",
-                                selections=selections, variables={},
-                                coordinates=frozenset({"Person.name", "Assignment.title"}))
+    same = compare_for_migration(
+        {"data": data},
+        {"data": copy.deepcopy(data)},
+        schema=SCHEMA,
+        root_type="Query",
+        selections=selections,
+        variables={},
+        coordinates=frozenset({"Person.name", "Assignment.title"}),
+    )
+    one = compare_for_migration(
+        {"data": data},
+        {"data": changed},
+        schema=SCHEMA,
+        root_type="Query",
+        selections=selections,
+        variables={},
+        coordinates=frozenset({"Person.name", "Assignment.title"}),
+    )
     assert same.values == one.values == {"Assignment.title": 3, "Person.name": 6}
     assert (same.differing, one.differing) == ({}, {"Person.name": 1})
 
 
 def test_a_boolean_against_a_number_in_an_equal_looking_subtree_is_a_type_difference() -> None:
     selections = normalize("{ assignments { id done } }")
-    result = compare_for_migration({"data": {"assignments": [{"id": "1", "done": True}]}},
-                                   {"data": {"assignments": [{"id": "1", "done": 1}]}},
-                                   schema=SCHEMA, root_type="Query", selections=selections, variables={},
-                                   coordinates=frozenset({"Assignment.done"}))
+    result = compare_for_migration(
+        {"data": {"assignments": [{"id": "1", "done": True}]}},
+        {"data": {"assignments": [{"id": "1", "done": 1}]}},
+        schema=SCHEMA,
+        root_type="Query",
+        selections=selections,
+        variables={},
+        coordinates=frozenset({"Assignment.done"}),
+    )
     assert [(d.path, d.coordinate, d.kind) for d in result.differences] == [
-        (("assignments", 0, "done"), "Assignment.done", "type")]
+        (("assignments", 0, "done"), "Assignment.done", "type")
+    ]

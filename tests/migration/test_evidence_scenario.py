@@ -49,8 +49,13 @@ DETAIL = "query Detail($id: ID!) { assignment(id: $id) { id title createdDate ta
 
 
 def _old(n: int) -> dict[str, Any]:
-    return {"id": f"a{n}", "title": f"Homework {n}", "createdDate": f"2024-03-{n % 28 + 1:02d}T10:00:00Z",
-            "tags": ["math", f"week-{n % 4}", f"t{n}"], "score": n / 4}
+    return {
+        "id": f"a{n}",
+        "title": f"Homework {n}",
+        "createdDate": f"2024-03-{n % 28 + 1:02d}T10:00:00Z",
+        "tags": ["math", f"week-{n % 4}", f"t{n}"],
+        "score": n / 4,
+    }
 
 
 def _new(n: int) -> dict[str, Any]:
@@ -75,14 +80,28 @@ def _specs(old: list[dict[str, Any]]) -> list[SubgraphSpec]:
     folder = Path(__file__).parents[1] / "fixtures" / "supergraphs" / "classroom"
     new = [_new(n) for n in range(1, COUNT + 1)]
     return [
-        SubgraphSpec("monolith", (folder / "monolith.graphql").read_text(), data={"Assignment": old},
-                     root={"assignments": lambda *_a, **_k: old, "users": lambda *_a, **_k: [],
-                           "assignment": lambda _o, _i, id: old[int(id[1:]) - 1],
-                           "Assignment.renderedAt": _rendered_at}),
-        SubgraphSpec("assignments", (folder / "assignments.graphql").read_text(), data={"Assignment": new},
-                     root={"assignments": lambda *_a, **_k: new,
-                           "assignment": lambda _o, _i, id: new[int(id[1:]) - 1],
-                           "Assignment.renderedAt": _rendered_at, "Assignment.createdDate": _created_date}),
+        SubgraphSpec(
+            "monolith",
+            (folder / "monolith.graphql").read_text(),
+            data={"Assignment": old},
+            root={
+                "assignments": lambda *_a, **_k: old,
+                "users": lambda *_a, **_k: [],
+                "assignment": lambda _o, _i, id: old[int(id[1:]) - 1],
+                "Assignment.renderedAt": _rendered_at,
+            },
+        ),
+        SubgraphSpec(
+            "assignments",
+            (folder / "assignments.graphql").read_text(),
+            data={"Assignment": new},
+            root={
+                "assignments": lambda *_a, **_k: new,
+                "assignment": lambda _o, _i, id: new[int(id[1:]) - 1],
+                "Assignment.renderedAt": _rendered_at,
+                "Assignment.createdDate": _created_date,
+            },
+        ),
     ]
 
 
@@ -90,8 +109,9 @@ def _specs(old: list[dict[str, Any]]) -> list[SubgraphSpec]:
 def world(run_subgraphs: RunSubgraphs, tmp_path: Path) -> Iterator[tuple[list[dict[str, Any]], Any, str]]:
     old = [_old(n) for n in range(1, COUNT + 1)]
     subgraphs = run_subgraphs(_specs(old))
-    model = read_supergraph(with_subgraph_urls(load_supergraph("classroom"),
-                                               {name: s.url for name, s in subgraphs.items()}))
+    model = read_supergraph(
+        with_subgraph_urls(load_supergraph("classroom"), {name: s.url for name, s in subgraphs.items()})
+    )
     store_url = f"sqlite:///{tmp_path / 'turnout.db'}"
     with Store.open(store_url) as store:
         store.create_schema()
@@ -101,11 +121,23 @@ def world(run_subgraphs: RunSubgraphs, tmp_path: Path) -> Iterator[tuple[list[di
 def _drive(old: list[dict[str, Any]], model: Any, store_url: str, *, sample_rate: float, passes: int) -> None:
     """`passes` times every id, one request after the other, while a thread renames titles on the monolith. The
     sampling share is the stage's (as `turnout migrate assignments --to side_by_side --percent N` stores it)."""
-    migration = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
-                          fields=MIGRATING, sample_rate=0.5, noise_rate=0.5)
+    migration = Migration(
+        name="assignments",
+        from_subgraph="monolith",
+        to_subgraph="assignments",
+        fields=MIGRATING,
+        sample_rate=0.5,
+        noise_rate=0.5,
+    )
     with Store.open(store_url) as store:
-        store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=sample_rate * 100, by="test", reason="test",
-                        evidence={})
+        store.set_stage(
+            "assignments",
+            Stage.SIDE_BY_SIDE,
+            percent=sample_rate * 100,
+            by="test",
+            reason="test",
+            evidence={},
+        )
     stop = threading.Event()
 
     def rename() -> None:
@@ -118,9 +150,15 @@ def _drive(old: list[dict[str, Any]], model: Any, store_url: str, *, sample_rate
     async def run() -> None:
         store = Store.open(store_url)
         recorder = Recorder(store, flush_interval=0.05)
-        engine = MigrationEngine(model, [migration], states=store, evidence=recorder,
-                                 cohort=CohortKey(source="header", name="x-user"),
-                                 shadow=ShadowQueue(size=10_000, concurrency=4, timeout=10.0), rng=random.Random(11))
+        engine = MigrationEngine(
+            model,
+            [migration],
+            states=store,
+            evidence=recorder,
+            cohort=CohortKey(source="header", name="x-user"),
+            shadow=ShadowQueue(size=10_000, concurrency=4, timeout=10.0),
+            rng=random.Random(11),
+        )
         gateway = Gateway(model, HttpTransport(timeout=10.0), engine=engine)
         gateway.on_start.append(recorder.start)
         gateway.on_close.append(recorder.close)
@@ -128,8 +166,9 @@ def _drive(old: list[dict[str, Any]], model: Any, store_url: str, *, sample_rate
         try:
             for i in range(passes * COUNT):
                 n = i % COUNT + 1
-                answer = await gateway.execute(GraphQLRequest(query=DETAIL, variables={"id": f"a{n}"},
-                                                              headers={"x-user": f"u{i}"}))
+                answer = await gateway.execute(
+                    GraphQLRequest(query=DETAIL, variables={"id": f"a{n}"}, headers={"x-user": f"u{i}"})
+                )
                 assert answer["data"]["assignment"]["id"] == f"a{n}"  # users get the monolith's answer
                 if i % 50 == 0:
                     await engine.shadow.drain(timeout=30)
@@ -155,11 +194,11 @@ def _check(store_url: str, *, compared_requests_at_least: int) -> dict[str, Any]
     # every divergence on its own coordinate and kind; nothing elsewhere (title changes under a concurrent
     # writer, score, id, Query.*, the root type)
     assert set(groups) == {
-        ("Assignment.createdDate", "value"),     # the time-zone bug
-        ("Assignment.tags", "order"),            # reversed
-        ("Assignment.tags", "length"),           # a tag dropped
-        ("Assignment.renderedAt", "value"),      # noise
-        ("Assignment.createdDate", "error"),     # the failing ids: at the field on the error's path only
+        ("Assignment.createdDate", "value"),  # the time-zone bug
+        ("Assignment.tags", "order"),  # reversed
+        ("Assignment.tags", "length"),  # a tag dropped
+        ("Assignment.renderedAt", "value"),  # noise
+        ("Assignment.createdDate", "error"),  # the failing ids: at the field on the error's path only
     }, sorted(groups)
     assert {c for c, _ in groups} <= set(MIGRATING)
     # noise is the field that differs on every call, and only it
@@ -175,10 +214,16 @@ def _check(store_url: str, *, compared_requests_at_least: int) -> dict[str, Any]
     assert abs(created.differing / created.values - truth) <= 0.03, (created, truth)
     tags = evidence.coverage["Assignment.tags"]
     assert tags.differing == tags.values  # every tags value differs (order or length)
-    assert evidence.errors >= 1 and evidence.comparisons == evidence.matches + evidence.mismatches + \
-        evidence.noise + evidence.errors
-    return {"comparisons": evidence.comparisons, "errors": evidence.errors, "created": created,
-            "groups": {f"{c} {k}": (g.count, g.noise) for (c, k), g in sorted(groups.items())}}
+    assert (
+        evidence.errors >= 1
+        and evidence.comparisons == evidence.matches + evidence.mismatches + evidence.noise + evidence.errors
+    )
+    return {
+        "comparisons": evidence.comparisons,
+        "errors": evidence.errors,
+        "created": created,
+        "groups": {f"{c} {k}": (g.count, g.noise) for (c, k), g in sorted(groups.items())},
+    }
 
 
 def test_every_divergence_on_its_coordinate_at_full_sampling(world: Any) -> None:
@@ -200,13 +245,20 @@ def test_every_divergence_on_its_coordinate_at_ten_percent(world: Any) -> None:
 def test_an_error_sample_keeps_the_message_redacted_not_cut(tmp_path: Path) -> None:
     from turnout.migration.model import Difference
 
-    message = "createdDate of a11 cannot be read: the clock service at db-7 answered 503 " * 3 \
+    message = (
+        "createdDate of a11 cannot be read: the clock service at db-7 answered 503 " * 3
         + "for ada@example.com"
+    )
     with Store.open(f"sqlite:///{tmp_path / 'turnout.db'}") as store:
         store.create_schema()
         recorder = Recorder(store)
-        recorder.comparison("assignments", "Detail", "error", [Difference(
-            path=(), coordinate="Assignment.createdDate", kind="error", candidate=message)], set())
+        recorder.comparison(
+            "assignments",
+            "Detail",
+            "error",
+            [Difference(path=(), coordinate="Assignment.createdDate", kind="error", candidate=message)],
+            set(),
+        )
         asyncio.run(recorder.flush())
         [group] = store.diff_groups("assignments")
     [sample] = group.samples
@@ -214,19 +266,33 @@ def test_an_error_sample_keeps_the_message_redacted_not_cut(tmp_path: Path) -> N
     assert "ada@example.com" not in sample.candidate  # the store's redaction patterns still apply
 
 
-def _users_world(run_subgraphs: RunSubgraphs, tmp_path: Path, mine: slice, stage: Stage, *,
-                 new_service: SubgraphSpec | None = None) -> tuple[dict[str, RunningSubgraph], Any, str]:
+def _users_world(
+    run_subgraphs: RunSubgraphs,
+    tmp_path: Path,
+    mine: slice,
+    stage: Stage,
+    *,
+    new_service: SubgraphSpec | None = None,
+) -> tuple[dict[str, RunningSubgraph], Any, str]:
     """The scenario's subgraphs with `users` (of the monolith) listing the assignments `mine`, a store with the
     migration at `stage` (100%): the subgraphs, the model, the store's URL."""
     old = [_old(n) for n in range(1, COUNT + 1)]
     specs = _specs(old)
-    specs[0] = SubgraphSpec(specs[0].name, specs[0].sdl, data=specs[0].data, root={
-        **specs[0].root, "users": lambda *_a, **_k: [{"id": "u1", "name": "Ada", "assignments": old[mine]}]})
+    specs[0] = SubgraphSpec(
+        specs[0].name,
+        specs[0].sdl,
+        data=specs[0].data,
+        root={
+            **specs[0].root,
+            "users": lambda *_a, **_k: [{"id": "u1", "name": "Ada", "assignments": old[mine]}],
+        },
+    )
     if new_service is not None:
         specs[1] = new_service
     subgraphs = run_subgraphs(specs)
-    model = read_supergraph(with_subgraph_urls(load_supergraph("classroom"),
-                                               {name: s.url for name, s in subgraphs.items()}))
+    model = read_supergraph(
+        with_subgraph_urls(load_supergraph("classroom"), {name: s.url for name, s in subgraphs.items()})
+    )
     store_url = f"sqlite:///{tmp_path / 'turnout.db'}"
     with Store.open(store_url) as store:
         store.create_schema()
@@ -236,14 +302,25 @@ def _users_world(run_subgraphs: RunSubgraphs, tmp_path: Path, mine: slice, stage
 
 def _ask(model: Any, store_url: str, query: str, times: int = 1) -> list[dict[str, Any]]:
     """`query` `times` over, through a gateway on the store (comparisons drained, evidence flushed)."""
-    migration = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
-                          fields=MIGRATING, sample_rate=1.0, noise_rate=0.0)
+    migration = Migration(
+        name="assignments",
+        from_subgraph="monolith",
+        to_subgraph="assignments",
+        fields=MIGRATING,
+        sample_rate=1.0,
+        noise_rate=0.0,
+    )
 
     async def run() -> list[dict[str, Any]]:
         store = Store.open(store_url)
         recorder = Recorder(store, flush_interval=0.05)
-        engine = MigrationEngine(model, [migration], states=store, evidence=recorder,
-                                 shadow=ShadowQueue(size=10, concurrency=1, timeout=10.0))
+        engine = MigrationEngine(
+            model,
+            [migration],
+            states=store,
+            evidence=recorder,
+            shadow=ShadowQueue(size=10, concurrency=1, timeout=10.0),
+        )
         gateway = Gateway(model, HttpTransport(timeout=10.0), engine=engine)
         await gateway.start()
         try:
@@ -258,7 +335,9 @@ def _ask(model: Any, store_url: str, query: str, times: int = 1) -> list[dict[st
     return asyncio.run(run())
 
 
-def test_an_entity_failure_is_charged_to_the_fields_asked_of_it(run_subgraphs: RunSubgraphs, tmp_path: Path) -> None:
+def test_an_entity_failure_is_charged_to_the_fields_asked_of_it(
+    run_subgraphs: RunSubgraphs, tmp_path: Path
+) -> None:
     """The new service's `_entities` resolver fails for one id: the whole entity fetch errs without a field on
     its path. The error lands on each migrating field that fetch was asked for, never on `User.assignments`
     (the field above the entity path) nor `Query.users`; the nulls it causes are no differences."""
@@ -274,11 +353,19 @@ def test_an_entity_failure_is_charged_to_the_fields_asked_of_it(run_subgraphs: R
         return _new(int(representation["id"][1:]))
 
     new_service = _specs(old)[1]
-    new_service = SubgraphSpec(new_service.name, new_service.sdl, data=new_service.data, resolvers=[new_type],
-                               root={"Assignment.renderedAt": _rendered_at})
-    _subgraphs, model, store_url = _users_world(run_subgraphs, tmp_path, slice(9, 12), Stage.SIDE_BY_SIDE,
-                                                new_service=new_service)
-    [answer] = _ask(model, store_url, "query Mine { users { name assignments { id title createdDate tags renderedAt } } }")
+    new_service = SubgraphSpec(
+        new_service.name,
+        new_service.sdl,
+        data=new_service.data,
+        resolvers=[new_type],
+        root={"Assignment.renderedAt": _rendered_at},
+    )
+    _subgraphs, model, store_url = _users_world(
+        run_subgraphs, tmp_path, slice(9, 12), Stage.SIDE_BY_SIDE, new_service=new_service
+    )
+    [answer] = _ask(
+        model, store_url, "query Mine { users { name assignments { id title createdDate tags renderedAt } } }"
+    )
     assert "errors" not in answer and len(answer["data"]["users"][0]["assignments"]) == 3
     with Store.open(store_url) as store:
         groups = {(g.coordinate, g.kind): g for g in store.diff_groups("assignments")}
@@ -289,8 +376,9 @@ def test_an_entity_failure_is_charged_to_the_fields_asked_of_it(run_subgraphs: R
     assert "a11 is not in the new store" in sample.candidate
 
 
-def test_in_migrated_only_the_failed_values_come_from_the_old_side(run_subgraphs: RunSubgraphs,
-                                                                   tmp_path: Path) -> None:
+def test_in_migrated_only_the_failed_values_come_from_the_old_side(
+    run_subgraphs: RunSubgraphs, tmp_path: Path
+) -> None:
     """`createdDate` fails on the new side for a11 (an error inside the `_entities` answer): a11's values of
     that fetch come from the monolith, a10's and a12's stay the new service's; the user sees no error."""
     _subgraphs, model, store_url = _users_world(run_subgraphs, tmp_path, slice(9, 12), Stage.MIGRATED)
@@ -298,18 +386,27 @@ def test_in_migrated_only_the_failed_values_come_from_the_old_side(run_subgraphs
     assert "errors" not in answer, answer
     served = {a["id"]: a for a in answer["data"]["users"][0]["assignments"]}
     for n in (10, 12):  # answered by the new service: its values (tags reversed; a10 dropped a tag)
-        assert (served[f"a{n}"]["createdDate"], served[f"a{n}"]["tags"]) == (_new(n)["createdDate"], _new(n)["tags"])
-    assert (served["a11"]["createdDate"], served["a11"]["tags"]) == (_old(11)["createdDate"], _old(11)["tags"])
+        assert (served[f"a{n}"]["createdDate"], served[f"a{n}"]["tags"]) == (
+            _new(n)["createdDate"],
+            _new(n)["tags"],
+        )
+    assert (served["a11"]["createdDate"], served["a11"]["tags"]) == (
+        _old(11)["createdDate"],
+        _old(11)["tags"],
+    )
     with Store.open(store_url) as store:
         evidence = store.evidence("assignments")
     assert evidence.fallbacks == 1
     # per field: the migrating fields the failed fetch was asked for (not renderedAt, not asked)
     assert {c: v.fallbacks for c, v in evidence.coverage.items() if v.fallbacks} == {
-        "Assignment.createdDate": 1, "Assignment.tags": 1}
+        "Assignment.createdDate": 1,
+        "Assignment.tags": 1,
+    }
 
 
-def test_the_comparison_reads_the_old_side_only_through_the_request(run_subgraphs: RunSubgraphs,
-                                                                    tmp_path: Path) -> None:
+def test_the_comparison_reads_the_old_side_only_through_the_request(
+    run_subgraphs: RunSubgraphs, tmp_path: Path
+) -> None:
     """The candidate's root fetch to the monolith asks for less than the user's did (plus `__typename`, known for
     a concrete type): it is answered from the user's answer, so the monolith is called once per request and a
     field that does not migrate is, in the comparison, exactly what the user got."""
@@ -322,4 +419,8 @@ def test_the_comparison_reads_the_old_side_only_through_the_request(run_subgraph
         evidence = store.evidence("assignments")
         kinds = {(g.coordinate, g.kind) for g in store.diff_groups("assignments")}
     assert evidence.comparisons == 5
-    assert kinds == {("Assignment.tags", "order"), ("Assignment.tags", "length"), ("Assignment.createdDate", "value")}
+    assert kinds == {
+        ("Assignment.tags", "order"),
+        ("Assignment.tags", "length"),
+        ("Assignment.createdDate", "value"),
+    }

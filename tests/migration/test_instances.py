@@ -14,8 +14,12 @@ from turnout.migration.store import Store
 from turnout.supergraph.join_spec import read_supergraph
 
 MODEL = read_supergraph(load_supergraph("classroom"))
-MIGRATION = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
-                      fields=("Assignment.createdDate",))
+MIGRATION = Migration(
+    name="assignments",
+    from_subgraph="monolith",
+    to_subgraph="assignments",
+    fields=("Assignment.createdDate",),
+)
 
 
 def test_instances_report_what_they_picked_up(tmp_path: Path) -> None:
@@ -27,8 +31,10 @@ def test_instances_report_what_they_picked_up(tmp_path: Path) -> None:
         asyncio.run(engines[0].refresh())
         asyncio.run(engines[1].refresh())
         first = {i.instance: i for i in store.instances("assignments")}
-        assert {(n, i.stage, i.percent) for n, i in first.items()} == {("gw-1", Stage.MONOLITH, 100.0),
-                                                                       ("gw-2", Stage.MONOLITH, 100.0)}
+        assert {(n, i.stage, i.percent) for n, i in first.items()} == {
+            ("gw-1", Stage.MONOLITH, 100.0),
+            ("gw-2", Stage.MONOLITH, 100.0),
+        }
 
         store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=25, by="ada", reason="go", evidence={})
         time.sleep(0.01)
@@ -40,5 +46,7 @@ def test_instances_report_what_they_picked_up(tmp_path: Path) -> None:
 
         [row] = migration_report([MIGRATION], store, MODEL)
         assert [(i["instance"], i["stage"], i["percent"]) for i in row["instances"]] == [
-            ("gw-1", "side_by_side", 25.0), ("gw-2", "monolith", 100.0)]
+            ("gw-1", "side_by_side", 25.0),
+            ("gw-2", "monolith", 100.0),
+        ]
         assert row["sampling"] == 25.0

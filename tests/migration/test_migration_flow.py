@@ -60,7 +60,9 @@ def _rendered_at(*_args: Any, **_kwargs: Any) -> str:
 
 def _specs() -> list[SubgraphSpec]:
     sdls = {
-        name: (Path(__file__).parents[1] / "fixtures" / "supergraphs" / "classroom" / f"{name}.graphql").read_text()
+        name: (
+            Path(__file__).parents[1] / "fixtures" / "supergraphs" / "classroom" / f"{name}.graphql"
+        ).read_text()
         for name in ("monolith", "assignments")
     }
     monolith_rows = [_monolith_record(i) for i in range(len(IDS))]
@@ -75,7 +77,10 @@ def _specs() -> list[SubgraphSpec]:
         SubgraphSpec(
             "monolith",
             sdls["monolith"],
-            data={"Assignment": monolith_rows, "User": [{"id": "u1", "name": "Ada", "assignments": monolith_rows}]},
+            data={
+                "Assignment": monolith_rows,
+                "User": [{"id": "u1", "name": "Ada", "assignments": monolith_rows}],
+            },
             root={
                 "assignments": lambda *_a, **_k: monolith_rows,
                 "assignment": lambda _o, _i, id: next(r for r in monolith_rows if r["id"] == id),
@@ -123,19 +128,37 @@ class Setup:
         self.model = read_supergraph(with_subgraph_urls(load_supergraph("classroom"), urls))
 
     def migration(self, **changes: Any) -> Migration:
-        base = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments", fields=FIELDS,
-                         sample_rate=1.0, noise_rate=0.0)
+        base = Migration(
+            name="assignments",
+            from_subgraph="monolith",
+            to_subgraph="assignments",
+            fields=FIELDS,
+            sample_rate=1.0,
+            noise_rate=0.0,
+        )
         return replace(base, **changes)
 
-    def gateway(self, migration: Migration, *, refresh: float = 60.0, cohort: CohortKey | None = None,
-                metrics: Metrics | None = None, shadow: ShadowQueue | None = None) -> tuple[Gateway, Recorder]:
+    def gateway(
+        self,
+        migration: Migration,
+        *,
+        refresh: float = 60.0,
+        cohort: CohortKey | None = None,
+        metrics: Metrics | None = None,
+        shadow: ShadowQueue | None = None,
+    ) -> tuple[Gateway, Recorder]:
         store = Store.open(self.store_url)
         recorder = Recorder(store, flush_interval=0.05)
         sinks: list[Any] = [recorder] + ([metrics] if metrics else [])
-        engine = MigrationEngine(self.model, [migration], states=store, evidence=Fanout(sinks),
-                                 cohort=cohort or CohortKey(source="header", name="x-user"),
-                                 shadow=shadow or ShadowQueue(size=100, concurrency=2, timeout=5.0),
-                                 refresh_interval=refresh)
+        engine = MigrationEngine(
+            self.model,
+            [migration],
+            states=store,
+            evidence=Fanout(sinks),
+            cohort=cohort or CohortKey(source="header", name="x-user"),
+            shadow=shadow or ShadowQueue(size=100, concurrency=2, timeout=5.0),
+            refresh_interval=refresh,
+        )
         gateway = Gateway(self.model, HttpTransport(timeout=5.0), engine=engine, metrics=metrics)
         gateway.on_start.append(recorder.start)
         gateway.on_close.append(recorder.close)
@@ -154,8 +177,9 @@ def setup(run_subgraphs: RunSubgraphs, tmp_path: Path) -> Iterator[Setup]:
     made.store.close()
 
 
-async def _ask(gateway: Gateway, query: str, user: str = "u1", variables: Mapping[str, Any] | None = None
-               ) -> dict[str, Any]:
+async def _ask(
+    gateway: Gateway, query: str, user: str = "u1", variables: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     return await gateway.execute(GraphQLRequest(query=query, variables=variables, headers={"x-user": user}))
 
 
@@ -184,9 +208,9 @@ def test_side_by_side_records_every_divergence_at_its_coordinate(setup: Setup) -
 
     answers = _run(scenario())
     # users get the monolith's answer, untouched
-    assert answers[0] == {"data": {"assignments": [
-        {k: v for k, v in _monolith_record(i).items()} for i in range(len(IDS))
-    ]}}
+    assert answers[0] == {
+        "data": {"assignments": [{k: v for k, v in _monolith_record(i).items()} for i in range(len(IDS))]}
+    }
     groups = {(g.coordinate, g.kind): g for g in setup.store.diff_groups("assignments")}
     assert set(groups) == {
         ("Assignment.createdDate", "value"),
@@ -218,7 +242,7 @@ def test_rules_decide_what_counts_as_a_difference(setup: Setup) -> None:
         try:
             for _ in range(2):
                 await _ask(gateway, BOARD)
-            await _ask(gateway, "query One { assignment(id: \"a3\") { id title tags } }")
+            await _ask(gateway, 'query One { assignment(id: "a3") { id title tags } }')
             await _settle(gateway, recorder)
         finally:
             await gateway.close()
@@ -232,14 +256,17 @@ def test_rules_decide_what_counts_as_a_difference(setup: Setup) -> None:
 
 def test_a_field_that_differs_between_two_primary_runs_is_noise(setup: Setup) -> None:
     setup.stage(Stage.SIDE_BY_SIDE)
-    rules = {"Assignment.tags": CoordinateRule(unordered=True), "Assignment.score": CoordinateRule(float_tolerance=0.01)}
+    rules = {
+        "Assignment.tags": CoordinateRule(unordered=True),
+        "Assignment.score": CoordinateRule(float_tolerance=0.01),
+    }
 
     async def scenario() -> None:
         gateway, recorder = setup.gateway(setup.migration(rules=rules, noise_rate=1.0))
         await gateway.start()
         try:
             for _ in range(30):
-                await _ask(gateway, "query Rendered { assignment(id: \"a1\") { id title renderedAt } }")
+                await _ask(gateway, 'query Rendered { assignment(id: "a1") { id title renderedAt } }')
                 await asyncio.sleep(0.01)  # (each comparison and its repeat done before the next request)
             await _settle(gateway, recorder)
         finally:
@@ -258,7 +285,9 @@ def test_a_field_that_differs_between_two_primary_runs_is_noise(setup: Setup) ->
 
 def test_a_mutation_is_never_sent_to_the_candidate(setup: Setup) -> None:
     setup.stage(Stage.SIDE_BY_SIDE)
-    mutation = 'mutation Rename($id: ID!) { renameAssignment(id: $id, title: "x") { id title createdDate tags } }'
+    mutation = (
+        'mutation Rename($id: ID!) { renameAssignment(id: $id, title: "x") { id title createdDate tags } }'
+    )
 
     async def scenario() -> list[dict[str, Any]]:
         gateway, recorder = setup.gateway(setup.migration())
@@ -286,7 +315,9 @@ def test_a_stalled_or_dead_candidate_never_touches_the_users_response(setup: Set
         new_service.stop()
 
     async def scenario() -> tuple[list[dict[str, Any]], float]:
-        gateway, recorder = setup.gateway(setup.migration(), shadow=ShadowQueue(size=2, concurrency=1, timeout=1.0))
+        gateway, recorder = setup.gateway(
+            setup.migration(), shadow=ShadowQueue(size=2, concurrency=1, timeout=1.0)
+        )
         await gateway.start()
         try:
             started = time.perf_counter()
@@ -319,7 +350,10 @@ def test_migrated_falls_back_to_the_monolith_when_the_new_service_is_down(setup:
         gateway, recorder = setup.gateway(setup.migration(), metrics=metrics)
         await gateway.start()
         try:
-            answers = [await _ask(gateway, BOARD), await _ask(gateway, 'query One { assignment(id: "a2") { id } }')]
+            answers = [
+                await _ask(gateway, BOARD),
+                await _ask(gateway, 'query One { assignment(id: "a2") { id } }'),
+            ]
             await recorder.flush()
         finally:
             await gateway.close()
@@ -330,7 +364,10 @@ def test_migrated_falls_back_to_the_monolith_when_the_new_service_is_down(setup:
     assert answers[1] == {"data": {"assignment": {"id": "a2"}}}
     evidence = setup.store.evidence("assignments")
     assert evidence.fallbacks == 2 and evidence.last_fallback is not None
-    assert metrics.registry.get_sample_value("turnout_migration_fallbacks_total", {"migration": "assignments"}) == 2
+    assert (
+        metrics.registry.get_sample_value("turnout_migration_fallbacks_total", {"migration": "assignments"})
+        == 2
+    )
 
     # the failed calls and the calls made in their place are counted, each with its purpose
     def calls(subgraph: str, outcome: str, purpose: str) -> float:
@@ -361,8 +398,12 @@ def test_comparison_calls_are_counted_as_shadow(setup: Setup) -> None:
     labels = {"subgraph": "assignments", "outcome": "ok"}
     assert sample("turnout_subgraph_requests_total", {**labels, "purpose": "shadow"}) == 3
     assert sample("turnout_subgraph_requests_total", {**labels, "purpose": "request"}) is None
-    assert sample("turnout_subgraph_requests_total", {"subgraph": "monolith", "outcome": "ok",
-                                                      "purpose": "request"}) == 3
+    assert (
+        sample(
+            "turnout_subgraph_requests_total", {"subgraph": "monolith", "outcome": "ok", "purpose": "request"}
+        )
+        == 3
+    )
 
 
 def test_migrated_serves_the_new_service_for_its_rollout_share_sticky_per_user(setup: Setup) -> None:
@@ -375,7 +416,9 @@ def test_migrated_serves_the_new_service_for_its_rollout_share_sticky_per_user(s
         try:
             for user in [f"user-{n}" for n in range(40)]:
                 for _ in range(2):
-                    answer = await _ask(gateway, 'query D { assignment(id: "a2") { createdDate } }', user=user)
+                    answer = await _ask(
+                        gateway, 'query D { assignment(id: "a2") { createdDate } }', user=user
+                    )
                     seen.setdefault(user, []).append(answer["data"]["assignment"]["createdDate"])
         finally:
             await gateway.close()
@@ -397,8 +440,15 @@ def test_a_stage_change_through_one_instance_reaches_another(setup: Setup) -> No
             before = await _ask(second, 'query D { assignment(id: "a2") { createdDate } }')
             # an operator moves the migration with the first instance's store
             assert first.engine is not None and first.engine.state_source is not None
-            await asyncio.to_thread(first.engine.state_source.set_stage, "assignments", Stage.REMOVED, percent=100.0,
-                                    by="ops", reason="done", evidence={})
+            await asyncio.to_thread(
+                first.engine.state_source.set_stage,
+                "assignments",
+                Stage.REMOVED,
+                percent=100.0,
+                by="ops",
+                reason="done",
+                evidence={},
+            )
             deadline = time.monotonic() + 5
             while second.engine is not None and second.engine.states["assignments"].stage != Stage.REMOVED:
                 assert time.monotonic() < deadline, "the second instance never saw the change"

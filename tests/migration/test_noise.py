@@ -16,15 +16,21 @@ from turnout.migration.store import Store
 from turnout.supergraph.join_spec import read_supergraph
 
 MODEL = read_supergraph(load_supergraph("classroom"))
-MIGRATION = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
-                      fields=("Assignment.createdDate", "Assignment.renderedAt"))
+MIGRATION = Migration(
+    name="assignments",
+    from_subgraph="monolith",
+    to_subgraph="assignments",
+    fields=("Assignment.createdDate", "Assignment.renderedAt"),
+)
 
 
 def _comparison(**differing: int) -> MigrationComparison:
     coordinates = ("Assignment.createdDate", "Assignment.renderedAt")
     return MigrationComparison(
         differences=[Difference(path=(), coordinate=c.replace("_", "."), kind="value") for c in differing],
-        values=dict.fromkeys(coordinates, 1), differing={c.replace("_", "."): n for c, n in differing.items()})
+        values=dict.fromkeys(coordinates, 1),
+        differing={c.replace("_", "."): n for c, n in differing.items()},
+    )
 
 
 def test_a_field_wrong_one_time_in_seven_is_not_noise_even_if_two_old_runs_once_differed() -> None:
@@ -32,10 +38,14 @@ def test_a_field_wrong_one_time_in_seven_is_not_noise_even_if_two_old_runs_once_
     for i in range(70):
         # renderedAt differs on every call, both ways; createdDate differs from the new side 1 in 7, and once
         # between two old runs (a write landed in between)
-        tally.against_itself(_comparison(**{"Assignment_renderedAt": 1}, **({"Assignment_createdDate": 1}
-                                                                           if i == 5 else {})))
-        tally.against_candidate(_comparison(**{"Assignment_renderedAt": 1}, **({"Assignment_createdDate": 1}
-                                                                              if i % 7 == 0 else {})))
+        tally.against_itself(
+            _comparison(**{"Assignment_renderedAt": 1}, **({"Assignment_createdDate": 1} if i == 5 else {}))
+        )
+        tally.against_candidate(
+            _comparison(
+                **{"Assignment_renderedAt": 1}, **({"Assignment_createdDate": 1} if i % 7 == 0 else {})
+            )
+        )
     assert tally.noisy() == {"Assignment.renderedAt"}
 
 

@@ -50,7 +50,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     try:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False
+        )
     finally:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -65,9 +67,16 @@ def store(store_url: str) -> Iterator[Store]:
     opened.close()
 
 
-def diff(coordinate: str = "User.email", primary: object = 1, candidate: object = 2, kind: str = "value") -> Difference:
-    return Difference(path=("user", 0, coordinate.split(".")[-1]), coordinate=coordinate, kind=kind,
-                      primary=primary, candidate=candidate)
+def diff(
+    coordinate: str = "User.email", primary: object = 1, candidate: object = 2, kind: str = "value"
+) -> Difference:
+    return Difference(
+        path=("user", 0, coordinate.split(".")[-1]),
+        coordinate=coordinate,
+        kind=kind,
+        primary=primary,
+        candidate=candidate,
+    )
 
 
 def everything_stored(store: Store) -> str:
@@ -88,7 +97,9 @@ def test_flush_writes_the_pending_batch(store: Store) -> None:
 
     async def run() -> bool:
         for i in range(10):
-            recorder.comparison("m", "GetUser", "match" if i else "mismatch", [] if i else [diff()], set(), at=NOW)
+            recorder.comparison(
+                "m", "GetUser", "match" if i else "mismatch", [] if i else [diff()], set(), at=NOW
+            )
         recorder.comparison("m", "ListUsers", "error", [], set(), at=NOW)
         recorder.latency("m", "from", 4.0, at=NOW)
         recorder.latency("m", "to", 6.0, at=NOW)
@@ -194,12 +205,17 @@ def test_full_values_are_kept_but_still_redacted(store_url: str) -> None:
         store.create_schema()
         recorder = Recorder(store, full_values=True)
         value = {"bio": "y" * 200, "contact": f"write to {EMAIL}", "auth": BEARER}
-        recorder.comparison("m", "GetUser", "mismatch", [diff("User.profile", primary=value, candidate=TOKEN)],
-                            set(), at=NOW)
+        recorder.comparison(
+            "m", "GetUser", "mismatch", [diff("User.profile", primary=value, candidate=TOKEN)], set(), at=NOW
+        )
         assert asyncio.run(recorder.flush())
         [group] = store.diff_groups("m")
         [sample] = group.samples
-        assert json.loads(sample.primary) == {"bio": "y" * 200, "contact": "write to [redacted]", "auth": "[redacted]"}
+        assert json.loads(sample.primary) == {
+            "bio": "y" * 200,
+            "contact": "write to [redacted]",
+            "auth": "[redacted]",
+        }
         assert sample.candidate == '"[redacted]"'
         stored = everything_stored(store)
         assert "y" * 200 in stored
@@ -215,7 +231,9 @@ def test_redaction_reaches_the_sqlite_file_itself(tmp_path: Path) -> None:
     try:
         store.create_schema()
         recorder = Recorder(store, full_values=True)
-        recorder.comparison("m", "Op", "mismatch", [diff(primary=EMAIL, candidate=f"{BEARER} {TOKEN} {JWT}")], set())
+        recorder.comparison(
+            "m", "Op", "mismatch", [diff(primary=EMAIL, candidate=f"{BEARER} {TOKEN} {JWT}")], set()
+        )
         assert asyncio.run(recorder.flush())
     finally:
         store.close()
@@ -227,7 +245,9 @@ def test_redaction_reaches_the_sqlite_file_itself(tmp_path: Path) -> None:
 
 def test_configured_redact_patterns_replace_the_defaults(store: Store) -> None:
     recorder = Recorder(store, full_values=True, redact_patterns=[r"\b\d{3}-\d{2}-\d{4}\b"])
-    recorder.comparison("m", "Op", "mismatch", [diff(primary="ssn 123-45-6789", candidate=EMAIL)], set(), at=NOW)
+    recorder.comparison(
+        "m", "Op", "mismatch", [diff(primary="ssn 123-45-6789", candidate=EMAIL)], set(), at=NOW
+    )
     assert asyncio.run(recorder.flush())
     [sample] = store.diff_groups("m")[0].samples
     assert sample.primary == '"ssn [redacted]"'
@@ -243,11 +263,14 @@ def test_samples_are_bounded_per_group_and_hour(store_url: str) -> None:
         async def run() -> None:
             for batch in range(3):
                 for i in range(7):
-                    recorder.comparison("m", "Op", "mismatch", [diff(primary=batch, candidate=i)], set(), at=NOW)
+                    recorder.comparison(
+                        "m", "Op", "mismatch", [diff(primary=batch, candidate=i)], set(), at=NOW
+                    )
                 assert await recorder.flush()
             for i in range(2):
-                recorder.comparison("m", "Op", "mismatch", [diff(primary=9, candidate=i)], set(),
-                                    at=NOW + timedelta(hours=1))
+                recorder.comparison(
+                    "m", "Op", "mismatch", [diff(primary=9, candidate=i)], set(), at=NOW + timedelta(hours=1)
+                )
             assert await recorder.flush()
 
         asyncio.run(run())
@@ -258,7 +281,9 @@ def test_samples_are_bounded_per_group_and_hour(store_url: str) -> None:
         store.close()
 
 
-def test_a_store_failure_keeps_the_batch_for_the_next_flush(store_url: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_store_failure_keeps_the_batch_for_the_next_flush(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     store = Store.open(store_url)  # no schema yet: every write fails
     try:
         recorder = Recorder(store)
@@ -277,7 +302,12 @@ def test_a_store_failure_keeps_the_batch_for_the_next_flush(store_url: str, capl
 
         asyncio.run(run())
         evidence = store.evidence("m")
-        assert (evidence.comparisons, evidence.matches, evidence.mismatches, evidence.fallbacks) == (2, 1, 1, 1)
+        assert (evidence.comparisons, evidence.matches, evidence.mismatches, evidence.fallbacks) == (
+            2,
+            1,
+            1,
+            1,
+        )
         assert evidence.latency_to_ms[0] is not None
         [group] = store.diff_groups("m")
         assert (group.count, len(group.samples)) == (1, 1)
@@ -366,7 +396,9 @@ def test_a_batch_whose_acknowledgement_was_lost_is_not_counted_twice(store_url: 
             recorder.fallback("m", "Op", at=NOW)
             assert await recorder.flush() is False  # committed, but the recorder cannot know
             recorder.comparison("m", "Op", "match", [], set(), at=NOW)
-            assert await recorder.flush() is True  # the same batch again (refused as a duplicate), then the new
+            assert (
+                await recorder.flush() is True
+            )  # the same batch again (refused as a duplicate), then the new
             assert recorder.duplicates == 1
 
         asyncio.run(run())
@@ -381,7 +413,9 @@ def test_a_batch_whose_acknowledgement_was_lost_is_not_counted_twice(store_url: 
 def test_a_transaction_failing_half_way_adds_nothing_and_is_written_once_later(store_url: str) -> None:
     store = Store.open(store_url)
     store.create_schema()
-    with store.engine.begin() as conn:  # the last table a batch writes to: the counters before it are rolled back
+    with (
+        store.engine.begin() as conn
+    ):  # the last table a batch writes to: the counters before it are rolled back
         conn.exec_driver_sql("DROP TABLE turnout_diff_samples")
     try:
         recorder = Recorder(store)

@@ -33,20 +33,32 @@ CLASSROOM = read_supergraph(load_supergraph("classroom"))
 OVERRIDES = read_supergraph(load_supergraph("migration"))
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
-ASSIGNMENTS = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
-                        fields=("Assignment.createdDate", "Query.assignments"),
-                        gates=Gates(min_comparisons=10, min_match_rate=0.9, min_operations=1))
+ASSIGNMENTS = Migration(
+    name="assignments",
+    from_subgraph="monolith",
+    to_subgraph="assignments",
+    fields=("Assignment.createdDate", "Query.assignments"),
+    gates=Gates(min_comparisons=10, min_match_rate=0.9, min_operations=1),
+)
 BOTH_FIELDS = {"Assignment.createdDate": 1, "Query.assignments": 1}  # a comparison that reached both fields
 EMAIL = Migration(name="email", from_subgraph="monolith", to_subgraph="customers", fields=("Customer.email",))
-TIERS = Migration(name="tiers", from_subgraph="monolith", to_subgraph="customers", fields=("Customer.tier",),
-                  label="percent(25)")
+TIERS = Migration(
+    name="tiers",
+    from_subgraph="monolith",
+    to_subgraph="customers",
+    fields=("Customer.tier",),
+    label="percent(25)",
+)
 
 
 class Evidence(MemoryStore):
     """A store (in memory) whose stages and evidence are made by hand."""
 
-    def __init__(self, states: dict[str, MigrationState] | None = None,
-                 by_name: dict[str, MigrationEvidence] | None = None) -> None:
+    def __init__(
+        self,
+        states: dict[str, MigrationState] | None = None,
+        by_name: dict[str, MigrationEvidence] | None = None,
+    ) -> None:
         super().__init__()
         self.states = dict(states or {})
         self.by_name = dict(by_name or {})
@@ -58,7 +70,9 @@ class Evidence(MemoryStore):
         return self.by_name.get(name, MigrationEvidence(name=name))
 
 
-def row_of(migration: Migration, source: Evidence, model: SupergraphModel | None = CLASSROOM) -> dict[str, Any]:
+def row_of(
+    migration: Migration, source: Evidence, model: SupergraphModel | None = CLASSROOM
+) -> dict[str, Any]:
     [row] = migration_report([migration], source, model, now=NOW)
     return row
 
@@ -77,16 +91,38 @@ def test_a_migration_never_moved_is_in_monolith() -> None:
         "changed_by": None,
         "days_in_stage": None,
         "evidence": {
-            "name": "assignments", "comparisons": 0, "matches": 0, "mismatches": 0, "noise": 0, "errors": 0,
-            "operations": 0, "fallbacks": 0, "last_fallback": None, "shadow_dropped": 0,
-            "latency_from_ms": [None, None], "latency_to_ms": [None, None], "open_diff_groups": 0,
-            "match_rate": None, "coverage": {},
+            "name": "assignments",
+            "comparisons": 0,
+            "matches": 0,
+            "mismatches": 0,
+            "noise": 0,
+            "errors": 0,
+            "operations": 0,
+            "fallbacks": 0,
+            "last_fallback": None,
+            "shadow_dropped": 0,
+            "latency_from_ms": [None, None],
+            "latency_to_ms": [None, None],
+            "open_diff_groups": 0,
+            "match_rate": None,
+            "coverage": {},
         },
         "gate_evidence": {
-            "name": "assignments", "comparisons": 0, "matches": 0, "mismatches": 0, "noise": 0, "errors": 0,
-            "operations": 0, "fallbacks": 0, "last_fallback": None, "shadow_dropped": 0,
-            "latency_from_ms": [None, None], "latency_to_ms": [None, None], "open_diff_groups": 0,
-            "match_rate": None, "coverage": {},
+            "name": "assignments",
+            "comparisons": 0,
+            "matches": 0,
+            "mismatches": 0,
+            "noise": 0,
+            "errors": 0,
+            "operations": 0,
+            "fallbacks": 0,
+            "last_fallback": None,
+            "shadow_dropped": 0,
+            "latency_from_ms": [None, None],
+            "latency_to_ms": [None, None],
+            "open_diff_groups": 0,
+            "match_rate": None,
+            "coverage": {},
         },
         "gate_evidence_since": None,
         "next_stage": "side_by_side",
@@ -97,10 +133,23 @@ def test_a_migration_never_moved_is_in_monolith() -> None:
         "sampling": None,
         "instances": [],
         "field_evidence": [
-            {"coordinate": coordinate, "rare": False, "comparisons": 0, "operations": 0, "values": 0,
-             "differing": 0, "fallbacks": 0, "differing_share": None,
-             "noise": {"itself_values": 0, "itself_differing": 0, "candidate_values": 0, "candidate_differing": 0,
-                       "noisy": False}}
+            {
+                "coordinate": coordinate,
+                "rare": False,
+                "comparisons": 0,
+                "operations": 0,
+                "values": 0,
+                "differing": 0,
+                "fallbacks": 0,
+                "differing_share": None,
+                "noise": {
+                    "itself_values": 0,
+                    "itself_differing": 0,
+                    "candidate_values": 0,
+                    "candidate_differing": 0,
+                    "noisy": False,
+                },
+            }
             for coordinate in ("Assignment.createdDate", "Query.assignments")
         ],
     }
@@ -108,13 +157,28 @@ def test_a_migration_never_moved_is_in_monolith() -> None:
 
 def test_side_by_side_with_evidence_short_of_the_gate() -> None:
     source = Evidence(
-        states={"assignments": MigrationState(name="assignments", stage=Stage.SIDE_BY_SIDE,
-                                              changed_at=NOW - timedelta(days=3), changed_by="ada", reason="go")},
-        by_name={"assignments": MigrationEvidence(name="assignments", comparisons=8, matches=6, mismatches=2,
-                                                  operations=1, latency_from_ms=(2.0, 9.5),
-                                                  latency_to_ms=(3.0, 12.25), open_diff_groups=1,
-                                                  coverage={"Query.assignments": Coverage(comparisons=8,
-                                                                                          operations=1, values=8)})},
+        states={
+            "assignments": MigrationState(
+                name="assignments",
+                stage=Stage.SIDE_BY_SIDE,
+                changed_at=NOW - timedelta(days=3),
+                changed_by="ada",
+                reason="go",
+            )
+        },
+        by_name={
+            "assignments": MigrationEvidence(
+                name="assignments",
+                comparisons=8,
+                matches=6,
+                mismatches=2,
+                operations=1,
+                latency_from_ms=(2.0, 9.5),
+                latency_to_ms=(3.0, 12.25),
+                open_diff_groups=1,
+                coverage={"Query.assignments": Coverage(comparisons=8, operations=1, values=8)},
+            )
+        },
     )
     row = row_of(ASSIGNMENTS, source)
     assert row["stage"] == "side_by_side"
@@ -127,16 +191,24 @@ def test_side_by_side_with_evidence_short_of_the_gate() -> None:
     assert (evidence["latency_from_ms"], evidence["latency_to_ms"]) == ([2.0, 9.5], [3.0, 12.25])
     assert row["next_stage"] == "migrated"
     assert row["ready"] is False
-    assert row["blockers"] == ["8 comparisons, 10 needed", "match rate 75.00%, 90.00% needed",
-                               "never compared: Assignment.createdDate",
-                               "1 diff groups open (fix or acknowledge them)"]
+    assert row["blockers"] == [
+        "8 comparisons, 10 needed",
+        "match rate 75.00%, 90.00% needed",
+        "never compared: Assignment.createdDate",
+        "1 diff groups open (fix or acknowledge them)",
+    ]
     assert row["readiness"] == "; ".join(row["blockers"])
     assert row["removal"] is None
 
 
 def test_migrated_shows_its_rollout() -> None:
-    source = Evidence(states={"assignments": MigrationState(name="assignments", stage=Stage.MIGRATED, percent=25,
-                                                            changed_at=NOW - timedelta(days=5))})
+    source = Evidence(
+        states={
+            "assignments": MigrationState(
+                name="assignments", stage=Stage.MIGRATED, percent=25, changed_at=NOW - timedelta(days=5)
+            )
+        }
+    )
     row = row_of(ASSIGNMENTS, source)
     assert (row["stage"], row["percent"], row["next_stage"]) == ("migrated", 25, "removed")
     assert row["readiness"] == "rollout is 25%, 100% needed"
@@ -144,10 +216,16 @@ def test_migrated_shows_its_rollout() -> None:
 
 def test_migrated_ready_for_removal() -> None:
     source = Evidence(
-        states={"assignments": MigrationState(name="assignments", stage=Stage.MIGRATED,
-                                              changed_at=NOW - timedelta(days=5))},
-        by_name={"assignments": MigrationEvidence(name="assignments", fallbacks=2,
-                                                  last_fallback=NOW - timedelta(days=4))},
+        states={
+            "assignments": MigrationState(
+                name="assignments", stage=Stage.MIGRATED, changed_at=NOW - timedelta(days=5)
+            )
+        },
+        by_name={
+            "assignments": MigrationEvidence(
+                name="assignments", fallbacks=2, last_fallback=NOW - timedelta(days=4)
+            )
+        },
     )
     row = row_of(ASSIGNMENTS, source)
     assert (row["ready"], row["readiness"], row["percent"]) == (True, "ready", 100.0)
@@ -155,8 +233,9 @@ def test_migrated_ready_for_removal() -> None:
 
 
 def test_removed_while_from_still_declares_the_fields() -> None:
-    source = Evidence(states={"assignments": MigrationState(name="assignments", stage=Stage.REMOVED,
-                                                            changed_at=NOW)})
+    source = Evidence(
+        states={"assignments": MigrationState(name="assignments", stage=Stage.REMOVED, changed_at=NOW)}
+    )
     row = row_of(ASSIGNMENTS, source)
     assert (row["stage"], row["next_stage"], row["ready"]) == ("removed", None, None)
     assert row["readiness"] == "final stage"
@@ -191,8 +270,12 @@ def test_without_a_supergraph_side_by_side_is_not_reported_ready() -> None:
 
 
 def test_one_row_per_migration_in_config_order_and_stored_states_of_others_ignored() -> None:
-    source = Evidence(states={"gone": MigrationState(name="gone", stage=Stage.MIGRATED),
-                              "tiers": MigrationState(name="tiers", stage=Stage.SIDE_BY_SIDE)})
+    source = Evidence(
+        states={
+            "gone": MigrationState(name="gone", stage=Stage.MIGRATED),
+            "tiers": MigrationState(name="tiers", stage=Stage.SIDE_BY_SIDE),
+        }
+    )
     rows = migration_report([TIERS, EMAIL], source, OVERRIDES, now=NOW)
     assert [(r["name"], r["stage"]) for r in rows] == [("tiers", "side_by_side"), ("email", "monolith")]
     assert migration_report([], source, OVERRIDES) == []
@@ -200,8 +283,11 @@ def test_one_row_per_migration_in_config_order_and_stored_states_of_others_ignor
 
 def test_the_report_is_json() -> None:
     source = Evidence(
-        states={"assignments": MigrationState(name="assignments", stage=Stage.MIGRATED, percent=50,
-                                              changed_at=NOW)},
+        states={
+            "assignments": MigrationState(
+                name="assignments", stage=Stage.MIGRATED, percent=50, changed_at=NOW
+            )
+        },
         by_name={"assignments": MigrationEvidence(name="assignments", last_fallback=NOW)},
     )
     rows = migration_report([ASSIGNMENTS], source, CLASSROOM, now=NOW)
@@ -209,11 +295,27 @@ def test_the_report_is_json() -> None:
 
 
 def test_stage_change_json() -> None:
-    change = StageChange(name="m", from_stage=Stage.SIDE_BY_SIDE, to_stage=Stage.MIGRATED, percent=25.0, at=NOW,
-                         by="ada", reason="looks fine", forced=True, evidence={"comparisons": 3})
+    change = StageChange(
+        name="m",
+        from_stage=Stage.SIDE_BY_SIDE,
+        to_stage=Stage.MIGRATED,
+        percent=25.0,
+        at=NOW,
+        by="ada",
+        reason="looks fine",
+        forced=True,
+        evidence={"comparisons": 3},
+    )
     assert stage_change_json(change) == {
-        "name": "m", "from": "side_by_side", "to": "migrated", "percent": 25.0, "at": "2025-06-01T12:00:00+00:00",
-        "by": "ada", "reason": "looks fine", "forced": True, "evidence": {"comparisons": 3},
+        "name": "m",
+        "from": "side_by_side",
+        "to": "migrated",
+        "percent": 25.0,
+        "at": "2025-06-01T12:00:00+00:00",
+        "by": "ada",
+        "reason": "looks fine",
+        "forced": True,
+        "evidence": {"comparisons": 3},
     }
 
 
@@ -256,11 +358,19 @@ def test_the_gates_read_the_evidence_of_the_current_stage(tmp_path: Path) -> Non
         old.add_comparison("assignments", "Op0", "mismatch", now - timedelta(hours=2), count=50)
         old.add_comparison("assignments", "Op1", "match", now - timedelta(hours=2), count=50)
         for coordinate in BOTH_FIELDS:
-            old.add_coverage("assignments", coordinate, "Op1", now - timedelta(hours=2), values=50, differing=0,
-                             comparisons=50)
+            old.add_coverage(
+                "assignments",
+                coordinate,
+                "Op1",
+                now - timedelta(hours=2),
+                values=50,
+                differing=0,
+                comparisons=50,
+            )
         store.write(old)
-        store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="ada", reason="after the fix",
-                        evidence={})
+        store.set_stage(
+            "assignments", Stage.SIDE_BY_SIDE, percent=100, by="ada", reason="after the fix", evidence={}
+        )
         fresh = EvidenceBatch()
         for op in ("Op0", "Op1"):
             fresh.add_comparison("assignments", op, "match", now, count=60)
@@ -283,8 +393,13 @@ def test_evidence_since_the_stage_began_and_within_the_window() -> None:
     state = MigrationState(name="assignments", stage=Stage.SIDE_BY_SIDE, changed_at=entered)
     assert evidence_since(ASSIGNMENTS, state, NOW) == entered
     assert evidence_since(ASSIGNMENTS, MigrationState(name="assignments"), NOW) is None
-    windowed = Migration(name="assignments", from_subgraph="monolith", to_subgraph="assignments",
-                         fields=ASSIGNMENTS.fields, gates=Gates(evidence_window_seconds=86400))
+    windowed = Migration(
+        name="assignments",
+        from_subgraph="monolith",
+        to_subgraph="assignments",
+        fields=ASSIGNMENTS.fields,
+        gates=Gates(evidence_window_seconds=86400),
+    )
     assert evidence_since(windowed, state, NOW) == NOW - timedelta(days=1)
     assert evidence_since(windowed, MigrationState(name="assignments"), NOW) == NOW - timedelta(days=1)
     recent = MigrationState(name="assignments", stage=Stage.SIDE_BY_SIDE, changed_at=NOW - timedelta(hours=2))
@@ -304,7 +419,12 @@ def test_one_match_rate_on_every_screen(tmp_path: Path) -> None:
     store.create_schema()
     try:
         recorder = Recorder(store)
-        outcomes: tuple[tuple[ComparisonOutcome, int], ...] = (("match", 6), ("mismatch", 1), ("error", 3), ("noise", 2))
+        outcomes: tuple[tuple[ComparisonOutcome, int], ...] = (
+            ("match", 6),
+            ("mismatch", 1),
+            ("error", 3),
+            ("noise", 2),
+        )
         for outcome, count in outcomes:
             for _ in range(count):
                 recorder.comparison("assignments", "Op", outcome, [], set(), values=BOTH_FIELDS)
@@ -336,11 +456,21 @@ def test_each_field_shows_its_coverage_fallbacks_and_noise(tmp_path: Path) -> No
         recorder = Recorder(store)
         for n in range(30):  # createdDate differs on 1 value in 3; Query.assignments never
             differing = {"Assignment.createdDate": 1} if n % 3 == 0 else {}
-            recorder.comparison("assignments", "Op", "mismatch" if differing else "match", [], set(),
-                                values={"Assignment.createdDate": 3, "Query.assignments": 1}, differing=differing)
+            recorder.comparison(
+                "assignments",
+                "Op",
+                "mismatch" if differing else "match",
+                [],
+                set(),
+                values={"Assignment.createdDate": 3, "Query.assignments": 1},
+                differing=differing,
+            )
             # the old side against itself: createdDate differs as often (noise), Query.assignments never
-            recorder.repeat("assignments", {"Assignment.createdDate": 3, "Query.assignments": 1},
-                            {"Assignment.createdDate": 1} if n % 3 == 0 else {})
+            recorder.repeat(
+                "assignments",
+                {"Assignment.createdDate": 3, "Query.assignments": 1},
+                {"Assignment.createdDate": 1} if n % 3 == 0 else {},
+            )
         recorder.fallback("assignments", "Op", ["Assignment.createdDate"])
         recorder.fallback("assignments", "Op", ["Assignment.createdDate", "Query.assignments"])
         asyncio.run(recorder.flush())
@@ -352,12 +482,17 @@ def test_each_field_shows_its_coverage_fallbacks_and_noise(tmp_path: Path) -> No
     created, listed = fields["Assignment.createdDate"], fields["Query.assignments"]
     assert (created["values"], created["differing"], created["fallbacks"]) == (90, 10, 2)
     assert (listed["values"], listed["differing"], listed["fallbacks"]) == (30, 0, 1)
-    assert created["noise"] == {"itself_values": 90, "itself_differing": 10, "candidate_values": 90,
-                                "candidate_differing": 10, "noisy": True}
+    assert created["noise"] == {
+        "itself_values": 90,
+        "itself_differing": 10,
+        "candidate_values": 90,
+        "candidate_differing": 10,
+        "noisy": True,
+    }
     assert listed["noise"]["noisy"] is False
     assert row["evidence"]["fallbacks"] == 2  # requests, not fields
     page = render_dashboard(document)
     created_row = page.split('data-coordinate="Assignment.createdDate"')[1].split("</tr>")[0]
     assert '<td class="differing">10/90 (11.1%)</td>' in created_row
     assert '<td class="fallbacks">2</td>' in created_row
-    assert "10/90 (11.1%) <span class=\"tag noise\">noise</span>" in created_row
+    assert '10/90 (11.1%) <span class="tag noise">noise</span>' in created_row

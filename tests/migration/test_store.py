@@ -60,7 +60,9 @@ def _database(kind: str, tmp_path: Path) -> Iterator[str]:
     try:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False
+        )
     finally:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -269,8 +271,12 @@ def test_a_compare_and_set_on_a_stale_state_changes_nothing(store_url: str) -> N
     try:
         seen_by_a = a.get_states().get("m", MigrationState(name="m"))
         seen_by_b = b.get_states().get("m", MigrationState(name="m"))
-        a.set_stage("m", Stage.SIDE_BY_SIDE, percent=100, by="ana", reason="", evidence={}, expected=seen_by_a)
-        with pytest.raises(StageConflict, match=r"m was moved meanwhile: it is now side_by_side at 100% by ana"):
+        a.set_stage(
+            "m", Stage.SIDE_BY_SIDE, percent=100, by="ana", reason="", evidence={}, expected=seen_by_a
+        )
+        with pytest.raises(
+            StageConflict, match=r"m was moved meanwhile: it is now side_by_side at 100% by ana"
+        ):
             b.set_stage("m", Stage.MIGRATED, percent=10, by="bob", reason="", evidence={}, expected=seen_by_b)
         state = b.get_states()["m"]
         assert (state.stage, state.percent, state.changed_by) == (Stage.SIDE_BY_SIDE, 100, "ana")

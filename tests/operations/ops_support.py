@@ -56,16 +56,33 @@ def write_config(path: Path, settings: Mapping[str, Any]) -> Path:
 class GatewayProcess:
     """`turnout serve ARGS` in a process of its own; its stdout and stderr go to `log_path`."""
 
-    def __init__(self, args: list[str], log_path: Path, *, port: int | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self, args: list[str], log_path: Path, *, port: int | None = None, cwd: Path | None = None
+    ) -> None:
         self.port = port or free_port()
         self.admin_port = free_port()
-        self.args = [str(TURNOUT), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                     "--admin-port", str(self.admin_port), *args]
+        self.args = [
+            str(TURNOUT),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--admin-port",
+            str(self.admin_port),
+            *args,
+        ]
         self.log_path = log_path
         env = {k: v for k, v in os.environ.items() if not k.startswith("TURNOUT_")}
         self._log = open(log_path, "wb")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT, env=env,
-                                        cwd=cwd or log_path.parent, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.args,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd or log_path.parent,
+            start_new_session=True,
+        )
 
     @property
     def base_url(self) -> str:
@@ -92,7 +109,10 @@ class GatewayProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"turnout serve exited with {self.process.returncode}:\n{self.log()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+            ):
                 status = asyncio.run(_get_status(self.base_url + "/health"))
                 if status == 200:
                     return self
@@ -123,7 +143,10 @@ class GatewayProcess:
 
 
 async def _get_status(url: str) -> int:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session, session.get(url) as r:
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session,
+        session.get(url) as r,
+    ):
         return r.status
 
 
@@ -173,18 +196,28 @@ def _serve_classroom(ports: dict[str, int], ready: Any, stop: Any, agree: bool) 
                     document = validate(schema, parsed) or parsed
                 documents[query] = document
             if isinstance(document, list):
-                return web.Response(body=orjson.dumps({"errors": [e.formatted for e in document]}), status=400,
-                                    content_type="application/json")
-            result = execute(schema, document, variable_values=body.get("variables"),
-                             operation_name=body.get("operationName"), context_value={"request": request})
+                return web.Response(
+                    body=orjson.dumps({"errors": [e.formatted for e in document]}),
+                    status=400,
+                    content_type="application/json",
+                )
+            result = execute(
+                schema,
+                document,
+                variable_values=body.get("variables"),
+                operation_name=body.get("operationName"),
+                context_value={"request": request},
+            )
             if isinstance(result, Awaitable):
                 result = await result
             return web.Response(body=orjson.dumps(result.formatted), content_type="application/json")
 
         async def history(request: web.Request) -> web.Response:
             since = len(requests) if "count" in request.query else int(request.query.get("since", "0"))
-            return web.Response(body=orjson.dumps({"count": len(requests), "requests": requests[since:]}),
-                                content_type="application/json")
+            return web.Response(
+                body=orjson.dumps({"count": len(requests), "requests": requests[since:]}),
+                content_type="application/json",
+            )
 
         app = web.Application()
         app.router.add_post("/graphql", graphql)
@@ -218,8 +251,9 @@ class ClassroomProcess:
         context = multiprocessing.get_context("spawn")
         self.ports = {"monolith": free_port(), "assignments": free_port()}
         self._ready, self._stop = context.Event(), context.Event()
-        self.process = context.Process(target=_serve_classroom, args=(self.ports, self._ready, self._stop, agree),
-                                       daemon=True)
+        self.process = context.Process(
+            target=_serve_classroom, args=(self.ports, self._ready, self._stop, agree), daemon=True
+        )
         self.process.start()
         if not self._ready.wait(60):
             self.close()
@@ -299,9 +333,11 @@ class LoadStats:
         return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else 0.0
 
     def summary(self) -> str:
-        return (f"{self.total} requests in {self.elapsed:.1f}s ({self.total / max(self.elapsed, 1e-9):.0f}/s), "
-                f"{self.failures} failed, p50 {self.percentile(0.5) * 1000:.0f} ms, "
-                f"p99 {self.percentile(0.99) * 1000:.0f} ms, max {max(self.latencies or [0]) * 1000:.0f} ms")
+        return (
+            f"{self.total} requests in {self.elapsed:.1f}s ({self.total / max(self.elapsed, 1e-9):.0f}/s), "
+            f"{self.failures} failed, p50 {self.percentile(0.5) * 1000:.0f} ms, "
+            f"p99 {self.percentile(0.99) * 1000:.0f} ms, max {max(self.latencies or [0]) * 1000:.0f} ms"
+        )
 
 
 async def run_load(
@@ -331,7 +367,9 @@ async def run_load(
                 sent = time.monotonic()
                 stats.sent[operation.name] += 1
                 try:
-                    async with session.post(url, json=body, headers=dict(operation.headers or {})) as response:
+                    async with session.post(
+                        url, json=body, headers=dict(operation.headers or {})
+                    ) as response:
                         status, text = response.status, await response.text()
                     try:
                         payload = await asyncio.to_thread(_json, text) if len(text) > 100_000 else _json(text)
@@ -369,13 +407,26 @@ async def sleep_until(started: float, second: float) -> None:
 
 CLASSROOM = SUPERGRAPHS_DIR / "classroom"
 ASSIGNMENT_IDS = ("a1", "a2", "a3", "a4")
-MIGRATING_FIELDS = ["Query.assignments", "Query.assignment", "Assignment.title", "Assignment.createdDate",
-                    "Assignment.tags", "Assignment.score", "Assignment.renderedAt"]
+MIGRATING_FIELDS = [
+    "Query.assignments",
+    "Query.assignment",
+    "Assignment.title",
+    "Assignment.createdDate",
+    "Assignment.tags",
+    "Assignment.score",
+    "Assignment.renderedAt",
+]
 
 
 def assignment_record(i: int) -> dict[str, Any]:
-    return {"id": ASSIGNMENT_IDS[i], "title": f"Homework {i + 1}", "createdDate": f"2024-03-0{i + 1}T10:00:00Z",
-            "tags": ["math", "week-1", f"t{i}"], "score": round(1 / 3 + i, 7), "renderedAt": "2024-03-01"}
+    return {
+        "id": ASSIGNMENT_IDS[i],
+        "title": f"Homework {i + 1}",
+        "createdDate": f"2024-03-0{i + 1}T10:00:00Z",
+        "tags": ["math", "week-1", f"t{i}"],
+        "score": round(1 / 3 + i, 7),
+        "renderedAt": "2024-03-01",
+    }
 
 
 def classroom_specs(
@@ -386,7 +437,11 @@ def classroom_specs(
     new_root: Mapping[str, Any] | None = None,
 ) -> list[SubgraphSpec]:
     """The monolith and the assignments service; by default the new service has a timezone bug on a2."""
-    old = monolith_rows if monolith_rows is not None else [assignment_record(i) for i in range(len(ASSIGNMENT_IDS))]
+    old = (
+        monolith_rows
+        if monolith_rows is not None
+        else [assignment_record(i) for i in range(len(ASSIGNMENT_IDS))]
+    )
     if new_rows is None:
         new_rows = [dict(r) for r in old]
         new_rows[1]["createdDate"] = "2024-03-02T09:00:00Z"
@@ -401,21 +456,27 @@ def classroom_specs(
     users = [{"id": "u1", "name": "Ada", "assignments": old}]
     return [
         SubgraphSpec(
-            "monolith", (CLASSROOM / "monolith.graphql").read_text(encoding="utf-8"),
+            "monolith",
+            (CLASSROOM / "monolith.graphql").read_text(encoding="utf-8"),
             data={"Assignment": old, "User": users},
-            root={"assignments": lambda *_a, **_k: old,
-                  "assignment": lambda _o, _i, id: next((r for r in old if r["id"] == id), None),
-                  "users": lambda *_a, **_k: users,
-                  "Mutation.renameAssignment": rename,
-                  **(monolith_root or {})},
+            root={
+                "assignments": lambda *_a, **_k: old,
+                "assignment": lambda _o, _i, id: next((r for r in old if r["id"] == id), None),
+                "users": lambda *_a, **_k: users,
+                "Mutation.renameAssignment": rename,
+                **(monolith_root or {}),
+            },
         ),
         SubgraphSpec(
-            "assignments", (CLASSROOM / "assignments.graphql").read_text(encoding="utf-8"),
+            "assignments",
+            (CLASSROOM / "assignments.graphql").read_text(encoding="utf-8"),
             data={"Assignment": new},
-            root={"assignments": lambda *_a, **_k: new,
-                  "assignment": lambda _o, _i, id: next((r for r in new if r["id"] == id), None),
-                  "Mutation.renameAssignmentV2": lambda *_a, **_k: None,
-                  **(new_root or {})},
+            root={
+                "assignments": lambda *_a, **_k: new,
+                "assignment": lambda _o, _i, id: next((r for r in new if r["id"] == id), None),
+                "Mutation.renameAssignmentV2": lambda *_a, **_k: None,
+                **(new_root or {}),
+            },
         ),
     ]
 
@@ -433,16 +494,26 @@ def classroom_world(run_subgraphs: Any, tmp_path: Path, **settings: Any) -> dict
     with Store.open(store_url) as store:
         store.create_schema()
         store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="test", reason="test", evidence={})
-    config = write_config(tmp_path / "turnout.yaml", {
-        "store": {"url": store_url, "flush_interval": 0.2},
-        "migrations": [classroom_migration()],
-        "cohort": {"header": "x-user"},
-        **settings,
-    })
+    config = write_config(
+        tmp_path / "turnout.yaml",
+        {
+            "store": {"url": store_url, "flush_interval": 0.2},
+            "migrations": [classroom_migration()],
+            "cohort": {"header": "x-user"},
+            **settings,
+        },
+    )
     return {"subgraphs": subgraphs, "supergraph": supergraph, "store_url": store_url, "config": config}
 
 
 def classroom_migration(**changes: Any) -> dict[str, Any]:
     """The `assignments` migration as turnout.yaml declares it: side_by_side compares every request."""
-    return {"name": "assignments", "from": "monolith", "to": "assignments", "fields": list(MIGRATING_FIELDS),
-            "sample_rate": 1.0, "noise_rate": 0.0, **changes}
+    return {
+        "name": "assignments",
+        "from": "monolith",
+        "to": "assignments",
+        "fields": list(MIGRATING_FIELDS),
+        "sample_rate": 1.0,
+        "noise_rate": 0.0,
+        **changes,
+    }

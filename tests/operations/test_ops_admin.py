@@ -34,8 +34,9 @@ def _request(url: str, method: str = "GET", body: Any = None, token: str | None 
         return error.code, error.read()
 
 
-def test_the_dashboard_and_its_writes_are_on_the_admin_listener_only(run_subgraphs: RunSubgraphs,
-                                                                     tmp_path: Path) -> None:
+def test_the_dashboard_and_its_writes_are_on_the_admin_listener_only(
+    run_subgraphs: RunSubgraphs, tmp_path: Path
+) -> None:
     world = classroom_world(run_subgraphs, tmp_path, admin={"tokens": {"alice": TOKEN}})
     store_url, config = world["store_url"], world["config"]
     supergraph = tmp_path / "supergraph.graphql"
@@ -47,19 +48,27 @@ def test_the_dashboard_and_its_writes_are_on_the_admin_listener_only(run_subgrap
         # the public port: GraphQL, health and metrics only
         for path in ("/migrations", "/migrations/", "/migrations/api"):
             assert _request(gateway.base_url + path)[0] == 404, path
-        assert _request(gateway.base_url + "/migrations/api/ack", "POST", {"signature": "x", "reason": "r"})[0] \
-            in (404, 405)
+        assert _request(gateway.base_url + "/migrations/api/ack", "POST", {"signature": "x", "reason": "r"})[
+            0
+        ] in (404, 405)
         # the admin listener: reads open (protect_reads is off), a diff group to acknowledge
         groups: list[dict[str, Any]] = []
         deadline = time.monotonic() + 10
         while not groups and time.monotonic() < deadline:
             status, body = _request(gateway.admin_url + "/migrations/api")
             assert status == 200
-            groups = next(m for m in json.loads(body)["migrations"] if m["name"] == "assignments")["diff_groups"]
+            groups = next(m for m in json.loads(body)["migrations"] if m["name"] == "assignments")[
+                "diff_groups"
+            ]
             time.sleep(0.2)
         assert groups, "the classroom's new service differs: a diff group is expected"
         signature = groups[0]["signature"]
-        ack = {"signature": signature, "reason": "known: time zones", "days": 365, "by": "cto: anyone can do this"}
+        ack = {
+            "signature": signature,
+            "reason": "known: time zones",
+            "days": 365,
+            "by": "cto: anyone can do this",
+        }
         status, body = _request(gateway.admin_url + "/migrations/api/ack", "POST", ack)
         assert status == 401 and b"Bearer" in body
         status, _ = _request(gateway.admin_url + "/migrations/api/ack", "POST", ack, token=TOKEN[:-1] + "x")
@@ -73,8 +82,9 @@ def test_the_dashboard_and_its_writes_are_on_the_admin_listener_only(run_subgrap
     assert group.acknowledged_reason == "known: time zones"
 
 
-def test_stage_moves_from_the_dashboard_go_through_the_gate_and_name_their_holder(run_subgraphs: RunSubgraphs,
-                                                                                  tmp_path: Path) -> None:
+def test_stage_moves_from_the_dashboard_go_through_the_gate_and_name_their_holder(
+    run_subgraphs: RunSubgraphs, tmp_path: Path
+) -> None:
     """`POST /migrations/api/move` is the CLI's use case (migration.stages.move_stage) on the admin listener: a
     token is needed, the gate refuses what the evidence does not support (never forced from here), a move is
     recorded under the token's holder, and the public port has no such route."""
@@ -90,10 +100,18 @@ def test_stage_moves_from_the_dashboard_go_through_the_gate_and_name_their_holde
         status, body = _request(gateway.admin_url + "/migrations/api/move", "POST", move, token=TOKEN)
         assert status == 409, body  # no comparison yet: the gate says why, and `force` is not heard here
         assert any("comparisons" in reason for reason in json.loads(body)["reasons"]), body
-        assert _request(gateway.admin_url + "/migrations/api/move", "POST", {**move, "to": "sideways"},
-                        token=TOKEN)[0] == 400
-        assert _request(gateway.admin_url + "/migrations/api/move", "POST", {**move, "name": "nope"},
-                        token=TOKEN)[0] == 404
+        assert (
+            _request(
+                gateway.admin_url + "/migrations/api/move", "POST", {**move, "to": "sideways"}, token=TOKEN
+            )[0]
+            == 400
+        )
+        assert (
+            _request(
+                gateway.admin_url + "/migrations/api/move", "POST", {**move, "name": "nope"}, token=TOKEN
+            )[0]
+            == 404
+        )
         back = {"name": "assignments", "to": "side_by_side", "percent": 25, "reason": "sample less"}
         status, body = _request(gateway.admin_url + "/migrations/api/move", "POST", back, token=TOKEN)
         assert status == 200, body

@@ -39,8 +39,10 @@ def _answered(status: int, body: Any) -> str | None:
 
 def _world(tmp_path: Path, subgraphs: ClassroomProcess, reload_interval: float) -> tuple[Path, Path, str]:
     supergraph = tmp_path / "supergraph.graphql"
-    write_atomic(supergraph, with_subgraph_urls(load_supergraph("classroom"),
-                                                {n: subgraphs.url(n) for n in subgraphs.ports}))
+    write_atomic(
+        supergraph,
+        with_subgraph_urls(load_supergraph("classroom"), {n: subgraphs.url(n) for n in subgraphs.ports}),
+    )
     store_url = f"sqlite:///{tmp_path / 'turnout.db'}"
     with Store.open(store_url) as store:
         store.create_schema()
@@ -54,19 +56,31 @@ def _world(tmp_path: Path, subgraphs: ClassroomProcess, reload_interval: float) 
 def _config(store_url: str, reload_interval: float, migrations: list[dict[str, Any]]) -> str:
     import yaml
 
-    return yaml.safe_dump({"store": {"url": store_url, "flush_interval": 0.2}, "migrations": migrations,
-                           "cohort": {"header": "x-user"}, "reload_interval": reload_interval}, sort_keys=False)
+    return yaml.safe_dump(
+        {
+            "store": {"url": store_url, "flush_interval": 0.2},
+            "migrations": migrations,
+            "cohort": {"header": "x-user"},
+            "reload_interval": reload_interval,
+        },
+        sort_keys=False,
+    )
 
 
 async def _metrics(url: str) -> str:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session, \
-            session.get(url + "/metrics") as response:
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+        session.get(url + "/metrics") as response,
+    ):
         return await response.text()
 
 
 def _count(text: str, migration: str, outcome: str) -> int:
-    match = re.search(rf'^turnout_migration_comparisons_total{{migration="{migration}",outcome="{outcome}"}} (\S+)$',
-                      text, re.M)
+    match = re.search(
+        rf'^turnout_migration_comparisons_total{{migration="{migration}",outcome="{outcome}"}} (\S+)$',
+        text,
+        re.M,
+    )
     return int(float(match.group(1))) if match else 0
 
 
@@ -95,11 +109,15 @@ async def _wait_for(gateway: GatewayProcess, pattern: str, count: int = 1, timeo
 
 
 def test_a_migration_added_and_a_rule_changed_under_load(tmp_path: Path) -> None:
-    subgraphs = ClassroomProcess()  # its new service is an hour off on a2's createdDate: a mismatch per request
+    subgraphs = (
+        ClassroomProcess()
+    )  # its new service is an hour off on a2's createdDate: a mismatch per request
     try:
         supergraph, config, store_url = _world(tmp_path, subgraphs, reload_interval=0.5)
-        gateway = GatewayProcess(["--supergraph", str(supergraph), "--config", str(config), "--log-level", "info"],
-                                 tmp_path / "gateway.log")
+        gateway = GatewayProcess(
+            ["--supergraph", str(supergraph), "--config", str(config), "--log-level", "info"],
+            tmp_path / "gateway.log",
+        )
         gateway.wait_ready()
         seen: dict[str, Any] = {}
 
@@ -109,22 +127,48 @@ def test_a_migration_added_and_a_rule_changed_under_load(tmp_path: Path) -> None
             write_atomic(config, "migrations: [name: broken\n")  # not YAML
             await _wait_for(gateway, r"refused config")
             rules = {"Assignment.createdDate": {"ignore": True}}
-            write_atomic(config, _config(store_url, 0.5, [  # a field no subgraph has: the assembly refuses it
-                classroom_migration(fields=WITHOUT_TAGS, rules=rules),
-                classroom_migration(name="tags", fields=["Assignment.nope"])]))
+            write_atomic(
+                config,
+                _config(
+                    store_url,
+                    0.5,
+                    [  # a field no subgraph has: the assembly refuses it
+                        classroom_migration(fields=WITHOUT_TAGS, rules=rules),
+                        classroom_migration(name="tags", fields=["Assignment.nope"]),
+                    ],
+                ),
+            )
             await _wait_for(gateway, r"refused config", 2)
             assert gateway.count(r"now serving config") == 0
-            write_atomic(config, _config(store_url, 0.5, [
-                classroom_migration(fields=WITHOUT_TAGS, rules=rules),
-                classroom_migration(name="tags", fields=["Assignment.tags"])]))
+            write_atomic(
+                config,
+                _config(
+                    store_url,
+                    0.5,
+                    [
+                        classroom_migration(fields=WITHOUT_TAGS, rules=rules),
+                        classroom_migration(name="tags", fields=["Assignment.tags"]),
+                    ],
+                ),
+            )
             await _wait_for(gateway, r"now serving config")
             seen["applied"] = time.monotonic() - started
-            await _wait_for(gateway, r"closed the gateway of supergraph")  # the old one's comparisons are done
+            await _wait_for(
+                gateway, r"closed the gateway of supergraph"
+            )  # the old one's comparisons are done
             seen["after_swap"] = await _metrics(gateway.base_url)
 
-        stats = asyncio.run(run_load(gateway.url, lambda _rng: Operation(
-            "Board", BOARD, _answered, headers={"x-user": f"u{random.randrange(50)}"}), clients=6, duration=14.0,
-            during=change))
+        stats = asyncio.run(
+            run_load(
+                gateway.url,
+                lambda _rng: Operation(
+                    "Board", BOARD, _answered, headers={"x-user": f"u{random.randrange(50)}"}
+                ),
+                clients=6,
+                duration=14.0,
+                during=change,
+            )
+        )
         final = asyncio.run(_settled(gateway.base_url))  # the last comparisons, queued off the request path
         gateway.signal(signal.SIGTERM)
         code = gateway.wait(20)
@@ -133,15 +177,27 @@ def test_a_migration_added_and_a_rule_changed_under_load(tmp_path: Path) -> None
         subgraphs.close()
     log = gateway.log()
     before, after_swap = seen["before"], seen["after_swap"]
-    counts = {name: {o: (_count(before, name, o), _count(after_swap, name, o), _count(final, name, o))
-                     for o in ("match", "mismatch")} for name in ("assignments", "tags")}
-    print(f"\nconfig reload under load: {stats.summary()}; applied at {seen['applied']:.1f}s; comparisons "
-          f"(before / at the swap / at the end): {counts}")
+    counts = {
+        name: {
+            o: (_count(before, name, o), _count(after_swap, name, o), _count(final, name, o))
+            for o in ("match", "mismatch")
+        }
+        for name in ("assignments", "tags")
+    }
+    print(
+        f"\nconfig reload under load: {stats.summary()}; applied at {seen['applied']:.1f}s; comparisons "
+        f"(before / at the swap / at the end): {counts}"
+    )
     assert stats.failures == 0, stats.problems[:5]
     assert code == 0 and "Traceback" not in log
-    assert re.search(r"refused config .*turnout.yaml \(file changed\): invalid configuration|"
-                     r"refused config .*turnout.yaml \(file changed\): .* is not valid YAML", log), log
-    assert re.search(r"refused config .*\(file changed\): migration tags: Assignment.nope is not a field", log), log
+    assert re.search(
+        r"refused config .*turnout.yaml \(file changed\): invalid configuration|"
+        r"refused config .*turnout.yaml \(file changed\): .* is not valid YAML",
+        log,
+    ), log
+    assert re.search(
+        r"refused config .*\(file changed\): migration tags: Assignment.nope is not a field", log
+    ), log
     assert "added tags, removed none" in log
     assignments, tags = counts["assignments"], counts["tags"]
     assert assignments["mismatch"][0] > 0  # the timezone bug, before the rule
@@ -155,12 +211,22 @@ def test_a_migration_added_and_a_rule_changed_under_load(tmp_path: Path) -> None
 def test_sighup_applies_the_file_and_keeps_what_needs_a_restart(tmp_path: Path) -> None:
     subgraphs = ClassroomProcess()
     try:
-        supergraph, config, store_url = _world(tmp_path, subgraphs, reload_interval=0)  # no polling: SIGHUP only
-        gateway = GatewayProcess(["--supergraph", str(supergraph), "--config", str(config), "--log-level", "info"],
-                                 tmp_path / "gateway.log")
+        supergraph, config, store_url = _world(
+            tmp_path, subgraphs, reload_interval=0
+        )  # no polling: SIGHUP only
+        gateway = GatewayProcess(
+            ["--supergraph", str(supergraph), "--config", str(config), "--log-level", "info"],
+            tmp_path / "gateway.log",
+        )
         gateway.wait_ready()
-        text = _config(store_url, 0, [classroom_migration(fields=WITHOUT_TAGS, sample_rate=0.5),
-                                      classroom_migration(name="tags", fields=["Assignment.tags"])])
+        text = _config(
+            store_url,
+            0,
+            [
+                classroom_migration(fields=WITHOUT_TAGS, sample_rate=0.5),
+                classroom_migration(name="tags", fields=["Assignment.tags"]),
+            ],
+        )
         write_atomic(config, text.replace("flush_interval: 0.2", "flush_interval: 5"))  # a store setting
         time.sleep(0.3)  # what a poll would take (there is no event for a poll that does not happen)
         assert gateway.count(r"now serving config") == 0  # not polled
@@ -183,12 +249,32 @@ def test_each_worker_applies_a_changed_file(tmp_path: Path) -> None:
     subgraphs = ClassroomProcess()
     try:
         supergraph, config, store_url = _world(tmp_path, subgraphs, reload_interval=0.3)
-        gateway = GatewayProcess(["--supergraph", str(supergraph), "--config", str(config), "--workers", "2",
-                                  "--log-level", "info"], tmp_path / "gateway.log")
+        gateway = GatewayProcess(
+            [
+                "--supergraph",
+                str(supergraph),
+                "--config",
+                str(config),
+                "--workers",
+                "2",
+                "--log-level",
+                "info",
+            ],
+            tmp_path / "gateway.log",
+        )
         gateway.wait_ready(timeout=30)
         asyncio.run(_wait_for(gateway, r"Application startup complete", 2, timeout=30))
-        write_atomic(config, _config(store_url, 0.3, [classroom_migration(fields=WITHOUT_TAGS),
-                                                      classroom_migration(name="tags", fields=["Assignment.tags"])]))
+        write_atomic(
+            config,
+            _config(
+                store_url,
+                0.3,
+                [
+                    classroom_migration(fields=WITHOUT_TAGS),
+                    classroom_migration(name="tags", fields=["Assignment.tags"]),
+                ],
+            ),
+        )
         asyncio.run(_wait_for(gateway, r"now serving config .*added tags", 2))
         gateway.signal(signal.SIGTERM)
         code = gateway.wait(30)
@@ -205,8 +291,10 @@ def test_the_first_migration_is_added_without_a_restart(tmp_path: Path) -> None:
     try:
         supergraph, config, store_url = _world(tmp_path, subgraphs, reload_interval=0.3)
         write_atomic(config, _config(store_url, 0.3, []))
-        gateway = GatewayProcess(["--supergraph", str(supergraph), "--config", str(config), "--log-level", "info"],
-                                 tmp_path / "gateway.log")
+        gateway = GatewayProcess(
+            ["--supergraph", str(supergraph), "--config", str(config), "--log-level", "info"],
+            tmp_path / "gateway.log",
+        )
         gateway.wait_ready()
         write_atomic(config, _config(store_url, 0.3, [classroom_migration()]))
         asyncio.run(_wait_for(gateway, r"now serving config .*added assignments"))
@@ -214,7 +302,9 @@ def test_the_first_migration_is_added_without_a_restart(tmp_path: Path) -> None:
         async def use() -> tuple[int, Any]:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
                 for _ in range(5):
-                    async with session.post(gateway.url, json={"query": BOARD}, headers={"x-user": "u1"}) as r:
+                    async with session.post(
+                        gateway.url, json={"query": BOARD}, headers={"x-user": "u1"}
+                    ) as r:
                         assert r.status == 200
                 deadline = time.monotonic() + 10
                 while _count(await _metrics(gateway.base_url), "assignments", "mismatch") < 5:

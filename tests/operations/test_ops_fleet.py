@@ -34,8 +34,10 @@ from turnout.migration.model import Stage
 from turnout.migration.store import Store
 
 PG_DSN = os.environ.get("TURNOUT_TEST_POSTGRES_DSN")
-pytestmark = [pytest.mark.skipif(not PG_DSN, reason="TURNOUT_TEST_POSTGRES_DSN is not set"),
-              pytest.mark.timeout(300)]
+pytestmark = [
+    pytest.mark.skipif(not PG_DSN, reason="TURNOUT_TEST_POSTGRES_DSN is not set"),
+    pytest.mark.timeout(300),
+]
 
 REFRESH = 1.0  # refresh_interval of the instances
 OUTAGE = 10.0
@@ -169,7 +171,9 @@ class Fleet:
     dead: set[int] = field(default_factory=set)
     sent: list[int] = field(default_factory=lambda: [0] * INSTANCES)
     failed: list[list[tuple[float, str]]] = field(default_factory=lambda: [[] for _ in range(INSTANCES)])
-    ready: list[tuple[float, int, int, str]] = field(default_factory=list)  # (second, instance, status, status)
+    ready: list[tuple[float, int, int, str]] = field(
+        default_factory=list
+    )  # (second, instance, status, status)
 
 
 async def _load(fleet: Fleet, seconds: float, started: float) -> None:
@@ -182,11 +186,15 @@ async def _load(fleet: Fleet, seconds: float, started: float) -> None:
                 sent = time.monotonic() - started
                 fleet.sent[i] += 1
                 try:
-                    async with session.post(gateway.url, json={"query": _query(i)},
-                                            headers={"x-user": f"u{n}"}) as response:
+                    async with session.post(
+                        gateway.url, json={"query": _query(i)}, headers={"x-user": f"u{n}"}
+                    ) as response:
                         body = await response.json(content_type=None)
-                    problem = None if response.status == 200 and "errors" not in body and body.get("data") else (
-                        f"HTTP {response.status}: {str(body)[:200]}")
+                    problem = (
+                        None
+                        if response.status == 200 and "errors" not in body and body.get("data")
+                        else (f"HTTP {response.status}: {str(body)[:200]}")
+                    )
                 except (aiohttp.ClientError, TimeoutError, ValueError) as error:
                     problem = f"{type(error).__name__}: {error}"
                 if problem is not None and i not in fleet.dead:
@@ -204,8 +212,9 @@ async def _probe_ready(fleet: Fleet, started: float, until: float) -> None:
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                     async with session.get(gateway.base_url + "/ready") as response:
                         body = await response.json()
-                        fleet.ready.append((round(time.monotonic() - started, 1), i, response.status,
-                                            body["status"]))
+                        fleet.ready.append(
+                            (round(time.monotonic() - started, 1), i, response.status, body["status"])
+                        )
             await asyncio.sleep(0.5)
 
 
@@ -234,7 +243,9 @@ def _settled(gateway: GatewayProcess, timeout: float = 30.0) -> int:
         if count == previous and evidence["pending"] == 0 and not evidence["failing"]:
             return int(count)
         previous = count
-        time.sleep(0.6)  # one flush interval (0.2 s) and more: a comparison finishing now is counted then written
+        time.sleep(
+            0.6
+        )  # one flush interval (0.2 s) and more: a comparison finishing now is counted then written
     raise AssertionError(f"instance on port {gateway.port} did not settle: {ready}")
 
 
@@ -242,14 +253,17 @@ def _per_operation(store: Store) -> dict[str, int]:
     with store.engine.connect() as conn:
         rows = conn.exec_driver_sql(
             "SELECT operation, sum(count) FROM turnout_comparisons WHERE migration = 'assignments' "
-            "GROUP BY operation").all()
+            "GROUP BY operation"
+        ).all()
     return {str(operation): int(total) for operation, total in rows}
 
 
 # -- the test -------------------------------------------------------------------------------------------------------
 
 
-def test_three_instances_survive_a_store_outage_and_a_sigkill(tmp_path: Path, pg_schema: tuple[str, str]) -> None:
+def test_three_instances_survive_a_store_outage_and_a_sigkill(
+    tmp_path: Path, pg_schema: tuple[str, str]
+) -> None:
     dsn, schema = pg_schema
     direct = Store.open(_in_schema(dsn, schema))
     direct.create_schema()
@@ -260,14 +274,21 @@ def test_three_instances_survive_a_store_outage_and_a_sigkill(tmp_path: Path, pg
     try:
         with TcpProxy((pg.host or "127.0.0.1", pg.port or 5432)) as proxy:
             supergraph = tmp_path / "supergraph.graphql"
-            write_atomic(supergraph, with_subgraph_urls(load_supergraph("classroom"),
-                                                        {n: subgraphs.url(n) for n in subgraphs.ports}))
-            config = write_config(tmp_path / "turnout.yaml", {
-                "store": {"url": _in_schema(dsn, schema, proxy.port), "flush_interval": 0.2},
-                "migrations": [classroom_migration()],
-                "cohort": {"header": "x-user"},
-                "refresh_interval": REFRESH,
-            })
+            write_atomic(
+                supergraph,
+                with_subgraph_urls(
+                    load_supergraph("classroom"), {n: subgraphs.url(n) for n in subgraphs.ports}
+                ),
+            )
+            config = write_config(
+                tmp_path / "turnout.yaml",
+                {
+                    "store": {"url": _in_schema(dsn, schema, proxy.port), "flush_interval": 0.2},
+                    "migrations": [classroom_migration()],
+                    "cohort": {"header": "x-user"},
+                    "refresh_interval": REFRESH,
+                },
+            )
             args = ["--supergraph", str(supergraph), "--config", str(config), "--log-level", "info"]
             gateways = [GatewayProcess(args, tmp_path / f"gateway{i}.log") for i in range(INSTANCES)]
             for gateway in gateways:
@@ -285,8 +306,11 @@ def test_three_instances_survive_a_store_outage_and_a_sigkill(tmp_path: Path, pg
                     await asyncio.sleep(OUTAGE)
                     proxy.restore()
 
-                await asyncio.gather(_load(fleet, restored_at + 6.0, started), timeline(),
-                                     _probe_ready(fleet, started, started + restored_at + 6.0))
+                await asyncio.gather(
+                    _load(fleet, restored_at + 6.0, started),
+                    timeline(),
+                    _probe_ready(fleet, started, started + restored_at + 6.0),
+                )
                 return cut_at, restored_at
 
             cut_at, restored_at = asyncio.run(outage())
@@ -295,11 +319,13 @@ def test_three_instances_survive_a_store_outage_and_a_sigkill(tmp_path: Path, pg
             during = {status for at, _i, _code, status in fleet.ready if cut_at + 4 < at < restored_at}
             codes = {code for *_x, code, _s in fleet.ready}
             after = {status for at, _i, _code, status in fleet.ready if at > restored_at + 4}
-            print(f"\noutage: {sum(fleet.sent)} requests to 3 instances ({fleet.sent}), "
-                  f"{sum(len(f) for f in fleet.failed)} failed; comparisons counted by the instances {counted} "
-                  f"(sum {sum(counted)}), in the store {stored} (sum {sum(stored.values())}); /ready during the "
-                  f"cut {during}, after {after}, HTTP codes {codes}; proxy aborted {proxy.aborted} connection "
-                  f"attempts during the cut")
+            print(
+                f"\noutage: {sum(fleet.sent)} requests to 3 instances ({fleet.sent}), "
+                f"{sum(len(f) for f in fleet.failed)} failed; comparisons counted by the instances {counted} "
+                f"(sum {sum(counted)}), in the store {stored} (sum {sum(stored.values())}); /ready during the "
+                f"cut {during}, after {after}, HTTP codes {codes}; proxy aborted {proxy.aborted} connection "
+                f"attempts during the cut"
+            )
             assert fleet.failed == [[], [], []], fleet.failed
             assert stored == {f"Board{i}": counted[i] for i in range(INSTANCES)}
             assert min(counted) > 0
@@ -307,12 +333,21 @@ def test_three_instances_survive_a_store_outage_and_a_sigkill(tmp_path: Path, pg
             assert proxy.aborted > 0  # the instances did try the store during the cut
             for gateway in gateways:
                 log = gateway.log()
-                assert "store writes succeed again" in log and "migration stages read from the store again" in log
+                assert (
+                    "store writes succeed again" in log
+                    and "migration stages read from the store again" in log
+                )
                 assert "Traceback" not in log
 
             # -- phase 2: a stage change after the recovery reaches every instance within 2 refresh intervals --
-            change = direct.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=50, by="test",
-                                      reason="after the outage", evidence={})
+            change = direct.set_stage(
+                "assignments",
+                Stage.SIDE_BY_SIDE,
+                percent=50,
+                by="test",
+                reason="after the outage",
+                evidence={},
+            )
             pids = {str(g.pid) for g in gateways}
             deadline = time.monotonic() + 4 * REFRESH + 5
             picked: dict[str, float] = {}
@@ -322,8 +357,10 @@ def test_three_instances_survive_a_store_outage_and_a_sigkill(tmp_path: Path, pg
                     if pid in pids and report.percent == 50:
                         picked[pid] = (report.since - change.at).total_seconds()
                 time.sleep(0.1)
-            print(f"stage change picked up after {sorted(round(s, 2) for s in picked.values())} s "
-                  f"(refresh_interval {REFRESH} s)")
+            print(
+                f"stage change picked up after {sorted(round(s, 2) for s in picked.values())} s "
+                f"(refresh_interval {REFRESH} s)"
+            )
             assert len(picked) == INSTANCES and max(picked.values()) <= 2 * REFRESH, picked
 
             # -- phase 3: one instance SIGKILLed under traffic; the other two's evidence intact --------------
@@ -344,9 +381,11 @@ def test_three_instances_survive_a_store_outage_and_a_sigkill(tmp_path: Path, pg
             gateways[2].wait(10)
             counted_after = [_settled(g) for g in gateways[:2]]
             stored_after = _per_operation(direct)
-            print(f"SIGKILL: instance 2 killed at 3.0 s ({fleet.sent[2]} requests to it); instances 0 and 1 "
-                  f"counted {counted_after}, the store has {stored_after} (before the phase: {before}); "
-                  f"{sum(len(f) for f in fleet.failed)} failed requests to the survivors")
+            print(
+                f"SIGKILL: instance 2 killed at 3.0 s ({fleet.sent[2]} requests to it); instances 0 and 1 "
+                f"counted {counted_after}, the store has {stored_after} (before the phase: {before}); "
+                f"{sum(len(f) for f in fleet.failed)} failed requests to the survivors"
+            )
             assert fleet.failed[:2] == [[], []]
             assert [stored_after[f"Board{i}"] for i in range(2)] == counted_after
             assert gateways[2].process.returncode == -signal.SIGKILL
@@ -362,8 +401,9 @@ def test_three_instances_survive_a_store_outage_and_a_sigkill(tmp_path: Path, pg
         assert gateway.process.returncode == 0, gateway.log()
 
 
-def test_a_store_that_hangs_holds_no_request_and_loses_no_comparison(tmp_path: Path,
-                                                                      pg_schema: tuple[str, str]) -> None:
+def test_a_store_that_hangs_holds_no_request_and_loses_no_comparison(
+    tmp_path: Path, pg_schema: tuple[str, str]
+) -> None:
     dsn, schema = pg_schema
     direct = Store.open(_in_schema(dsn, schema))
     direct.create_schema()
@@ -374,15 +414,25 @@ def test_a_store_that_hangs_holds_no_request_and_loses_no_comparison(tmp_path: P
     try:
         with TcpProxy((pg.host or "127.0.0.1", pg.port or 5432)) as proxy:
             supergraph = tmp_path / "supergraph.graphql"
-            write_atomic(supergraph, with_subgraph_urls(load_supergraph("classroom"),
-                                                        {n: subgraphs.url(n) for n in subgraphs.ports}))
-            config = write_config(tmp_path / "turnout.yaml", {
-                "store": {"url": _in_schema(dsn, schema, proxy.port), "flush_interval": 0.2},
-                "migrations": [classroom_migration()], "cohort": {"header": "x-user"},
-                "refresh_interval": REFRESH,
-            })
-            gateway = GatewayProcess(["--supergraph", str(supergraph), "--config", str(config),
-                                      "--log-level", "info"], tmp_path / "gateway.log").wait_ready(timeout=60)
+            write_atomic(
+                supergraph,
+                with_subgraph_urls(
+                    load_supergraph("classroom"), {n: subgraphs.url(n) for n in subgraphs.ports}
+                ),
+            )
+            config = write_config(
+                tmp_path / "turnout.yaml",
+                {
+                    "store": {"url": _in_schema(dsn, schema, proxy.port), "flush_interval": 0.2},
+                    "migrations": [classroom_migration()],
+                    "cohort": {"header": "x-user"},
+                    "refresh_interval": REFRESH,
+                },
+            )
+            gateway = GatewayProcess(
+                ["--supergraph", str(supergraph), "--config", str(config), "--log-level", "info"],
+                tmp_path / "gateway.log",
+            ).wait_ready(timeout=60)
             fleet = Fleet([gateway, gateway, gateway])  # one instance, the three clients' operations
 
             async def hang() -> None:
@@ -394,15 +444,18 @@ def test_a_store_that_hangs_holds_no_request_and_loses_no_comparison(tmp_path: P
                     await asyncio.sleep(8.0)
                     proxy.resume()
 
-                await asyncio.gather(_load(fleet, 14.0, started), timeline(),
-                                     _probe_ready(fleet, started, started + 14.0))
+                await asyncio.gather(
+                    _load(fleet, 14.0, started), timeline(), _probe_ready(fleet, started, started + 14.0)
+                )
 
             asyncio.run(hang())
             counted = _settled(gateway)
             stored = sum(_per_operation(direct).values())
             during = {status for at, _i, _code, status in fleet.ready if 6.0 < at < 10.0}
-            print(f"\nhung store: {sum(fleet.sent)} requests, {sum(len(f) for f in fleet.failed)} failed; "
-                  f"comparisons counted {counted}, in the store {stored}; /ready during the hang {during}")
+            print(
+                f"\nhung store: {sum(fleet.sent)} requests, {sum(len(f) for f in fleet.failed)} failed; "
+                f"comparisons counted {counted}, in the store {stored}; /ready during the hang {during}"
+            )
             assert fleet.failed == [[], [], []], fleet.failed
             assert stored == counted > 0
             assert during == {"degraded"}

@@ -21,11 +21,18 @@ def test_json_lines_carry_the_request_and_the_comparison(run_subgraphs: RunSubgr
     world = classroom_world(run_subgraphs, tmp_path, log_format="json", access_log=True, log_level="debug")
     supergraph = tmp_path / "supergraph.graphql"
     supergraph.write_text(world["supergraph"], encoding="utf-8")
-    with gateway_process(["--supergraph", str(supergraph), "--config", str(world["config"])],
-                         tmp_path / "gateway.log") as gateway:
-        response = graphql_request(gateway.url, "query Board { assignments { id createdDate } }",
-                                   headers={"x-user": "u1", "x-request-id": "req-42",
-                                            "traceparent": f"00-{TRACE}-00f067aa0ba902b7-01"})
+    with gateway_process(
+        ["--supergraph", str(supergraph), "--config", str(world["config"])], tmp_path / "gateway.log"
+    ) as gateway:
+        response = graphql_request(
+            gateway.url,
+            "query Board { assignments { id createdDate } }",
+            headers={
+                "x-user": "u1",
+                "x-request-id": "req-42",
+                "traceparent": f"00-{TRACE}-00f067aa0ba902b7-01",
+            },
+        )
         headers = {name.lower(): value for name, value in response.headers.items()}
         assert response.status == 200 and headers["x-request-id"] == "req-42", headers
         deadline = time.monotonic() + 10

@@ -107,7 +107,9 @@ class Generator:
                 ident, title = f"id{self._alias()}", f"title{self.count}"
                 values[ident] = rng.choice(ASSIGNMENT_IDS)
                 values[title] = f"Homework {number}"
-                roots.append(f"{self._alias()}: renameAssignment(id: ${ident}, title: ${title}) {{ {selection} }}")
+                roots.append(
+                    f"{self._alias()}: renameAssignment(id: ${ident}, title: ${title}) {{ {selection} }}"
+                )
         declared = [f"${name}: ID!" if name.startswith("id") else f"${name}: String!" for name in values]
         declared += [f"${flag}: Boolean!" for flag in sorted(flags)]
         values |= {"on": True, "off": False}
@@ -121,20 +123,32 @@ class Generator:
         operation_name = None if anonymous else name
         if not anonymous and rng.random() < 0.2:  # a document with both kinds: the operation name chooses
             other = "mutation" if kind == "query" else "query"
-            decoy = ('renameAssignment(id: "a1", title: "decoy") { id }' if other == "mutation"
-                     else "assignments { id createdDate tags }")
-            document = (f"{other} Other{number} {{ {decoy} }} {document}" if rng.random() < 0.5
-                        else f"{document} {other} Other{number} {{ {decoy} }}")
-        return GraphQLRequest(query=document, operation_name=operation_name, variables=variables,
-                              headers={"x-user": f"u{rng.randint(1, 500)}"}), kind == "mutation"
+            decoy = (
+                'renameAssignment(id: "a1", title: "decoy") { id }'
+                if other == "mutation"
+                else "assignments { id createdDate tags }"
+            )
+            document = (
+                f"{other} Other{number} {{ {decoy} }} {document}"
+                if rng.random() < 0.5
+                else f"{document} {other} Other{number} {{ {decoy} }}"
+            )
+        return GraphQLRequest(
+            query=document,
+            operation_name=operation_name,
+            variables=variables,
+            headers={"x-user": f"u{rng.randint(1, 500)}"},
+        ), kind == "mutation"
 
 
 @functools.cache
 def _has_mutation(query: str | None) -> bool:
     if not query:
         return False
-    return any(isinstance(d, OperationDefinitionNode) and d.operation == OperationType.MUTATION
-               for d in parse(query).definitions)
+    return any(
+        isinstance(d, OperationDefinitionNode) and d.operation == OperationType.MUTATION
+        for d in parse(query).definitions
+    )
 
 
 def _again(rng: random.Random, request: GraphQLRequest, number: int) -> GraphQLRequest:
@@ -161,11 +175,13 @@ def test_no_mutation_reaches_the_candidate_over_10000_operations(tmp_path: Path)
         figures = _run(subgraphs, tmp_path)
     finally:
         subgraphs.close()
-    print(f"\n{figures['total']} operations ({figures['queries']} queries, {figures['mutations']} mutations in "
-          f"{figures['mutation_batches']} batches; {figures['documents']} distinct documents) in "
-          f"{figures['elapsed']:.1f}s; the candidate got {figures['candidate_requests']} requests, "
-          f"{len(figures['candidate_mutations'])} of them mutations; the monolith got {figures['monolith_mutations']} "
-          f"mutation requests; {figures['comparisons']} comparisons recorded")
+    print(
+        f"\n{figures['total']} operations ({figures['queries']} queries, {figures['mutations']} mutations in "
+        f"{figures['mutation_batches']} batches; {figures['documents']} distinct documents) in "
+        f"{figures['elapsed']:.1f}s; the candidate got {figures['candidate_requests']} requests, "
+        f"{len(figures['candidate_mutations'])} of them mutations; the monolith got {figures['monolith_mutations']} "
+        f"mutation requests; {figures['comparisons']} comparisons recorded"
+    )
     assert figures["total"] >= 10_000 and figures["mutations"] > 3000
     assert figures["errors"] == [], figures["errors"][:3]
     assert figures["candidate_mutations"] == []
@@ -175,25 +191,37 @@ def test_no_mutation_reaches_the_candidate_over_10000_operations(tmp_path: Path)
 
 
 def _run(subgraphs: ClassroomProcess, tmp_path: Path) -> dict[str, Any]:
-    model = read_supergraph(with_subgraph_urls(load_supergraph("classroom"),
-                                               {name: subgraphs.url(name) for name in subgraphs.ports}))
+    model = read_supergraph(
+        with_subgraph_urls(
+            load_supergraph("classroom"), {name: subgraphs.url(name) for name in subgraphs.ports}
+        )
+    )
     db = tmp_path / "turnout.db"
-    cfg = Config.model_validate({
-        "store": {"url": f"sqlite:///{db}", "flush_interval": 0.5},
-        "migrations": [classroom_migration()],  # sample_rate 1: every eligible request is compared
-        "cohort": {"header": "x-user"},
-        "shadow": {"queue_size": 5000, "concurrency": 8, "timeout": 10},
-        "subgraph_timeout": 10,
-    })
+    cfg = Config.model_validate(
+        {
+            "store": {"url": f"sqlite:///{db}", "flush_interval": 0.5},
+            "migrations": [classroom_migration()],  # sample_rate 1: every eligible request is compared
+            "cohort": {"header": "x-user"},
+            "shadow": {"queue_size": 5000, "concurrency": 8, "timeout": 10},
+            "subgraph_timeout": 10,
+        }
+    )
     with Store.open(cfg.store.url) as store:
         store.create_schema()
         store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="test", reason="test", evidence={})
     generator = Generator(SEED)
-    pools = {kind: [generator.operation(kind, n)[0] for n in range(size)]
-             for kind, size in (("query", QUERY_DOCUMENTS), ("mutation", MUTATION_DOCUMENTS))}
+    pools = {
+        kind: [generator.operation(kind, n)[0] for n in range(size)]
+        for kind, size in (("query", QUERY_DOCUMENTS), ("mutation", MUTATION_DOCUMENTS))
+    }
     rng = random.Random(SEED + 1)
-    figures: dict[str, Any] = {"queries": 0, "mutations": 0, "mutation_batches": 0, "errors": [],
-                               "documents": QUERY_DOCUMENTS + MUTATION_DOCUMENTS}
+    figures: dict[str, Any] = {
+        "queries": 0,
+        "mutations": 0,
+        "mutation_batches": 0,
+        "errors": [],
+        "documents": QUERY_DOCUMENTS + MUTATION_DOCUMENTS,
+    }
 
     async def run(gateway: Gateway) -> None:
         engine = gateway.engine
@@ -206,7 +234,9 @@ def _run(subgraphs: ClassroomProcess, tmp_path: Path) -> dict[str, Any]:
             if kind == "mutation":
                 await engine.shadow.drain(60)  # the comparisons of earlier queries are done
                 before = await asyncio.to_thread(subgraphs.count, "assignments")
-            answers = await asyncio.gather(*(gateway.execute(request) for request in batch), return_exceptions=True)
+            answers = await asyncio.gather(
+                *(gateway.execute(request) for request in batch), return_exceptions=True
+            )
             for request, answer in zip(batch, answers, strict=True):
                 if isinstance(answer, BaseException) or "errors" in answer:
                     figures["errors"].append((request.query, request.variables, answer))
@@ -233,10 +263,15 @@ def _run(subgraphs: ClassroomProcess, tmp_path: Path) -> dict[str, Any]:
     candidate = subgraphs.recorded("assignments")
     figures["candidate_requests"] = len(candidate)
     figures["candidate_mutations"] = [r["query"] for r in candidate if _has_mutation(r["query"])]
-    figures["monolith_mutations"] = sum(1 for r in subgraphs.recorded("monolith") if _has_mutation(r["query"]))
+    figures["monolith_mutations"] = sum(
+        1 for r in subgraphs.recorded("monolith") if _has_mutation(r["query"])
+    )
     with sqlite3.connect(db) as connection:
-        compared = dict(connection.execute(
-            "SELECT operation, SUM(count) FROM turnout_comparisons GROUP BY operation").fetchall())
+        compared = dict(
+            connection.execute(
+                "SELECT operation, SUM(count) FROM turnout_comparisons GROUP BY operation"
+            ).fetchall()
+        )
     figures["compared_mutations"] = [name for name in compared if name.startswith(("M", "Other"))]
     figures["comparisons"] = sum(compared.values())
     return figures

@@ -31,8 +31,19 @@ def test_ready_fails_first_on_sigterm_and_requests_are_served_until_the_drain(
     world = classroom_world(run_subgraphs, tmp_path)
     supergraph = tmp_path / "supergraph.graphql"
     supergraph.write_text(world["supergraph"], encoding="utf-8")
-    gateway = GatewayProcess(["--supergraph", str(supergraph), "--config", str(world["config"]),
-                              "--drain-delay", str(DRAIN), "--log-level", "info"], tmp_path / "gateway.log")
+    gateway = GatewayProcess(
+        [
+            "--supergraph",
+            str(supergraph),
+            "--config",
+            str(world["config"]),
+            "--drain-delay",
+            str(DRAIN),
+            "--log-level",
+            "info",
+        ],
+        tmp_path / "gateway.log",
+    )
     timeline: list[tuple[float, str, int]] = []
     try:
         gateway.wait_ready()
@@ -49,8 +60,12 @@ def test_ready_fails_first_on_sigterm_and_requests_are_served_until_the_drain(
         assert ready[1]["evidence"]["max_pending"] == 50_000
 
         async def through_sigterm() -> None:
-            connector = aiohttp.TCPConnector(force_close=True)  # a new connection each time: refused once closed
-            async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=5)) as session:
+            connector = aiohttp.TCPConnector(
+                force_close=True
+            )  # a new connection each time: refused once closed
+            async with aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=5)
+            ) as session:
                 signalled = time.monotonic()
                 gateway.signal(signal.SIGTERM)
                 while time.monotonic() - signalled < DRAIN + 5:
@@ -60,8 +75,13 @@ def test_ready_fails_first_on_sigterm_and_requests_are_served_until_the_drain(
                         timeline.append((at, "ready", status))
                         async with session.post(gateway.url, json={"query": BOARD}) as response:
                             body = await response.json()
-                            timeline.append((time.monotonic() - signalled, "graphql",
-                                             response.status if "errors" not in body else 599))
+                            timeline.append(
+                                (
+                                    time.monotonic() - signalled,
+                                    "graphql",
+                                    response.status if "errors" not in body else 599,
+                                )
+                            )
                     except aiohttp.ClientConnectionError:
                         timeline.append((at, "refused", 0))
                         break
@@ -75,8 +95,10 @@ def test_ready_fails_first_on_sigterm_and_requests_are_served_until_the_drain(
     ready_statuses = [(round(at, 2), status) for at, kind, status in timeline if kind == "ready"]
     answered = [at for at, kind, status in timeline if kind == "graphql" and status == 200]
     refused = [at for at, kind, _ in timeline if kind == "refused"]
-    print(f"\nSIGTERM with --drain-delay {DRAIN}: first /ready {ready_statuses[:1]}, {len(answered)} GraphQL "
-          f"requests answered during the drain (last at {max(answered):.2f}s), refused from {refused[:1]}s")
+    print(
+        f"\nSIGTERM with --drain-delay {DRAIN}: first /ready {ready_statuses[:1]}, {len(answered)} GraphQL "
+        f"requests answered during the drain (last at {max(answered):.2f}s), refused from {refused[:1]}s"
+    )
     assert ready_statuses and all(status == 503 for _, status in ready_statuses), ready_statuses
     assert ready_statuses[0][0] < 1.0  # not ready at once
     assert not [t for t in timeline if t[1] == "graphql" and t[2] != 200]  # every request served meanwhile

@@ -56,24 +56,53 @@ def marketplace_versions(subgraphs: dict[str, RunningSubgraph]) -> tuple[str, st
 
 def marketplace_operations() -> list[Operation]:
     users = {"data": {"users": [{"id": u["id"], "name": u["name"]} for u in MARKET_USERS]}}
-    products = {"data": {"products": [{k: p[k] for k in ("sku", "vendor", "title", "price")}
-                                      for p in MARKET_PRODUCTS]}}
+    products = {
+        "data": {
+            "products": [{k: p[k] for k in ("sku", "vendor", "title", "price")} for p in MARKET_PRODUCTS]
+        }
+    }
     names = {u["id"]: u["name"] for u in MARKET_USERS}
-    stock = {("p1", "acme", "red"): 3, ("p1", "acme", "blue"): 0, ("p1", "globex", "red"): 7,
-             ("p2", "acme", "black"): 1}
-    orders = {"data": {"orders": [
-        {"id": o["id"], "buyer": {"name": names[o["buyer"]["id"]]} if o["buyer"] else None,
-         "lines": [{"quantity": line["quantity"],
-                    "variant": {"color": line["variant"]["color"],
-                                "stock": stock[(line["variant"]["product"]["sku"], line["variant"]["product"]["vendor"],
-                                                line["variant"]["color"])]}}
-                   for line in o["lines"]]}
-        for o in MARKET_ORDERS]}}
+    stock = {
+        ("p1", "acme", "red"): 3,
+        ("p1", "acme", "blue"): 0,
+        ("p1", "globex", "red"): 7,
+        ("p2", "acme", "black"): 1,
+    }
+    orders = {
+        "data": {
+            "orders": [
+                {
+                    "id": o["id"],
+                    "buyer": {"name": names[o["buyer"]["id"]]} if o["buyer"] else None,
+                    "lines": [
+                        {
+                            "quantity": line["quantity"],
+                            "variant": {
+                                "color": line["variant"]["color"],
+                                "stock": stock[
+                                    (
+                                        line["variant"]["product"]["sku"],
+                                        line["variant"]["product"]["vendor"],
+                                        line["variant"]["color"],
+                                    )
+                                ],
+                            },
+                        }
+                        for line in o["lines"]
+                    ],
+                }
+                for o in MARKET_ORDERS
+            ]
+        }
+    }
     return [
         Operation("users", "query Users { users { id name } }", exact(users)),
         Operation("products", "query Products { products { sku vendor title price } }", exact(products)),
-        Operation("orders", "query Orders { orders { id buyer { name } lines { quantity variant { color stock } } } }",
-                  exact(orders)),
+        Operation(
+            "orders",
+            "query Orders { orders { id buyer { name } lines { quantity variant { color stock } } } }",
+            exact(orders),
+        ),
     ]
 
 
@@ -90,8 +119,10 @@ def test_supergraph_reloads_under_load_without_a_failed_request(
     operations = marketplace_operations()
     writes: list[tuple[float, str]] = []
 
-    with gateway_process(["--supergraph", str(supergraph), "--reload-interval", "0.25", "--log-level", "info"],
-                         tmp_path / "gateway.log") as gateway:
+    with gateway_process(
+        ["--supergraph", str(supergraph), "--reload-interval", "0.25", "--log-level", "info"],
+        tmp_path / "gateway.log",
+    ) as gateway:
         before = graphql_request(gateway.url, NICKNAMES)
         assert "Cannot query field 'nickname'" in before.errors[0]["message"]
 
@@ -113,8 +144,11 @@ def test_supergraph_reloads_under_load_without_a_failed_request(
                 write_atomic(supergraph, v2)
                 writes.append((9.5, "v2"))
 
-        stats = asyncio.run(run_load(gateway.url, lambda rng: rng.choice(operations), clients=20, duration=10.5,
-                                     during=rewrite))
+        stats = asyncio.run(
+            run_load(
+                gateway.url, lambda rng: rng.choice(operations), clients=20, duration=10.5, during=rewrite
+            )
+        )
         print(f"\nreload under load: {stats.summary()}; writes: {len(writes)}")
         assert stats.total > 500, stats.summary()
         assert stats.failures == 0, (stats.summary(), stats.problems[:10])
@@ -123,7 +157,9 @@ def test_supergraph_reloads_under_load_without_a_failed_request(
         while graphql_request(gateway.url, NICKNAMES).errors and time.monotonic() < deadline:
             time.sleep(0.1)
         after = graphql_request(gateway.url, NICKNAMES)
-        assert after.json == {"data": {"users": [{"id": u["id"], "nickname": u["nickname"]} for u in MARKET_USERS]}}
+        assert after.json == {
+            "data": {"users": [{"id": u["id"], "nickname": u["nickname"]} for u in MARKET_USERS]}
+        }
         log = gateway.log()
 
     swaps = log.count("now serving supergraph")
@@ -170,8 +206,9 @@ def test_supergraph_from_a_url_is_polled_with_its_etag(
     # credentials and a query string in the URL never reach the log
     url = f"http://deploy:s3cr3t-pass@127.0.0.1:{server.port}/supergraph.graphql?token=abc123secret"
 
-    with gateway_process(["--supergraph", url, "--reload-interval", "0.2", "--log-level", "info"],
-                         tmp_path / "gateway.log") as gateway:
+    with gateway_process(
+        ["--supergraph", url, "--reload-interval", "0.2", "--log-level", "info"], tmp_path / "gateway.log"
+    ) as gateway:
         time.sleep(1.0)
         conditional = [r for r in source.requests if "if-none-match" in r]
         assert len(conditional) >= 3  # polled, and answered 304: nothing rebuilt
@@ -180,13 +217,17 @@ def test_supergraph_from_a_url_is_polled_with_its_etag(
         source.status = 503  # the URL fails: logged once, the old supergraph keeps serving
         time.sleep(0.8)
         assert graphql_request(gateway.url, "{ users { id } }").json == {
-            "data": {"users": [{"id": u["id"]} for u in MARKET_USERS]}}
+            "data": {"users": [{"id": u["id"]} for u in MARKET_USERS]}
+        }
 
         source.status, source.text = 200, v2
         deadline = time.monotonic() + 5
         while graphql_request(gateway.url, NICKNAMES).errors and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert graphql_request(gateway.url, NICKNAMES).data["users"][0] == {"id": "u1", "nickname": "countess"}
+        assert graphql_request(gateway.url, NICKNAMES).data["users"][0] == {
+            "id": "u1",
+            "nickname": "countess",
+        }
         log = gateway.log()
 
     assert log.count("HTTP 503") == 1, log  # once per distinct problem, not at every poll
@@ -194,7 +235,9 @@ def test_supergraph_from_a_url_is_polled_with_its_etag(
     assert "s3cr3t-pass" not in log and "abc123secret" not in log and "deploy:" not in log
 
 
-def test_a_swap_lets_running_requests_finish_on_the_old_gateway(run_subgraphs: RunSubgraphs, tmp_path: Path) -> None:
+def test_a_swap_lets_running_requests_finish_on_the_old_gateway(
+    run_subgraphs: RunSubgraphs, tmp_path: Path
+) -> None:
     """In process: a slow request leased before a swap completes on the old gateway, which closes only then."""
     subgraphs = run_subgraphs(marketplace_specs())
     v1, v2 = marketplace_versions(subgraphs)
@@ -225,8 +268,9 @@ def test_a_swap_lets_running_requests_finish_on_the_old_gateway(run_subgraphs: R
         subgraphs["accounts"].app.delay = 0.0
         # new requests see the new supergraph at once, while the slow one still runs on the old
         with holder.lease() as gateway:
-            assert await gateway.execute(GraphQLRequest(query=NICKNAMES)) == {"data": {"users": [
-                {"id": u["id"], "nickname": u["nickname"]} for u in MARKET_USERS]}}
+            assert await gateway.execute(GraphQLRequest(query=NICKNAMES)) == {
+                "data": {"users": [{"id": u["id"], "nickname": u["nickname"]} for u in MARKET_USERS]}
+            }
         assert not running.done() and holder.retiring == 1
         assert await running == {"data": {"users": [{"id": u["id"]} for u in MARKET_USERS]}}
         for _ in range(50):
@@ -261,12 +305,22 @@ def _metric(text: str, name: str) -> float:
     return sum(float(m.group(1)) for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
 
 
-def test_reload_keeps_the_migration_engine_and_its_evidence(classroom_world: dict[str, Any], tmp_path: Path) -> None:
+def test_reload_keeps_the_migration_engine_and_its_evidence(
+    classroom_world: dict[str, Any], tmp_path: Path
+) -> None:
     path = tmp_path / "supergraph.graphql"
     write_atomic(path, classroom_world["supergraph"])
     store_url = classroom_world["store_url"]
-    args = ["--supergraph", str(path), "--config", str(classroom_world["config"]), "--reload-interval", "0.2",
-            "--log-level", "info"]
+    args = [
+        "--supergraph",
+        str(path),
+        "--config",
+        str(classroom_world["config"]),
+        "--reload-interval",
+        "0.2",
+        "--log-level",
+        "info",
+    ]
     with gateway_process(args, tmp_path / "gateway.log") as gateway:
         for _ in range(5):
             assert not graphql_request(gateway.url, BOARD, headers={"x-user": "u1"}).errors
@@ -286,7 +340,9 @@ def test_reload_keeps_the_migration_engine_and_its_evidence(classroom_world: dic
             time.sleep(0.1)
         assert _comparisons(store_url) == 10  # side_by_side goes on after the reload
         metrics = asyncio.run(_text(gateway.base_url + "/metrics"))
-        assert _metric(metrics, "turnout_requests_total") == requests_before + 5  # counters kept across reloads
+        assert (
+            _metric(metrics, "turnout_requests_total") == requests_before + 5
+        )  # counters kept across reloads
         dashboard = asyncio.run(_text(gateway.admin_url + "/migrations/api"))
         assert '"assignments"' in dashboard and "side_by_side" in dashboard
 

@@ -70,24 +70,37 @@ def test_unreadable_supergraphs_say_why(tmp_path: Path) -> None:
 
 
 def test_urls_are_shown_without_credentials() -> None:
-    assert shown_location("https://ci:t0ken@registry.example:8443/graphs/main.graphql?key=abc#x") == \
-        "https://registry.example:8443/graphs/main.graphql"
+    assert (
+        shown_location("https://ci:t0ken@registry.example:8443/graphs/main.graphql?key=abc#x")
+        == "https://registry.example:8443/graphs/main.graphql"
+    )
     assert shown_location("/etc/turnout/supergraph.graphql") == "/etc/turnout/supergraph.graphql"
 
 
 def test_serve_settings_from_the_file_variables_and_flags(tmp_path: Path) -> None:
     config = tmp_path / "turnout.yaml"
-    config.write_text("reload_interval: 2.5\nserver:\n  workers: 3\n  shutdown_timeout: 12\n", encoding="utf-8")
+    config.write_text(
+        "reload_interval: 2.5\nserver:\n  workers: 3\n  shutdown_timeout: 12\n", encoding="utf-8"
+    )
     cfg = load_config(config, env={})
     assert (cfg.reload_interval, cfg.server.workers, cfg.server.shutdown_timeout) == (2.5, 3, 12.0)
-    cfg = load_config(config, env={"TURNOUT_WORKERS": "4", "TURNOUT_RELOAD_INTERVAL": "0",
-                                   "TURNOUT_SHUTDOWN_TIMEOUT": "5"})
+    cfg = load_config(
+        config, env={"TURNOUT_WORKERS": "4", "TURNOUT_RELOAD_INTERVAL": "0", "TURNOUT_SHUTDOWN_TIMEOUT": "5"}
+    )
     assert (cfg.reload_interval, cfg.server.workers, cfg.server.shutdown_timeout) == (0.0, 4, 5.0)
     cfg = load_config(config, env={"TURNOUT_WORKERS": "4"}, overrides={("server", "workers"): 2})
     assert cfg.server.workers == 2
     defaults = load_config(None, env={})
-    assert (defaults.reload_interval, defaults.server.workers, defaults.server.shutdown_timeout) == (10.0, 1, 30.0)
-    for bad in ({"TURNOUT_WORKERS": "0"}, {"TURNOUT_RELOAD_INTERVAL": "-1"}, {"TURNOUT_SHUTDOWN_TIMEOUT": "0"}):
+    assert (defaults.reload_interval, defaults.server.workers, defaults.server.shutdown_timeout) == (
+        10.0,
+        1,
+        30.0,
+    )
+    for bad in (
+        {"TURNOUT_WORKERS": "0"},
+        {"TURNOUT_RELOAD_INTERVAL": "-1"},
+        {"TURNOUT_SHUTDOWN_TIMEOUT": "0"},
+    ):
         with pytest.raises(ConfigError):
             load_config(None, env=bad)
 
@@ -128,14 +141,26 @@ def test_the_settings_reach_the_worker_processes_whole() -> None:
     """`serve --workers N` hands its Config to each worker as JSON: every setting must survive the trip."""
     from turnout.config import Config
 
-    cfg = Config.model_validate({
-        "supergraph": "https://user:pw@registry.example/supergraph.graphql",
-        "server": {"workers": 3, "shutdown_timeout": 7},
-        "subgraphs": {"accounts": {"url": "http://accounts.internal/graphql", "timeout": 2}},
-        "migrations": [{"name": "m", "from": "monolith", "to": "assignments", "fields": ["Assignment.tags"],
-                        "rules": {"Assignment.tags": {"unordered": True}}}],
-        "store": {"url": "postgresql+psycopg://turnout:secret@db.internal/turnout", "redact_patterns": ["x-\\d+"]},
-        "cohort": {"header": "x-user"},
-        "reload_interval": 3,
-    })
+    cfg = Config.model_validate(
+        {
+            "supergraph": "https://user:pw@registry.example/supergraph.graphql",
+            "server": {"workers": 3, "shutdown_timeout": 7},
+            "subgraphs": {"accounts": {"url": "http://accounts.internal/graphql", "timeout": 2}},
+            "migrations": [
+                {
+                    "name": "m",
+                    "from": "monolith",
+                    "to": "assignments",
+                    "fields": ["Assignment.tags"],
+                    "rules": {"Assignment.tags": {"unordered": True}},
+                }
+            ],
+            "store": {
+                "url": "postgresql+psycopg://turnout:secret@db.internal/turnout",
+                "redact_patterns": ["x-\\d+"],
+            },
+            "cohort": {"header": "x-user"},
+            "reload_interval": 3,
+        }
+    )
     assert Config.model_validate_json(cfg.model_dump_json(by_alias=True)) == cfg

@@ -100,21 +100,38 @@ def _store_texts(db: Path) -> dict[str, str]:
 def test_planted_secrets_are_never_stored_or_logged_in_clear(
     run_subgraphs: RunSubgraphs, tmp_path: Path, full_values: bool
 ) -> None:
-    subgraphs = run_subgraphs(classroom_specs(monolith_rows=_rows(0), new_rows=_rows(1),
-                                              new_root={"Assignment.renderedAt": _failing_rendered_at}))
+    subgraphs = run_subgraphs(
+        classroom_specs(
+            monolith_rows=_rows(0),
+            new_rows=_rows(1),
+            new_root={"Assignment.renderedAt": _failing_rendered_at},
+        )
+    )
     supergraph = tmp_path / "supergraph.graphql"
-    write_atomic(supergraph, with_subgraph_urls(load_supergraph("classroom"), {n: s.url for n, s in subgraphs.items()}))
+    write_atomic(
+        supergraph, with_subgraph_urls(load_supergraph("classroom"), {n: s.url for n, s in subgraphs.items()})
+    )
     db = tmp_path / "turnout.db"
     with Store.open(f"sqlite:///{db}") as store:
         store.create_schema()
         store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="test", reason="test", evidence={})
-    config = write_config(tmp_path / "turnout.yaml", {
-        "store": {"url": f"sqlite:///{db}", "flush_interval": 0.2, "full_values": full_values, "samples_per_hour": 50},
-        "migrations": [classroom_migration(noise_rate=0.5)],
-        "cohort": {"header": "x-user"},
-    })
-    gateway = GatewayProcess(["--supergraph", str(supergraph), "--config", str(config), "--log-level", "debug"],
-                             tmp_path / "gateway.log")
+    config = write_config(
+        tmp_path / "turnout.yaml",
+        {
+            "store": {
+                "url": f"sqlite:///{db}",
+                "flush_interval": 0.2,
+                "full_values": full_values,
+                "samples_per_hour": 50,
+            },
+            "migrations": [classroom_migration(noise_rate=0.5)],
+            "cohort": {"header": "x-user"},
+        },
+    )
+    gateway = GatewayProcess(
+        ["--supergraph", str(supergraph), "--config", str(config), "--log-level", "debug"],
+        tmp_path / "gateway.log",
+    )
     try:
         gateway.wait_ready()
 
@@ -122,14 +139,19 @@ def test_planted_secrets_are_never_stored_or_logged_in_clear(
             async with aiohttp.ClientSession() as session:
                 answers = []
                 for n in range(40):
-                    async with session.post(gateway.url, json={"query": QUERIES[n % len(QUERIES)]},
-                                            headers={"x-user": f"u{n}", "authorization": BEARERS[0]}) as r:
+                    async with session.post(
+                        gateway.url,
+                        json={"query": QUERIES[n % len(QUERIES)]},
+                        headers={"x-user": f"u{n}", "authorization": BEARERS[0]},
+                    ) as r:
                         answers.append(await r.json())
                 return answers
 
         answers = asyncio.run(traffic())
         assert all("data" in a and a["data"] is not None for a in answers)
-        assert EMAILS[0] in str(answers[0])  # the users get the monolith's answer, secrets included: they are theirs
+        assert EMAILS[0] in str(
+            answers[0]
+        )  # the users get the monolith's answer, secrets included: they are theirs
         with Store.open(f"sqlite:///{db}") as store:
             deadline = time.monotonic() + 10
             while store.evidence("assignments").comparisons < 40 and time.monotonic() < deadline:
@@ -145,9 +167,11 @@ def test_planted_secrets_are_never_stored_or_logged_in_clear(
     log = gateway.log()
 
     samples = [s for g in groups for s in g.samples]
-    print(f"\nfull_values={full_values}: {evidence.comparisons} comparisons, {len(groups)} diff groups, "
-          f"{len(samples)} samples, files scanned {sorted(k for k in running_texts if k.startswith('file'))}, "
-          f"log {len(log)} characters")
+    print(
+        f"\nfull_values={full_values}: {evidence.comparisons} comparisons, {len(groups)} diff groups, "
+        f"{len(samples)} samples, files scanned {sorted(k for k in running_texts if k.startswith('file'))}, "
+        f"log {len(log)} characters"
+    )
     # the evidence is there (the differences were found and sampled)...
     assert evidence.comparisons >= 40 and evidence.mismatches > 0
     coordinates = {g.coordinate for g in groups}

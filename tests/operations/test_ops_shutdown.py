@@ -48,22 +48,27 @@ async def _slow_assignment(_obj: Any, _info: Any, id: str) -> dict[str, Any] | N
     return None
 
 
-def _world(run_subgraphs: RunSubgraphs, tmp_path: Path, *, flush_interval: float,
-           extra: dict[str, Any] | None = None) -> tuple[dict[str, RunningSubgraph], list[str], str]:
+def _world(
+    run_subgraphs: RunSubgraphs, tmp_path: Path, *, flush_interval: float, extra: dict[str, Any] | None = None
+) -> tuple[dict[str, RunningSubgraph], list[str], str]:
     subgraphs = run_subgraphs(classroom_specs(monolith_root={"assignment": _slow_assignment}))
     supergraph = tmp_path / "supergraph.graphql"
-    write_atomic(supergraph, with_subgraph_urls(load_supergraph("classroom"),
-                                                {n: s.url for n, s in subgraphs.items()}))
+    write_atomic(
+        supergraph, with_subgraph_urls(load_supergraph("classroom"), {n: s.url for n, s in subgraphs.items()})
+    )
     store_url = f"sqlite:///{tmp_path / 'turnout.db'}"
     with Store.open(store_url) as store:
         store.create_schema()
         store.set_stage("assignments", Stage.SIDE_BY_SIDE, percent=100, by="test", reason="test", evidence={})
-    config = write_config(tmp_path / "turnout.yaml", {
-        "store": {"url": store_url, "flush_interval": flush_interval},
-        "migrations": [classroom_migration()],
-        "cohort": {"header": "x-user"},
-        **(extra or {}),
-    })
+    config = write_config(
+        tmp_path / "turnout.yaml",
+        {
+            "store": {"url": store_url, "flush_interval": flush_interval},
+            "migrations": [classroom_migration()],
+            "cohort": {"header": "x-user"},
+            **(extra or {}),
+        },
+    )
     return subgraphs, ["--supergraph", str(supergraph), "--config", str(config)], store_url
 
 
@@ -85,7 +90,9 @@ def test_sigterm_lets_a_slow_request_finish_and_flushes_the_evidence(
 ) -> None:
     # evidence is written every 60 s: only the shutdown's final flush can put it in the store
     subgraphs, args, store_url = _world(run_subgraphs, tmp_path, flush_interval=60.0)
-    gateway = GatewayProcess([*args, "--shutdown-timeout", "10", "--log-level", "info"], tmp_path / "gateway.log")
+    gateway = GatewayProcess(
+        [*args, "--shutdown-timeout", "10", "--log-level", "info"], tmp_path / "gateway.log"
+    )
     try:
         gateway.wait_ready()
         for _ in range(8):
@@ -114,13 +121,16 @@ def test_sigterm_lets_a_slow_request_finish_and_flushes_the_evidence(
     finally:
         gateway.stop()
     log = gateway.log()
-    print(f"\nSIGTERM {SLOW_SECONDS - 0.0:.1f}s-request: answered {slow['at'] - signalled:.2f}s after SIGTERM, "
-          f"process exited {exited - signalled:.2f}s after SIGTERM with code {code}")
+    print(
+        f"\nSIGTERM {SLOW_SECONDS - 0.0:.1f}s-request: answered {slow['at'] - signalled:.2f}s after SIGTERM, "
+        f"process exited {exited - signalled:.2f}s after SIGTERM with code {code}"
+    )
     assert refused_while_draining  # stopped accepting at once
     response = slow["response"]
     assert response.status == 200
-    assert response.json == {"data": {"assignment": {"id": "slow", "title": "Homework 1",
-                                                     "createdDate": "2024-03-01T10:00:00Z"}}}
+    assert response.json == {
+        "data": {"assignment": {"id": "slow", "title": "Homework 1", "createdDate": "2024-03-01T10:00:00Z"}}
+    }
     assert code == 0, log
     assert exited - signalled < SLOW_SECONDS + 3
     # the 8 comparisons answered before SIGTERM and the slow request's own, compared during the shutdown
@@ -150,12 +160,16 @@ def test_two_workers_serve_and_shut_down_cleanly(run_subgraphs: RunSubgraphs, tm
         async def load() -> tuple[list[int], set[float]]:
             # a new connection per request: the kernel hands each to either worker
             connector = aiohttp.TCPConnector(force_close=True)
-            async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=15)) as s:
+            async with aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=15)
+            ) as s:
                 semaphore = asyncio.Semaphore(20)
 
                 async def one(i: int) -> int:
-                    async with semaphore, s.post(gateway.url, json={"query": BOARD},
-                                                 headers={"x-user": f"u{i}"}) as response:
+                    async with (
+                        semaphore,
+                        s.post(gateway.url, json={"query": BOARD}, headers={"x-user": f"u{i}"}) as response,
+                    ):
                         body = await response.json()
                         return response.status if "errors" not in body else 599
 
@@ -173,8 +187,10 @@ def test_two_workers_serve_and_shut_down_cleanly(run_subgraphs: RunSubgraphs, tm
     finally:
         gateway.stop()
     log = gateway.log()
-    print(f"\n--workers 2: {total} requests, statuses {set(statuses)}, per-worker counts seen {sorted(counts)}, "
-          f"worker pids {workers}, exit code {code}")
+    print(
+        f"\n--workers 2: {total} requests, statuses {set(statuses)}, per-worker counts seen {sorted(counts)}, "
+        f"worker pids {workers}, exit code {code}"
+    )
     assert statuses == [200] * total
     assert len(workers) == 2 and gateway.pid not in workers
     # both answered: two different counts that add up to every request (or exactly half each)

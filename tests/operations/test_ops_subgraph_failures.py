@@ -33,18 +33,56 @@ from test_gateway_support import MARKET_ORDERS, MARKET_PRODUCTS, MARKET_USERS, m
 RunSubgraphs = Callable[..., dict[str, RunningSubgraph]]
 
 NAMES = {u["id"]: u["name"] for u in MARKET_USERS}
-WHOLE_PRODUCTS = {"data": {"products": [{k: p[k] for k in ("sku", "vendor", "title", "price")} for p in MARKET_PRODUCTS]}}
-PRODUCTS = Operation("products", "query Products { products { sku vendor title price } }", exact(WHOLE_PRODUCTS))
-LINES = Operation("lines", "query Lines { orders { id lines { quantity variant { color } } } }", exact(
-    {"data": {"orders": [{"id": o["id"], "lines": [{"quantity": line["quantity"],
-                                                     "variant": {"color": line["variant"]["color"]}}
-                                                    for line in o["lines"]]} for o in MARKET_ORDERS]}}))
+WHOLE_PRODUCTS = {
+    "data": {"products": [{k: p[k] for k in ("sku", "vendor", "title", "price")} for p in MARKET_PRODUCTS]}
+}
+PRODUCTS = Operation(
+    "products", "query Products { products { sku vendor title price } }", exact(WHOLE_PRODUCTS)
+)
+LINES = Operation(
+    "lines",
+    "query Lines { orders { id lines { quantity variant { color } } } }",
+    exact(
+        {
+            "data": {
+                "orders": [
+                    {
+                        "id": o["id"],
+                        "lines": [
+                            {"quantity": line["quantity"], "variant": {"color": line["variant"]["color"]}}
+                            for line in o["lines"]
+                        ],
+                    }
+                    for o in MARKET_ORDERS
+                ]
+            }
+        }
+    ),
+)
 BUYERS_QUERY = "query Buyers { orders { id buyer { name } } }"
-WHOLE_BUYERS = {"data": {"orders": [{"id": o["id"], "buyer": {"name": NAMES[o["buyer"]["id"]]} if o["buyer"] else None}
-                                    for o in MARKET_ORDERS]}}
+WHOLE_BUYERS = {
+    "data": {
+        "orders": [
+            {"id": o["id"], "buyer": {"name": NAMES[o["buyer"]["id"]]} if o["buyer"] else None}
+            for o in MARKET_ORDERS
+        ]
+    }
+}
 PARTIAL_BUYERS = {"orders": [{"id": o["id"], "buyer": None} for o in MARKET_ORDERS]}
-INTERNALS = ("Traceback", "127.0.0.1", "localhost", "aiohttp", "Errno", "<html", "502 Bad Gateway", "not json",
-             "\x00", ".py", "ClientConnector", "Internal Server Error")
+INTERNALS = (
+    "Traceback",
+    "127.0.0.1",
+    "localhost",
+    "aiohttp",
+    "Errno",
+    "<html",
+    "502 Bad Gateway",
+    "not json",
+    "\x00",
+    ".py",
+    "ClientConnector",
+    "Internal Server Error",
+)
 
 
 def clean_partial(body: Any, subgraph: str) -> str | None:
@@ -66,7 +104,9 @@ def clean_partial(body: Any, subgraph: str) -> str | None:
 
 
 def market_supergraph(subgraphs: dict[str, RunningSubgraph], path: Path) -> Path:
-    write_atomic(path, with_subgraph_urls(load_supergraph("marketplace"), {n: s.url for n, s in subgraphs.items()}))
+    write_atomic(
+        path, with_subgraph_urls(load_supergraph("marketplace"), {n: s.url for n, s in subgraphs.items()})
+    )
     return path
 
 
@@ -98,22 +138,34 @@ def test_a_subgraph_killed_under_load(run_subgraphs: RunSubgraphs, tmp_path: Pat
         await asyncio.to_thread(restart, subgraphs["accounts"])
         timeline["restarted"] = time.monotonic() - started
 
-    with gateway_process(["--supergraph", str(supergraph), "--subgraph-timeout", "5"],
-                         tmp_path / "gateway.log") as gateway:
+    with gateway_process(
+        ["--supergraph", str(supergraph), "--subgraph-timeout", "5"], tmp_path / "gateway.log"
+    ) as gateway:
         timeline["started"] = time.monotonic()
-        stats = asyncio.run(run_load(gateway.url, lambda rng: rng.choice(operations), clients=20, duration=10,
-                                     during=kill_and_revive))
+        stats = asyncio.run(
+            run_load(
+                gateway.url,
+                lambda rng: rng.choice(operations),
+                clients=20,
+                duration=10,
+                during=kill_and_revive,
+            )
+        )
         assert gateway.process.poll() is None  # the same process throughout: no restart
         log = gateway.log()
 
-    print(f"\nsubgraph killed under load: {stats.summary()}; by operation {dict(stats.sent)}; "
-          f"accounts stopped at {timeline['stopped']:.1f}s, back at {timeline['restarted']:.1f}s; "
-          f"partial answers {sum(1 for _s, kind in answers if kind == 'partial')}, e.g. {timeline['example']}")
+    print(
+        f"\nsubgraph killed under load: {stats.summary()}; by operation {dict(stats.sent)}; "
+        f"accounts stopped at {timeline['stopped']:.1f}s, back at {timeline['restarted']:.1f}s; "
+        f"partial answers {sum(1 for _s, kind in answers if kind == 'partial')}, e.g. {timeline['example']}"
+    )
     assert stats.failures == 0, (stats.summary(), stats.problems[:10])
     assert stats.sent["products"] > 50 and stats.sent["lines"] > 50
     partial = [second for second, kind in answers if kind == "partial"]
     assert partial, "no Buyers request ran while accounts was down"
-    assert all(timeline["stopped"] - 0.5 <= second <= timeline["restarted"] + 1.0 for second in partial), timeline
+    assert all(timeline["stopped"] - 0.5 <= second <= timeline["restarted"] + 1.0 for second in partial), (
+        timeline
+    )
     recovered = [kind for second, kind in answers if second > timeline["restarted"] + 1.0]
     assert len(recovered) > 10 and set(recovered) == {"whole"}
     assert "Traceback" not in log
@@ -125,8 +177,12 @@ def test_a_failing_subgraph_gives_clear_errors_within_the_timeout(
 ) -> None:
     subgraphs = run_subgraphs(marketplace_specs())
     supergraph = market_supergraph(subgraphs, tmp_path / "supergraph.graphql")
-    config = write_config(tmp_path / "turnout.yaml", {"subgraph_timeout": 10, "subgraphs": {"accounts": {"timeout": 1.0}}})
-    with gateway_process(["--supergraph", str(supergraph), "--config", str(config)], tmp_path / "gateway.log") as gateway:
+    config = write_config(
+        tmp_path / "turnout.yaml", {"subgraph_timeout": 10, "subgraphs": {"accounts": {"timeout": 1.0}}}
+    )
+    with gateway_process(
+        ["--supergraph", str(supergraph), "--config", str(config)], tmp_path / "gateway.log"
+    ) as gateway:
         subgraphs["accounts"].mode = mode  # type: ignore[assignment]
 
         async def ask(session: aiohttp.ClientSession, query: str) -> tuple[float, int, Any]:
@@ -136,8 +192,12 @@ def test_a_failing_subgraph_gives_clear_errors_within_the_timeout(
 
         async def burst() -> list[tuple[float, int, Any]]:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
-                return await asyncio.gather(*(ask(session, q) for q in [BUYERS_QUERY] * 10 + ["{ users { id } }"] * 5
-                                              + [PRODUCTS.query] * 5))
+                return await asyncio.gather(
+                    *(
+                        ask(session, q)
+                        for q in [BUYERS_QUERY] * 10 + ["{ users { id } }"] * 5 + [PRODUCTS.query] * 5
+                    )
+                )
 
         results = asyncio.run(burst())
         subgraphs["accounts"].mode = "ok"
@@ -153,7 +213,9 @@ def test_a_failing_subgraph_gives_clear_errors_within_the_timeout(
         assert status == 200 and clean_partial(body, "accounts") is None, body
     for _seconds, status, body in results[10:15]:  # a non-null root field of the failed subgraph: no data
         assert status == 200 and body["data"] is None and body["errors"], body
-        assert all("accounts" in e["message"] and not [m for m in INTERNALS if m in str(e)] for e in body["errors"])
+        assert all(
+            "accounts" in e["message"] and not [m for m in INTERNALS if m in str(e)] for e in body["errors"]
+        )
     for _seconds, status, body in results[15:]:  # another subgraph's: untouched
         assert (status, body) == (200, WHOLE_PRODUCTS)
     assert "Traceback" not in log

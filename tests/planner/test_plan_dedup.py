@@ -433,10 +433,14 @@ def test_paths_whose_representations_read_other_keys_get_fetches_of_their_own() 
     `product` under an internal key there; at `lowStock12.@.variants.@` under `id`. One pricing fetch for both
     would ask every representation for both keys, which neither path's objects have (found by difftest: price
     null). Each path gets its own pricing fetch, each representation reading its own key."""
-    query = ("{ lowStock { variants2: variants { product { id: stock } price code } id stock } "
-             "lowStock12: lowStock { variants { price color } } }")
+    query = (
+        "{ lowStock { variants2: variants { product { id: stock } price code } id stock } "
+        "lowStock12: lowStock { variants { price color } } }"
+    )
     printed = plan("keychain", query)
     pricing = [part for part in printed.split("Flatten(")[1:] if 'Fetch(service: "pricing")' in part]
-    assert [part.split(")")[0] for part in pricing] == ['path: "lowStock.@.variants2.@"',
-                                                        'path: "lowStock12.@.variants.@"']
+    assert [part.split(")")[0] for part in pricing] == [
+        'path: "lowStock.@.variants2.@"',
+        'path: "lowStock12.@.variants.@"',
+    ]
     assert "_t_id: id" in pricing[0] and "_t_id" not in pricing[1]

@@ -32,8 +32,13 @@ def test_a_cycle_of_keys_plans_through_the_one_way_in(monkeypatch: pytest.Monkey
     computations = 0
     memo = costs.CostModel._memo
 
-    def counting(self: costs.CostModel, cache: dict[tuple[object, ...], object], key: tuple[object, ...],
-                 compute: object, in_cycle: object) -> object:
+    def counting(
+        self: costs.CostModel,
+        cache: dict[tuple[object, ...], object],
+        key: tuple[object, ...],
+        compute: object,
+        in_cycle: object,
+    ) -> object:
         def counted() -> object:
             nonlocal computations
             computations += 1
@@ -44,5 +49,9 @@ def test_a_cycle_of_keys_plans_through_the_one_way_in(monkeypatch: pytest.Monkey
     monkeypatch.setattr(costs.CostModel, "_memo", counting)
     planner = QueryPlanner(read_supergraph(load_supergraph("itemcodes")))
     plan = planner.plan(parse("{ items { f2 f3 f4 f5 f6 } }"))
-    assert services(plan.node) == [["catalog"], ["codes"], [frozenset(str([f"part{i}"]) for i in range(2, 7))]]
+    assert services(plan.node) == [
+        ["catalog"],
+        ["codes"],
+        [frozenset(str([f"part{i}"]) for i in range(2, 7))],
+    ]
     assert computations < 600, computations

@@ -18,8 +18,9 @@ def normalize(query: str, **options: int) -> tuple[Selection, ...]:
     document = parse(query)
     operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    return normalize_selection_set(operation.selection_set, fragments, "Query", schema=MODEL.api_schema,
-                                   **options)
+    return normalize_selection_set(
+        operation.selection_set, fragments, "Query", schema=MODEL.api_schema, **options
+    )
 
 
 def shape(selections: tuple[Selection, ...]) -> list[object]:
@@ -46,11 +47,15 @@ def test_a_fragment_bomb_normalizes_to_its_distinct_selections() -> None:
 
 def test_a_bomb_plans_as_the_query_it_expands_to() -> None:
     planner = QueryPlanner(MODEL)
-    assert print_plan(planner.plan(parse(bomb(10, 6)))) == print_plan(planner.plan(parse("{ users { name id } }")))
+    assert print_plan(planner.plan(parse(bomb(10, 6)))) == print_plan(
+        planner.plan(parse("{ users { name id } }"))
+    )
 
 
 def test_fields_merge_into_their_first_occurrence_in_order() -> None:
-    selections = normalize("{ users { id orders { id } name orders { buyer { id } } ... on User { email id } } }")
+    selections = normalize(
+        "{ users { id orders { id } name orders { buyer { id } } ... on User { email id } } }"
+    )
     assert shape(selections) == [{"users": ["id", {"orders": ["id", {"buyer": ["id"]}]}, "name", "email"]}]
 
 
@@ -66,9 +71,17 @@ def test_fragments_on_other_types_merge_only_where_nothing_moves_ahead() -> None
     assert isinstance(operation, OperationDefinitionNode)
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     selections = normalize_selection_set(operation.selection_set, fragments, "Query", schema=library)
-    assert shape(selections) == [{"shelf": [{"... on Book": ["id", {"author": ["name"]}]}, "id",
-                                            {"... on Magazine": ["issue"]}, "title",
-                                            {"... on Magazine": ["id", "issue"]}]}]
+    assert shape(selections) == [
+        {
+            "shelf": [
+                {"... on Book": ["id", {"author": ["name"]}]},
+                "id",
+                {"... on Magazine": ["issue"]},
+                "title",
+                {"... on Magazine": ["id", "issue"]},
+            ]
+        }
+    ]
 
 
 def test_conditions_keep_fields_apart() -> None:
@@ -80,18 +93,26 @@ def test_conditions_keep_fields_apart() -> None:
 
 
 def test_equal_selection_sets_are_one_object() -> None:
-    (users, user) = normalize("""{ users { ...U } user(id: "u1") { name id } } fragment U on User { name id }""")
+    (users, user) = normalize(
+        """{ users { ...U } user(id: "u1") { name id } } fragment U on User { name id }"""
+    )
     assert isinstance(users, Field) and isinstance(user, Field)
     assert users.selections is user.selections
 
 
 def test_a_tree_larger_than_the_limit_is_refused() -> None:
     fragments = ["fragment U0 on User { name }"]
-    fragments += [f"fragment U{i} on User {{ orders {{ buyer {{ ...U{i - 1} }} }} "
-                  f"a: orders {{ buyer {{ ...U{i - 1} }} }} }}" for i in range(1, 20)]
+    fragments += [
+        f"fragment U{i} on User {{ orders {{ buyer {{ ...U{i - 1} }} }} "
+        f"a: orders {{ buyer {{ ...U{i - 1} }} }} }}"
+        for i in range(1, 20)
+    ]
     query = "{ users { ...U19 } } " + " ".join(fragments)
     with pytest.raises(SelectionLimitError, match="more than the limit of 10000"):
         normalize(query, max_selections=10_000)
     with pytest.raises(SelectionLimitError, match="more selections than the gateway plans"):
         normalize(query, max_work=50)
-    assert len(normalize(query.replace("{ users { ...U19 } }", "{ users { ...U3 } }"), max_selections=10_000)) == 1
+    assert (
+        len(normalize(query.replace("{ users { ...U19 } }", "{ users { ...U3 } }"), max_selections=10_000))
+        == 1
+    )

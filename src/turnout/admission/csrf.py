@@ -50,7 +50,9 @@ class CsrfPrevention:
 
     def message(self) -> str:
         names = ", ".join(self.required_headers) or "(none configured)"
-        return ("This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). Send it with "
-                "a content-type such as application/json (not application/x-www-form-urlencoded, "
-                "multipart/form-data or text/plain), or with a non-empty value for one of these headers: "
-                f"{names}.")
+        return (
+            "This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). Send it with "
+            "a content-type such as application/json (not application/x-www-form-urlencoded, "
+            "multipart/form-data or text/plain), or with a non-empty value for one of these headers: "
+            f"{names}."
+        )

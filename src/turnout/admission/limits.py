@@ -128,8 +128,9 @@ def nesting_error(document: DocumentNode, limit: int | None) -> GraphQLError | N
     nesting = _Nesting(limit)
     visit(document, nesting)
     if nesting.exceeded:
-        return _limit_error(f"Syntax Error: the document is nested more than {limit} levels deep.",
-                            "PARSER_NESTING_LIMIT")
+        return _limit_error(
+            f"Syntax Error: the document is nested more than {limit} levels deep.", "PARSER_NESTING_LIMIT"
+        )
     return None
 
 
@@ -174,10 +175,21 @@ class _Collapser:
                 new.selection_set = collapsed
         directives = tuple(print_ast(d) for d in node.directives or ())
         if isinstance(node, FieldNode):
-            key: tuple[object, ...] = ("field", node.alias.value if node.alias else None, node.name.value,
-                                       tuple(print_ast(a) for a in node.arguments or ()), directives, inner_key)
+            key: tuple[object, ...] = (
+                "field",
+                node.alias.value if node.alias else None,
+                node.name.value,
+                tuple(print_ast(a) for a in node.arguments or ()),
+                directives,
+                inner_key,
+            )
         elif isinstance(node, InlineFragmentNode):
-            key = ("inline", node.type_condition.name.value if node.type_condition else None, directives, inner_key)
+            key = (
+                "inline",
+                node.type_condition.name.value if node.type_condition else None,
+                directives,
+                inner_key,
+            )
         else:
             key = ("spread", node.name.value, directives)
         signature = self._id(key)
@@ -221,7 +233,7 @@ def collapse_repeated_selections(document: DocumentNode) -> DocumentNode:
 class _Cost:
     depth: int = 0
     aliases: int = 0
-    root_fields: int = 0   # fields of the selection set itself, fragments at this level expanded
+    root_fields: int = 0  # fields of the selection set itself, fragments at this level expanded
 
 
 class _CostWalker:
@@ -277,8 +289,9 @@ def _cost_rule(limits: Limits) -> type[ASTValidationRule]:
     class OperationCostRule(ASTValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            fragments = {d.name.value: d for d in context.document.definitions
-                         if isinstance(d, FragmentDefinitionNode)}
+            fragments = {
+                d.name.value: d for d in context.document.definitions if isinstance(d, FragmentDefinitionNode)
+            }
             self.walker = _CostWalker(fragments)
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> Any:
@@ -286,20 +299,34 @@ def _cost_rule(limits: Limits) -> type[ASTValidationRule]:
             try:
                 cost = self.walker.selection_set(node.selection_set)
             except RecursionError:
-                self.report_error(_limit_error(f"{name} nests fragments too deeply.", "MAX_DEPTH_LIMIT", node))
+                self.report_error(
+                    _limit_error(f"{name} nests fragments too deeply.", "MAX_DEPTH_LIMIT", node)
+                )
                 return BREAK
             if max_depth is not None and cost.depth > max_depth:
-                self.report_error(_limit_error(
-                    f"{name} is {cost.depth} fields deep, more than the limit of {max_depth}.",
-                    "MAX_DEPTH_LIMIT", node))
+                self.report_error(
+                    _limit_error(
+                        f"{name} is {cost.depth} fields deep, more than the limit of {max_depth}.",
+                        "MAX_DEPTH_LIMIT",
+                        node,
+                    )
+                )
             if max_aliases is not None and cost.aliases > max_aliases:
-                self.report_error(_limit_error(
-                    f"{name} has {cost.aliases} aliases, more than the limit of {max_aliases}.",
-                    "MAX_ALIASES_LIMIT", node))
+                self.report_error(
+                    _limit_error(
+                        f"{name} has {cost.aliases} aliases, more than the limit of {max_aliases}.",
+                        "MAX_ALIASES_LIMIT",
+                        node,
+                    )
+                )
             if max_root_fields is not None and cost.root_fields > max_root_fields:
-                self.report_error(_limit_error(
-                    f"{name} selects {cost.root_fields} root fields, more than the limit of {max_root_fields}.",
-                    "MAX_ROOT_FIELDS_LIMIT", node))
+                self.report_error(
+                    _limit_error(
+                        f"{name} selects {cost.root_fields} root fields, more than the limit of {max_root_fields}.",
+                        "MAX_ROOT_FIELDS_LIMIT",
+                        node,
+                    )
+                )
             return None
 
     return OperationCostRule
@@ -315,9 +342,13 @@ def _directives_rule(limit: int) -> type[ASTValidationRule]:
             directives = getattr(node, "directives", None)
             if directives and len(directives) > limit:
                 where = f"field {node.name.value!r}" if isinstance(node, FieldNode) else "one location"
-                self.report_error(_limit_error(
-                    f"{len(directives)} directives on {where}, more than the limit of {limit}.",
-                    "MAX_DIRECTIVES_LIMIT", node))
+                self.report_error(
+                    _limit_error(
+                        f"{len(directives)} directives on {where}, more than the limit of {limit}.",
+                        "MAX_DIRECTIVES_LIMIT",
+                        node,
+                    )
+                )
                 return BREAK  # one error is enough
             # a repeated directive that is unknown or not repeatable: one error here, not one per copy later
             # (KnownDirectivesRule / UniqueDirectivesPerLocationRule report every copy)
@@ -325,8 +356,11 @@ def _directives_rule(limit: int) -> type[ASTValidationRule]:
             for directive in directives or ():
                 name = directive.name.value
                 if name in first and not self.known.get(name, False):
-                    message = (f"The directive '@{name}' can only be used once at this location."
-                               if name in self.known else f"Unknown directive '@{name}'.")
+                    message = (
+                        f"The directive '@{name}' can only be used once at this location."
+                        if name in self.known
+                        else f"Unknown directive '@{name}'."
+                    )
                     self.report_error(GraphQLError(message, [first[name], directive]))
                     return BREAK
                 first.setdefault(name, directive)
@@ -374,8 +408,9 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def variables_error(variables: Mapping[str, Any], limits: Limits,
-                    size: Callable[[], int] | None = None) -> str | None:
+def variables_error(
+    variables: Mapping[str, Any], limits: Limits, size: Callable[[], int] | None = None
+) -> str | None:
     """Why `variables` are refused (too deeply nested, too large), or None."""
     if limits.max_variables_depth is not None and _deeper_than(dict(variables), limits.max_variables_depth):
         return f"The variables are nested more than {limits.max_variables_depth} levels deep."

@@ -11,8 +11,17 @@ from .serving import ServeError, serving_app, worker_app
 __all__ = ["ServeError", "app", "main", "serving_app", "worker_app"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="turnout: a GraphQL Federation gateway.")
-for command in (serving.serve, serving.compose, serving.dev, serving.demo, migrations.migrations,
-                migrations.diffs, migrations.ack, migrations.migrate, planning.plan):
+for command in (
+    serving.serve,
+    serving.compose,
+    serving.dev,
+    serving.demo,
+    migrations.migrations,
+    migrations.diffs,
+    migrations.ack,
+    migrations.migrate,
+    planning.plan,
+):
     app.command()(command)
 
 

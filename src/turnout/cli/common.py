@@ -12,8 +12,15 @@ from ..config import Config, ConfigError, load_config
 from ..supergraph.join_spec import read_supergraph
 from ..supergraph.model import SupergraphError, SupergraphModel
 
-__all__ = ["ConfigOption", "SupergraphOption", "build_config", "find_migration", "load_supergraph",
-           "load_supergraph_text", "migration_context"]
+__all__ = [
+    "ConfigOption",
+    "SupergraphOption",
+    "build_config",
+    "find_migration",
+    "load_supergraph",
+    "load_supergraph_text",
+    "migration_context",
+]
 
 
 def load_supergraph_text(location: str) -> str:

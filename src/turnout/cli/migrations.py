@@ -63,8 +63,11 @@ def diffs(
     if as_json:
         from dataclasses import asdict
 
-        typer.echo(orjson.dumps({"groups": [asdict(g) for g in groups]}, option=orjson.OPT_INDENT_2,
-                                default=str).decode())
+        typer.echo(
+            orjson.dumps(
+                {"groups": [asdict(g) for g in groups]}, option=orjson.OPT_INDENT_2, default=str
+            ).decode()
+        )
         return
     if not groups:
         typer.echo(f"no differences recorded for {name}")
@@ -81,8 +84,15 @@ def diffs(
             elif not group.noise:
                 status = f"open (acknowledgement expired {group.acknowledged_until:%Y-%m-%d %H:%M})"
         sample = group.samples[0] if group.samples else None
-        table.add_row(group.signature[:12], group.coordinate, group.operation, group.kind, str(group.count), status,
-                      f"{sample.primary} -> {sample.candidate}" if sample else "")
+        table.add_row(
+            group.signature[:12],
+            group.coordinate,
+            group.operation,
+            group.kind,
+            str(group.count),
+            status,
+            f"{sample.primary} -> {sample.candidate}" if sample else "",
+        )
     Console(width=200).print(table)
 
 
@@ -99,8 +109,10 @@ def ack(
 
     prefix = signature.strip().lower()
     if not prefix:
-        typer.echo("turnout: give a diff group's signature (or a unique prefix of it; `turnout diffs` lists them)",
-                   err=True)
+        typer.echo(
+            "turnout: give a diff group's signature (or a unique prefix of it; `turnout diffs` lists them)",
+            err=True,
+        )
         raise typer.Exit(2)
     if not reason.strip():
         typer.echo("turnout: --reason must say why the difference is acceptable", err=True)
@@ -116,8 +128,11 @@ def ack(
             typer.echo(f"turnout: no diff group of {name} has a signature starting with {prefix!r}", err=True)
             raise typer.Exit(2)
         if len(matches) > 1:
-            typer.echo(f"turnout: {prefix!r} is ambiguous: {len(matches)} diff groups of {name} start with it "
-                       "(give more characters)", err=True)
+            typer.echo(
+                f"turnout: {prefix!r} is ambiguous: {len(matches)} diff groups of {name} start with it "
+                "(give more characters)",
+                err=True,
+            )
             raise typer.Exit(2)
         store.acknowledge(matches[0], until=datetime.now(UTC) + timedelta(days=days), by=by, reason=reason)
     finally:
@@ -128,8 +143,10 @@ def ack(
 def migrate(
     name: Annotated[str, typer.Argument(help="The migration.")],
     to: Annotated[str, typer.Option("--to", help="monolith, side_by_side, migrated or removed.")],
-    percent: Annotated[float | None, typer.Option(
-        help="Rollout in migrated, or the share of requests compared in side_by_side (0-100).")] = None,
+    percent: Annotated[
+        float | None,
+        typer.Option(help="Rollout in migrated, or the share of requests compared in side_by_side (0-100)."),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Move even though the gate says no (needs --reason).")] = False,
     reason: Annotated[str | None, typer.Option(help="Why; kept in the stage log.")] = None,
     by: Annotated[str, typer.Option(envvar="USER")] = "unknown",
@@ -150,8 +167,11 @@ def migrate(
         typer.echo(f"turnout: --percent must be between 0 and 100, not {percent:g}", err=True)
         raise typer.Exit(2)
     if percent is not None and target not in (Stage.MIGRATED, Stage.SIDE_BY_SIDE):
-        typer.echo(f"turnout: --percent is the rollout in migrated or the sampling share in side_by_side; "
-                   f"{target} has none", err=True)
+        typer.echo(
+            f"turnout: --percent is the rollout in migrated or the sampling share in side_by_side; "
+            f"{target} has none",
+            err=True,
+        )
         raise typer.Exit(2)
     if force and not (reason and reason.strip()):
         typer.echo("turnout: --force needs a --reason (it is kept in the stage log)", err=True)
@@ -164,15 +184,21 @@ def migrate(
     try:
         migration = find_migration(found, name)
         try:
-            move = move_stage(store, migration, target, by=by, percent=percent, reason=reason, force=force,
-                              model=model)
+            move = move_stage(
+                store, migration, target, by=by, percent=percent, reason=reason, force=force, model=model
+            )
         except StageConflict as conflict:
-            typer.echo(f"turnout: {conflict}; nothing changed (run the command again to decide on the new stage)",
-                       err=True)
+            typer.echo(
+                f"turnout: {conflict}; nothing changed (run the command again to decide on the new stage)",
+                err=True,
+            )
             raise typer.Exit(1) from None
         except DBAPIError as error:  # the store went away between opening it and the move
-            typer.echo(f"turnout: the store stopped answering ({store_problem(error)}); the move was not made "
-                       "(it is one transaction): run the command again once the store is back", err=True)
+            typer.echo(
+                f"turnout: the store stopped answering ({store_problem(error)}); the move was not made "
+                "(it is one transaction): run the command again once the store is back",
+                err=True,
+            )
             raise typer.Exit(1) from None
     finally:
         store.close()
@@ -180,12 +206,16 @@ def migrate(
         typer.echo(f"{name}: already {move.state.stage} at {move.state.percent:g}%; nothing changed")
         return
     if move.change is None:
-        typer.echo(f"turnout: {name} cannot move from {move.state.stage} to {target}: {move.verdict.summary}",
-                   err=True)
+        typer.echo(
+            f"turnout: {name} cannot move from {move.state.stage} to {target}: {move.verdict.summary}",
+            err=True,
+        )
         typer.echo("(use --force --reason '...' to move anyway; it is logged)", err=True)
         raise typer.Exit(1)
     change = move.change
-    shown = {Stage.MIGRATED: f" at {change.percent:g}%",
-             Stage.SIDE_BY_SIDE: f" comparing {change.percent:g}% of requests"}.get(target, "")
+    shown = {
+        Stage.MIGRATED: f" at {change.percent:g}%",
+        Stage.SIDE_BY_SIDE: f" comparing {change.percent:g}% of requests",
+    }.get(target, "")
     forced = f" (forced past: {move.verdict.summary})" if change.forced else ""
     typer.echo(f"{name}: {change.from_stage} -> {change.to_stage}{shown}{forced}")

@@ -16,11 +16,17 @@ def plan(
     query_file: Annotated[Path, typer.Argument(help="A file with the GraphQL operation.")],
     supergraph: Annotated[str | None, typer.Option(help="Supergraph SDL: a file path or URL.")] = None,
     operation_name: Annotated[str | None, typer.Option("--operation-name")] = None,
-    migrated: Annotated[list[str] | None, typer.Option(
-        "--migrated", help="Plan as if this migration (of --config) were migrated: its fields from its new "
-                           "subgraph. Repeatable.")] = None,
-    label: Annotated[list[str] | None, typer.Option(
-        "--label", help="An @override label to plan as active. Repeatable.")] = None,
+    migrated: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--migrated",
+            help="Plan as if this migration (of --config) were migrated: its fields from its new "
+            "subgraph. Repeatable.",
+        ),
+    ] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", help="An @override label to plan as active. Repeatable.")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Print the query plan of an operation. With --config, the configured migrations are routed to their old
@@ -48,7 +54,9 @@ def plan(
 
         cfg = build_config(config, {("supergraph",): supergraph})
         if not cfg.supergraph:
-            typer.echo("turnout: no supergraph: pass --supergraph PATH|URL (or set it in the config)", err=True)
+            typer.echo(
+                "turnout: no supergraph: pass --supergraph PATH|URL (or set it in the config)", err=True
+            )
             raise typer.Exit(2)
         model = load_supergraph(cfg.supergraph)
         try:

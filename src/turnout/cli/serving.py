@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["ServeError", "compose", "demo", "dev", "serve", "serving_app", "worker_app"]
 
 
-SERVE_CONFIG_ENV = "TURNOUT_SERVE_CONFIG"  # how `serve --workers N` hands its settings to the worker processes
+SERVE_CONFIG_ENV = (
+    "TURNOUT_SERVE_CONFIG"  # how `serve --workers N` hands its settings to the worker processes
+)
 SERVE_CONFIG_FILE_ENV = "TURNOUT_SERVE_CONFIG_FILE"  # ... the config file they re-read on change or SIGHUP
 SERVE_OVERRIDES_ENV = "TURNOUT_SERVE_OVERRIDES"  # ... and the flags applied over it again
 WORKER_STARTUP_FAILURE = 3  # uvicorn.config.STARTUP_FAILURE
@@ -35,8 +37,9 @@ class ServeError(Exception):
     """The gateway cannot be served as configured (the message says why)."""
 
 
-def serving_app(cfg: Config, config_path: Path | None = None,
-                overrides: dict[tuple[str, ...], object] | None = None) -> Starlette:
+def serving_app(
+    cfg: Config, config_path: Path | None = None, overrides: dict[tuple[str, ...], object] | None = None
+) -> Starlette:
     """The ASGI app `turnout serve` runs: the gateway of the configured supergraph behind a holder that the
     supergraph poller swaps on change, with the process's services (store, recorder) kept across reloads; with
     `config_path`, that file is re-read on SIGHUP and when it changes (`overrides`: the flags, applied again)."""
@@ -47,8 +50,13 @@ def serving_app(cfg: Config, config_path: Path | None = None,
     from ..server.app import create_app
     from ..server.connections import ConnectionLimits, configure, descriptor_budget
 
-    configure(ConnectionLimits(header_timeout=cfg.server.header_timeout, body_timeout=cfg.server.body_timeout,
-                               max_connections=descriptor_budget(cfg.server.max_connections)))
+    configure(
+        ConnectionLimits(
+            header_timeout=cfg.server.header_timeout,
+            body_timeout=cfg.server.body_timeout,
+            max_connections=descriptor_budget(cfg.server.max_connections),
+        )
+    )
     if not cfg.supergraph:
         raise ServeError("no supergraph: pass --supergraph PATH|URL (or set it in the config)")
     source = open_source(cfg.supergraph)
@@ -62,8 +70,13 @@ def serving_app(cfg: Config, config_path: Path | None = None,
         raise ServeError(f"cannot load supergraph {source.shown}: {error}") from None
     except AssemblyError as error:
         raise ServeError(str(error)) from None
-    holder = GatewayHolder(gateway, version=first.version, drain_timeout=cfg.server.shutdown_timeout,
-                           on_start=[services.start], on_close=[services.close])
+    holder = GatewayHolder(
+        gateway,
+        version=first.version,
+        drain_timeout=cfg.server.shutdown_timeout,
+        on_start=[services.start],
+        on_close=[services.close],
+    )
 
     def build(text: str) -> Gateway:  # with the configuration in force now (a config reload may change it)
         return build_gateway(live.current if live is not None else cfg, read_supergraph(text), services)
@@ -72,8 +85,9 @@ def serving_app(cfg: Config, config_path: Path | None = None,
     reloader.text = first
     live = None
     if config_path is not None:
-        live = ConfigReloader(config_path, cfg, reloader, services, overrides=overrides,
-                              interval=cfg.reload_interval)
+        live = ConfigReloader(
+            config_path, cfg, reloader, services, overrides=overrides, interval=cfg.reload_interval
+        )
     logging.getLogger("turnout.reload").info("serving supergraph %s (%s)", source.shown, first.version)
     admin = None
     if cfg.admin.enabled:
@@ -81,17 +95,27 @@ def serving_app(cfg: Config, config_path: Path | None = None,
         admin_app = create_admin_app(holder, tokens, services.store)
         if admin_app is not None:  # without migrations there is nothing to show
             admin = AdminServer(admin_app, cfg.admin.host, cfg.admin.port)
-    return create_app(holder, graphql_path=cfg.server.graphql_path, max_body_bytes=cfg.server.max_body_bytes,
-                      reloader=reloader, shutdown_timeout=cfg.server.shutdown_timeout, admin=admin,
-                      recorder=services.recorder, drain_delay=cfg.server.drain_delay, access_log=cfg.access_log,
-                      background=[live] if live is not None else [])
+    return create_app(
+        holder,
+        graphql_path=cfg.server.graphql_path,
+        max_body_bytes=cfg.server.max_body_bytes,
+        reloader=reloader,
+        shutdown_timeout=cfg.server.shutdown_timeout,
+        admin=admin,
+        recorder=services.recorder,
+        drain_delay=cfg.server.drain_delay,
+        access_log=cfg.access_log,
+        background=[live] if live is not None else [],
+    )
 
 
 def worker_app() -> Starlette:
     """The app factory of one `serve --workers N` process: the settings come from the parent's environment."""
     raw = os.environ.get(SERVE_CONFIG_ENV)
     if not raw:
-        raise RuntimeError(f"{SERVE_CONFIG_ENV} is not set: worker_app is started by `turnout serve --workers N`")
+        raise RuntimeError(
+            f"{SERVE_CONFIG_ENV} is not set: worker_app is started by `turnout serve --workers N`"
+        )
     cfg = Config.model_validate_json(raw)
     configure_logging(cfg.log_level, cfg.log_format)
     path = os.environ.get(SERVE_CONFIG_FILE_ENV)
@@ -105,32 +129,65 @@ def worker_app() -> Starlette:
 
 
 def serve(
-    supergraph: Annotated[str | None, typer.Option(
-        help="Supergraph SDL: a file path or URL; or a composition config (supergraph.yaml, rover's format), "
-             "composed at start and at every reload. [env: TURNOUT_SUPERGRAPH]")] = None,
-    config: Annotated[Path | None, typer.Option(help="turnout.yaml with further settings.", envvar="TURNOUT_CONFIG")] = None,
+    supergraph: Annotated[
+        str | None,
+        typer.Option(
+            help="Supergraph SDL: a file path or URL; or a composition config (supergraph.yaml, rover's format), "
+            "composed at start and at every reload. [env: TURNOUT_SUPERGRAPH]"
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="turnout.yaml with further settings.", envvar="TURNOUT_CONFIG")
+    ] = None,
     host: Annotated[str | None, typer.Option(help="Interface to listen on. [env: TURNOUT_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on. [env: TURNOUT_PORT]")] = None,
-    admin_host: Annotated[str | None, typer.Option(
-        help="Interface of the admin listener: dashboard, its API and writes (default 127.0.0.1). "
-             "[env: TURNOUT_ADMIN_HOST]")] = None,
-    admin_port: Annotated[int | None, typer.Option(
-        help="Port of the admin listener (default 4001). [env: TURNOUT_ADMIN_PORT]")] = None,
-    introspection: Annotated[bool | None, typer.Option("--introspection/--no-introspection",
-                                                       help="Answer __schema/__type queries (default: off).")] = None,
-    subgraph_timeout: Annotated[float | None, typer.Option(help="Default seconds per subgraph request.")] = None,
+    admin_host: Annotated[
+        str | None,
+        typer.Option(
+            help="Interface of the admin listener: dashboard, its API and writes (default 127.0.0.1). "
+            "[env: TURNOUT_ADMIN_HOST]"
+        ),
+    ] = None,
+    admin_port: Annotated[
+        int | None, typer.Option(help="Port of the admin listener (default 4001). [env: TURNOUT_ADMIN_PORT]")
+    ] = None,
+    introspection: Annotated[
+        bool | None,
+        typer.Option(
+            "--introspection/--no-introspection", help="Answer __schema/__type queries (default: off)."
+        ),
+    ] = None,
+    subgraph_timeout: Annotated[
+        float | None, typer.Option(help="Default seconds per subgraph request.")
+    ] = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
-    workers: Annotated[int | None, typer.Option(
-        help="Worker processes sharing the port, each with its own gateway (default 1). [env: TURNOUT_WORKERS]")] = None,
-    reload_interval: Annotated[float | None, typer.Option(
-        help="Seconds between checks of the supergraph for a new one; 0 never (default 10). "
-             "[env: TURNOUT_RELOAD_INTERVAL]")] = None,
-    shutdown_timeout: Annotated[float | None, typer.Option(
-        help="On SIGTERM/SIGINT, seconds running requests get to finish (default 30); queued comparisons then get "
-             "up to 5 s more before the evidence is flushed. [env: TURNOUT_SHUTDOWN_TIMEOUT]")] = None,
-    drain_delay: Annotated[float | None, typer.Option(
-        help="On SIGTERM, seconds /ready answers 503 while requests are still served, before the listener "
-             "closes (default 0). [env: TURNOUT_DRAIN_DELAY]")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes sharing the port, each with its own gateway (default 1). [env: TURNOUT_WORKERS]"
+        ),
+    ] = None,
+    reload_interval: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds between checks of the supergraph for a new one; 0 never (default 10). "
+            "[env: TURNOUT_RELOAD_INTERVAL]"
+        ),
+    ] = None,
+    shutdown_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="On SIGTERM/SIGINT, seconds running requests get to finish (default 30); queued comparisons then get "
+            "up to 5 s more before the evidence is flushed. [env: TURNOUT_SHUTDOWN_TIMEOUT]"
+        ),
+    ] = None,
+    drain_delay: Annotated[
+        float | None,
+        typer.Option(
+            help="On SIGTERM, seconds /ready answers 503 while requests are still served, before the listener "
+            "closes (default 0). [env: TURNOUT_DRAIN_DELAY]"
+        ),
+    ] = None,
 ) -> None:
     """Serve the federated graph over HTTP (POST and GET /graphql, /health, /ready, /metrics); the migrations
     dashboard and its writes on the admin listener (--admin-host/--admin-port, loopback by default; writes need
@@ -149,11 +206,18 @@ def serve(
     from ..server.connections import PROTOCOL as CONNECTION_PROTOCOL
 
     overrides: dict[tuple[str, ...], object] = {
-        ("supergraph",): supergraph, ("server", "host"): host, ("server", "port"): port,
-        ("admin", "host"): admin_host, ("admin", "port"): admin_port,
-        ("server", "introspection"): introspection, ("subgraph_timeout",): subgraph_timeout,
-        ("log_level",): log_level, ("server", "workers"): workers, ("reload_interval",): reload_interval,
-        ("server", "shutdown_timeout"): shutdown_timeout, ("server", "drain_delay"): drain_delay,
+        ("supergraph",): supergraph,
+        ("server", "host"): host,
+        ("server", "port"): port,
+        ("admin", "host"): admin_host,
+        ("admin", "port"): admin_port,
+        ("server", "introspection"): introspection,
+        ("subgraph_timeout",): subgraph_timeout,
+        ("log_level",): log_level,
+        ("server", "workers"): workers,
+        ("reload_interval",): reload_interval,
+        ("server", "shutdown_timeout"): shutdown_timeout,
+        ("server", "drain_delay"): drain_delay,
     }
     cfg = build_config(config, overrides)
     if not cfg.supergraph:
@@ -161,10 +225,16 @@ def serve(
         raise typer.Exit(2)
     configure_logging(cfg.log_level, cfg.log_format)
     options: dict[str, Any] = {
-        "host": cfg.server.host, "port": cfg.server.port, "log_level": cfg.log_level, "access_log": False,
-        **({"log_config": None} if cfg.log_format == "json" else {}),  # uvicorn's lines through our JSON handler
+        "host": cfg.server.host,
+        "port": cfg.server.port,
+        "log_level": cfg.log_level,
+        "access_log": False,
+        **(
+            {"log_config": None} if cfg.log_format == "json" else {}
+        ),  # uvicorn's lines through our JSON handler
         "timeout_graceful_shutdown": max(1, math.ceil(cfg.server.shutdown_timeout)),
-        "timeout_keep_alive": cfg.server.keepalive_timeout, "http": CONNECTION_PROTOCOL,  # header/body timeouts
+        "timeout_keep_alive": cfg.server.keepalive_timeout,
+        "http": CONNECTION_PROTOCOL,  # header/body timeouts
     }
     if cfg.server.workers > 1:
         _check_serving(cfg)  # what each worker will build: refused here, once, with exit code 2
@@ -172,8 +242,11 @@ def serve(
         if config is not None:
             os.environ[SERVE_CONFIG_FILE_ENV] = str(config.resolve())
             os.environ[SERVE_OVERRIDES_ENV] = orjson.dumps(
-                [[list(k), v] for k, v in overrides.items() if v is not None]).decode()
-        _run_workers(uvicorn.Config("turnout.cli:worker_app", factory=True, workers=cfg.server.workers, **options))
+                [[list(k), v] for k, v in overrides.items() if v is not None]
+            ).decode()
+        _run_workers(
+            uvicorn.Config("turnout.cli:worker_app", factory=True, workers=cfg.server.workers, **options)
+        )
         return
     try:
         application = serving_app(cfg, config, overrides)
@@ -183,8 +256,10 @@ def serve(
     # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with these handlers in place
     # that ends the command normally (exit code 0) instead of killing the process or raising KeyboardInterrupt
     stopped_by: list[int] = []
-    previous = {sig: signal.signal(sig, lambda number, _frame: stopped_by.append(number))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, lambda number, _frame: stopped_by.append(number))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         uvicorn.run(application, **options)
     finally:
@@ -197,7 +272,9 @@ def serve(
 def compose(
     config: Annotated[Path, typer.Option(help="Composition config in rover's supergraph.yaml format.")],
     output: Annotated[Path | None, typer.Option(help="Write the supergraph here (default: stdout).")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for each subgraph_url's _service.sdl.")] = 30.0,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for each subgraph_url's _service.sdl.")
+    ] = 30.0,
 ) -> None:
     """Compose the subgraphs of a supergraph.yaml into a Federation 2 supergraph (join v0.3+).
 
@@ -230,13 +307,20 @@ def compose(
 
 def dev(
     config: Annotated[Path, typer.Option(help="Composition config in rover's supergraph.yaml format.")],
-    settings: Annotated[Path | None, typer.Option(
-        help="turnout.yaml with further settings (migrations, store...).", envvar="TURNOUT_CONFIG")] = None,
+    settings: Annotated[
+        Path | None,
+        typer.Option(
+            help="turnout.yaml with further settings (migrations, store...).", envvar="TURNOUT_CONFIG"
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 4000,
-    poll_interval: Annotated[float, typer.Option(
-        help="Seconds between checks of the SDL files and _service.sdl answers.")] = 1.0,
-    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")] = None,
+    poll_interval: Annotated[
+        float, typer.Option(help="Seconds between checks of the SDL files and _service.sdl answers.")
+    ] = 1.0,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Compose the subgraphs of a supergraph.yaml and serve them, recomposing when an SDL file or a subgraph's
@@ -249,8 +333,12 @@ def dev(
     import uvicorn
 
     overrides: dict[tuple[str, ...], object] = {
-        ("supergraph",): str(config), ("server", "host"): host, ("server", "port"): port,
-        ("reload_interval",): poll_interval, ("server", "introspection"): True, ("log_level",): log_level,
+        ("supergraph",): str(config),
+        ("server", "host"): host,
+        ("server", "port"): port,
+        ("reload_interval",): poll_interval,
+        ("server", "introspection"): True,
+        ("log_level",): log_level,
     }
     cfg = build_config(settings, overrides)
     configure_logging(cfg.log_level, cfg.log_format)
@@ -260,9 +348,14 @@ def dev(
         typer.echo(f"turnout: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"turnout dev: serving {config} on http://{host}:{port}{cfg.server.graphql_path}", err=True)
-    options: dict[str, Any] = {"host": host, "port": port, "log_level": cfg.log_level, "access_log": False,
-                               "timeout_graceful_shutdown": 2,
-                               **({"log_config": None} if cfg.log_format == "json" else {})}
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": cfg.log_level,
+        "access_log": False,
+        "timeout_graceful_shutdown": 2,
+        **({"log_config": None} if cfg.log_format == "json" else {}),
+    }
     server = uvicorn.Server(uvicorn.Config(application, **options))
 
     async def run() -> None:
@@ -320,15 +413,24 @@ def _check_serving(cfg: Config) -> None:
 
 
 def demo(
-    host: Annotated[str, typer.Option(help="Interface for the gateway and the example subgraphs.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface for the gateway and the example subgraphs.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Gateway port (GraphQL).")] = 4000,
     admin_port: Annotated[int, typer.Option(help="Admin port: the dashboard at /migrations/.")] = 4001,
-    admin_token: Annotated[str | None, typer.Option(
-        help="The dashboard's write token (default: a random one, printed).")] = None,
-    subgraph_port: Annotated[int, typer.Option(help="First of three ports for the example subgraphs.")] = 4201,
-    duration: Annotated[float | None, typer.Option(
-        help="After the story, keep serving this many seconds (default: until Ctrl-C).")] = None,
-    step_seconds: Annotated[float, typer.Option(help="How long traffic flows at each step of the story.")] = 8.0,
+    admin_token: Annotated[
+        str | None, typer.Option(help="The dashboard's write token (default: a random one, printed).")
+    ] = None,
+    subgraph_port: Annotated[
+        int, typer.Option(help="First of three ports for the example subgraphs.")
+    ] = 4201,
+    duration: Annotated[
+        float | None,
+        typer.Option(help="After the story, keep serving this many seconds (default: until Ctrl-C)."),
+    ] = None,
+    step_seconds: Annotated[
+        float, typer.Option(help="How long traffic flows at each step of the story.")
+    ] = 8.0,
     store: Annotated[Path | None, typer.Option(help="SQLite file for the demo's evidence.")] = None,
     examples: Annotated[Path | None, typer.Option(help="The repository's examples/ folder.")] = None,
 ) -> None:
@@ -339,10 +441,19 @@ def demo(
     from ..demo import DemoError, run_demo
 
     try:
-        asyncio.run(run_demo(host=host, port=port, admin_port=admin_port, admin_token=admin_token,
-                             subgraph_port=subgraph_port,
-                             duration=duration,
-                             examples=examples, step_seconds=step_seconds, store_path=store))
+        asyncio.run(
+            run_demo(
+                host=host,
+                port=port,
+                admin_port=admin_port,
+                admin_token=admin_token,
+                subgraph_port=subgraph_port,
+                duration=duration,
+                examples=examples,
+                step_seconds=step_seconds,
+                store_path=store,
+            )
+        )
     except DemoError as error:
         typer.echo(f"turnout: {error}", err=True)
         raise typer.Exit(2) from None

@@ -38,15 +38,25 @@ class CompositionResult:
 def compose(inputs: Sequence[SubgraphInput]) -> CompositionResult:
     """Compose `inputs`; the result carries the supergraph SDL, or the errors (Apollo's codes) and hints."""
     if not inputs:
-        return CompositionResult(None, [CompositionError(code="NO_SUBGRAPHS", message="no subgraphs to compose")])
+        return CompositionResult(
+            None, [CompositionError(code="NO_SUBGRAPHS", message="no subgraphs to compose")]
+        )
     names = [i.name for i in inputs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        return CompositionResult(None, [CompositionError(
-            code="INVALID_SUBGRAPH_NAME", message=f"duplicate subgraph names: {', '.join(duplicates)}")])
+        return CompositionResult(
+            None,
+            [
+                CompositionError(
+                    code="INVALID_SUBGRAPH_NAME", message=f"duplicate subgraph names: {', '.join(duplicates)}"
+                )
+            ],
+        )
     errors: list[CompositionError] = []
     subgraphs = []
-    for one in sorted(inputs, key=lambda i: i.name):  # Apollo's order (by name): join__Graph values, field order
+    for one in sorted(
+        inputs, key=lambda i: i.name
+    ):  # Apollo's order (by name): join__Graph values, field order
         subgraph, found = read_subgraph(one.name, one.url, one.sdl)
         errors.extend(found)
         if subgraph is not None:

@@ -1,15 +1,15 @@
 """A composition config in rover's `supergraph.yaml` format, and the subgraph SDLs it points at.
 
-    federation_version: =2.7.1
-    subgraphs:
-      products:
-        routing_url: http://products:4001/graphql
-        schema:
-          file: ./products.graphql          # relative to this file
-      reviews:
-        routing_url: http://reviews:4002/graphql
-        schema:
-          subgraph_url: http://reviews:4002/graphql   # asks it for `{ _service { sdl } }`
+federation_version: =2.7.1
+subgraphs:
+  products:
+    routing_url: http://products:4001/graphql
+    schema:
+      file: ./products.graphql          # relative to this file
+  reviews:
+    routing_url: http://reviews:4002/graphql
+    schema:
+      subgraph_url: http://reviews:4002/graphql   # asks it for `{ _service { sdl } }`
 """
 
 from __future__ import annotations
@@ -87,8 +87,9 @@ def read_config(path: Path | str) -> CompositionConfig:
     for name, entry in data["subgraphs"].items():
         subgraphs.append(_subgraph(path, str(name), entry))
     version = data.get("federation_version")
-    return CompositionConfig(path=path, subgraphs=tuple(subgraphs),
-                             federation_version=None if version is None else str(version))
+    return CompositionConfig(
+        path=path, subgraphs=tuple(subgraphs), federation_version=None if version is None else str(version)
+    )
 
 
 def _subgraph(path: Path, name: str, entry: Any) -> SubgraphConfig:
@@ -105,35 +106,51 @@ def _subgraph(path: Path, name: str, entry: Any) -> SubgraphConfig:
     if not isinstance(headers, dict):
         raise ConfigError(f"{where}.schema.introspection_headers: expected a mapping")
     if isinstance(schema.get("file"), str):
-        return SubgraphConfig(name=name, routing_url=routing_url, file=(path.parent / schema["file"]).resolve())
+        return SubgraphConfig(
+            name=name, routing_url=routing_url, file=(path.parent / schema["file"]).resolve()
+        )
     if isinstance(schema.get("subgraph_url"), str):
         url = schema["subgraph_url"]
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"{where}.schema.subgraph_url: not an http(s) URL: {url!r}")
-        return SubgraphConfig(name=name, routing_url=routing_url, subgraph_url=url,
-                              headers={str(k): str(v) for k, v in headers.items()})
-    raise ConfigError(f"{where}.schema: expected `file: PATH` or `subgraph_url: URL` "
-                      f"(graphref and introspection of a supergraph are not supported)")
+        return SubgraphConfig(
+            name=name,
+            routing_url=routing_url,
+            subgraph_url=url,
+            headers={str(k): str(v) for k, v in headers.items()},
+        )
+    raise ConfigError(
+        f"{where}.schema: expected `file: PATH` or `subgraph_url: URL` "
+        f"(graphref and introspection of a supergraph are not supported)"
+    )
 
 
 async def _fetch(session: aiohttp.ClientSession, subgraph: SubgraphConfig) -> str:
     assert subgraph.subgraph_url is not None
     try:
-        async with session.post(subgraph.subgraph_url, json={"query": SERVICE_QUERY},
-                                headers={"accept": "application/json", **subgraph.headers}) as response:
+        async with session.post(
+            subgraph.subgraph_url,
+            json={"query": SERVICE_QUERY},
+            headers={"accept": "application/json", **subgraph.headers},
+        ) as response:
             if response.status != 200:
-                raise SubgraphSdlError(f"subgraph {subgraph.name}: {subgraph.subgraph_url} answered HTTP "
-                                       f"{response.status}")
+                raise SubgraphSdlError(
+                    f"subgraph {subgraph.name}: {subgraph.subgraph_url} answered HTTP {response.status}"
+                )
             body = await response.json(content_type=None)
     except (aiohttp.ClientError, TimeoutError, ValueError) as error:
-        raise SubgraphSdlError(f"subgraph {subgraph.name}: cannot fetch _service.sdl from "
-                               f"{subgraph.subgraph_url}: {type(error).__name__}: {error}") from None
+        raise SubgraphSdlError(
+            f"subgraph {subgraph.name}: cannot fetch _service.sdl from "
+            f"{subgraph.subgraph_url}: {type(error).__name__}: {error}"
+        ) from None
     sdl = ((body or {}).get("data") or {}).get("_service", {}) or {}
     text = sdl.get("sdl") if isinstance(sdl, dict) else None
     if not isinstance(text, str):
         errors = (body or {}).get("errors")
-        raise SubgraphSdlError(f"subgraph {subgraph.name}: {subgraph.subgraph_url} gave no _service.sdl"
-                               + (f" (errors: {errors})" if errors else ""))
+        raise SubgraphSdlError(
+            f"subgraph {subgraph.name}: {subgraph.subgraph_url} gave no _service.sdl"
+            + (f" (errors: {errors})" if errors else "")
+        )
     return text
 
 
@@ -151,7 +168,9 @@ async def load_sdls_async(config: CompositionConfig, timeout: float = 30.0) -> l
             try:
                 sdl = subgraph.file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as error:
-                raise SubgraphSdlError(f"subgraph {subgraph.name}: cannot read {subgraph.file}: {error}") from None
+                raise SubgraphSdlError(
+                    f"subgraph {subgraph.name}: cannot read {subgraph.file}: {error}"
+                ) from None
         else:
             sdl = fetched[subgraph.name]
         inputs.append(SubgraphInput(name=subgraph.name, url=subgraph.routing_url, sdl=sdl))

@@ -45,7 +45,9 @@ def collect(subgraph: Subgraph, parent: str, text: str) -> list[Target]:
     return targets
 
 
-def _walk(subgraph: Subgraph, parent: str, selection_set: SelectionSetNode, out: list[Target], depth: int) -> None:
+def _walk(
+    subgraph: Subgraph, parent: str, selection_set: SelectionSetNode, out: list[Target], depth: int
+) -> None:
     sub = subgraph.types.get(parent)
     if sub is None:
         raise FieldSetError(f'type "{parent}" is not defined')
@@ -63,8 +65,10 @@ def _walk(subgraph: Subgraph, parent: str, selection_set: SelectionSetNode, out:
             continue
         field = sub.fields.get(name)
         if field is None:
-            raise FieldSetError(f'Cannot query field "{name}" on type "{parent}" (if the field is defined in another '
-                                f'subgraph, you need to add it to this subgraph with @external)')
+            raise FieldSetError(
+                f'Cannot query field "{name}" on type "{parent}" (if the field is defined in another '
+                f"subgraph, you need to add it to this subgraph with @external)"
+            )
         out.append(Target(parent=parent, field=field, has_args=bool(selection.arguments), depth=depth))
         if selection.selection_set is not None:
             _walk(subgraph, named_type(field.type), selection.selection_set, out, depth + 1)

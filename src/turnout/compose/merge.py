@@ -27,7 +27,6 @@ from .types import is_strict_subtype, same_type, same_value
 __all__ = ["merge"]
 
 
-
 class _Merger:
     def __init__(self, subgraphs: list[Subgraph]) -> None:
         self.subgraphs = subgraphs
@@ -45,12 +44,22 @@ class _Merger:
     # -- reporting --------------------------------------------------------------------------------------------
 
     def error(self, code: str, message: str, *where: tuple[str, int | None]) -> None:
-        self.errors.append(CompositionError(
-            code=code, message=message, locations=tuple(Location(subgraph=s, line=line) for s, line in where)))
+        self.errors.append(
+            CompositionError(
+                code=code,
+                message=message,
+                locations=tuple(Location(subgraph=s, line=line) for s, line in where),
+            )
+        )
 
     def hint(self, code: str, message: str, *where: tuple[str, int | None]) -> None:
-        self.hints.append(Hint(code=code, message=message,
-                               locations=tuple(Location(subgraph=s, line=line) for s, line in where)))
+        self.hints.append(
+            Hint(
+                code=code,
+                message=message,
+                locations=tuple(Location(subgraph=s, line=line) for s, line in where),
+            )
+        )
 
     # -- types ------------------------------------------------------------------------------------------------
 
@@ -81,15 +90,23 @@ class _Merger:
                     mismatched.setdefault(sub.name, [])
         for name in mismatched:
             described = "; ".join(
-                f'{_kind_name(t)} in "{s.name}"' for s in self.subgraphs if (t := s.types.get(name)) is not None)
-            self.error("TYPE_KIND_MISMATCH", f'Type "{name}" has mismatched kind: it is defined as {described}',
-                       *[(s.name, t.line) for s in self.subgraphs if (t := s.types.get(name)) is not None])
+                f'{_kind_name(t)} in "{s.name}"'
+                for s in self.subgraphs
+                if (t := s.types.get(name)) is not None
+            )
+            self.error(
+                "TYPE_KIND_MISMATCH",
+                f'Type "{name}" has mismatched kind: it is defined as {described}',
+                *[(s.name, t.line) for s in self.subgraphs if (t := s.types.get(name)) is not None],
+            )
         for name, kind in self.kinds.items():
             if kind == "interface" and all(t.interface_object for _s, t in self.sources(name)):
-                self.error("INTERFACE_OBJECT_USAGE_ERROR",
-                           f'Type "{name}" is declared with @interfaceObject in all the subgraphs in which it is '
-                           f'defined (it is defined in {_names(s.name for s, _t in self.sources(name))} but should '
-                           f'be defined as an interface in at least one subgraph)')
+                self.error(
+                    "INTERFACE_OBJECT_USAGE_ERROR",
+                    f'Type "{name}" is declared with @interfaceObject in all the subgraphs in which it is '
+                    f"defined (it is defined in {_names(s.name for s, _t in self.sources(name))} but should "
+                    f"be defined as an interface in at least one subgraph)",
+                )
         self.collect_enum_usage()
         for name in self.kinds:
             self.types[name] = MergedType(name=name, kind=self.kinds[name])
@@ -102,19 +119,31 @@ class _Merger:
             self.merge_type(merged)
         self.add_interface_object_fields()
         self.check_interface_fields()
-        roots = {kind: root for kind, root in (("query", "Query"), ("mutation", "Mutation"),
-                                               ("subscription", "Subscription"))
-                 if root in self.types and self.types[root].fields}
+        roots = {
+            kind: root
+            for kind, root in (("query", "Query"), ("mutation", "Mutation"), ("subscription", "Subscription"))
+            if root in self.types and self.types[root].fields
+        }
         for root in ("Query", "Mutation", "Subscription"):
             if root in self.types and not self.types[root].fields:
                 del self.types[root]
         if "query" not in roots:
-            self.error("NO_QUERIES", "No queries found in any subgraph: a supergraph must have a query root type.")
+            self.error(
+                "NO_QUERIES", "No queries found in any subgraph: a supergraph must have a query root type."
+            )
         graphs = [Graph(name=s.name, enum=self.enum[s.name], url=s.url) for s in self.subgraphs]
         version = max((s.version for s in self.subgraphs), default=(2, 0))
-        uses_labels = any(j.override_label for t in self.types.values() for f in t.fields.values() for j in f.joins)
+        uses_labels = any(
+            j.override_label for t in self.types.values() for f in t.fields.values() for j in f.joins
+        )
         uses_contexts = any(t.contexts for t in self.types.values())
-        join = "0.5" if version >= (2, 8) or uses_contexts else "0.4" if version >= (2, 7) or uses_labels else "0.3"
+        join = (
+            "0.5"
+            if version >= (2, 8) or uses_contexts
+            else "0.4"
+            if version >= (2, 7) or uses_labels
+            else "0.3"
+        )
         return Supergraph(graphs=graphs, types=self.types, roots=roots, join_version=join)
 
     def collect_enum_usage(self) -> None:
@@ -145,10 +174,16 @@ class _Merger:
             if not sub.keys:
                 merged.joins.append(JoinType(graph=graph, interface_object=sub.interface_object))
             for key in sub.keys:
-                merged.joins.append(JoinType(graph=graph, key=key.fields,
-                                             extension=key.extension or sub.extends_directive,
-                                             resolvable=key.resolvable, interface_object=sub.interface_object,
-                                             resolvable_given=key.resolvable_given))
+                merged.joins.append(
+                    JoinType(
+                        graph=graph,
+                        key=key.fields,
+                        extension=key.extension or sub.extends_directive,
+                        resolvable=key.resolvable,
+                        interface_object=sub.interface_object,
+                        resolvable_given=key.resolvable_given,
+                    )
+                )
         if merged.kind in ("object", "interface"):
             self.merge_fields(merged, sources)
         elif merged.kind == "enum":
@@ -156,16 +191,21 @@ class _Merger:
         elif merged.kind == "input":
             self.merge_input(merged, sources)
 
-    def check_extension_with_no_base(self, merged: MergedType, sources: list[tuple[Subgraph, SubType]]) -> None:
+    def check_extension_with_no_base(
+        self, merged: MergedType, sources: list[tuple[Subgraph, SubType]]
+    ) -> None:
         if merged.name in ("Query", "Mutation", "Subscription"):
             return
         if any(t.has_definition for _s, t in sources):
             return
         for subgraph, sub in sources:
             if subgraph.fed2 and not sub.has_definition:
-                self.error("EXTENSION_WITH_NO_BASE",
-                           f'[{subgraph.name}] Type "{merged.name}" is an extension type, but there is no type '
-                           f'definition for "{merged.name}" in any subgraph.', (subgraph.name, sub.line))
+                self.error(
+                    "EXTENSION_WITH_NO_BASE",
+                    f'[{subgraph.name}] Type "{merged.name}" is an extension type, but there is no type '
+                    f'definition for "{merged.name}" in any subgraph.',
+                    (subgraph.name, sub.line),
+                )
 
     def merge_implements(self, merged: MergedType) -> None:
         for subgraph, sub in self.sources(merged.name):
@@ -186,9 +226,11 @@ class _Merger:
                     merged.member_joins.append((self.enum[subgraph.name], member))
             lacking = [s.name for s, t in sources if member not in t.members]
             if lacking:
-                self.hint("INCONSISTENT_UNION_MEMBER",
-                          f'Union type "{merged.name}" includes member type "{member}" in some but not all defining '
-                          f'subgraphs: "{member}" is not defined in {_names(lacking)}.')
+                self.hint(
+                    "INCONSISTENT_UNION_MEMBER",
+                    f'Union type "{merged.name}" includes member type "{member}" in some but not all defining '
+                    f'subgraphs: "{member}" is not defined in {_names(lacking)}.',
+                )
 
     def related(self, sup: str, sub: str) -> bool:
         merged = self.types.get(sup)
@@ -207,20 +249,27 @@ class _Merger:
             names.extend(n for n in sub.fields if n not in names)
         keyed = [s.name for s, t in sources if t.keys]
         if merged.kind == "object" and keyed and len(keyed) < len(sources):
-            self.hint("INCONSISTENT_ENTITY",
-                      f'Type "{merged.name}" is declared as an entity (has a @key applied) in some but not all '
-                      f'defining subgraphs: it has no @key in {_names(s.name for s, t in sources if not t.keys)} but '
-                      f'has some @key in {_names(keyed)}.')
+            self.hint(
+                "INCONSISTENT_ENTITY",
+                f'Type "{merged.name}" is declared as an entity (has a @key applied) in some but not all '
+                f"defining subgraphs: it has no @key in {_names(s.name for s, t in sources if not t.keys)} but "
+                f"has some @key in {_names(keyed)}.",
+            )
         value_type = not keyed and merged.name not in ("Query", "Mutation", "Subscription")
         for name in names:
             field_sources = [(s, t.fields.get(name)) for s, t in sources]
-            lacking = [s.name for s, t in sources
-                       if name not in t.fields and not all(f.external for f in t.fields.values())]
+            lacking = [
+                s.name
+                for s, t in sources
+                if name not in t.fields and not all(f.external for f in t.fields.values())
+            ]
             if value_type and lacking:
                 kind = "non-entity object" if merged.kind == "object" else "interface"
-                self.hint(f"INCONSISTENT_{'OBJECT' if merged.kind == 'object' else 'INTERFACE'}_VALUE_TYPE_FIELD",
-                          f'Field "{merged.name}.{name}" of {kind} type "{merged.name}" is defined in some but not '
-                          f'all subgraphs that define "{merged.name}": it is not defined in {_names(lacking)}.')
+                self.hint(
+                    f"INCONSISTENT_{'OBJECT' if merged.kind == 'object' else 'INTERFACE'}_VALUE_TYPE_FIELD",
+                    f'Field "{merged.name}.{name}" of {kind} type "{merged.name}" is defined in some but not '
+                    f'all subgraphs that define "{merged.name}": it is not defined in {_names(lacking)}.',
+                )
             self.merge_field(merged, name, field_sources)
 
     def describe(self, element: str, descriptions: Iterable[str | None]) -> str | None:
@@ -237,8 +286,11 @@ class _Merger:
         if len(non_empty) == 1:
             return non_empty[0]
         chosen = max(non_empty, key=lambda d: counts[d])
-        self.hint("INCONSISTENT_DESCRIPTION", f'Element "{element}" has inconsistent descriptions across subgraphs. '
-                                              f'The supergraph will use description "{chosen}".')
+        self.hint(
+            "INCONSISTENT_DESCRIPTION",
+            f'Element "{element}" has inconsistent descriptions across subgraphs. '
+            f'The supergraph will use description "{chosen}".',
+        )
         return chosen
 
     def may_abstract(self, merged: MergedType) -> bool:
@@ -247,8 +299,12 @@ class _Merger:
     def abstracted(self, type_name: str, field_name: str, subgraph: Subgraph) -> list[tuple[str, SubField]]:
         """The fields standing in for `type_name.field_name` in a subgraph through @interfaceObject types."""
         merged = self.types.get(type_name)
-        if merged is None or merged.kind != "object" or type_name in subgraph.types or not any(
-                i in self.interface_objects for i in merged.interfaces):
+        if (
+            merged is None
+            or merged.kind != "object"
+            or type_name in subgraph.types
+            or not any(i in self.interface_objects for i in merged.interfaces)
+        ):
             return []
         found = []
         for interface in merged.interfaces:
@@ -257,38 +313,53 @@ class _Merger:
                 found.append((interface, there.fields[field_name]))
         return found
 
-    def merge_field(self, merged: MergedType, name: str, sources: list[tuple[Subgraph, SubField | None]]) -> None:
+    def merge_field(
+        self, merged: MergedType, name: str, sources: list[tuple[Subgraph, SubField | None]]
+    ) -> None:
         coordinate = f"{merged.name}.{name}"
         present = [(s, f) for s, f in sources if f is not None]
         overrides = self.validate_override(coordinate, present)
         every_external = all(f.external for _s, f in present) and all(
             all(a.external for _i, a in self.abstracted(merged.name, name, s))
-            for s in self.subgraphs if s.name not in {p.name for p, _f in present}
-            and self.may_abstract(merged))
+            for s in self.subgraphs
+            if s.name not in {p.name for p, _f in present} and self.may_abstract(merged)
+        )
         if every_external:
-            self.error("EXTERNAL_MISSING_ON_BASE",
-                       f'Field "{coordinate}" is marked @external on all the subgraphs in which it is listed '
-                       f'({_names(s.name for s, _f in present)}).', *[(s.name, f.line) for s, f in present])
+            self.error(
+                "EXTERNAL_MISSING_ON_BASE",
+                f'Field "{coordinate}" is marked @external on all the subgraphs in which it is listed '
+                f"({_names(s.name for s, _f in present)}).",
+                *[(s.name, f.line) for s, f in present],
+            )
             return
         internal = [(s, f) for s, f in present if not f.external]
         result = MergedField(name=name, type=present[0][1].type)
         result.description = self.describe(coordinate, (f.description for _s, f in internal))
         result.applied = _merge_applied([f.applied for _s, f in internal])
         self.merge_arguments(coordinate, result, internal)
-        all_equal, result.type = self.merge_type_reference(coordinate, internal or present, input_position=False)
+        all_equal, result.type = self.merge_type_reference(
+            coordinate, internal or present, input_position=False
+        )
         for subgraph, f in present:
-            if f.external and not (same_type(result.type, f.type) or
-                                   (not all_equal and is_strict_subtype(result.type, f.type, self.related))):
-                self.error("EXTERNAL_TYPE_MISMATCH",
-                           f'Type of field "{coordinate}" is incompatible across subgraphs (where marked @external): '
-                           f'it has type "{print_ast(result.type)}" in the supergraph but type '
-                           f'"{print_ast(f.type)}" in "{subgraph.name}"', (subgraph.name, f.line))
+            if f.external and not (
+                same_type(result.type, f.type)
+                or (not all_equal and is_strict_subtype(result.type, f.type, self.related))
+            ):
+                self.error(
+                    "EXTERNAL_TYPE_MISMATCH",
+                    f'Type of field "{coordinate}" is incompatible across subgraphs (where marked @external): '
+                    f'it has type "{print_ast(result.type)}" in the supergraph but type '
+                    f'"{print_ast(f.type)}" in "{subgraph.name}"',
+                    (subgraph.name, f.line),
+                )
         self.add_join_fields(merged, result, present, all_equal, overrides)
         if merged.kind == "object":
             self.validate_sharing(coordinate, merged.name, name, present, overrides)
         merged.fields[name] = result
 
-    def merge_arguments(self, coordinate: str, result: MergedField, internal: list[tuple[Subgraph, SubField]]) -> None:
+    def merge_arguments(
+        self, coordinate: str, result: MergedField, internal: list[tuple[Subgraph, SubField]]
+    ) -> None:
         names: list[str] = []
         for _s, f in internal:
             names.extend(a for a in f.args if a not in names)
@@ -296,52 +367,87 @@ class _Merger:
             args = [(s, f.args.get(arg_name)) for s, f in internal]
             if any(a is not None and a.from_context for _s, a in args):
                 for s, a in args:
-                    if a is not None and not a.from_context and a.type.kind == "non_null_type" and a.default is None:
-                        self.error("CONTEXTUAL_ARGUMENT_NOT_CONTEXTUAL_IN_ALL_SUBGRAPHS",
-                                   f'Argument "{coordinate}({arg_name}:)" is contextual in at least one subgraph but '
-                                   f'in "{s.name}" it does not have @fromContext, is not nullable and has no default '
-                                   f'value.', (s.name, a.line))
+                    if (
+                        a is not None
+                        and not a.from_context
+                        and a.type.kind == "non_null_type"
+                        and a.default is None
+                    ):
+                        self.error(
+                            "CONTEXTUAL_ARGUMENT_NOT_CONTEXTUAL_IN_ALL_SUBGRAPHS",
+                            f'Argument "{coordinate}({arg_name}:)" is contextual in at least one subgraph but '
+                            f'in "{s.name}" it does not have @fromContext, is not nullable and has no default '
+                            f"value.",
+                            (s.name, a.line),
+                        )
                 continue  # contextual: not part of the supergraph's arguments
             missing = [s.name for s, a in args if a is None]
             if missing:
-                required = [s.name for s, a in args if a is not None and a.type.kind == "non_null_type"
-                            and a.default is None]
+                required = [
+                    s.name
+                    for s, a in args
+                    if a is not None and a.type.kind == "non_null_type" and a.default is None
+                ]
                 if required:
-                    self.error("REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH",
-                               f'Argument "{coordinate}({arg_name}:)" is required in some subgraphs but does not '
-                               f'appear in all subgraphs: it is required in {_names(required)} but does not appear '
-                               f'in {_names(missing)}', *[(s.name, a.line) for s, a in args if a is not None])
+                    self.error(
+                        "REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH",
+                        f'Argument "{coordinate}({arg_name}:)" is required in some subgraphs but does not '
+                        f"appear in all subgraphs: it is required in {_names(required)} but does not appear "
+                        f"in {_names(missing)}",
+                        *[(s.name, a.line) for s, a in args if a is not None],
+                    )
                 else:
-                    self.hint("INCONSISTENT_ARGUMENT_PRESENCE",
-                              f'Optional argument "{coordinate}({arg_name}:)" will not be included in the supergraph '
-                              f'as it does not appear in all subgraphs: it is not defined in {_names(missing)}.')
+                    self.hint(
+                        "INCONSISTENT_ARGUMENT_PRESENCE",
+                        f'Optional argument "{coordinate}({arg_name}:)" will not be included in the supergraph '
+                        f"as it does not appear in all subgraphs: it is not defined in {_names(missing)}.",
+                    )
                 continue
             present = [(s, a) for s, a in args if a is not None]
             _equal, arg_type = self.merge_type_reference(
-                f"{coordinate}({arg_name}:)", present, input_position=True, argument=True)
-            default = self.merge_default(f'Argument "{coordinate}({arg_name}:)"', "FIELD_ARGUMENT_DEFAULT_MISMATCH",
-                                         [(s, a.default, a.line) for s, a in present])
+                f"{coordinate}({arg_name}:)", present, input_position=True, argument=True
+            )
+            default = self.merge_default(
+                f'Argument "{coordinate}({arg_name}:)"',
+                "FIELD_ARGUMENT_DEFAULT_MISMATCH",
+                [(s, a.default, a.line) for s, a in present],
+            )
             result.args[arg_name] = MergedArg(
-                name=arg_name, type=arg_type, default=default,
+                name=arg_name,
+                type=arg_type,
+                default=default,
                 description=self.describe(f"{coordinate}({arg_name}:)", (a.description for _s, a in present)),
-                applied=_merge_applied([a.applied for _s, a in present]))
+                applied=_merge_applied([a.applied for _s, a in present]),
+            )
 
-    def merge_default(self, what: str, code: str,
-                      defaults: list[tuple[Subgraph, ValueNode | None, int | None]]) -> ValueNode | None:
+    def merge_default(
+        self, what: str, code: str, defaults: list[tuple[Subgraph, ValueNode | None, int | None]]
+    ) -> ValueNode | None:
         values = [d for _s, d, _l in defaults]
         distinct = [v for v in values if v is not None]
         if any(not same_value(distinct[0], v) for v in distinct[1:]):
-            self.error(code, f"{what} has incompatible default values across subgraphs",
-                       *[(s.name, line) for s, _d, line in defaults])
+            self.error(
+                code,
+                f"{what} has incompatible default values across subgraphs",
+                *[(s.name, line) for s, _d, line in defaults],
+            )
             return distinct[0]
         if distinct and len(distinct) != len(values):
-            self.hint("INCONSISTENT_DEFAULT_VALUE_PRESENCE",
-                      f"{what} has a default value in only some subgraphs: the supergraph will not use a default.")
+            self.hint(
+                "INCONSISTENT_DEFAULT_VALUE_PRESENCE",
+                f"{what} has a default value in only some subgraphs: the supergraph will not use a default.",
+            )
             return None
         return distinct[0] if distinct else None
 
-    def merge_type_reference(self, coordinate: str, sources: Sequence[tuple[Subgraph, SubField | SubArg]], *,
-                             input_position: bool, argument: bool = False) -> tuple[bool, TypeNode]:
+    def merge_type_reference(
+        self,
+        coordinate: str,
+        sources: Sequence[tuple[Subgraph, SubField | SubArg]],
+        *,
+        input_position: bool,
+        argument: bool = False,
+    ) -> tuple[bool, TypeNode]:
         dest: TypeNode | None = None
         subtypes = incompatible = False
         for _s, element in sources:
@@ -362,42 +468,72 @@ class _Merger:
         if incompatible:
             kind = "argument" if argument else "field"
             described = ", ".join(f'type "{print_ast(e.type)}" in "{s.name}"' for s, e in sources)
-            self.error("FIELD_ARGUMENT_TYPE_MISMATCH" if argument else "FIELD_TYPE_MISMATCH",
-                       f'Type of {kind} "{coordinate}" is incompatible across subgraphs: it has {described}',
-                       *[(s.name, e.line) for s, e in sources])
+            self.error(
+                "FIELD_ARGUMENT_TYPE_MISMATCH" if argument else "FIELD_TYPE_MISMATCH",
+                f'Type of {kind} "{coordinate}" is incompatible across subgraphs: it has {described}',
+                *[(s.name, e.line) for s, e in sources],
+            )
         elif subtypes:
             kind = "ARGUMENT" if argument else "FIELD"
-            self.hint(f"INCONSISTENT_BUT_COMPATIBLE_{kind}_TYPE",
-                      f'Type of {kind.lower()} "{coordinate}" is inconsistent but compatible across subgraphs: will '
-                      f'use type "{print_ast(dest)}" in the supergraph.')
+            self.hint(
+                f"INCONSISTENT_BUT_COMPATIBLE_{kind}_TYPE",
+                f'Type of {kind.lower()} "{coordinate}" is inconsistent but compatible across subgraphs: will '
+                f'use type "{print_ast(dest)}" in the supergraph.',
+            )
         return not (subtypes or incompatible), dest
 
     def validate_override(self, coordinate: str, present: list[tuple[Subgraph, SubField]]) -> Override:
         return validate_override(coordinate, present, self.by_name, self.error, self.hint)
 
-    def add_join_fields(self, merged: MergedType, result: MergedField, present: list[tuple[Subgraph, SubField]],
-                        all_equal: bool, overrides: Override) -> None:
+    def add_join_fields(
+        self,
+        merged: MergedType,
+        result: MergedField,
+        present: list[tuple[Subgraph, SubField]],
+        all_equal: bool,
+        overrides: Override,
+    ) -> None:
         present_names = {s.name for s, _f in present}
         contextual = any(a.from_context for _s, f in present for a in f.args.values())
-        needs = (not all_equal or contextual or bool(overrides.used) or bool(overrides.labels)
-                 or any(f.external or f.requires or f.provides for s, f in present if s.name not in overrides.unused)
-                 or any(s not in present_names for s in self.having[merged.name])
-                 or any(s in overrides.unused and s not in overrides.labels for s in self.having[merged.name]))
+        needs = (
+            not all_equal
+            or contextual
+            or bool(overrides.used)
+            or bool(overrides.labels)
+            or any(
+                f.external or f.requires or f.provides for s, f in present if s.name not in overrides.unused
+            )
+            or any(s not in present_names for s in self.having[merged.name])
+            or any(s in overrides.unused and s not in overrides.labels for s in self.having[merged.name])
+        )
         if not needs:
             return
         for subgraph, f in present:
             label = overrides.labels.get(subgraph.name)
             if subgraph.name in overrides.unused and label is None:
                 continue
-            result.joins.append(JoinField(
-                graph=self.enum[subgraph.name], requires=f.requires, provides=f.provides,
-                type=None if all_equal else print_ast(f.type), external=f.external,
-                override=f.override_from if subgraph.fed2 else None,
-                used_overridden=subgraph.name in overrides.used, override_label=label,
-                context_arguments=_context_arguments(subgraph.name, f)))
+            result.joins.append(
+                JoinField(
+                    graph=self.enum[subgraph.name],
+                    requires=f.requires,
+                    provides=f.provides,
+                    type=None if all_equal else print_ast(f.type),
+                    external=f.external,
+                    override=f.override_from if subgraph.fed2 else None,
+                    used_overridden=subgraph.name in overrides.used,
+                    override_label=label,
+                    context_arguments=_context_arguments(subgraph.name, f),
+                )
+            )
 
-    def validate_sharing(self, coordinate: str, type_name: str, name: str, present: list[tuple[Subgraph, SubField]],
-                         overrides: Override) -> None:
+    def validate_sharing(
+        self,
+        coordinate: str,
+        type_name: str,
+        name: str,
+        present: list[tuple[Subgraph, SubField]],
+        overrides: Override,
+    ) -> None:
         resolving: list[tuple[str, bool, int | None]] = []  # (subgraph, shareable, line)
 
         def categorize(subgraph: Subgraph, parent: str, f: SubField, label: str) -> None:
@@ -409,8 +545,12 @@ class _Merger:
         for subgraph in self.subgraphs if self.may_abstract(self.types[type_name]) else ():
             if subgraph.name not in present_names:
                 for interface, f in self.abstracted(type_name, name, subgraph):
-                    categorize(subgraph, interface, f,
-                               f'"{subgraph.name}" (through @interfaceObject field "{interface}.{name}")')
+                    categorize(
+                        subgraph,
+                        interface,
+                        f,
+                        f'"{subgraph.name}" (through @interfaceObject field "{interface}.{name}")',
+                    )
         for subgraph, f in present:
             if subgraph.name in overrides.used or subgraph.name in overrides.unused:
                 continue
@@ -418,11 +558,15 @@ class _Merger:
         non_shareable = [r for r in resolving if not r[1]]
         if non_shareable and len(resolving) > 1:
             listing = _names(r[0] for r in resolving)
-            which = _names(r[0] for r in non_shareable) if len(non_shareable) < len(resolving) else "all of them"
-            self.error("INVALID_FIELD_SHARING",
-                       f'Non-shareable field "{coordinate}" is resolved from multiple subgraphs: it is resolved from '
-                       f'{listing} and defined as non-shareable in {which}',
-                       *[(r[0].split('"')[1], r[2]) for r in resolving])
+            which = (
+                _names(r[0] for r in non_shareable) if len(non_shareable) < len(resolving) else "all of them"
+            )
+            self.error(
+                "INVALID_FIELD_SHARING",
+                f'Non-shareable field "{coordinate}" is resolved from multiple subgraphs: it is resolved from '
+                f"{listing} and defined as non-shareable in {which}",
+                *[(r[0].split('"')[1], r[2]) for r in resolving],
+            )
 
     def add_interface_object_fields(self) -> None:
         for merged in self.types.values():
@@ -435,12 +579,18 @@ class _Merger:
                 for name, itf_field in itf.fields.items():
                     if name in merged.fields:
                         continue
-                    if any((t := s.types.get(interface)) is not None and t.interface_object and name in t.fields
-                           for s in self.subgraphs):
+                    if any(
+                        (t := s.types.get(interface)) is not None and t.interface_object and name in t.fields
+                        for s in self.subgraphs
+                    ):
                         merged.fields[name] = MergedField(
-                            name=name, type=itf_field.type, args=dict(itf_field.args),
-                            description=itf_field.description, applied=itf_field.applied,
-                            joins=[JoinField(graph=None)])
+                            name=name,
+                            type=itf_field.type,
+                            args=dict(itf_field.args),
+                            description=itf_field.description,
+                            applied=itf_field.applied,
+                            joins=[JoinField(graph=None)],
+                        )
                         self.validate_sharing(f"{merged.name}.{name}", merged.name, name, [], Override())
 
     def check_interface_fields(self) -> None:
@@ -451,10 +601,12 @@ class _Merger:
                     continue
                 for name in itf.fields:
                     if name not in merged.fields:
-                        self.error("INTERFACE_FIELD_NO_IMPLEM",
-                                   f'Interface field "{interface}.{name}" is declared in some subgraphs but type '
-                                   f'"{merged.name}", which implements "{interface}", does not have field '
-                                   f'"{name}".')
+                        self.error(
+                            "INTERFACE_FIELD_NO_IMPLEM",
+                            f'Interface field "{interface}.{name}" is declared in some subgraphs but type '
+                            f'"{merged.name}", which implements "{interface}", does not have field '
+                            f'"{name}".',
+                        )
 
     # -- enums and inputs -------------------------------------------------------------------------------------
 
@@ -462,45 +614,58 @@ class _Merger:
         usage = self.enum_usage.get(merged.name, set())
         if not usage:
             usage = {"output"}
-            self.hint("UNUSED_ENUM_TYPE",
-                      f'Enum type "{merged.name}" is defined but unused. It will be included in the supergraph with '
-                      f'all the values appearing in any subgraph ("as if" it was only used as an output type).')
+            self.hint(
+                "UNUSED_ENUM_TYPE",
+                f'Enum type "{merged.name}" is defined but unused. It will be included in the supergraph with '
+                f'all the values appearing in any subgraph ("as if" it was only used as an output type).',
+            )
         names: list[str] = []
         for _s, sub in sources:
             names.extend(v for v in sub.values if v not in names)
         for name in names:
             having = [(s, sub.values[name]) for s, sub in sources if name in sub.values]
-            value = MergedEnumValue(name=name, description=self.describe(
-                f"{merged.name}.{name}", (v.description for _s, v in having)),
-                                    applied=_merge_applied([v.applied for _s, v in having]),
-                                    graphs=[self.enum[s.name] for s, _v in having])
+            value = MergedEnumValue(
+                name=name,
+                description=self.describe(f"{merged.name}.{name}", (v.description for _s, v in having)),
+                applied=_merge_applied([v.applied for _s, v in having]),
+                graphs=[self.enum[s.name] for s, _v in having],
+            )
             lacking = [s.name for s, t in sources if name not in t.values]
             if lacking and usage == {"output"}:
-                self.hint("INCONSISTENT_ENUM_VALUE_FOR_OUTPUT_ENUM",
-                          f'Value "{name}" of enum type "{merged.name}" has been added to the supergraph but is only '
-                          f'defined in a subset of the subgraphs defining "{merged.name}": it is not defined in '
-                          f'{_names(lacking)}.')
+                self.hint(
+                    "INCONSISTENT_ENUM_VALUE_FOR_OUTPUT_ENUM",
+                    f'Value "{name}" of enum type "{merged.name}" has been added to the supergraph but is only '
+                    f'defined in a subset of the subgraphs defining "{merged.name}": it is not defined in '
+                    f"{_names(lacking)}.",
+                )
             if len(having) < len(sources) and "input" in usage and not value.applied.inaccessible:
                 if "output" not in usage:
-                    self.hint("INCONSISTENT_ENUM_VALUE_FOR_INPUT_ENUM",
-                              f'Value "{name}" of enum type "{merged.name}" will not be part of the supergraph as it '
-                              f'is not defined in all the subgraphs defining "{merged.name}": it is not defined in '
-                              f'{_names(lacking)}.')
+                    self.hint(
+                        "INCONSISTENT_ENUM_VALUE_FOR_INPUT_ENUM",
+                        f'Value "{name}" of enum type "{merged.name}" will not be part of the supergraph as it '
+                        f'is not defined in all the subgraphs defining "{merged.name}": it is not defined in '
+                        f"{_names(lacking)}.",
+                    )
                 if "output" in usage:
-                    self.error("ENUM_VALUE_MISMATCH",
-                               f'Enum type "{merged.name}" is used as both input type and output type, but value '
-                               f'"{name}" is not defined in all the subgraphs defining "{merged.name}": "{name}" is '
-                               f'defined in {_names(s.name for s, _v in having)} but not in '
-                               f'{_names(s.name for s, t in sources if name not in t.values)}',
-                               *[(s.name, t.line) for s, t in sources])
+                    self.error(
+                        "ENUM_VALUE_MISMATCH",
+                        f'Enum type "{merged.name}" is used as both input type and output type, but value '
+                        f'"{name}" is not defined in all the subgraphs defining "{merged.name}": "{name}" is '
+                        f"defined in {_names(s.name for s, _v in having)} but not in "
+                        f"{_names(s.name for s, t in sources if name not in t.values)}",
+                        *[(s.name, t.line) for s, t in sources],
+                    )
                 else:
                     continue  # input only: the value is left out
             merged.values[name] = value
         if not merged.values:
-            self.error("EMPTY_MERGED_ENUM_TYPE",
-                       f'None of the values of enum type "{merged.name}" are defined consistently in all the '
-                       f'subgraphs defining that type. As only values common to all subgraphs are merged, this '
-                       f'would result in an empty type.', *[(s.name, t.line) for s, t in sources])
+            self.error(
+                "EMPTY_MERGED_ENUM_TYPE",
+                f'None of the values of enum type "{merged.name}" are defined consistently in all the '
+                f"subgraphs defining that type. As only values common to all subgraphs are merged, this "
+                f"would result in an empty type.",
+                *[(s.name, t.line) for s, t in sources],
+            )
 
     def merge_input(self, merged: MergedType, sources: list[tuple[Subgraph, SubType]]) -> None:
         names: list[str] = []
@@ -513,30 +678,43 @@ class _Merger:
             if len(having) < len(sources) and not applied.inaccessible:
                 required = [s.name for s, f in having if f.type.kind == "non_null_type" and f.default is None]
                 if required:
-                    self.error("REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH",
-                               f'Input object field "{coordinate}" is required in some subgraphs but does not appear '
-                               f'in all subgraphs: it is required in {_names(required)} but does not appear in '
-                               f'{_names(s.name for s, t in sources if name not in t.fields)}',
-                               *[(s.name, f.line) for s, f in having])
+                    self.error(
+                        "REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH",
+                        f'Input object field "{coordinate}" is required in some subgraphs but does not appear '
+                        f"in all subgraphs: it is required in {_names(required)} but does not appear in "
+                        f"{_names(s.name for s, t in sources if name not in t.fields)}",
+                        *[(s.name, f.line) for s, f in having],
+                    )
                 else:
-                    self.hint("INCONSISTENT_INPUT_OBJECT_FIELD",
-                              f'Input object field "{name}" will not be added to "{merged.name}" in the supergraph as '
-                              f'it does not appear in all subgraphs.')
+                    self.hint(
+                        "INCONSISTENT_INPUT_OBJECT_FIELD",
+                        f'Input object field "{name}" will not be added to "{merged.name}" in the supergraph as '
+                        f"it does not appear in all subgraphs.",
+                    )
                 continue
             all_equal, field_type = self.merge_type_reference(coordinate, having, input_position=True)
-            result = MergedField(name=name, type=field_type, applied=applied,
-                                 description=self.describe(coordinate, (f.description for _s, f in having)))
+            result = MergedField(
+                name=name,
+                type=field_type,
+                applied=applied,
+                description=self.describe(coordinate, (f.description for _s, f in having)),
+            )
             result.default = self.merge_default(
-                f'Input field "{coordinate}"', "INPUT_FIELD_DEFAULT_MISMATCH",
-                [(s, f.default, f.line) for s, f in having])
+                f'Input field "{coordinate}"',
+                "INPUT_FIELD_DEFAULT_MISMATCH",
+                [(s, f.default, f.line) for s, f in having],
+            )
             if not all_equal:
                 result.joins = [JoinField(graph=self.enum[s.name], type=print_ast(f.type)) for s, f in having]
             merged.fields[name] = result
         if not merged.fields:
-            self.error("EMPTY_MERGED_INPUT_TYPE",
-                       f'None of the fields of input object type "{merged.name}" are consistently defined in all the '
-                       f'subgraphs defining that type. As only fields common to all subgraphs are merged, this would '
-                       f'result in an empty type.', *[(s.name, t.line) for s, t in sources])
+            self.error(
+                "EMPTY_MERGED_INPUT_TYPE",
+                f'None of the fields of input object type "{merged.name}" are consistently defined in all the '
+                f"subgraphs defining that type. As only fields common to all subgraphs are merged, this would "
+                f"result in an empty type.",
+                *[(s.name, t.line) for s, t in sources],
+            )
 
 
 _CONTEXT = re.compile(r"^(?:[\n\r\t ,]|#[^\n\r]*)*\$(?:[\n\r\t ,]|#[^\n\r]*)*([A-Za-z_]\w*)([\s\S]*)$")
@@ -555,8 +733,14 @@ def _context_arguments(subgraph: str, field: SubField) -> list[tuple[str, str, s
 def _kind_name(sub: SubType) -> str:
     if sub.interface_object:
         return "Interface Object Type (Object Type with @interfaceObject)"
-    return {"object": "Object Type", "interface": "Interface Type", "union": "Union Type", "enum": "Enum Type",
-            "input": "Input Object Type", "scalar": "Scalar Type"}[sub.kind]
+    return {
+        "object": "Object Type",
+        "interface": "Interface Type",
+        "union": "Union Type",
+        "enum": "Enum Type",
+        "input": "Input Object Type",
+        "scalar": "Scalar Type",
+    }[sub.kind]
 
 
 def _names(names: Iterable[str]) -> str:

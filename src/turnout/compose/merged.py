@@ -41,7 +41,9 @@ class JoinType:
 
 @dataclass
 class JoinField:
-    graph: str | None  # None: `@join__field` with no graph (an interface object's field added to an implementation)
+    graph: (
+        str | None
+    )  # None: `@join__field` with no graph (an interface object's field added to an implementation)
     requires: str | None = None
     provides: str | None = None
     type: str | None = None
@@ -49,7 +51,9 @@ class JoinField:
     override: str | None = None
     used_overridden: bool = False
     override_label: str | None = None
-    context_arguments: list[tuple[str, str, str, str]] = field(default_factory=list)  # context, name, type, sel.
+    context_arguments: list[tuple[str, str, str, str]] = field(
+        default_factory=list
+    )  # context, name, type, sel.
 
 
 @dataclass
@@ -68,7 +72,9 @@ class MergedField:
     args: dict[str, MergedArg] = field(default_factory=dict)
     description: str | None = None
     applied: Applied = field(default_factory=Applied)
-    joins: list[JoinField] = field(default_factory=list)  # empty: no join__field (in every subgraph of the type)
+    joins: list[JoinField] = field(
+        default_factory=list
+    )  # empty: no join__field (in every subgraph of the type)
     default: ValueNode | None = None
 
 

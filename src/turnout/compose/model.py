@@ -122,7 +122,9 @@ class Subgraph:
     roots: dict[str, str] = field(default_factory=dict)  # "query" -> "Query" (names are normalized)
     fed2: bool = True
     version: tuple[int, int] = (2, 0)
-    interface_keys: set[str] = field(default_factory=set)  # fed1 interfaces that had @key (dropped on upgrade)
+    interface_keys: set[str] = field(
+        default_factory=set
+    )  # fed1 interfaces that had @key (dropped on upgrade)
     # computed once normalized: (type, field) coordinates
     shareable: set[tuple[str, str]] = field(default_factory=set)
     used: set[tuple[str, str]] = field(default_factory=set)  # by a key, requires, provides or an interface

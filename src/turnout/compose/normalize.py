@@ -31,7 +31,10 @@ def _with_implementations(subgraph: Subgraph, targets: Iterable[Target]) -> set[
         found.add((target.parent, target.field.name))
         parent = subgraph.types.get(target.parent)
         if parent is not None and parent.kind == "interface":
-            found.update((implementation, target.field.name) for implementation in subgraph.implementations(parent.name))
+            found.update(
+                (implementation, target.field.name)
+                for implementation in subgraph.implementations(parent.name)
+            )
     return found
 
 
@@ -40,7 +43,9 @@ def _provided(subgraph: Subgraph) -> set[Coordinate]:
     for sub in subgraph.types.values():
         for field in sub.fields.values():
             if field.provides is not None and sub.kind in ("object", "interface"):
-                found |= _with_implementations(subgraph, _targets(subgraph, named_type(field.type), field.provides))
+                found |= _with_implementations(
+                    subgraph, _targets(subgraph, named_type(field.type), field.provides)
+                )
     return found
 
 
@@ -53,7 +58,9 @@ def _used(subgraph: Subgraph) -> set[Coordinate]:
             if sub.kind not in ("object", "interface"):
                 continue
             used |= {(t.parent, t.field.name) for t in _targets(subgraph, sub.name, field.requires)}
-            used |= {(t.parent, t.field.name) for t in _targets(subgraph, named_type(field.type), field.provides)}
+            used |= {
+                (t.parent, t.field.name) for t in _targets(subgraph, named_type(field.type), field.provides)
+            }
         if sub.kind == "interface":
             for implementation in subgraph.implementations(sub.name):
                 used |= {(implementation, name) for name in sub.fields}
@@ -118,10 +125,13 @@ def _upgrade(subgraph: Subgraph, originals: dict[str, Subgraph]) -> list[Composi
                         own.external = False
     for sub in subgraph.types.values():  # requires/provides that select nothing external are inactive
         for field in sub.fields.values():
-            if field.requires and not any(t.field.external for t in _targets(subgraph, sub.name, field.requires)):
+            if field.requires and not any(
+                t.field.external for t in _targets(subgraph, sub.name, field.requires)
+            ):
                 field.requires = None
             if field.provides and not any(
-                    t.field.external for t in _targets(subgraph, named_type(field.type), field.provides)):
+                t.field.external for t in _targets(subgraph, named_type(field.type), field.provides)
+            ):
                 field.provides = None
     for sub in subgraph.types.values():
         if sub.kind == "interface":
@@ -145,11 +155,14 @@ def _upgrade(subgraph: Subgraph, originals: dict[str, Subgraph]) -> list[Composi
             del sub.fields[name]
         if unused and not sub.fields:
             if _referenced(subgraph, sub.name):
-                errors.append(CompositionError(
-                    code="TYPE_WITH_ONLY_UNUSED_EXTERNAL",
-                    message=f"[{subgraph.name}] Type {sub.name} contains only external fields and all those fields "
-                            f"are all unused (they do not appear in any @key, @provides or @requires).",
-                    locations=(Location(subgraph=subgraph.name, line=sub.line),)))
+                errors.append(
+                    CompositionError(
+                        code="TYPE_WITH_ONLY_UNUSED_EXTERNAL",
+                        message=f"[{subgraph.name}] Type {sub.name} contains only external fields and all those fields "
+                        f"are all unused (they do not appear in any @key, @provides or @requires).",
+                        locations=(Location(subgraph=subgraph.name, line=sub.line),),
+                    )
+                )
             else:
                 del subgraph.types[sub.name]
     for sub in subgraph.types.values():
@@ -192,9 +205,16 @@ def _referenced(subgraph: Subgraph, name: str) -> bool:
     return False
 
 
-def _error(errors: list[CompositionError], subgraph: Subgraph, code: str, message: str, line: int | None) -> None:
-    errors.append(CompositionError(code=code, message=f"[{subgraph.name}] {message}",
-                                   locations=(Location(subgraph=subgraph.name, line=line),)))
+def _error(
+    errors: list[CompositionError], subgraph: Subgraph, code: str, message: str, line: int | None
+) -> None:
+    errors.append(
+        CompositionError(
+            code=code,
+            message=f"[{subgraph.name}] {message}",
+            locations=(Location(subgraph=subgraph.name, line=line),),
+        )
+    )
 
 
 def _validate(subgraph: Subgraph) -> list[CompositionError]:
@@ -207,27 +227,41 @@ def _validate(subgraph: Subgraph) -> list[CompositionError]:
         for field in sub.fields.values():
             if field.requires is not None:
                 where = f'On field "{sub.name}.{field.name}", for @requires(fields: "{field.requires}")'
-                _validate_selected(subgraph, sub.name, field.requires, "requires", where, field.requires_line, errors)
+                _validate_selected(
+                    subgraph, sub.name, field.requires, "requires", where, field.requires_line, errors
+                )
             if field.provides is not None:
                 target = subgraph.types.get(named_type(field.type))
                 if target is None or target.kind not in _COMPOSITE:
-                    _error(errors, subgraph, "PROVIDES_ON_NON_OBJECT_FIELD",
-                           f'Invalid @provides directive on field "{sub.name}.{field.name}": field has type '
-                           f'"{named_type(field.type)}" which is not a Composite Type', field.provides_line)
+                    _error(
+                        errors,
+                        subgraph,
+                        "PROVIDES_ON_NON_OBJECT_FIELD",
+                        f'Invalid @provides directive on field "{sub.name}.{field.name}": field has type '
+                        f'"{named_type(field.type)}" which is not a Composite Type',
+                        field.provides_line,
+                    )
                 else:
                     where = f'On field "{sub.name}.{field.name}", for @provides(fields: "{field.provides}")'
-                    _validate_selected(subgraph, target.name, field.provides, "provides", where,
-                                       field.provides_line, errors)
+                    _validate_selected(
+                        subgraph, target.name, field.provides, "provides", where, field.provides_line, errors
+                    )
             if field.external and (sub.name, field.name) not in subgraph.used:
-                _error(errors, subgraph, "EXTERNAL_UNUSED",
-                       f'Field "{sub.name}.{field.name}" is marked @external but is not used in any federation '
-                       f'directive (@key, @provides, @requires) or to satisfy an interface; the field declaration '
-                       f'has no use and should be removed (or the field should not be @external).', field.line)
+                _error(
+                    errors,
+                    subgraph,
+                    "EXTERNAL_UNUSED",
+                    f'Field "{sub.name}.{field.name}" is marked @external but is not used in any federation '
+                    f"directive (@key, @provides, @requires) or to satisfy an interface; the field declaration "
+                    f"has no use and should be removed (or the field should not be @external).",
+                    field.line,
+                )
     return errors
 
 
-def _validate_key(subgraph: Subgraph, sub: SubType, fields: str, line: int | None,
-                  errors: list[CompositionError]) -> None:
+def _validate_key(
+    subgraph: Subgraph, sub: SubType, fields: str, line: int | None, errors: list[CompositionError]
+) -> None:
     where = f'On type "{sub.name}", for @key(fields: "{fields}")'
     try:
         targets = collect(subgraph, sub.name, fields)
@@ -237,18 +271,35 @@ def _validate_key(subgraph: Subgraph, sub: SubType, fields: str, line: int | Non
     for target in targets:
         coordinate = f"{target.parent}.{target.field.name}"
         if target.field.args:
-            _error(errors, subgraph, "KEY_FIELDS_HAS_ARGS",
-                   f"{where}: field {coordinate} cannot be included because it has arguments (fields with argument "
-                   f"are not allowed in @key)", line)
+            _error(
+                errors,
+                subgraph,
+                "KEY_FIELDS_HAS_ARGS",
+                f"{where}: field {coordinate} cannot be included because it has arguments (fields with argument "
+                f"are not allowed in @key)",
+                line,
+            )
         base = subgraph.types.get(named_type(target.field.type))
         if base is not None and base.kind in ("interface", "union"):
             kind = "Interface" if base.kind == "interface" else "Union"
-            _error(errors, subgraph, "KEY_FIELDS_SELECT_INVALID_TYPE",
-                   f'{where}: field "{coordinate}" is a {kind} type which is not allowed in @key', line)
+            _error(
+                errors,
+                subgraph,
+                "KEY_FIELDS_SELECT_INVALID_TYPE",
+                f'{where}: field "{coordinate}" is a {kind} type which is not allowed in @key',
+                line,
+            )
 
 
-def _validate_selected(subgraph: Subgraph, parent: str, fields: str, directive: str, where: str,
-                       line: int | None, errors: list[CompositionError]) -> None:
+def _validate_selected(
+    subgraph: Subgraph,
+    parent: str,
+    fields: str,
+    directive: str,
+    where: str,
+    line: int | None,
+    errors: list[CompositionError],
+) -> None:
     code = directive.upper()
     try:
         targets = collect(subgraph, parent, fields)
@@ -262,14 +313,24 @@ def _validate_selected(subgraph: Subgraph, parent: str, fields: str, directive: 
         field = target.field
         coordinate = f"{target.parent}.{field.name}"
         if directive == "provides" and field.args:
-            _error(errors, subgraph, "PROVIDES_FIELDS_HAS_ARGS",
-                   f"{where}: field {coordinate} cannot be included because it has arguments (fields with argument "
-                   f"are not allowed in @provides)", line)
+            _error(
+                errors,
+                subgraph,
+                "PROVIDES_FIELDS_HAS_ARGS",
+                f"{where}: field {coordinate} cannot be included because it has arguments (fields with argument "
+                f"are not allowed in @provides)",
+                line,
+            )
         is_leaf = index + 1 >= len(targets) or targets[index + 1].depth <= target.depth
         if is_leaf and not field.external and not external_parents:
-            _error(errors, subgraph, f"{code}_FIELDS_MISSING_EXTERNAL",
-                   f'{where}: field "{coordinate}" should not be part of a @{directive} since it is already provided '
-                   f'by this subgraph (it is not marked @external)', line)
+            _error(
+                errors,
+                subgraph,
+                f"{code}_FIELDS_MISSING_EXTERNAL",
+                f'{where}: field "{coordinate}" should not be part of a @{directive} since it is already provided '
+                f"by this subgraph (it is not marked @external)",
+                line,
+            )
         if field.external or _external_in_implementations(subgraph, target):
             external_parents.append(target.depth)
 
@@ -278,8 +339,10 @@ def _external_in_implementations(subgraph: Subgraph, target: Target) -> bool:
     parent = subgraph.types.get(target.parent)
     if parent is None or parent.kind != "interface":
         return False
-    return any((f := subgraph.field(i, target.field.name)) is not None and f.external
-               for i in subgraph.implementations(parent.name))
+    return any(
+        (f := subgraph.field(i, target.field.name)) is not None and f.external
+        for i in subgraph.implementations(parent.name)
+    )
 
 
 def normalize_subgraphs(subgraphs: list[Subgraph]) -> list[CompositionError]:

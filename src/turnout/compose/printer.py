@@ -12,11 +12,13 @@ from .model import Applied
 
 __all__ = ["print_supergraph"]
 
-_LOCATIONS = ("FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | "
-              "INPUT_OBJECT | INPUT_FIELD_DEFINITION")
+_LOCATIONS = (
+    "FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | ENUM_VALUE | "
+    "INPUT_OBJECT | INPUT_FIELD_DEFINITION"
+)
 _JOIN_FIELD_ARGS = {
     "0.3": "graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, "
-           "override: String, usedOverridden: Boolean",
+    "override: String, usedOverridden: Boolean",
 }
 _JOIN_FIELD_ARGS["0.4"] = _JOIN_FIELD_ARGS["0.3"] + ", overrideLabel: String"
 _JOIN_FIELD_ARGS["0.5"] = _JOIN_FIELD_ARGS["0.4"] + ", contextArguments: [join__ContextArgument!]"
@@ -49,8 +51,11 @@ def _description(text: str | None, indent: str) -> list[str]:
 def _applied(applied: Applied) -> str:
     parts = []
     if applied.deprecated is not None:
-        parts.append("@deprecated" if applied.deprecated in ("", "No longer supported")
-                     else f"@deprecated(reason: {_string(applied.deprecated)})")
+        parts.append(
+            "@deprecated"
+            if applied.deprecated in ("", "No longer supported")
+            else f"@deprecated(reason: {_string(applied.deprecated)})"
+        )
     if applied.specified_by is not None:
         parts.append(f"@specifiedBy(url: {_string(applied.specified_by)})")
     if applied.inaccessible:
@@ -92,9 +97,14 @@ def _join_field(join: JoinField) -> str:
     if join.override_label is not None:
         args.append(f"overrideLabel: {_string(join.override_label)}")
     if join.context_arguments:
-        args.append("contextArguments: [" + ", ".join(
-            f"{{context: {_string(c)}, name: {_string(n)}, type: {_string(t)}, selection: {_string(s)}}}"
-            for c, n, t, s in join.context_arguments) + "]")
+        args.append(
+            "contextArguments: ["
+            + ", ".join(
+                f"{{context: {_string(c)}, name: {_string(n)}, type: {_string(t)}, selection: {_string(s)}}}"
+                for c, n, t, s in join.context_arguments
+            )
+            + "]"
+        )
     return f"@join__field({', '.join(args)})" if args else "@join__field"
 
 
@@ -132,16 +142,26 @@ def _field(field: MergedField, input_field: bool) -> list[str]:
 
 
 def _type(merged: MergedType) -> str:
-    keyword = {"object": "type", "interface": "interface", "union": "union", "enum": "enum", "input": "input",
-               "scalar": "scalar"}[merged.kind]
+    keyword = {
+        "object": "type",
+        "interface": "interface",
+        "union": "union",
+        "enum": "enum",
+        "input": "input",
+        "scalar": "scalar",
+    }[merged.kind]
     head = f"{keyword} {merged.name}"
     if merged.interfaces:
         head += " implements " + " & ".join(merged.interfaces)
     lines = [*_description(merged.description, ""), head]
-    lines.extend(f'  @join__implements(graph: {graph}, interface: {_string(itf)})' for graph, itf in merged.implements)
+    lines.extend(
+        f"  @join__implements(graph: {graph}, interface: {_string(itf)})" for graph, itf in merged.implements
+    )
     lines.extend("  " + _join_type(join) for join in merged.joins)
-    lines.extend(f'  @join__unionMember(graph: {graph}, member: {_string(member)})'
-                 for graph, member in merged.member_joins)
+    lines.extend(
+        f"  @join__unionMember(graph: {graph}, member: {_string(member)})"
+        for graph, member in merged.member_joins
+    )
     lines.extend(f"  @context(name: {_string(name)})" for name in merged.contexts)
     if applied := _applied(merged.applied):
         lines.extend("  " + part for part in _split_applied(applied))
@@ -177,8 +197,10 @@ def _split_applied(applied: str) -> list[str]:
 
 def print_supergraph(supergraph: Supergraph) -> str:
     version = supergraph.join_version
-    links = ['  @link(url: "https://specs.apollo.dev/link/v1.0")',
-             f'  @link(url: "https://specs.apollo.dev/join/v{version}", for: EXECUTION)']
+    links = [
+        '  @link(url: "https://specs.apollo.dev/link/v1.0")',
+        f'  @link(url: "https://specs.apollo.dev/join/v{version}", for: EXECUTION)',
+    ]
     directives = [
         "directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE",
         f"directive @join__field({_JOIN_FIELD_ARGS[version]}) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION",
@@ -192,19 +214,32 @@ def print_supergraph(supergraph: Supergraph) -> str:
     ]
     blocks: list[tuple[str, str]] = [
         ("join__FieldSet", "scalar join__FieldSet"),
-        ("join__Graph", "enum join__Graph {\n" + "\n".join(
-            f"  {g.enum} @join__graph(name: {_string(g.name)}, url: {_string(g.url)})" for g in supergraph.graphs)
-         + "\n}"),
+        (
+            "join__Graph",
+            "enum join__Graph {\n"
+            + "\n".join(
+                f"  {g.enum} @join__graph(name: {_string(g.name)}, url: {_string(g.url)})"
+                for g in supergraph.graphs
+            )
+            + "\n}",
+        ),
         ("link__Import", "scalar link__Import"),
         ("link__Purpose", _LINK_PURPOSE),
     ]
     if version in ("0.4", "0.5"):
-        directives.append("directive @join__directive(graphs: [join__Graph!], name: String!, args: "
-                          "join__DirectiveArguments) repeatable on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION")
+        directives.append(
+            "directive @join__directive(graphs: [join__Graph!], name: String!, args: "
+            "join__DirectiveArguments) repeatable on SCHEMA | OBJECT | INTERFACE | FIELD_DEFINITION"
+        )
         blocks.append(("join__DirectiveArguments", "scalar join__DirectiveArguments"))
     if version == "0.5":
-        blocks.append(("join__ContextArgument", "input join__ContextArgument {\n  name: String!\n  type: String!\n"
-                                                "  context: String!\n  selection: join__FieldValue!\n}"))
+        blocks.append(
+            (
+                "join__ContextArgument",
+                "input join__ContextArgument {\n  name: String!\n  type: String!\n"
+                "  context: String!\n  selection: join__FieldValue!\n}",
+            )
+        )
         blocks.append(("join__FieldValue", "scalar join__FieldValue"))
     if supergraph.uses_tag:
         links.append('  @link(url: "https://specs.apollo.dev/tag/v0.3")')
@@ -215,8 +250,9 @@ def print_supergraph(supergraph: Supergraph) -> str:
     if supergraph.uses_context:
         links.append('  @link(url: "https://specs.apollo.dev/context/v0.1", for: SECURITY)')
         directives.append("directive @context(name: String!) repeatable on INTERFACE | OBJECT | UNION")
-        directives.append("directive @context__fromContext(field: context__ContextFieldValue) on "
-                          "ARGUMENT_DEFINITION")
+        directives.append(
+            "directive @context__fromContext(field: context__ContextFieldValue) on ARGUMENT_DEFINITION"
+        )
         blocks.append(("context__ContextFieldValue", "scalar context__ContextFieldValue"))
     roots = "\n".join(f"  {kind}: {name}" for kind, name in supergraph.roots.items())
     schema = "schema\n" + "\n".join(links) + "\n{\n" + roots + "\n}"

@@ -82,7 +82,9 @@ class _Checker:
                 return join
         return None
 
-    def local(self, state: _State, type_name: str, field_name: str, *, for_key: bool = False) -> JoinField | None:
+    def local(
+        self, state: _State, type_name: str, field_name: str, *, for_key: bool = False
+    ) -> JoinField | None:
         """The field's join in the state's subgraph when that subgraph can resolve it there."""
         if field_name == "__typename":
             return JoinField(graph=state.graph)
@@ -93,26 +95,40 @@ class _Checker:
             return join if any(name == field_name for name, _sub in state.provided) else None
         if join.used_overridden and not for_key:
             return None
-        if join.override_label is not None and (join.override is not None) != self.labels.get(join.override_label):
+        if join.override_label is not None and (join.override is not None) != self.labels.get(
+            join.override_label
+        ):
             return None  # the overriding side serves with the label on, the overridden side with it off
         return join
 
-    def selection_available(self, states: set[_State], type_name: str, selection_set: SelectionSetNode | None,
-                            *, conditions: bool = False) -> bool:
+    def selection_available(
+        self,
+        states: set[_State],
+        type_name: str,
+        selection_set: SelectionSetNode | None,
+        *,
+        conditions: bool = False,
+    ) -> bool:
         """Can these states (together) collect the selection, entity jumps below included?"""
         if selection_set is None:
             return True
         for selection in selection_set.selections:
             if isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition.name.value if selection.type_condition else type_name
-                if not self.selection_available(states, condition, selection.selection_set, conditions=conditions):
+                if not self.selection_available(
+                    states, condition, selection.selection_set, conditions=conditions
+                ):
                     return False
                 continue
             if not isinstance(selection, FieldNode):
                 return False
             name = selection.name.value
-            having = [s for s in states if (j := self.local(s, type_name, name, for_key=True)) is not None
-                      and not (conditions and j.override_label)]
+            having = [
+                s
+                for s in states
+                if (j := self.local(s, type_name, name, for_key=True)) is not None
+                and not (conditions and j.override_label)
+            ]
             if not having:
                 return False
             if selection.selection_set is None:
@@ -148,7 +164,11 @@ class _Checker:
             changed = False
             for name, target, through_interface in targets:
                 for join in target.joins:
-                    if join.key is None or not join.resolvable or (through_interface and not join.interface_object):
+                    if (
+                        join.key is None
+                        or not join.resolvable
+                        or (through_interface and not join.interface_object)
+                    ):
                         continue
                     jumped = _State(join.graph, name if through_interface else None)
                     if jumped in closed:
@@ -185,8 +205,9 @@ class _Checker:
                 reasons.append(f'cannot find field "{type_name}.{field_name}"')
                 continue
             if not self.requires_met(closed, type_name, join):
-                reasons.append(f'cannot satisfy @requires(fields: "{join.requires}") on field '
-                               f'"{type_name}.{field_name}"')
+                reasons.append(
+                    f'cannot satisfy @requires(fields: "{join.requires}") on field "{type_name}.{field_name}"'
+                )
                 continue
             provided: Provided = ()
             sub = dict(state.provided).get(field_name)
@@ -200,14 +221,18 @@ class _Checker:
     def exploded(self, state: _State, interface: str, field_name: str) -> set[_State] | None:
         """Type explosion: the states where each implementation of `interface` in the state's subgraph resolves
         the field (None when one cannot)."""
-        implementations = [t for t in self.types.values()
-                           if t.kind == "object" and (state.graph, interface) in t.implements]
+        implementations = [
+            t for t in self.types.values() if t.kind == "object" and (state.graph, interface) in t.implements
+        ]
         if not implementations:
             return None
         found: set[_State] = set()
         for implementation in implementations:
-            resolving = {_State(s.graph) for s in self.close(frozenset({_State(state.graph)}), implementation.name)
-                         if self.local(s, implementation.name, field_name) is not None}
+            resolving = {
+                _State(s.graph)
+                for s in self.close(frozenset({_State(state.graph)}), implementation.name)
+                if self.local(s, implementation.name, field_name) is not None
+            }
             if not resolving:
                 return None
             found |= resolving
@@ -278,25 +303,44 @@ class _Checker:
             query += f"{indent}}}\n"
         query += "}"
         graphs = sorted({s.graph for s in closed})
-        why = "\n".join(f'- from subgraph "{self.names.get(g, g)}": {reason}'
-                        for g, reason in zip(graphs, reasons, strict=False)) or "- no subgraph can reach it"
-        self.errors.append(CompositionError(
-            code="SATISFIABILITY_ERROR",
-            message=f"The following supergraph API query:\n{query}\ncannot be satisfied by the subgraphs because:\n"
-                    f"{why}",
-            locations=tuple(Location(subgraph=self.names.get(g, g)) for g in graphs)))
+        why = (
+            "\n".join(
+                f'- from subgraph "{self.names.get(g, g)}": {reason}'
+                for g, reason in zip(graphs, reasons, strict=False)
+            )
+            or "- no subgraph can reach it"
+        )
+        self.errors.append(
+            CompositionError(
+                code="SATISFIABILITY_ERROR",
+                message=f"The following supergraph API query:\n{query}\ncannot be satisfied by the subgraphs because:\n"
+                f"{why}",
+                locations=tuple(Location(subgraph=self.names.get(g, g)) for g in graphs),
+            )
+        )
 
 
 def check_satisfiability(supergraph: Supergraph) -> list[CompositionError]:
     """The SATISFIABILITY_ERRORs of a merged supergraph (empty when every API field can be reached): with each
     progressive override label on and off (every combination of up to 8 labels, then each label alone)."""
-    labels = sorted({j.override_label for t in supergraph.types.values() for f in t.fields.values()
-                     for j in f.joins if j.override_label is not None})
+    labels = sorted(
+        {
+            j.override_label
+            for t in supergraph.types.values()
+            for f in t.fields.values()
+            for j in f.joins
+            if j.override_label is not None
+        }
+    )
     if len(labels) <= _MAX_LABEL_COMBINATIONS:
-        assignments = [dict(zip(labels, values, strict=True))
-                       for values in itertools.product((False, True), repeat=len(labels))]
+        assignments = [
+            dict(zip(labels, values, strict=True))
+            for values in itertools.product((False, True), repeat=len(labels))
+        ]
     else:
-        assignments = [{label: label == on for label in labels} for on in labels] + [dict.fromkeys(labels, False)]
+        assignments = [{label: label == on for label in labels} for on in labels] + [
+            dict.fromkeys(labels, False)
+        ]
     errors: list[CompositionError] = []
     reported: set[str] = set()
     for assignment in assignments:

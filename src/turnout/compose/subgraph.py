@@ -51,27 +51,64 @@ from .model import Applied, Kind, SubArg, SubEnumValue, SubField, Subgraph, SubK
 __all__ = ["FEDERATION_DIRECTIVES", "read_subgraph"]
 
 FEDERATION_DIRECTIVES = (
-    "key", "requires", "provides", "external", "shareable", "override", "inaccessible", "tag", "interfaceObject",
-    "extends", "composeDirective", "authenticated", "requiresScopes", "policy", "context", "fromContext", "cost",
+    "key",
+    "requires",
+    "provides",
+    "external",
+    "shareable",
+    "override",
+    "inaccessible",
+    "tag",
+    "interfaceObject",
+    "extends",
+    "composeDirective",
+    "authenticated",
+    "requiresScopes",
+    "policy",
+    "context",
+    "fromContext",
+    "cost",
     "listSize",
 )
 # access control a supergraph must keep: refused rather than silently dropped
 _NOT_COMPOSED = frozenset({"authenticated", "requiresScopes", "policy"})
 _FED1_DIRECTIVES = ("key", "requires", "provides", "external", "extends", "tag", "inaccessible")
-_SPEC_URL = re.compile(r"^https?://[^/]+(?:/.*)?/(?P<name>[A-Za-z_][A-Za-z0-9_-]*)/v(?P<major>\d+)\.(?P<minor>\d+)/?$")
-_MACHINERY_TYPES = {"_Service", "_Any", "_Entity", "_FieldSet", "FieldSet", "link__Import", "link__Purpose",
-                    "link__FieldSet"}
+_SPEC_URL = re.compile(
+    r"^https?://[^/]+(?:/.*)?/(?P<name>[A-Za-z_][A-Za-z0-9_-]*)/v(?P<major>\d+)\.(?P<minor>\d+)/?$"
+)
+_MACHINERY_TYPES = {
+    "_Service",
+    "_Any",
+    "_Entity",
+    "_FieldSet",
+    "FieldSet",
+    "link__Import",
+    "link__Purpose",
+    "link__FieldSet",
+}
 _ROOTS = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
 _KINDS: dict[type, Kind] = {
-    ObjectTypeDefinitionNode: "object", ObjectTypeExtensionNode: "object",
-    InterfaceTypeDefinitionNode: "interface", InterfaceTypeExtensionNode: "interface",
-    UnionTypeDefinitionNode: "union", UnionTypeExtensionNode: "union",
-    EnumTypeDefinitionNode: "enum", EnumTypeExtensionNode: "enum",
-    InputObjectTypeDefinitionNode: "input", InputObjectTypeExtensionNode: "input",
-    ScalarTypeDefinitionNode: "scalar", ScalarTypeExtensionNode: "scalar",
+    ObjectTypeDefinitionNode: "object",
+    ObjectTypeExtensionNode: "object",
+    InterfaceTypeDefinitionNode: "interface",
+    InterfaceTypeExtensionNode: "interface",
+    UnionTypeDefinitionNode: "union",
+    UnionTypeExtensionNode: "union",
+    EnumTypeDefinitionNode: "enum",
+    EnumTypeExtensionNode: "enum",
+    InputObjectTypeDefinitionNode: "input",
+    InputObjectTypeExtensionNode: "input",
+    ScalarTypeDefinitionNode: "scalar",
+    ScalarTypeExtensionNode: "scalar",
 }
-_EXTENSIONS = (ObjectTypeExtensionNode, InterfaceTypeExtensionNode, UnionTypeExtensionNode, EnumTypeExtensionNode,
-               InputObjectTypeExtensionNode, ScalarTypeExtensionNode)
+_EXTENSIONS = (
+    ObjectTypeExtensionNode,
+    InterfaceTypeExtensionNode,
+    UnionTypeExtensionNode,
+    EnumTypeExtensionNode,
+    InputObjectTypeExtensionNode,
+    ScalarTypeExtensionNode,
+)
 
 
 def _value(node: ValueNode) -> Any:
@@ -107,9 +144,13 @@ class _Reader:
         return bisect.bisect_right(self.line_starts, node.loc.start)
 
     def error(self, code: str, message: str, node: Node | None = None) -> None:
-        self.errors.append(CompositionError(
-            code=code, message=f"[{self.name}] {message}",
-            locations=(Location(subgraph=self.name, line=self.line(node)),)))
+        self.errors.append(
+            CompositionError(
+                code=code,
+                message=f"[{self.name}] {message}",
+                locations=(Location(subgraph=self.name, line=self.line(node)),),
+            )
+        )
 
     # -- @link ------------------------------------------------------------------------------------------------
 
@@ -165,9 +206,12 @@ class _Reader:
             name = self.local.get(directive.name.value)
             if name in _NOT_COMPOSED and (name, self.line(directive)) not in self.refused:
                 self.refused.add((name, self.line(directive)))
-                self.error("UNSUPPORTED_FEATURE",
-                           f"@{name} is not composed by turnout yet: its access rule would be lost in the "
-                           f"supergraph (compose this graph with Apollo's composition)", directive)
+                self.error(
+                    "UNSUPPORTED_FEATURE",
+                    f"@{name} is not composed by turnout yet: its access rule would be lost in the "
+                    f"supergraph (compose this graph with Apollo's composition)",
+                    directive,
+                )
             if name is not None:
                 found.append((name, _args(directive), directive))
             elif directive.name.value == "deprecated":
@@ -211,9 +255,13 @@ class _Reader:
             document = parse(self.source)
         except GraphQLSyntaxError as error:
             line = error.locations[0].line if error.locations else None
-            self.errors.append(CompositionError(
-                code="INVALID_GRAPHQL", message=f"[{self.name}] {error.message}",
-                locations=(Location(subgraph=self.name, line=line),)))
+            self.errors.append(
+                CompositionError(
+                    code="INVALID_GRAPHQL",
+                    message=f"[{self.name}] {error.message}",
+                    locations=(Location(subgraph=self.name, line=line),),
+                )
+            )
             return None, self.errors
         self.read_links(document)
         for definition in document.definitions:
@@ -236,12 +284,17 @@ class _Reader:
             name = self.renames.get(name, name)
             grouped.setdefault(name, []).append(definition)
         for kind_name, root in _ROOTS.items():
-            if root in grouped and kind_name not in self.subgraph.roots and not any(
-                    r == root for r in self.renames.values()):
+            if (
+                root in grouped
+                and kind_name not in self.subgraph.roots
+                and not any(r == root for r in self.renames.values())
+            ):
                 self.subgraph.roots[kind_name] = root
         for name, nodes in grouped.items():
             self.read_type(name, nodes)
-        if "Query" not in self.subgraph.types:  # federation adds `_service` (and `_entities`): always a Query type
+        if (
+            "Query" not in self.subgraph.types
+        ):  # federation adds `_service` (and `_entities`): always a Query type
             self.subgraph.types["Query"] = SubType(name="Query", kind="object", has_definition=True)
             self.subgraph.roots.setdefault("query", "Query")
         return self.subgraph, self.errors
@@ -270,9 +323,15 @@ class _Reader:
                     fields = args.get("fields")
                     if isinstance(fields, list):
                         fields = " ".join(str(f) for f in fields)
-                    sub.keys.append(SubKey(fields=str(fields), resolvable=args.get("resolvable", True) is not False,
-                                           resolvable_given="resolvable" in args, extension=extension,
-                                           line=self.line(directive)))
+                    sub.keys.append(
+                        SubKey(
+                            fields=str(fields),
+                            resolvable=args.get("resolvable", True) is not False,
+                            resolvable_given="resolvable" in args,
+                            extension=extension,
+                            line=self.line(directive),
+                        )
+                    )
                 elif fed_name == "extends":
                     sub.extends = sub.extends_directive = True
                 elif fed_name == "interfaceObject":
@@ -283,17 +342,25 @@ class _Reader:
                     type_shareable = True
                 elif fed_name == "external" and self.subgraph.fed2:
                     type_external = True
-            sub.interfaces.extend(i.name.value for i in getattr(node, "interfaces", None) or ()
-                                  if i.name.value not in sub.interfaces)
-            sub.members.extend(self.renames.get(m.name.value, m.name.value) for m in getattr(node, "types", None) or ()
-                               if m.name.value not in sub.members)
+            sub.interfaces.extend(
+                i.name.value
+                for i in getattr(node, "interfaces", None) or ()
+                if i.name.value not in sub.interfaces
+            )
+            sub.members.extend(
+                self.renames.get(m.name.value, m.name.value)
+                for m in getattr(node, "types", None) or ()
+                if m.name.value not in sub.members
+            )
             for value in getattr(node, "values", None) or ():
                 if isinstance(value, InputValueDefinitionNode):
                     sub.fields[value.name.value] = self.read_input_field(value)
                 else:
                     sub.values[value.name.value] = SubEnumValue(
-                        name=value.name.value, description=value.description.value if value.description else None,
-                        applied=self.applied(value))
+                        name=value.name.value,
+                        description=value.description.value if value.description else None,
+                        applied=self.applied(value),
+                    )
             for fnode in getattr(node, "fields", None) or ():
                 if isinstance(fnode, InputValueDefinitionNode):
                     sub.fields[fnode.name.value] = self.read_input_field(fnode)
@@ -308,20 +375,35 @@ class _Reader:
         self.subgraph.types[name] = sub
 
     def read_input_field(self, node: InputValueDefinitionNode) -> SubField:
-        return SubField(name=node.name.value, type=self.type_ref(node.type), default=node.default_value,
-                        description=node.description.value if node.description else None,
-                        applied=self.applied(node), line=self.line(node))
+        return SubField(
+            name=node.name.value,
+            type=self.type_ref(node.type),
+            default=node.default_value,
+            description=node.description.value if node.description else None,
+            applied=self.applied(node),
+            line=self.line(node),
+        )
 
     def read_field(self, node: FieldDefinitionNode) -> SubField:
-        result = SubField(name=node.name.value, type=self.type_ref(node.type),
-                          description=node.description.value if node.description else None,
-                          applied=self.applied(node), line=self.line(node))
+        result = SubField(
+            name=node.name.value,
+            type=self.type_ref(node.type),
+            description=node.description.value if node.description else None,
+            applied=self.applied(node),
+            line=self.line(node),
+        )
         for arg in node.arguments or ():
             result.args[arg.name.value] = SubArg(
-                name=arg.name.value, type=self.type_ref(arg.type), default=arg.default_value,
-                description=arg.description.value if arg.description else None, applied=self.applied(arg),
-                line=self.line(arg), from_context=next(
-                    (str(a.get("field")) for n, a, _d in self.fed(arg) if n == "fromContext"), None))
+                name=arg.name.value,
+                type=self.type_ref(arg.type),
+                default=arg.default_value,
+                description=arg.description.value if arg.description else None,
+                applied=self.applied(arg),
+                line=self.line(arg),
+                from_context=next(
+                    (str(a.get("field")) for n, a, _d in self.fed(arg) if n == "fromContext"), None
+                ),
+            )
         for fed_name, args, directive in self.fed(node):
             if fed_name == "external":
                 result.external = True
@@ -343,4 +425,3 @@ class _Reader:
 def read_subgraph(name: str, url: str, sdl: str) -> tuple[Subgraph | None, list[CompositionError]]:
     """The subgraph's model and the errors found reading it (None when it cannot be parsed)."""
     return _Reader(name, url, sdl).read(sdl)
-

@@ -21,14 +21,17 @@ def collect_objects(value: Any, paths: tuple[tuple[str, ...], ...]) -> list[dict
     wherever they are (`@` marks them, nested lists are flattened). Paths that share a beginning walk it once.
     No response paths: `object_paths` finds those when an error needs them."""
     found: list[list[dict[str, Any]]] = [[] for _ in paths]
-    _walk([value], [(tuple(s for s in path if s != "@"), index) for index, path in enumerate(paths)], 0, found)
+    _walk(
+        [value], [(tuple(s for s in path if s != "@"), index) for index, path in enumerate(paths)], 0, found
+    )
     if len(found) == 1:
         return found[0]
     return [obj for objects in found for obj in objects]
 
 
-def _walk(level: list[Any], paths: list[tuple[tuple[str, ...], int]], depth: int,
-          found: list[list[dict[str, Any]]]) -> None:
+def _walk(
+    level: list[Any], paths: list[tuple[tuple[str, ...], int]], depth: int, found: list[list[dict[str, Any]]]
+) -> None:
     following_paths: dict[str, list[tuple[tuple[str, ...], int]]] = {}
     for path, index in paths:
         if len(path) == depth:
@@ -72,15 +75,18 @@ def _objects(values: list[Any]) -> list[dict[str, Any]]:
     return found
 
 
-def objects_by_context(data: Any, path: tuple[str, ...], contexts: tuple[ContextRewrite, ...]
-                       ) -> list[tuple[tuple[Any, ...], list[dict[str, Any]]]]:
+def objects_by_context(
+    data: Any, path: tuple[str, ...], contexts: tuple[ContextRewrite, ...]
+) -> list[tuple[tuple[Any, ...], list[dict[str, Any]]]]:
     """The objects at `path`, grouped by the values their contexts take (one value per rewrite, in order):
     each rewrite reads its keys in the object's nearest ancestor at its `ancestor` path (a prefix of `path`).
     Values may be lists or objects: groups are told apart by the values' JSON."""
     ancestors = sorted({c.ancestor for c in contexts}, key=len)
     found: dict[bytes, tuple[tuple[Any, ...], list[dict[str, Any]]]] = {}
 
-    def descend(level: list[dict[str, Any]], depth: int, index: int, values: dict[ContextRewrite, Any]) -> None:
+    def descend(
+        level: list[dict[str, Any]], depth: int, index: int, values: dict[ContextRewrite, Any]
+    ) -> None:
         if index == len(ancestors):
             taken = tuple(values[c] for c in contexts)
             key = orjson.dumps(taken, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
@@ -105,8 +111,9 @@ def objects_by_context(data: Any, path: tuple[str, ...], contexts: tuple[Context
     return list(found.values())
 
 
-def object_paths(value: Any, path: tuple[str, ...], out: dict[int, list[Path]], at: int = 0,
-                 current: Path | None = None) -> None:
+def object_paths(
+    value: Any, path: tuple[str, ...], out: dict[int, list[Path]], at: int = 0, current: Path | None = None
+) -> None:
     """The response paths of the objects at `path`, by object identity (for errors: off the hot path)."""
     here: Path = current if current is not None else []
     if isinstance(value, list):
@@ -143,7 +150,9 @@ def _flat_keys(fragment: RepFragment) -> tuple[tuple[str, str], ...] | None:
 class Representations:
     """Builds `_entities` representations for one Fetch and remembers which objects share each one."""
 
-    def __init__(self, requires: tuple[RepFragment, ...], possible_types: Mapping[str, tuple[str, ...]]) -> None:
+    def __init__(
+        self, requires: tuple[RepFragment, ...], possible_types: Mapping[str, tuple[str, ...]]
+    ) -> None:
         self.requires = requires
         self.possible_types = possible_types
         # per fragment whose fields are all top-level values (the common `@key(fields: "id")`): the keys read
@@ -232,7 +241,9 @@ class Representations:
         rep["__typename"] = fragment.typename or typename
         return rep
 
-    def _fill(self, rep: dict[str, Any], obj: dict[str, Any], selections: tuple[RepField | RepFragment, ...]) -> bool:
+    def _fill(
+        self, rep: dict[str, Any], obj: dict[str, Any], selections: tuple[RepField | RepFragment, ...]
+    ) -> bool:
         for selection in selections:
             if isinstance(selection, RepFragment):
                 if self._matches(obj.get("__typename"), selection.type_condition) and not self._fill(

@@ -72,8 +72,9 @@ class _Walk:
         self.object(inner_p, inner_f, rest, where)
 
 
-def _failed_objects(errors: Sequence[dict[str, Any]], services: Collection[str], paths: Sequence[Sequence[str]]
-                    ) -> set[tuple[str | int, ...]] | None:
+def _failed_objects(
+    errors: Sequence[dict[str, Any]], services: Collection[str], paths: Sequence[Sequence[str]]
+) -> set[tuple[str | int, ...]] | None:
     """The response paths of the objects the failed fetches' errors name; None when an error names none (a
     transport failure, an error of the whole `_entities` field): then every object of them failed."""
     found: set[tuple[str | int, ...]] = set()
@@ -90,8 +91,12 @@ def _failed_objects(errors: Sequence[dict[str, Any]], services: Collection[str],
     return found
 
 
-def replace_failed(primary: ExecutionState, fallback: ExecutionState, failed: Sequence[FetchRecord],
-                   services: Collection[str]) -> bool:
+def replace_failed(
+    primary: ExecutionState,
+    fallback: ExecutionState,
+    failed: Sequence[FetchRecord],
+    services: Collection[str],
+) -> bool:
     """Fill `primary` with what its `failed` fetches (of `services`) were to fill, from `fallback`; their errors
     replaced by the fallback's own. False (primary untouched as far as it matters) when the objects of the two
     runs cannot be matched: the caller answers with `fallback` whole."""

@@ -46,12 +46,12 @@ class FetchRecord:
 
     service: str
     milliseconds: float
-    ok: bool              # answered, and without GraphQL errors
+    ok: bool  # answered, and without GraphQL errors
     memo_hit: bool
-    root: bool            # a root fetch (for a mutation: the write itself)
-    fetch: Fetch | None = None                  # the plan's fetch (what it asked for, what it fills)
-    error: str | None = None                    # why it failed: the first error, as the subgraph gave it
-    paths: tuple[tuple[str, ...], ...] = ()     # where its objects are (an entity fetch's Flatten paths)
+    root: bool  # a root fetch (for a mutation: the write itself)
+    fetch: Fetch | None = None  # the plan's fetch (what it asked for, what it fills)
+    error: str | None = None  # why it failed: the first error, as the subgraph gave it
+    paths: tuple[tuple[str, ...], ...] = ()  # where its objects are (an entity fetch's Flatten paths)
 
     @property
     def coordinates(self) -> frozenset[str]:
@@ -84,16 +84,21 @@ class FetchMemo:
         self.roots.setdefault(service, {}).setdefault(self._variables(request), []).append((shape, raw))
         self.indexes.pop(service, None)
 
-    def entities(self, service: str, representations: Any, shapes: tuple[tuple[str, Shape], ...]
-                 ) -> dict[str, Any] | None:
+    def entities(
+        self, service: str, representations: Any, shapes: tuple[tuple[str, Shape], ...]
+    ) -> dict[str, Any] | None:
         """An `_entities` answer of `service` made of objects its root answers hold; or None (executor.reuse)."""
         if not shapes or not isinstance(representations, list) or service not in self.roots:
             return None
         index = self.indexes.get(service)
         if index is None:
             index = self.indexes[service] = ObjectIndex(
-                [(shape, orjson.loads(raw).get("data"))
-                 for answers in self.roots[service].values() for shape, raw in answers])
+                [
+                    (shape, orjson.loads(raw).get("data"))
+                    for answers in self.roots[service].values()
+                    for shape, raw in answers
+                ]
+            )
         found = index.entities(representations, shapes)
         return None if found is None else {"data": {"_entities": found}}
 
@@ -113,8 +118,9 @@ class FetchMemo:
     def key(service: str, request: Mapping[str, Any]) -> bytes:
         """The memo key of a request: its operation without the name (two plans of one request number their
         fetches apart: `Q__assignments__1` and `Q__assignments__3` asking the same are one answer)."""
-        return orjson.dumps([service, _unnamed(request.get("query")), request.get("variables")],
-                            option=orjson.OPT_SORT_KEYS)
+        return orjson.dumps(
+            [service, _unnamed(request.get("query")), request.get("variables")], option=orjson.OPT_SORT_KEYS
+        )
 
     def reusable(self, fetch: Fetch) -> bool:
         """Whether `fetch` may be answered from the memo (it asks none of the coordinates kept fresh)."""
@@ -125,8 +131,10 @@ class FetchMemo:
         other = FetchMemo()
         other.fresh = fresh
         other.answers = dict(self.answers)
-        other.roots = {service: {key: list(found) for key, found in by_variables.items()}
-                       for service, by_variables in self.roots.items()}
+        other.roots = {
+            service: {key: list(found) for key, found in by_variables.items()}
+            for service, by_variables in self.roots.items()
+        }
         return other
 
 
@@ -147,8 +155,15 @@ class ExecutionState:
 class PlanExecutor:
     """Executes plans against subgraphs through a SubgraphClient."""
 
-    def __init__(self, model: SupergraphModel, client: SubgraphClient, urls: Mapping[str, str] | None = None,
-                 *, expose_errors: bool | Collection[str] = True, tracer: Tracer | None = None) -> None:
+    def __init__(
+        self,
+        model: SupergraphModel,
+        client: SubgraphClient,
+        urls: Mapping[str, str] | None = None,
+        *,
+        expose_errors: bool | Collection[str] = True,
+        tracer: Tracer | None = None,
+    ) -> None:
         """`expose_errors`: whose errors clients see as the subgraph wrote them (True: every subgraph's);
         the others' are redacted to their path, `extensions.code` and `serviceName`, and logged in full."""
         self.model = model
@@ -161,7 +176,10 @@ class PlanExecutor:
         self._representations: dict[int, Representations] = {}
 
     async def execute(
-        self, plan: QueryPlan, variables: Mapping[str, Any], memo: FetchMemo | None = None,
+        self,
+        plan: QueryPlan,
+        variables: Mapping[str, Any],
+        memo: FetchMemo | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> ExecutionState:
         """Run `plan`. With a memo, answers already in it are reused and new ones are added to it.
@@ -202,7 +220,9 @@ class PlanExecutor:
             if branch is not None:
                 await self._run(branch, state)
 
-    def _request(self, fetch: Fetch, state: ExecutionState, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _request(
+        self, fetch: Fetch, state: ExecutionState, extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         variables = {v: state.variables[v] for v in fetch.variable_usages if v in state.variables}
         if extra:
             variables.update(extra)
@@ -212,18 +232,25 @@ class PlanExecutor:
         return request
 
     async def _send(
-        self, fetch: Fetch, request: dict[str, Any], state: ExecutionState, root: bool,
+        self,
+        fetch: Fetch,
+        request: dict[str, Any],
+        state: ExecutionState,
+        root: bool,
         paths: tuple[tuple[str, ...], ...] = (),
     ) -> dict[str, Any] | None:
         memo = state.memo if state.memo is None or state.memo.reusable(fetch) else None
         key = FetchMemo.key(fetch.service, request) if memo is not None else b""
-        kept: bytes | TransportError | dict[str, Any] | None = memo.answers.get(key) if memo is not None else None
+        kept: bytes | TransportError | dict[str, Any] | None = (
+            memo.answers.get(key) if memo is not None else None
+        )
         if kept is None and memo is not None:
             if fetch.shape is not None:
                 kept = memo.covering(fetch.service, request, fetch.shape)
             elif fetch.entity_shapes:
-                kept = memo.entities(fetch.service, request.get("variables", {}).get("representations"),
-                                     fetch.entity_shapes)
+                kept = memo.entities(
+                    fetch.service, request.get("variables", {}).get("representations"), fetch.entity_shapes
+                )
         hit = kept is not None
         started = time.perf_counter()
         answer: dict[str, Any] | TransportError
@@ -235,7 +262,9 @@ class PlanExecutor:
             state.subgraph_calls += 1
             with self._span(fetch, request, root) as span:
                 try:
-                    answer = await self.client.send(fetch.service, self.urls[fetch.service], request, state.headers)
+                    answer = await self.client.send(
+                        fetch.service, self.urls[fetch.service], request, state.headers
+                    )
                 except TransportError as error:
                     answer = error
                 if span is not None:
@@ -249,27 +278,52 @@ class PlanExecutor:
                         memo.keep_root(fetch.service, request, fetch.shape, raw)
         elapsed = (time.perf_counter() - started) * 1000.0
         if isinstance(answer, TransportError):
-            state.fetches.append(FetchRecord(service=fetch.service, milliseconds=elapsed, ok=False, memo_hit=hit,
-                                             root=root, fetch=fetch, error=str(answer), paths=paths))
+            state.fetches.append(
+                FetchRecord(
+                    service=fetch.service,
+                    milliseconds=elapsed,
+                    ok=False,
+                    memo_hit=hit,
+                    root=root,
+                    fetch=fetch,
+                    error=str(answer),
+                    paths=paths,
+                )
+            )
             state.errors.append(
                 {"message": str(answer), "extensions": {"code": answer.code, "serviceName": fetch.service}}
             )
             return None
         errors = answer.get("errors")
-        state.fetches.append(FetchRecord(service=fetch.service, milliseconds=elapsed, ok=not errors, memo_hit=hit,
-                                         root=root, fetch=fetch, error=_first_message(errors) if errors else None,
-                                         paths=paths))
+        state.fetches.append(
+            FetchRecord(
+                service=fetch.service,
+                milliseconds=elapsed,
+                ok=not errors,
+                memo_hit=hit,
+                root=root,
+                fetch=fetch,
+                error=_first_message(errors) if errors else None,
+                paths=paths,
+            )
+        )
         return answer
 
     def _span(self, fetch: Fetch, request: dict[str, Any], root: bool) -> AbstractContextManager[Span | None]:
         """The span of one subgraph call: its subgraph and kind of fetch (nothing without a tracer)."""
         if self.tracer is None:
             return nullcontext()
-        attributes: dict[str, str | int] = {"turnout.subgraph": fetch.service,
-                                            "turnout.fetch": "root" if root else "entities"}
+        attributes: dict[str, str | int] = {
+            "turnout.subgraph": fetch.service,
+            "turnout.fetch": "root" if root else "entities",
+        }
         if not root:
-            attributes["turnout.representations"] = len(request.get("variables", {}).get("representations") or ())
-        return self.tracer.start_as_current_span("subgraph.fetch", kind=SpanKind.CLIENT, attributes=attributes)
+            attributes["turnout.representations"] = len(
+                request.get("variables", {}).get("representations") or ()
+            )
+        return self.tracer.start_as_current_span(
+            "subgraph.fetch", kind=SpanKind.CLIENT, attributes=attributes
+        )
 
     async def _root_fetch(self, fetch: Fetch, state: ExecutionState) -> None:
         response = await self._send(fetch, self._request(fetch, state), state, True)
@@ -277,8 +331,9 @@ class PlanExecutor:
             return
         expose = self._exposes(fetch.service)
         for error in response.get("errors") or ():
-            state.errors.append(_subgraph_error(error, fetch.service, expose=expose, budget=self.log_budget,
-                                                fetch=fetch))
+            state.errors.append(
+                _subgraph_error(error, fetch.service, expose=expose, budget=self.log_budget, fetch=fetch)
+            )
         data = response.get("data")
         if isinstance(data, dict):
             if fetch.renames:
@@ -286,8 +341,9 @@ class PlanExecutor:
             deep_merge(state.data, data, self.object_types)
 
     def _exposes(self, service: str) -> bool:
-        return self.expose_errors is True or (not isinstance(self.expose_errors, bool)
-                                              and service in self.expose_errors)
+        return self.expose_errors is True or (
+            not isinstance(self.expose_errors, bool) and service in self.expose_errors
+        )
 
     def _rename(self, value: Any, renames: tuple[Rename, ...], typename: Any = None) -> None:
         """Move values the planner fetched under an alias back to their key in the response data. `typename`:
@@ -300,7 +356,9 @@ class PlanExecutor:
             return
         typename = value.get("__typename", typename)
         for rename in renames:
-            if rename.key not in value or not _matches(typename, rename.type_condition, self.model.possible_types):
+            if rename.key not in value or not _matches(
+                typename, rename.type_condition, self.model.possible_types
+            ):
                 continue
             if rename.children:
                 self._rename(value[rename.key], rename.children)
@@ -316,16 +374,28 @@ class PlanExecutor:
         if fetch.contexts:
             # one request per distinct set of context values, concurrently
             by_values = objects_by_context(state.data, node.path, fetch.contexts)
-            await asyncio.gather(*(
-                self._entities(node, state, *builder.group(objects),
-                               {c.variable: v for c, v in zip(fetch.contexts, values, strict=True)})
-                for values, objects in by_values
-            ))
+            await asyncio.gather(
+                *(
+                    self._entities(
+                        node,
+                        state,
+                        *builder.group(objects),
+                        {c.variable: v for c, v in zip(fetch.contexts, values, strict=True)},
+                    )
+                    for values, objects in by_values
+                )
+            )
             return
         await self._entities(node, state, *builder.group(collect_objects(state.data, node.paths)))
 
-    async def _entities(self, node: Flatten, state: ExecutionState, representations: list[dict[str, Any]],
-                        targets: list[list[dict[str, Any]]], extra: dict[str, Any] | None = None) -> None:
+    async def _entities(
+        self,
+        node: Flatten,
+        state: ExecutionState,
+        representations: list[dict[str, Any]],
+        targets: list[list[dict[str, Any]]],
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         """One `_entities` request; each entity merged into the objects that share its representation."""
         if not representations:
             return
@@ -339,8 +409,11 @@ class PlanExecutor:
         if errors:
             located = _with_paths(state.data, node.paths, targets)
             for error in errors:
-                state.errors.extend(_entity_errors(error, fetch.service, located, expose=expose, fetch=fetch,
-                                                   budget=self.log_budget))
+                state.errors.extend(
+                    _entity_errors(
+                        error, fetch.service, located, expose=expose, fetch=fetch, budget=self.log_budget
+                    )
+                )
         data = response.get("data")
         entities = data.get("_entities") if isinstance(data, dict) else None
         if not isinstance(entities, list):
@@ -353,8 +426,9 @@ class PlanExecutor:
                     deep_merge(obj, entity, self.object_types)
 
 
-def _with_paths(data: dict[str, Any], paths: tuple[tuple[str, ...], ...], targets: list[list[dict[str, Any]]]
-                ) -> list[list[tuple[dict[str, Any], list[str | int]]]]:
+def _with_paths(
+    data: dict[str, Any], paths: tuple[tuple[str, ...], ...], targets: list[list[dict[str, Any]]]
+) -> list[list[tuple[dict[str, Any], list[str | int]]]]:
     """The targets of each representation with their response paths (for errors only)."""
     found: dict[int, list[list[str | int]]] = {}
     for path in paths:
@@ -385,7 +459,7 @@ def _unnamed(query: Any) -> Any:
     if isinstance(query, str):
         named = _OPERATION_NAME.match(query)
         if named is not None:
-            return named.group(1) + query[named.end():]
+            return named.group(1) + query[named.end() :]
     return query
 
 
@@ -458,7 +532,13 @@ def _log_error(error: Any, service: str, expose: bool, budget: _LogBudget | None
     if budget is not None:
         allowed, held = budget.allow(service)
         if held:
-            log.log(level, "subgraph %s: %d more errors not logged in the last %g s", service, held, budget.seconds)
+            log.log(
+                level,
+                "subgraph %s: %d more errors not logged in the last %g s",
+                service,
+                held,
+                budget.seconds,
+            )
         if not allowed:
             return
     try:
@@ -468,9 +548,16 @@ def _log_error(error: Any, service: str, expose: bool, budget: _LogBudget | None
     log.log(level, "subgraph %s returned an error: %s", service, redact(text[:4000]))
 
 
-def _subgraph_error(error: Any, service: str, path: list[Any] | None = None, *, expose: bool = True,
-                    logged: bool = False, budget: _LogBudget | None = None, fetch: Fetch | None = None
-                    ) -> dict[str, Any]:
+def _subgraph_error(
+    error: Any,
+    service: str,
+    path: list[Any] | None = None,
+    *,
+    expose: bool = True,
+    logged: bool = False,
+    budget: _LogBudget | None = None,
+    fetch: Fetch | None = None,
+) -> dict[str, Any]:
     """A subgraph's error as the client sees it: as written when exposed, else only the path, the code and the
     subgraph's name (message and every other extension, stack traces included, stay in the log)."""
     if not logged:
@@ -495,17 +582,29 @@ def _subgraph_error(error: Any, service: str, path: list[Any] | None = None, *, 
 
 
 def _entity_errors(
-    error: Any, service: str, targets: list[list[tuple[dict[str, Any], list[str | int]]]], *, expose: bool = True,
-    budget: _LogBudget | None = None, fetch: Fetch | None = None,
+    error: Any,
+    service: str,
+    targets: list[list[tuple[dict[str, Any], list[str | int]]]],
+    *,
+    expose: bool = True,
+    budget: _LogBudget | None = None,
+    fetch: Fetch | None = None,
 ) -> list[dict[str, Any]]:
     """An `_entities` error, once at every response path that shares the failed representation."""
     _log_error(error, service, expose, budget)
     path = error.get("path") if isinstance(error, dict) else None
-    if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int) \
-            and path[1] < len(targets):
+    if (
+        isinstance(path, list)
+        and len(path) >= 2
+        and path[0] == "_entities"
+        and isinstance(path[1], int)
+        and path[1] < len(targets)
+    ):
         inside = _client_path(path[2:], fetch)
-        return [_subgraph_error(error, service, [*where, *inside], expose=expose, logged=True)
-                for _obj, where in targets[path[1]]]
+        return [
+            _subgraph_error(error, service, [*where, *inside], expose=expose, logged=True)
+            for _obj, where in targets[path[1]]
+        ]
     formatted = _subgraph_error(error, service, expose=expose, logged=True)
     formatted.pop("path", None)  # a path inside the subgraph's own operation means nothing to the client
     return [formatted]

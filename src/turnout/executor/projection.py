@@ -96,8 +96,14 @@ class Projector:
                 pass
         return self.interpret(root, selections, data, variables, errors)
 
-    def interpret(self, root: GraphQLObjectType, selections: Sequence[Selection], data: dict[str, Any],
-                  variables: Mapping[str, Any], errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def interpret(
+        self,
+        root: GraphQLObjectType,
+        selections: Sequence[Selection],
+        data: dict[str, Any],
+        variables: Mapping[str, Any],
+        errors: list[dict[str, Any]],
+    ) -> dict[str, Any] | None:
         """The projection that reports errors with their paths."""
         run = _Run(self, variables, errors)
         fields: dict[str, list[Field]] = {}
@@ -105,8 +111,9 @@ class Projector:
         result = run.object(root, data, fields, [], root=True)
         return result if isinstance(result, dict) else None
 
-    def _compiled_for(self, root: GraphQLObjectType, selections: Sequence[Selection],
-                      variables: Mapping[str, Any]) -> _Completer | None:
+    def _compiled_for(
+        self, root: GraphQLObjectType, selections: Sequence[Selection], variables: Mapping[str, Any]
+    ) -> _Completer | None:
         names = self._condition_variables(selections)
         try:
             key = (id(selections), root.name, *(variables.get(n) for n in names))
@@ -154,7 +161,9 @@ class Projector:
 
 
 class _Run:
-    def __init__(self, projector: Projector, variables: Mapping[str, Any], errors: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, projector: Projector, variables: Mapping[str, Any], errors: list[dict[str, Any]]
+    ) -> None:
         self.projector = projector
         self.schema = projector.schema
         self.variables = variables
@@ -168,8 +177,12 @@ class _Run:
             return any(i.name == condition for i in runtime.interfaces)
         return runtime.name in self.projector.possible(condition)
 
-    def collect(self, runtime: GraphQLObjectType | GraphQLInterfaceType, selections: Sequence[Selection],
-                out: dict[str, list[Field]]) -> None:
+    def collect(
+        self,
+        runtime: GraphQLObjectType | GraphQLInterfaceType,
+        selections: Sequence[Selection],
+        out: dict[str, list[Field]],
+    ) -> None:
         for item in selections:
             if item.directives and not directives_include(item.directives, self.variables):
                 continue
@@ -178,8 +191,14 @@ class _Run:
             elif self.matches(runtime, item.type_condition):
                 self.collect(runtime, item.selections, out)
 
-    def object(self, otype: GraphQLObjectType | GraphQLInterfaceType, value: dict[str, Any],
-               fields: dict[str, list[Field]], path: Path, root: bool = False) -> dict[str, Any] | _Bubble:
+    def object(
+        self,
+        otype: GraphQLObjectType | GraphQLInterfaceType,
+        value: dict[str, Any],
+        fields: dict[str, list[Field]],
+        path: Path,
+        root: bool = False,
+    ) -> dict[str, Any] | _Bubble:
         result: dict[str, Any] = {}
         for key, occurrences in fields.items():
             name = occurrences[0].name
@@ -198,8 +217,9 @@ class _Run:
             result[key] = completed
         return result
 
-    def complete(self, gtype: GraphQLOutputType, value: Any, occurrences: list[Field], path: Path,
-                 parent: str) -> Any:
+    def complete(
+        self, gtype: GraphQLOutputType, value: Any, occurrences: list[Field], path: Path, parent: str
+    ) -> Any:
         if isinstance(gtype, GraphQLNonNull):
             completed = self.complete(gtype.of_type, value, occurrences, path, parent)
             if completed is None:
@@ -248,8 +268,9 @@ class _Run:
             return None if result is _BUBBLE else result
         return value
 
-    def runtime_type(self, gtype: GraphQLObjectType | GraphQLAbstractType, value: dict[str, Any]
-                     ) -> GraphQLObjectType | GraphQLInterfaceType | None:
+    def runtime_type(
+        self, gtype: GraphQLObjectType | GraphQLAbstractType, value: dict[str, Any]
+    ) -> GraphQLObjectType | GraphQLInterfaceType | None:
         if isinstance(gtype, GraphQLObjectType):
             return gtype
         typename = value.get("__typename")
@@ -257,7 +278,8 @@ class _Run:
         if isinstance(found, GraphQLObjectType) and found.name in self.projector.possible(gtype.name):
             return found
         if isinstance(found, GraphQLInterfaceType) and (
-            found.name == gtype.name or found.name in {i.name for i in getattr(gtype, "interfaces", ())}
+            found.name == gtype.name
+            or found.name in {i.name for i in getattr(gtype, "interfaces", ())}
             or isinstance(gtype, GraphQLInterfaceType)
         ):
             # an interface object whose concrete type was not needed
@@ -279,7 +301,9 @@ class _Run:
             shorter = min(len(other), len(path))
             if other[:shorter] == path[:shorter]:
                 return
-        self.errors.append({"message": f"Cannot return null for non-nullable field {parent}.{field}.", "path": path})
+        self.errors.append(
+            {"message": f"Cannot return null for non-nullable field {parent}.{field}.", "path": path}
+        )
 
 
 # -- the compiled projection ------------------------------------------------------------------------------------
@@ -302,14 +326,19 @@ class _Compiler:
         self.projector = projector
         self.run = _Run(projector, variables, [])  # its field collection and type resolution, no errors
 
-    def object(self, otype: GraphQLObjectType | GraphQLInterfaceType, selections: Sequence[Selection],
-               root: bool = False) -> _Completer:
+    def object(
+        self,
+        otype: GraphQLObjectType | GraphQLInterfaceType,
+        selections: Sequence[Selection],
+        root: bool = False,
+    ) -> _Completer:
         fields: dict[str, list[Field]] = {}
         self.run.collect(otype, selections, fields)
         return self._object(otype, fields, root)
 
-    def _object(self, otype: GraphQLObjectType | GraphQLInterfaceType, fields: dict[str, list[Field]],
-                root: bool) -> _Completer:
+    def _object(
+        self, otype: GraphQLObjectType | GraphQLInterfaceType, fields: dict[str, list[Field]], root: bool
+    ) -> _Completer:
         entries: list[tuple[str, int, Any]] = []
         for key, occurrences in fields.items():
             name = occurrences[0].name
@@ -324,7 +353,9 @@ class _Compiler:
                 if isinstance(inner, GraphQLScalarType):
                     entries.append((key, _LEAF_NON_NULL if non_null else _LEAF, None))
                 else:
-                    entries.append((key, _CALL_NON_NULL if non_null else _CALL, self._type(inner, occurrences)))
+                    entries.append(
+                        (key, _CALL_NON_NULL if non_null else _CALL, self._type(inner, occurrences))
+                    )
         return _generate(otype.name, entries)
 
     def _type(self, gtype: GraphQLOutputType, occurrences: list[Field]) -> _Completer:
@@ -364,6 +395,7 @@ class _Compiler:
             return [None if item is None else complete_item(item) for item in value]
 
         if non_null:
+
             def items_non_null(value: Any) -> Any:
                 if type(value) is not list:
                     raise _GiveUp
@@ -384,7 +416,9 @@ class _Compiler:
             self.run.collect(otype, occurrence.selections, fields)
         return self._object(otype, fields, False)
 
-    def _abstract(self, gtype: GraphQLInterfaceType | GraphQLUnionType, occurrences: list[Field]) -> _Completer:
+    def _abstract(
+        self, gtype: GraphQLInterfaceType | GraphQLUnionType, occurrences: list[Field]
+    ) -> _Completer:
         by_typename: dict[Any, _Completer] = {}
         run = self.run
 
@@ -410,7 +444,12 @@ def _generate(typename: str, entries: list[tuple[str, int, Any]]) -> _Completer:
     dispatch. Names in the source are response keys and type names (GraphQL names: letters, digits and `_`),
     written with repr(); callables are passed in the namespace."""
     namespace: dict[str, Any] = {"_GiveUp": _GiveUp}
-    lines = ["def complete(value):", "    if type(value) is not dict:", "        raise _GiveUp", "    get = value.get"]
+    lines = [
+        "def complete(value):",
+        "    if type(value) is not dict:",
+        "        raise _GiveUp",
+        "    get = value.get",
+    ]
     items: list[str] = []
     for index, (key, kind, argument) in enumerate(entries):
         name = f"v{index}"

@@ -82,9 +82,14 @@ class ObjectIndex:
                 plain = self._plain.get(id(level))
                 if plain is None:
                     plain = self._plain[id(level)] = frozenset(
-                        key for key, name, arguments, _sub in level[1] if key == name and not arguments)
+                        key for key, name, arguments, _sub in level[1] if key == name and not arguments
+                    )
                 self.objects.setdefault(level[0], []).append((node, level, plain))
-            stack.extend((node[key], sub) for key, _name, _arguments, sub in level[1] if sub is not None and key in node)
+            stack.extend(
+                (node[key], sub)
+                for key, _name, _arguments, sub in level[1]
+                if sub is not None and key in node
+            )
 
     def entities(self, representations: list[Any], shapes: tuple[tuple[str, Shape], ...]) -> list[Any] | None:
         """The `_entities` answer to these representations, cut to `shapes` (per type); None unless every one
@@ -96,8 +101,14 @@ class ObjectIndex:
             if not isinstance(typename, str) or typename not in by_type:
                 return None
             wanted = by_type[typename]
-            found = next((obj for obj, shape, plain in self.objects.get(typename, ())
-                          if _names(representation, obj, plain) and covers(shape, wanted)), None)
+            found = next(
+                (
+                    obj
+                    for obj, shape, plain in self.objects.get(typename, ())
+                    if _names(representation, obj, plain) and covers(shape, wanted)
+                ),
+                None,
+            )
             if found is None:
                 return None
             out.append(project(found, wanted))
@@ -107,8 +118,11 @@ class ObjectIndex:
 def _names(representation: dict[str, Any], obj: dict[str, Any], plain: frozenset[str]) -> bool:
     """Whether `obj` holds every field of the representation, under its own name (`plain`: no alias, no
     arguments), with the same value."""
-    return all(key in plain and key in obj and _same(obj[key], value)
-               for key, value in representation.items() if key != "__typename")
+    return all(
+        key in plain and key in obj and _same(obj[key], value)
+        for key, value in representation.items()
+        if key != "__typename"
+    )
 
 
 def _same(a: Any, b: Any) -> bool:

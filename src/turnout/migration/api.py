@@ -25,8 +25,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def migrations_document(
-    migrations: list[Migration], store: MigrationStore, model: SupergraphModel | None = None, *,
-    now: datetime | None = None, window: timedelta = timedelta(hours=24), samples_per_group: int = 3,
+    migrations: list[Migration],
+    store: MigrationStore,
+    model: SupergraphModel | None = None,
+    *,
+    now: datetime | None = None,
+    window: timedelta = timedelta(hours=24),
+    samples_per_group: int = 3,
 ) -> dict[str, Any]:
     """Every migration with its evidence, readiness, time series, diff groups; and the stage-change log."""
     now = now or datetime.now(UTC)
@@ -34,7 +39,8 @@ def migrations_document(
     for row in rows:
         row["timeseries"] = _jsonable(store.timeseries(row["name"], now - window))
         row["diff_groups"] = [
-            _jsonable(asdict(group)) for group in store.diff_groups(row["name"], samples_per_group=samples_per_group)
+            _jsonable(asdict(group))
+            for group in store.diff_groups(row["name"], samples_per_group=samples_per_group)
         ]
     return {
         "generated_at": now.isoformat(),

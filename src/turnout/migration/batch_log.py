@@ -37,7 +37,7 @@ def create_table(engine: Engine) -> None:
 
 def claim(conn: Connection, batch_id: str, at: datetime | None = None) -> bool:
     """Record `batch_id` in the caller's transaction: True the first time, False when it was written before."""
-    insert = (postgresql.insert(_batches) if conn.dialect.name == "postgresql" else sqlite.insert(_batches))
+    insert = postgresql.insert(_batches) if conn.dialect.name == "postgresql" else sqlite.insert(_batches)
     row = {"batch_id": batch_id, "written_at": _utc_naive(at or datetime.now(UTC))}
     statement = insert.values(**row).on_conflict_do_nothing(index_elements=["batch_id"])
     return conn.execute(statement.returning(_batches.c.batch_id)).first() is not None

@@ -108,12 +108,13 @@ def compare_for_migration(
         if coordinate != difference.coordinate:
             difference = replace(difference, coordinate=coordinate)
         differences.append(difference)
-        differing.setdefault(coordinate, set()).add(difference.path[:depth + 1])
+        differing.setdefault(coordinate, set()).add(difference.path[: depth + 1])
     values = dict(comparator.values)
     for coordinate, paths in differing.items():  # an error at a value neither side had still counts one
         values[coordinate] = max(values.get(coordinate, 0), len(paths))
-    return MigrationComparison(differences=differences, values=values,
-                               differing={c: len(paths) for c, paths in differing.items()})
+    return MigrationComparison(
+        differences=differences, values=values, differing={c: len(paths) for c, paths in differing.items()}
+    )
 
 
 def compare_failure(
@@ -136,8 +137,11 @@ def compare_failure(
     unlocated = False
     for error in errors:
         raw = error.get("path") if isinstance(error, Mapping) else None
-        owner = comparator.owner(tuple(raw), data, data, selections, coordinates) \
-            if isinstance(raw, list | tuple) and raw else None
+        owner = (
+            comparator.owner(tuple(raw), data, data, selections, coordinates)
+            if isinstance(raw, list | tuple) and raw
+            else None
+        )
         if owner is None:
             unlocated = True
         else:
@@ -148,7 +152,9 @@ def compare_failure(
     message = next((f.error for f in failed if f.error), None)
     return MigrationComparison(
         differences=[Difference(path=(), coordinate=c, kind="error", candidate=message) for c in found],
-        values={}, differing={})
+        values={},
+        differing={},
+    )
 
 
 def _unwrap(gtype: GraphQLOutputType | None) -> GraphQLOutputType | None:
@@ -158,8 +164,14 @@ def _unwrap(gtype: GraphQLOutputType | None) -> GraphQLOutputType | None:
 class _Comparator(ResponseCoordinates):
     """One comparison's walk over two responses: differences out, values of counted coordinates tallied."""
 
-    def __init__(self, schema: GraphQLSchema, root_type: str, variables: Mapping[str, Any],
-                 rules: Mapping[str, CoordinateRule], default_rule: CoordinateRule) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        root_type: str,
+        variables: Mapping[str, Any],
+        rules: Mapping[str, CoordinateRule],
+        default_rule: CoordinateRule,
+    ) -> None:
         super().__init__(schema, root_type, variables, rules, default_rule)
         self.out: list[Difference] = []
         self._same: dict[tuple[int, int, int, str, int, int], bool] = {}
@@ -169,8 +181,10 @@ class _Comparator(ResponseCoordinates):
         self.values: dict[str, int] = {}
         self._owned = 0  # inside a migrating field: everything below it is compared (see `migrating`)
         self._keys: dict[tuple[int, bool], list[tuple[str, Entry, bool, CoordinateRule]]] = {}
-        self._tallies: dict[tuple[int, str], dict[str, tuple[str, bool, GraphQLOutputType | None,
-                                                              tuple[tuple[Selection, ...], ...]]]] = {}
+        self._tallies: dict[
+            tuple[int, str],
+            dict[str, tuple[str, bool, GraphQLOutputType | None, tuple[tuple[Selection, ...], ...]]],
+        ] = {}
 
     def responses(self, primary: Any, candidate: Any, selections: tuple[Selection, ...]) -> tuple[Any, Any]:
         """Compare two whole responses (data, then errors); their data, for the caller's own use."""
@@ -181,8 +195,7 @@ class _Comparator(ResponseCoordinates):
             if self.migrating is not None and same_json(p_data, c_data):
                 self.count(self.composite(self.root_type), p_data, (selections,), 0)
             else:
-                self.object(self.composite(self.root_type), self.root_type, p_data, c_data, (selections,),
-                            ())
+                self.object(self.composite(self.root_type), self.root_type, p_data, c_data, (selections,), ())
         else:
             self.value(None, p_data, c_data, (), self.root_type, self.default_rule, ())
         self.errors(p_response.get("errors"), c_response.get("errors"), p_data, c_data, selections)
@@ -190,11 +203,22 @@ class _Comparator(ResponseCoordinates):
 
     # -- data ---------------------------------------------------------------------------------------------
 
-    def emit(self, path: Path, coordinate: str, kind: str, primary: Any = None, candidate: Any = None) -> None:
-        self.out.append(Difference(path=path, coordinate=coordinate, kind=kind, primary=primary, candidate=candidate))
+    def emit(
+        self, path: Path, coordinate: str, kind: str, primary: Any = None, candidate: Any = None
+    ) -> None:
+        self.out.append(
+            Difference(path=path, coordinate=coordinate, kind=kind, primary=primary, candidate=candidate)
+        )
 
-    def object(self, parent: _Composite | None, parent_name: str, p: Mapping[str, Any], c: Mapping[str, Any],
-               groups: tuple[tuple[Selection, ...], ...], path: Path) -> None:
+    def object(
+        self,
+        parent: _Composite | None,
+        parent_name: str,
+        p: Mapping[str, Any],
+        c: Mapping[str, Any],
+        groups: tuple[tuple[Selection, ...], ...],
+        path: Path,
+    ) -> None:
         entries = self.entries(parent, parent_name, groups, (p, c))
         pruning = self.migrating is not None and not (self._owned or self._probing)
         plan = self._keys.get((id(entries), pruning))
@@ -208,15 +232,17 @@ class _Comparator(ResponseCoordinates):
         if not (p.keys() <= entries.keys() and c.keys() <= entries.keys()):
             # keys the operation did not select (a subgraph answering more than asked)
             extra = [*(k for k in p if k not in entries), *(k for k in c if k not in entries and k not in p)]
-            for key, entry, counted, rule in self.key_plan({k: Entry(f"{parent_name}.{k}", None, ()) for k in extra},
-                                                           pruning):
+            for key, entry, counted, rule in self.key_plan(
+                {k: Entry(f"{parent_name}.{k}", None, ()) for k in extra}, pruning
+            ):
                 if key in p and key in c:
                     self.pair(entry, counted, rule, p[key], c[key], path, key)
                 else:
                     self.one_side(entry, counted, rule, p, c, path, key)
 
-    def key_plan(self, entries: Mapping[str, Entry], pruning: bool
-                 ) -> list[tuple[str, Entry, bool, CoordinateRule]]:
+    def key_plan(
+        self, entries: Mapping[str, Entry], pruning: bool
+    ) -> list[tuple[str, Entry, bool, CoordinateRule]]:
         """The keys of an object to compare, in order, with whether each is counted and its rule: the keys that
         lead to no migrating field (when pruning) and the ignored ones are left out. The same for every object
         of one type and selection: kept with them."""
@@ -230,8 +256,16 @@ class _Comparator(ResponseCoordinates):
                 plan.append((key, entry, counted, rule))
         return plan
 
-    def pair(self, entry: Entry, counted: bool, rule: CoordinateRule, p_value: Any, c_value: Any, path: Path,
-             key: str) -> None:
+    def pair(
+        self,
+        entry: Entry,
+        counted: bool,
+        rule: CoordinateRule,
+        p_value: Any,
+        c_value: Any,
+        path: Path,
+        key: str,
+    ) -> None:
         """One key present on both sides."""
         if counted and not self._probing:
             self.values[entry.coordinate] = self.values.get(entry.coordinate, 0) + 1
@@ -254,8 +288,16 @@ class _Comparator(ResponseCoordinates):
         else:
             self.value(entry.gtype, p_value, c_value, (*path, key), entry.coordinate, rule, entry.groups)
 
-    def one_side(self, entry: Entry, counted: bool, rule: CoordinateRule, p: Mapping[str, Any],
-                 c: Mapping[str, Any], path: Path, key: str) -> None:
+    def one_side(
+        self,
+        entry: Entry,
+        counted: bool,
+        rule: CoordinateRule,
+        p: Mapping[str, Any],
+        c: Mapping[str, Any],
+        path: Path,
+        key: str,
+    ) -> None:
         """One key present on one side only."""
         if counted and not self._probing:
             self.values[entry.coordinate] = self.values.get(entry.coordinate, 0) + 1
@@ -265,8 +307,16 @@ class _Comparator(ResponseCoordinates):
         elif not (rule.null_equals_missing and c[key] is None):
             self.emit((*path, key), entry.coordinate, "extra", candidate=c[key])
 
-    def value(self, gtype: GraphQLOutputType | None, p: Any, c: Any, path: Path, coordinate: str,
-              rule: CoordinateRule, groups: tuple[tuple[Selection, ...], ...]) -> None:
+    def value(
+        self,
+        gtype: GraphQLOutputType | None,
+        p: Any,
+        c: Any,
+        path: Path,
+        coordinate: str,
+        rule: CoordinateRule,
+        groups: tuple[tuple[Selection, ...], ...],
+    ) -> None:
         """Compare two values at one coordinate; `gtype` None means plain JSON (a custom scalar, an unknown key)."""
         if rule.ignore:
             return
@@ -296,8 +346,17 @@ class _Comparator(ResponseCoordinates):
         elif p != c:
             self.emit(path, coordinate, "value", p, c)
 
-    def container(self, gtype: GraphQLOutputType | None, kind: str, p: Any, c: Any, path: Path, coordinate: str,
-                  rule: CoordinateRule, groups: tuple[tuple[Selection, ...], ...]) -> None:
+    def container(
+        self,
+        gtype: GraphQLOutputType | None,
+        kind: str,
+        p: Any,
+        c: Any,
+        path: Path,
+        coordinate: str,
+        rule: CoordinateRule,
+        groups: tuple[tuple[Selection, ...], ...],
+    ) -> None:
         if kind == "object":
             if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
                 self.object(gtype, gtype.name, p, c, groups, path)
@@ -309,11 +368,20 @@ class _Comparator(ResponseCoordinates):
 
     def equal_json(self, p: Any, c: Any) -> bool:
         """The shortcut: two composite values with the same JSON (compare_for_migration, not when probing)."""
-        return (self.migrating is not None and not self._probing and (type(p) is dict or type(p) is list)
-                and same_json(p, c))
+        return (
+            self.migrating is not None
+            and not self._probing
+            and (type(p) is dict or type(p) is list)
+            and same_json(p, c)
+        )
 
-    def count(self, gtype: GraphQLOutputType | None, value: Any, groups: tuple[tuple[Selection, ...], ...],
-              depth: int) -> None:
+    def count(
+        self,
+        gtype: GraphQLOutputType | None,
+        value: Any,
+        groups: tuple[tuple[Selection, ...], ...],
+        depth: int,
+    ) -> None:
         """Count the migrating coordinates' values in `value`, as comparing it with an equal one would have."""
         if depth >= _MAX_DEPTH:
             return
@@ -324,8 +392,9 @@ class _Comparator(ResponseCoordinates):
             for inner in value:
                 self.count(item, inner, groups, depth + 1)
             return
-        if type(value) is not dict or not isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType
-                                                                | GraphQLUnionType):
+        if type(value) is not dict or not isinstance(
+            gtype, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
+        ):
             return
         tally = self.tally(gtype, groups, value)
         values = self.values
@@ -339,8 +408,9 @@ class _Comparator(ResponseCoordinates):
             if sub_groups and (type(inner) is dict or type(inner) is list):
                 self.count(sub_type, inner, sub_groups, depth + 1)
 
-    def tally(self, gtype: _Composite, groups: tuple[tuple[Selection, ...], ...], value: Mapping[str, Any]
-              ) -> dict[str, tuple[str, bool, GraphQLOutputType | None, tuple[tuple[Selection, ...], ...]]]:
+    def tally(
+        self, gtype: _Composite, groups: tuple[tuple[Selection, ...], ...], value: Mapping[str, Any]
+    ) -> dict[str, tuple[str, bool, GraphQLOutputType | None, tuple[tuple[Selection, ...], ...]]]:
         """Per response key: its coordinate, whether it is counted, and what to count below it (nothing when a
         rule ignores it). An object type's is the same for every value: kept by type and selections."""
         key = (id(groups), gtype.name) if isinstance(gtype, GraphQLObjectType) else None
@@ -352,14 +422,17 @@ class _Comparator(ResponseCoordinates):
                 self._tallies[key] = found
         return found
 
-    def _tallied(self, entry: Entry) -> tuple[str, bool, GraphQLOutputType | None, tuple[tuple[Selection, ...], ...]]:
+    def _tallied(
+        self, entry: Entry
+    ) -> tuple[str, bool, GraphQLOutputType | None, tuple[tuple[Selection, ...], ...]]:
         if self.rule(entry.coordinate).ignore:
             return entry.coordinate, False, None, ()
         below = entry.groups if self.leads(entry.groups) else ()  # none counted below: not walked
         return entry.coordinate, entry.coordinate in self.counted, entry.gtype, below
 
-    def json_object(self, p: Mapping[str, Any], c: Mapping[str, Any], path: Path, coordinate: str,
-                    rule: CoordinateRule) -> None:
+    def json_object(
+        self, p: Mapping[str, Any], c: Mapping[str, Any], path: Path, coordinate: str, rule: CoordinateRule
+    ) -> None:
         for key in [*p, *(k for k in c if k not in p)]:
             if key in p and key in c:
                 self.value(None, p[key], c[key], (*path, key), coordinate, rule, ())
@@ -369,8 +442,16 @@ class _Comparator(ResponseCoordinates):
             elif not (rule.null_equals_missing and c[key] is None):
                 self.emit((*path, key), coordinate, "extra", candidate=c[key])
 
-    def array(self, item: GraphQLOutputType | None, p: Sequence[Any], c: Sequence[Any], path: Path,
-              coordinate: str, rule: CoordinateRule, groups: tuple[tuple[Selection, ...], ...]) -> None:
+    def array(
+        self,
+        item: GraphQLOutputType | None,
+        p: Sequence[Any],
+        c: Sequence[Any],
+        path: Path,
+        coordinate: str,
+        rule: CoordinateRule,
+        groups: tuple[tuple[Selection, ...], ...],
+    ) -> None:
         if rule.unordered:
             left_p, left_c = self.unmatched(item, p, c, path, coordinate, rule, groups)
             if self.counted and not self._probing:  # the elements paired as equal: their values are compared
@@ -399,8 +480,16 @@ class _Comparator(ResponseCoordinates):
                 del self.out[mark:]
                 self.emit(path, coordinate, "order", list(p), list(c))
 
-    def equal(self, gtype: GraphQLOutputType | None, p: Any, c: Any, path: Path, coordinate: str,
-              rule: CoordinateRule, groups: tuple[tuple[Selection, ...], ...]) -> bool:
+    def equal(
+        self,
+        gtype: GraphQLOutputType | None,
+        p: Any,
+        c: Any,
+        path: Path,
+        coordinate: str,
+        rule: CoordinateRule,
+        groups: tuple[tuple[Selection, ...], ...],
+    ) -> bool:
         mark = len(self.out)
         self._probing += 1
         try:
@@ -411,9 +500,16 @@ class _Comparator(ResponseCoordinates):
         del self.out[mark:]
         return same
 
-    def unmatched(self, item: GraphQLOutputType | None, p: Sequence[Any], c: Sequence[Any], path: Path,
-                  coordinate: str, rule: CoordinateRule, groups: tuple[tuple[Selection, ...], ...]
-                  ) -> tuple[list[int], list[int]]:
+    def unmatched(
+        self,
+        item: GraphQLOutputType | None,
+        p: Sequence[Any],
+        c: Sequence[Any],
+        path: Path,
+        coordinate: str,
+        rule: CoordinateRule,
+        groups: tuple[tuple[Selection, ...], ...],
+    ) -> tuple[list[int], list[int]]:
         """Pair the two lists' elements as multisets; the indices left unpaired on each side, in order.
 
         Elements pair when their normal forms are equal; the rest (which may still be equal within a float
@@ -437,20 +533,34 @@ class _Comparator(ResponseCoordinates):
         if len(left_p) * len(left_c) <= _PAIRWISE_LIMIT:
             tries = [(i, j) for i in left_p for j in left_c]
         else:
-            tries = list(zip(sorted(left_p, key=p_keys.__getitem__), sorted(left_c, key=c_keys.__getitem__),
-                             strict=False))
+            tries = list(
+                zip(
+                    sorted(left_p, key=p_keys.__getitem__),
+                    sorted(left_c, key=c_keys.__getitem__),
+                    strict=False,
+                )
+            )
         paired_p: set[int] = set()
         paired_c: set[int] = set()
         for i, j in tries:
-            if i not in paired_p and j not in paired_c and self.equal(
-                item, p[i], c[j], (*path, i), coordinate, rule, groups
+            if (
+                i not in paired_p
+                and j not in paired_c
+                and self.equal(item, p[i], c[j], (*path, i), coordinate, rule, groups)
             ):
                 paired_p.add(i)
                 paired_c.add(j)
         return [i for i in left_p if i not in paired_p], [j for j in left_c if j not in paired_c]
 
-    def normal(self, gtype: GraphQLOutputType | None, value: Any, coordinate: str, rule: CoordinateRule,
-               groups: tuple[tuple[Selection, ...], ...], depth: int) -> Any:
+    def normal(
+        self,
+        gtype: GraphQLOutputType | None,
+        value: Any,
+        coordinate: str,
+        rule: CoordinateRule,
+        groups: tuple[tuple[Selection, ...], ...],
+        depth: int,
+    ) -> Any:
         """A value as the comparison sees it: ignored and null-equals-missing keys dropped, unordered lists
         sorted, integral floats as ints. Equal normal forms compare equal (float tolerance aside)."""
         if rule.ignore:
@@ -466,7 +576,9 @@ class _Comparator(ResponseCoordinates):
                     entry = entries.get(key) or Entry(f"{gtype.name}.{key}", None, ())
                     inner_rule = self.rule(entry.coordinate)
                     if not inner_rule.ignore and not (inner is None and inner_rule.null_equals_missing):
-                        out[key] = self.normal(entry.gtype, inner, entry.coordinate, inner_rule, entry.groups, depth + 1)
+                        out[key] = self.normal(
+                            entry.gtype, inner, entry.coordinate, inner_rule, entry.groups, depth + 1
+                        )
             else:
                 for key, inner in value.items():
                     if not (inner is None and rule.null_equals_missing):
@@ -482,8 +594,9 @@ class _Comparator(ResponseCoordinates):
 
     # -- errors -------------------------------------------------------------------------------------------
 
-    def errors(self, p_errors: Any, c_errors: Any, p_data: Any, c_data: Any,
-               selections: tuple[Selection, ...]) -> None:
+    def errors(
+        self, p_errors: Any, c_errors: Any, p_data: Any, c_data: Any, selections: tuple[Selection, ...]
+    ) -> None:
         p_paths, p_bare = _error_paths(p_errors)
         c_paths, c_bare = _error_paths(c_errors)
         found: list[tuple[list[tuple[int, int, str]], Difference]] = []
@@ -495,8 +608,11 @@ class _Comparator(ResponseCoordinates):
                 if ignored:
                     continue
                 difference = Difference(
-                    path=path, coordinate=coordinate, kind="error",
-                    primary=error if side == "primary" else None, candidate=error if side == "candidate" else None,
+                    path=path,
+                    coordinate=coordinate,
+                    kind="error",
+                    primary=error if side == "primary" else None,
+                    candidate=error if side == "candidate" else None,
                 )
                 found.append((order, difference))
         found.sort(key=lambda item: item[0])
@@ -504,16 +620,29 @@ class _Comparator(ResponseCoordinates):
         if p_bare != c_bare and not self.default_rule.ignore:
             self.emit((), self.root_type, "error", p_bare, c_bare)
 
-    def owner(self, path: Path, p_data: Any, c_data: Any, selections: tuple[Selection, ...],
-              coordinates: frozenset[str]) -> tuple[str, int] | None:
+    def owner(
+        self,
+        path: Path,
+        p_data: Any,
+        c_data: Any,
+        selections: tuple[Selection, ...],
+        coordinates: frozenset[str],
+    ) -> tuple[str, int] | None:
         """The nearest field of `coordinates` on `path`, with the index of its path segment; None if none is."""
         along: list[tuple[int, str]] = []
         self.locate(path, p_data, c_data, selections, along)
-        return next(((coordinate, depth) for depth, coordinate in reversed(along) if coordinate in coordinates),
-                    None)
+        return next(
+            ((coordinate, depth) for depth, coordinate in reversed(along) if coordinate in coordinates), None
+        )
 
-    def locate(self, path: Path, p_data: Any, c_data: Any, selections: tuple[Selection, ...],
-               along: list[tuple[int, str]] | None = None) -> tuple[str, bool, list[tuple[int, int, str]]]:
+    def locate(
+        self,
+        path: Path,
+        p_data: Any,
+        c_data: Any,
+        selections: tuple[Selection, ...],
+        along: list[tuple[int, str]] | None = None,
+    ) -> tuple[str, bool, list[tuple[int, int, str]]]:
         """The coordinate at an error's path, whether a rule ignores it, and its document-order sort key."""
         gtype: GraphQLOutputType | None = self.composite(self.root_type)
         groups: tuple[tuple[Selection, ...], ...] = (selections,)
@@ -528,7 +657,11 @@ class _Comparator(ResponseCoordinates):
                 c = c[segment] if isinstance(c, list | tuple) and -len(c) <= segment < len(c) else None
                 order.append((1, segment, ""))
                 continue
-            parent = gtype if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType) else None
+            parent = (
+                gtype
+                if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType)
+                else None
+            )
             if parent is not None or depth == 0:  # (an unknown root type still names the root's fields)
                 parent_name = parent.name if parent is not None else self.root_type
                 entries = self.entries(parent, parent_name, groups, (p, c))
@@ -553,7 +686,8 @@ def _error_paths(errors: Any) -> tuple[dict[Path, Any], int]:
     for error in errors if isinstance(errors, list | tuple) else ():
         raw = error.get("path") if isinstance(error, Mapping) else None
         if (
-            isinstance(raw, list | tuple) and raw
+            isinstance(raw, list | tuple)
+            and raw
             and all(isinstance(s, str | int) and not isinstance(s, bool) for s in raw)
         ):
             paths.setdefault(tuple(raw), error)

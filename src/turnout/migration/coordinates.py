@@ -45,8 +45,14 @@ Occurrence = tuple[Field, tuple[str, ...]]
 class ResponseCoordinates:
     """The schema, the operation's variables and the rules, read for one comparison."""
 
-    def __init__(self, schema: GraphQLSchema, root_type: str, variables: Mapping[str, Any],
-                 rules: Mapping[str, CoordinateRule], default_rule: CoordinateRule) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        root_type: str,
+        variables: Mapping[str, Any],
+        rules: Mapping[str, CoordinateRule],
+        default_rule: CoordinateRule,
+    ) -> None:
         self.schema = schema
         self.root_type = root_type
         self.variables = variables
@@ -66,7 +72,9 @@ class ResponseCoordinates:
 
     def composite(self, name: str) -> Composite | None:
         found = self.schema.get_type(name)
-        return found if isinstance(found, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType) else None
+        return (
+            found if isinstance(found, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType) else None
+        )
 
     def rule(self, coordinate: str) -> CoordinateRule:
         found = self._rule_of.get(coordinate)
@@ -81,7 +89,9 @@ class ResponseCoordinates:
         if condition == runtime.name:
             return True
         gtype = self.schema.get_type(condition)
-        return isinstance(gtype, GraphQLInterfaceType | GraphQLUnionType) and self.schema.is_sub_type(gtype, runtime)
+        return isinstance(gtype, GraphQLInterfaceType | GraphQLUnionType) and self.schema.is_sub_type(
+            gtype, runtime
+        )
 
     def runtimes(self, parent: Composite | None, values: Iterable[Any]) -> tuple[Runtime, ...]:
         """The object's runtime types: static for object types, else each side's known `__typename`."""
@@ -108,8 +118,9 @@ class ResponseCoordinates:
             self._collected[key] = found
         return found
 
-    def _collect(self, selections: Sequence[Selection], conditions: tuple[str, ...],
-                 out: dict[str, list[Occurrence]]) -> None:
+    def _collect(
+        self, selections: Sequence[Selection], conditions: tuple[str, ...], out: dict[str, list[Occurrence]]
+    ) -> None:
         for item in selections:
             if item.directives and not directives_include(item.directives, self.variables):
                 continue
@@ -119,17 +130,29 @@ class ResponseCoordinates:
                 inner = conditions if item.type_condition is None else (*conditions, item.type_condition)
                 self._collect(item.selections, inner, out)
 
-    def entries(self, parent: Composite | None, parent_name: str, groups: tuple[tuple[Selection, ...], ...],
-                values: Iterable[Any]) -> dict[str, Entry]:
+    def entries(
+        self,
+        parent: Composite | None,
+        parent_name: str,
+        groups: tuple[tuple[Selection, ...], ...],
+        values: Iterable[Any],
+    ) -> dict[str, Entry]:
         if isinstance(parent, GraphQLObjectType):  # the same for every value: kept by type and selections
             plain = self._plain.get((id(groups), parent_name))
             if plain is None:
-                plain = self._plain[(id(groups), parent_name)] = self._entries(parent, parent_name, groups, ())
+                plain = self._plain[(id(groups), parent_name)] = self._entries(
+                    parent, parent_name, groups, ()
+                )
             return plain
         return self._entries(parent, parent_name, groups, values)
 
-    def _entries(self, parent: Composite | None, parent_name: str, groups: tuple[tuple[Selection, ...], ...],
-                 values: Iterable[Any]) -> dict[str, Entry]:
+    def _entries(
+        self,
+        parent: Composite | None,
+        parent_name: str,
+        groups: tuple[tuple[Selection, ...], ...],
+        values: Iterable[Any],
+    ) -> dict[str, Entry]:
         collected = self.collect(groups)
         runtimes = self.runtimes(parent, values)
         key = (id(collected), parent_name, tuple(r.name for r in runtimes))
@@ -142,14 +165,24 @@ class ResponseCoordinates:
             self._resolved[key] = found
         return found
 
-    def _entry(self, parent: Composite | None, parent_name: str, runtimes: tuple[Runtime, ...],
-               occurrences: list[Occurrence]) -> Entry:
+    def _entry(
+        self,
+        parent: Composite | None,
+        parent_name: str,
+        runtimes: tuple[Runtime, ...],
+        occurrences: list[Occurrence],
+    ) -> Entry:
         name = occurrences[0][0].name
         for runtime in runtimes:
-            applicable = tuple(f for f, conditions in occurrences if all(self.matches(runtime, c) for c in conditions))
+            applicable = tuple(
+                f for f, conditions in occurrences if all(self.matches(runtime, c) for c in conditions)
+            )
             if applicable:
-                return Entry(f"{runtime.name}.{name}", self._field_type(name, [runtime.name]),
-                              tuple(f.selections for f in applicable))
+                return Entry(
+                    f"{runtime.name}.{name}",
+                    self._field_type(name, [runtime.name]),
+                    tuple(f.selections for f in applicable),
+                )
         # No runtime type known (or none the fields apply to): the fragment the key came from, if only one.
         innermost = {conditions[-1] if conditions else None for _, conditions in occurrences}
         single = next(iter(innermost)) if len(innermost) == 1 else None
@@ -157,7 +190,9 @@ class ResponseCoordinates:
         lookup = [owner, *(c for c in innermost if c is not None), parent_name]
         if parent is not None:
             lookup.append(parent.name)
-        return Entry(f"{owner}.{name}", self._field_type(name, lookup), tuple(f.selections for f, _ in occurrences))
+        return Entry(
+            f"{owner}.{name}", self._field_type(name, lookup), tuple(f.selections for f, _ in occurrences)
+        )
 
     def _field_type(self, name: str, owners: Sequence[str]) -> GraphQLOutputType | None:
         if name == "__typename":

@@ -30,9 +30,17 @@ log = logging.getLogger("turnout.migration")
 class EvidenceSink(Protocol):
     """Where comparisons, latencies and fallbacks go (the batched recorder); never blocks."""
 
-    def comparison(self, migration: str, operation: str, outcome: ComparisonOutcome,
-                   differences: list[Difference], noisy_coordinates: set[str], *,
-                   values: Mapping[str, int] | None = None, differing: Mapping[str, int] | None = None) -> None: ...
+    def comparison(
+        self,
+        migration: str,
+        operation: str,
+        outcome: ComparisonOutcome,
+        differences: list[Difference],
+        noisy_coordinates: set[str],
+        *,
+        values: Mapping[str, int] | None = None,
+        differing: Mapping[str, int] | None = None,
+    ) -> None: ...
 
     def latency(self, migration: str, side: str, ms: float) -> None: ...
 
@@ -49,12 +57,27 @@ class Fanout:
     def __init__(self, sinks: Iterable[EvidenceSink]) -> None:
         self.sinks = list(sinks)
 
-    def comparison(self, migration: str, operation: str, outcome: ComparisonOutcome,
-                   differences: list[Difference], noisy_coordinates: set[str], *,
-                   values: Mapping[str, int] | None = None, differing: Mapping[str, int] | None = None) -> None:
+    def comparison(
+        self,
+        migration: str,
+        operation: str,
+        outcome: ComparisonOutcome,
+        differences: list[Difference],
+        noisy_coordinates: set[str],
+        *,
+        values: Mapping[str, int] | None = None,
+        differing: Mapping[str, int] | None = None,
+    ) -> None:
         for sink in self.sinks:
-            sink.comparison(migration, operation, outcome, differences, noisy_coordinates, values=values,
-                            differing=differing)
+            sink.comparison(
+                migration,
+                operation,
+                outcome,
+                differences,
+                noisy_coordinates,
+                values=values,
+                differing=differing,
+            )
 
     def latency(self, migration: str, side: str, ms: float) -> None:
         for sink in self.sinks:
@@ -120,8 +143,12 @@ class MigrationEngine:
             if self._refreshed_at is None:  # nothing read ever: the stages are unknown, refuse to start
                 raise
             # a reload while the store is away: serve the stages the replaced engine read last
-            log.error("could not read migration stages (%s); serving the ones read %.0f s ago until the store "
-                      "answers again", _problem(error), self.stages_age())
+            log.error(
+                "could not read migration stages (%s); serving the ones read %.0f s ago until the store "
+                "answers again",
+                _problem(error),
+                self.stages_age(),
+            )
             self._refresh_failing = True
         self.shadow.start()
         if self.state_source is not None and self._refresher is None:
@@ -150,10 +177,13 @@ class MigrationEngine:
         # noise as every instance measured it, over the last two windows: shared, and expiring
         source, since = self.state_source, noise_since(now)
         try:
-            found = await asyncio.to_thread(lambda: {name: source.noise_rates(name, since) for name in self.migrations})
+            found = await asyncio.to_thread(
+                lambda: {name: source.noise_rates(name, since) for name in self.migrations}
+            )
         except Exception as error:
-            log.warning("could not read the noise rates from the store (%s); keeping the last ones",
-                        _problem(error))
+            log.warning(
+                "could not read the noise rates from the store (%s); keeping the last ones", _problem(error)
+            )
         else:
             self._stored_noise = {name: noisy_coordinates(rates) for name, rates in found.items()}
         try:
@@ -168,8 +198,11 @@ class MigrationEngine:
                 await self.refresh()
             except Exception as error:
                 if not self._refresh_failing:  # once per outage, not every interval
-                    log.error("could not read migration stages (%s); serving the last ones read until the "
-                              "store answers again", _problem(error))
+                    log.error(
+                        "could not read migration stages (%s); serving the last ones read until the "
+                        "store answers again",
+                        _problem(error),
+                    )
                 self._refresh_failing = True
             else:
                 if self._refresh_failing:
@@ -202,7 +235,8 @@ class MigrationEngine:
     def pick_shadow(self, eligible: Iterable[str], kind: str) -> Migration | None:
         """One migration to compare for this request (or none): sampled, and never a write unless safe."""
         chosen = [
-            self.migrations[name] for name in eligible
+            self.migrations[name]
+            for name in eligible
             if kind == "query" or (kind == "mutation" and self.migrations[name].shadow_mutations)
         ]
         if not chosen:
@@ -223,8 +257,9 @@ class MigrationEngine:
 
     # -- evidence ---------------------------------------------------------------------------------------------
 
-    def record_comparison(self, migration: Migration, operation: str, comparison: MigrationComparison,
-                          candidate_failed: bool) -> ComparisonOutcome:
+    def record_comparison(
+        self, migration: Migration, operation: str, comparison: MigrationComparison, candidate_failed: bool
+    ) -> ComparisonOutcome:
         """Record one comparison of `migration` (its differences already on its own coordinates)."""
         differences = comparison.differences
         noisy = self.noisy_for(migration.name)
@@ -241,12 +276,23 @@ class MigrationEngine:
             self.noise[migration.name].against_candidate(comparison)
         if self.evidence is not None:
             # a failure of the new side is never noise, whatever its coordinates
-            self.evidence.comparison(migration.name, operation, outcome, differences,
-                                     set() if candidate_failed else noisy,
-                                     values=comparison.values, differing=comparison.differing)
+            self.evidence.comparison(
+                migration.name,
+                operation,
+                outcome,
+                differences,
+                set() if candidate_failed else noisy,
+                values=comparison.values,
+                differing=comparison.differing,
+            )
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("comparison %s of %s: %s", migration.name, operation, outcome,
-                      extra={"migration": migration.name, "operation": operation, "outcome": outcome})
+            log.debug(
+                "comparison %s of %s: %s",
+                migration.name,
+                operation,
+                outcome,
+                extra={"migration": migration.name, "operation": operation, "outcome": outcome},
+            )
         return outcome
 
     def learn_noise(self, migration: Migration, repeat: MigrationComparison) -> None:
@@ -283,7 +329,9 @@ class MigrationEngine:
         """One request of `operation` whose fetches to `migration`'s new subgraph failed and were answered by
         the old one; `coordinates`: the migrating fields those fetches were asked for."""
         if self.evidence is not None:
-            self.evidence.fallback(migration.name, operation, sorted(set(coordinates) & set(migration.fields)))
+            self.evidence.fallback(
+                migration.name, operation, sorted(set(coordinates) & set(migration.fields))
+            )
 
     def record_drop(self, migration: Migration) -> None:
         if self.evidence is not None:

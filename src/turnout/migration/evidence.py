@@ -30,9 +30,8 @@ __all__ = [
 
 # Upper bounds (ms) of the latency histogram buckets: 40 log-spaced bounds from 0.5ms to 60s. Bucket i counts
 # values in (bounds[i-1], bounds[i]]; bucket 40 counts everything above 60s.
-LATENCY_BOUNDS_MS: tuple[float, ...] = tuple(
-    round(0.5 * (60_000 / 0.5) ** (i / 39), 4) for i in range(40)
-)
+LATENCY_BOUNDS_MS: tuple[float, ...] = tuple(round(0.5 * (60_000 / 0.5) ** (i / 39), 4) for i in range(40))
+
 
 def _utc(value: datetime) -> datetime:
     """An aware UTC datetime; naive values are taken to be UTC already."""
@@ -171,7 +170,9 @@ class EvidenceBatch:
             + len(self.diff_samples)
         )
 
-    def add_comparison(self, migration: str, operation: str, outcome: str, at: datetime, count: int = 1) -> None:
+    def add_comparison(
+        self, migration: str, operation: str, outcome: str, at: datetime, count: int = 1
+    ) -> None:
         key = (migration, operation, minute_bucket(at), outcome)
         self.comparisons[key] = self.comparisons.get(key, 0) + count
 
@@ -179,8 +180,9 @@ class EvidenceBatch:
         key = (migration, side, minute_bucket(at), latency_bucket(ms))
         self.latencies[key] = self.latencies.get(key, 0) + 1
 
-    def add_fallback(self, migration: str, operation: str, at: datetime, count: int = 1,
-                     coordinates: Iterable[str] = ()) -> None:
+    def add_fallback(
+        self, migration: str, operation: str, at: datetime, count: int = 1, coordinates: Iterable[str] = ()
+    ) -> None:
         key = (migration, operation, minute_bucket(at))
         seen, last = self.fallbacks.get(key, (0, at))
         self.fallbacks[key] = (seen + count, max(last, at))
@@ -188,8 +190,16 @@ class EvidenceBatch:
             fkey = (migration, coordinate, minute_bucket(at))
             self.fallback_fields[fkey] = self.fallback_fields.get(fkey, 0) + count
 
-    def add_coverage(self, migration: str, coordinate: str, operation: str, at: datetime, values: int,
-                     differing: int, comparisons: int = 1) -> None:
+    def add_coverage(
+        self,
+        migration: str,
+        coordinate: str,
+        operation: str,
+        at: datetime,
+        values: int,
+        differing: int,
+        comparisons: int = 1,
+    ) -> None:
         key = (migration, coordinate, operation, minute_bucket(at))
         n, v, d = self.coverage.get(key, (0, 0, 0))
         self.coverage[key] = (n + comparisons, v + values, d + differing)
@@ -260,9 +270,9 @@ class EvidenceBatch:
             self.add_diff_sample(sample, samples_per_hour)
 
 
-
-def samples_within_quota(samples: Iterable[DiffSampleRow], stored: dict[tuple[str, datetime], int],
-                         per_hour: int) -> list[DiffSampleRow]:
+def samples_within_quota(
+    samples: Iterable[DiffSampleRow], stored: dict[tuple[str, datetime], int], per_hour: int
+) -> list[DiffSampleRow]:
     """The samples to keep: at most `per_hour` per diff group and bucket, counting the `stored` ones (updated)."""
     kept: list[DiffSampleRow] = []
     for sample in samples:
@@ -274,9 +284,12 @@ def samples_within_quota(samples: Iterable[DiffSampleRow], stored: dict[tuple[st
     return kept
 
 
-def minute_series(outcomes: Mapping[datetime, Mapping[str, int]],
-                  histograms: Mapping[datetime, Mapping[str, Mapping[int, int]]],
-                  fallbacks: Mapping[datetime, int], drops: Mapping[datetime, int]) -> list[dict[str, Any]]:
+def minute_series(
+    outcomes: Mapping[datetime, Mapping[str, int]],
+    histograms: Mapping[datetime, Mapping[str, Mapping[int, int]]],
+    fallbacks: Mapping[datetime, int],
+    drops: Mapping[datetime, int],
+) -> list[dict[str, Any]]:
     """The dashboard's time series from per-minute counters: per minute with any evidence, oldest first, the
     counts, the match rate (`model.match_rate`), fallbacks, drops and p50/p99 per side."""
     series: list[dict[str, Any]] = []
@@ -284,19 +297,21 @@ def minute_series(outcomes: Mapping[datetime, Mapping[str, int]],
         counts = outcomes.get(minute, {})
         matches, mismatches = counts.get("match", 0), counts.get("mismatch", 0)
         histogram = histograms.get(minute, {})
-        series.append({
-            "hour": minute,
-            "comparisons": sum(counts.values()),
-            "matches": matches,
-            "mismatches": mismatches,
-            "noise": counts.get("noise", 0),
-            "errors": counts.get("error", 0),
-            "match_rate": match_rate(matches, mismatches, counts.get("error", 0)),
-            "fallbacks": fallbacks.get(minute, 0),
-            "shadow_dropped": drops.get(minute, 0),
-            "p50_from_ms": latency_quantile(histogram.get("from", {}), 0.5),
-            "p99_from_ms": latency_quantile(histogram.get("from", {}), 0.99),
-            "p50_to_ms": latency_quantile(histogram.get("to", {}), 0.5),
-            "p99_to_ms": latency_quantile(histogram.get("to", {}), 0.99),
-        })
+        series.append(
+            {
+                "hour": minute,
+                "comparisons": sum(counts.values()),
+                "matches": matches,
+                "mismatches": mismatches,
+                "noise": counts.get("noise", 0),
+                "errors": counts.get("error", 0),
+                "match_rate": match_rate(matches, mismatches, counts.get("error", 0)),
+                "fallbacks": fallbacks.get(minute, 0),
+                "shadow_dropped": drops.get(minute, 0),
+                "p50_from_ms": latency_quantile(histogram.get("from", {}), 0.5),
+                "p99_from_ms": latency_quantile(histogram.get("from", {}), 0.99),
+                "p50_to_ms": latency_quantile(histogram.get("to", {}), 0.5),
+                "p99_to_ms": latency_quantile(histogram.get("to", {}), 0.99),
+            }
+        )
     return series

@@ -15,8 +15,15 @@ __all__ = ["KINDS", "PLAIN", "canonical", "deep_equal", "kind_of", "numbers_equa
 
 # scalars as parsed from JSON whose equality (same type) is the comparison's; and the kinds of JSON's types
 PLAIN: frozenset[type] = frozenset({str, int, bool, type(None)})
-KINDS: dict[type, str] = {dict: "object", list: "array", str: "string", int: "number", float: "number",
-                           bool: "boolean", type(None): "null"}
+KINDS: dict[type, str] = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
 
 
 def kind_of(value: Any) -> str:

@@ -90,8 +90,18 @@ class MemoryStore:
         with self._lock:
             return dict(self._states)
 
-    def set_stage(self, name: str, stage: Stage, *, percent: float, by: str, reason: str, forced: bool = False,
-                  evidence: dict[str, Any], expected: MigrationState | None = None) -> StageChange:
+    def set_stage(
+        self,
+        name: str,
+        stage: Stage,
+        *,
+        percent: float,
+        by: str,
+        reason: str,
+        forced: bool = False,
+        evidence: dict[str, Any],
+        expected: MigrationState | None = None,
+    ) -> StageChange:
         stage = Stage(stage)
         percent = float(percent)
         if not 0.0 <= percent <= 100.0:
@@ -99,13 +109,24 @@ class MemoryStore:
         at = _now()
         with self._lock:
             old = self._states.get(name, MigrationState(name=name, stage=Stage.MONOLITH, percent=100.0))
-            if expected is not None and (old.stage != Stage(expected.stage)
-                                         or float(old.percent) != float(expected.percent)):
+            if expected is not None and (
+                old.stage != Stage(expected.stage) or float(old.percent) != float(expected.percent)
+            ):
                 raise StageConflict(name, old.stage, float(old.percent), old.changed_by, old.changed_at)
-            self._states[name] = MigrationState(name=name, stage=stage, percent=percent, changed_at=at,
-                                                changed_by=by, reason=reason)
-            change = StageChange(name=name, from_stage=old.stage, to_stage=stage, percent=percent, at=at, by=by,
-                                 reason=reason, forced=forced, evidence=dict(evidence))
+            self._states[name] = MigrationState(
+                name=name, stage=stage, percent=percent, changed_at=at, changed_by=by, reason=reason
+            )
+            change = StageChange(
+                name=name,
+                from_stage=old.stage,
+                to_stage=stage,
+                percent=percent,
+                at=at,
+                by=by,
+                reason=reason,
+                forced=forced,
+                evidence=dict(evidence),
+            )
             self._log.append(change)
         return change
 
@@ -117,9 +138,17 @@ class MemoryStore:
         now = _now()
         with self._lock:
             seen = sorted(self._instances.items())
-        return [InstanceReport(instance=instance, seen_at=at, stage=Stage(stages[name].stage),
-                               percent=float(stages[name].percent), since=stages[name].since)
-                for instance, (at, stages) in seen if at >= now - seen_within and name in stages]
+        return [
+            InstanceReport(
+                instance=instance,
+                seen_at=at,
+                stage=Stage(stages[name].stage),
+                percent=float(stages[name].percent),
+                since=stages[name].since,
+            )
+            for instance, (at, stages) in seen
+            if at >= now - seen_within and name in stages
+        ]
 
     def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]:
         with self._lock:
@@ -160,12 +189,24 @@ class MemoryStore:
                 old = self._groups.get(g.signature)
                 if old is None:
                     self._groups[g.signature] = DiffGroup(
-                        signature=g.signature, migration=g.migration, coordinate=g.coordinate, operation=g.operation,
-                        kind=g.kind, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen, noise=g.noise)
+                        signature=g.signature,
+                        migration=g.migration,
+                        coordinate=g.coordinate,
+                        operation=g.operation,
+                        kind=g.kind,
+                        count=g.count,
+                        first_seen=g.first_seen,
+                        last_seen=g.last_seen,
+                        noise=g.noise,
+                    )
                 else:
                     self._groups[g.signature] = replace(
-                        old, count=old.count + g.count, first_seen=min(old.first_seen, g.first_seen),
-                        last_seen=max(old.last_seen, g.last_seen), noise=g.noise)
+                        old,
+                        count=old.count + g.count,
+                        first_seen=min(old.first_seen, g.first_seen),
+                        last_seen=max(old.last_seen, g.last_seen),
+                        noise=g.noise,
+                    )
             self._add_samples(batch)
         return True
 
@@ -177,9 +218,21 @@ class MemoryStore:
             stored[(kept.signature, kept.hour)] += 1
         for sample in samples_within_quota(batch.diff_samples, stored, self.samples_per_hour):
             self._sequence += 1
-            self._samples.append(_Sample(sample.signature, sample.hour, self._sequence, DiffSample(
-                at=sample.at, path=sample.path, primary=sample.primary, candidate=sample.candidate,
-                primary_hash=sample.primary_hash, candidate_hash=sample.candidate_hash)))
+            self._samples.append(
+                _Sample(
+                    sample.signature,
+                    sample.hour,
+                    self._sequence,
+                    DiffSample(
+                        at=sample.at,
+                        path=sample.path,
+                        primary=sample.primary,
+                        candidate=sample.candidate,
+                        primary_hash=sample.primary_hash,
+                        candidate_hash=sample.candidate_hash,
+                    ),
+                )
+            )
 
     # -- evidence out -----------------------------------------------------------------------------------------
 
@@ -205,24 +258,36 @@ class MemoryStore:
             fallen = [v for (m, _op, minute), v in self._fallbacks.items() if recent(m, minute)]
             dropped = sum(n for (m, minute), n in self._drops.items() if recent(m, minute))
             open_groups = sum(
-                1 for g in self._groups.values()
-                if g.migration == name and not g.noise
+                1
+                for g in self._groups.values()
+                if g.migration == name
+                and not g.noise
                 and (g.acknowledged_until is None or g.acknowledged_until <= now)
-                and (start is None or g.last_seen >= start))
-            coverage = _coverage((m, c, op, minute, v) for (m, c, op, minute), v in self._coverage.items()
-                                 if recent(m, minute))
+                and (start is None or g.last_seen >= start)
+            )
+            coverage = _coverage(
+                (m, c, op, minute, v) for (m, c, op, minute), v in self._coverage.items() if recent(m, minute)
+            )
             for (m, coordinate, minute), n in self._fallback_fields.items():
                 if recent(m, minute):
                     found = coverage.get(coordinate, Coverage())
                     coverage[coordinate] = replace(found, fallbacks=found.fallbacks + n)
         return MigrationEvidence(
-            name=name, comparisons=sum(outcomes.values()), matches=outcomes.get("match", 0),
-            mismatches=outcomes.get("mismatch", 0), noise=outcomes.get("noise", 0), errors=outcomes.get("error", 0),
-            operations=len(operations), fallbacks=sum(n for n, _at in fallen),
-            last_fallback=max((at for _n, at in fallen), default=None), shadow_dropped=dropped,
+            name=name,
+            comparisons=sum(outcomes.values()),
+            matches=outcomes.get("match", 0),
+            mismatches=outcomes.get("mismatch", 0),
+            noise=outcomes.get("noise", 0),
+            errors=outcomes.get("error", 0),
+            operations=len(operations),
+            fallbacks=sum(n for n, _at in fallen),
+            last_fallback=max((at for _n, at in fallen), default=None),
+            shadow_dropped=dropped,
             latency_from_ms=(latency_quantile(latency["from"], 0.5), latency_quantile(latency["from"], 0.99)),
             latency_to_ms=(latency_quantile(latency["to"], 0.5), latency_quantile(latency["to"], 0.99)),
-            open_diff_groups=open_groups, coverage=coverage)
+            open_diff_groups=open_groups,
+            coverage=coverage,
+        )
 
     def noise_rates(self, name: str, since: datetime) -> Rates:
         start = minute_bucket(since)
@@ -235,16 +300,22 @@ class MemoryStore:
             for (m, coordinate, _op, minute), (_n, values, differing) in self._coverage.items():
                 if m == name and minute >= start and coordinate in rates.itself_values:
                     rates.candidate_values[coordinate] = rates.candidate_values.get(coordinate, 0) + values
-                    rates.candidate_differing[coordinate] = (rates.candidate_differing.get(coordinate, 0)
-                                                             + differing)
+                    rates.candidate_differing[coordinate] = (
+                        rates.candidate_differing.get(coordinate, 0) + differing
+                    )
         return rates
 
-    def diff_groups(self, name: str, include_acknowledged: bool = True, samples_per_group: int = 5
-                    ) -> list[DiffGroup]:
+    def diff_groups(
+        self, name: str, include_acknowledged: bool = True, samples_per_group: int = 5
+    ) -> list[DiffGroup]:
         now = _now()
         with self._lock:
-            groups = [g for g in self._groups.values() if g.migration == name and (
-                include_acknowledged or g.acknowledged_until is None or g.acknowledged_until <= now)]
+            groups = [
+                g
+                for g in self._groups.values()
+                if g.migration == name
+                and (include_acknowledged or g.acknowledged_until is None or g.acknowledged_until <= now)
+            ]
             samples: dict[str, list[_Sample]] = defaultdict(list)
             for kept in self._samples:
                 samples[kept.signature].append(kept)
@@ -252,8 +323,10 @@ class MemoryStore:
         groups.sort(key=lambda g: (g.count, g.last_seen), reverse=True)
         out = []
         for g in groups:
-            newest = sorted(samples.get(g.signature, ()), key=lambda s: (s.sample.at, s.sequence), reverse=True)
-            out.append(replace(g, samples=tuple(s.sample for s in newest[:max(samples_per_group, 0)])))
+            newest = sorted(
+                samples.get(g.signature, ()), key=lambda s: (s.sample.at, s.sequence), reverse=True
+            )
+            out.append(replace(g, samples=tuple(s.sample for s in newest[: max(samples_per_group, 0)])))
         return out
 
     def acknowledge(self, signature: str, *, until: datetime, by: str, reason: str) -> bool:
@@ -261,15 +334,17 @@ class MemoryStore:
             group = self._groups.get(signature)
             if group is None:
                 return False
-            self._groups[signature] = replace(group, acknowledged_until=until, acknowledged_by=by,
-                                              acknowledged_reason=reason)
+            self._groups[signature] = replace(
+                group, acknowledged_until=until, acknowledged_by=by, acknowledged_reason=reason
+            )
         return True
 
     def timeseries(self, name: str, since: datetime) -> list[dict[str, Any]]:
         start = minute_bucket(since)
         outcomes: dict[datetime, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         histograms: dict[datetime, dict[str, dict[int, int]]] = defaultdict(
-            lambda: {"from": defaultdict(int), "to": defaultdict(int)})
+            lambda: {"from": defaultdict(int), "to": defaultdict(int)}
+        )
         fallbacks: dict[datetime, int] = defaultdict(int)
         drops: dict[datetime, int] = defaultdict(int)
         with self._lock:
@@ -294,15 +369,26 @@ class MemoryStore:
             before = len(self._samples)
             self._samples = [s for s in self._samples if s.sample.at >= cutoff]
             deleted = before - len(self._samples)
-            stale = [signature for signature, g in self._groups.items() if g.last_seen < cutoff and (
-                g.acknowledged_until is None or g.acknowledged_until <= now)]
+            stale = [
+                signature
+                for signature, g in self._groups.items()
+                if g.last_seen < cutoff and (g.acknowledged_until is None or g.acknowledged_until <= now)
+            ]
             for signature in stale:
                 del self._groups[signature]
             deleted += len(stale)
             last = cutoff - _HOUR  # a bucket whose hour ended by the cutoff
-            counters: list[tuple[dict[Any, Any], int]] = [  # each counter table, where its key holds the minute
-                (self._comparisons, 2), (self._latencies, 2), (self._fallbacks, 2), (self._fallback_fields, 2),
-                (self._drops, 1), (self._coverage, 3), (self._repeats, 2)]
+            counters: list[
+                tuple[dict[Any, Any], int]
+            ] = [  # each counter table, where its key holds the minute
+                (self._comparisons, 2),
+                (self._latencies, 2),
+                (self._fallbacks, 2),
+                (self._fallback_fields, 2),
+                (self._drops, 1),
+                (self._coverage, 3),
+                (self._repeats, 2),
+            ]
             for table, at in counters:
                 old = [key for key in table if key[at] <= last]
                 for key in old:
@@ -320,6 +406,9 @@ def _coverage(rows: Iterable[tuple[str, str, str, datetime, tuple[int, int, int]
         total[1] += values
         total[2] += differing
         operations[coordinate].add(operation)
-    return {coordinate: Coverage(comparisons=n, values=values, differing=differing,
-                                 operations=len(operations[coordinate]))
-            for coordinate, (n, values, differing) in sums.items()}
+    return {
+        coordinate: Coverage(
+            comparisons=n, values=values, differing=differing, operations=len(operations[coordinate])
+        )
+        for coordinate, (n, values, differing) in sums.items()
+    }

@@ -29,10 +29,10 @@ __all__ = [
 class Stage(enum.StrEnum):
     """Where a migration stands. Each stage is entered with evidence (see readiness)."""
 
-    MONOLITH = "monolith"          # `from` serves; nothing else happens
+    MONOLITH = "monolith"  # `from` serves; nothing else happens
     SIDE_BY_SIDE = "side_by_side"  # `from` serves; a sample also runs on `to`, compared and recorded
-    MIGRATED = "migrated"          # `to` serves for `percent`% of cohorts; `from` answers when `to` fails
-    REMOVED = "removed"            # `to` only
+    MIGRATED = "migrated"  # `to` serves for `percent`% of cohorts; `from` answers when `to` fails
+    REMOVED = "removed"  # `to` only
 
     @property
     def order(self) -> int:
@@ -44,7 +44,7 @@ class CoordinateRule:
     """How values at one schema coordinate are compared."""
 
     ignore: bool = False
-    unordered: bool = False               # lists compared as multisets
+    unordered: bool = False  # lists compared as multisets
     float_tolerance: float | None = None  # absolute tolerance for numbers
     null_equals_missing: bool = False
 
@@ -53,9 +53,9 @@ class CoordinateRule:
 class Gates:
     """What moving forward requires."""
 
-    min_match_rate: float = 0.99     # to enter `migrated`
+    min_match_rate: float = 0.99  # to enter `migrated`
     min_comparisons: int = 100
-    min_operations: int = 1          # distinct operation names compared
+    min_operations: int = 1  # distinct operation names compared
     removed_after_seconds: float = 86400.0  # to enter `removed`: no fallback for this long
     # the evidence the gates read: since the migration entered its stage, and no older than this (None: no limit)
     evidence_window_seconds: float | None = None
@@ -68,14 +68,14 @@ class Migration:
     name: str
     from_subgraph: str
     to_subgraph: str
-    fields: tuple[str, ...]                     # schema coordinates, e.g. "Assignment.createdDate"
-    rare_fields: frozenset[str] = frozenset()   # compared once is enough for the gates (rarely asked for)
-    label: str | None = None                    # bound to an @override(label:) in the supergraph
+    fields: tuple[str, ...]  # schema coordinates, e.g. "Assignment.createdDate"
+    rare_fields: frozenset[str] = frozenset()  # compared once is enough for the gates (rarely asked for)
+    label: str | None = None  # bound to an @override(label:) in the supergraph
     rules: dict[str, CoordinateRule] = field(default_factory=dict)
-    sample_rate: float = 0.1                    # share of eligible requests compared in side_by_side
-    noise_rate: float = 0.05                    # share of compared requests that also re-run the primary
-    shadow_mutations: bool = False              # mutations are never shadowed unless declared safe
-    reverse_compare: bool = False               # in migrated: also run `from` in the shadow and compare
+    sample_rate: float = 0.1  # share of eligible requests compared in side_by_side
+    noise_rate: float = 0.05  # share of compared requests that also re-run the primary
+    shadow_mutations: bool = False  # mutations are never shadowed unless declared safe
+    reverse_compare: bool = False  # in migrated: also run `from` in the shadow and compare
     gates: Gates = field(default_factory=Gates)
 
 
@@ -85,7 +85,7 @@ class MigrationState:
 
     name: str
     stage: Stage = Stage.MONOLITH
-    percent: float = 100.0                      # rollout in `migrated`
+    percent: float = 100.0  # rollout in `migrated`
     changed_at: datetime | None = None
     changed_by: str | None = None
     reason: str | None = None
@@ -134,8 +134,8 @@ class Difference:
     """One difference between the primary's and the candidate's response."""
 
     path: tuple[str | int, ...]
-    coordinate: str           # the schema coordinate at that path, e.g. "Assignment.createdDate"
-    kind: str                 # value | type | missing | extra | length | order | error
+    coordinate: str  # the schema coordinate at that path, e.g. "Assignment.createdDate"
+    kind: str  # value | type | missing | extra | length | order | error
     primary: Any = None
     candidate: Any = None
 
@@ -144,7 +144,7 @@ class Difference:
 class DiffSample:
     at: datetime
     path: str
-    primary: str              # redacted preview (or the full value when configured)
+    primary: str  # redacted preview (or the full value when configured)
     candidate: str
     primary_hash: str
     candidate_hash: str
@@ -186,7 +186,9 @@ class Coverage:
     operations: int = 0
     values: int = 0
     differing: int = 0
-    fallbacks: int = 0  # requests (in `migrated`) whose fetch of it failed on the new side, answered by the old
+    fallbacks: int = (
+        0  # requests (in `migrated`) whose fetch of it failed on the new side, answered by the old
+    )
 
     @property
     def differing_share(self) -> float | None:
@@ -204,14 +206,14 @@ class MigrationEvidence:
     mismatches: int = 0
     noise: int = 0
     errors: int = 0
-    operations: int = 0                         # distinct operation names compared
+    operations: int = 0  # distinct operation names compared
     fallbacks: int = 0
     last_fallback: datetime | None = None
     shadow_dropped: int = 0
-    latency_from_ms: tuple[float | None, float | None] = (None, None)   # p50, p99
+    latency_from_ms: tuple[float | None, float | None] = (None, None)  # p50, p99
     latency_to_ms: tuple[float | None, float | None] = (None, None)
-    open_diff_groups: int = 0                   # unacknowledged, non-noise
-    coverage: dict[str, Coverage] = field(default_factory=dict)   # by migrating coordinate
+    open_diff_groups: int = 0  # unacknowledged, non-noise
+    coverage: dict[str, Coverage] = field(default_factory=dict)  # by migrating coordinate
 
     @property
     def match_rate(self) -> float | None:

@@ -62,8 +62,14 @@ def _add(into: dict[str, int], counts: dict[str, int]) -> None:
 class NoiseTally:
     """The noise rates of one migration's coordinates (see the module's docstring)."""
 
-    def __init__(self, *, min_values: int = MIN_VALUES, ratio: float = RATIO,
-                 window_seconds: float = NOISE_WINDOW_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        min_values: int = MIN_VALUES,
+        ratio: float = RATIO,
+        window_seconds: float = NOISE_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.min_values = min_values
         self.ratio = ratio
         self.window_seconds = window_seconds

@@ -56,7 +56,9 @@ def fields_declared_by(model: SupergraphModel | None, migration: Migration, subg
     return found
 
 
-def evidence_since(migration: Migration, state: MigrationState, now: datetime | None = None) -> datetime | None:
+def evidence_since(
+    migration: Migration, state: MigrationState, now: datetime | None = None
+) -> datetime | None:
     """Where the evidence the gates read begins: when the migration entered its current stage (a stage entered
     again, after a rollback, starts afresh), and no earlier than the gates' window. None: all of it."""
     since = state.changed_at
@@ -106,7 +108,9 @@ def check_move(
     if target.order <= state.stage.order:
         return Verdict(target=target, ok=True)
     if target.order > state.stage.order + 1:
-        reasons.append(f"stages are taken one at a time: from {state.stage} the next is {next_stage(state.stage)}")
+        reasons.append(
+            f"stages are taken one at a time: from {state.stage} the next is {next_stage(state.stage)}"
+        )
     if target == Stage.SIDE_BY_SIDE:
         if model is None:
             reasons.append(f"no supergraph to check that {migration.to_subgraph} resolves the fields")
@@ -123,13 +127,17 @@ def check_move(
             reasons.append(f"{evidence.comparisons} comparisons, {gates.min_comparisons} needed")
         if rate is None:
             if gates.min_match_rate > 0:
-                reasons.append(f"match rate unknown (no comparison judged), {gates.min_match_rate:.2%} needed")
+                reasons.append(
+                    f"match rate unknown (no comparison judged), {gates.min_match_rate:.2%} needed"
+                )
         elif rate < gates.min_match_rate:
             failed = f", {evidence.errors} candidate errors counted as failures" if evidence.errors else ""
             reasons.append(f"match rate {rate:.2%}{failed}, {gates.min_match_rate:.2%} needed")
         reasons.extend(_coverage_gaps(migration, evidence))
         if evidence.operations < gates.min_operations:
-            reasons.append(f"{evidence.operations} distinct operations compared, {gates.min_operations} needed")
+            reasons.append(
+                f"{evidence.operations} distinct operations compared, {gates.min_operations} needed"
+            )
         if evidence.open_diff_groups:
             reasons.append(f"{evidence.open_diff_groups} diff groups open (fix or acknowledge them)")
     if target == Stage.REMOVED:

@@ -165,8 +165,14 @@ class Recorder:
             batch.add_comparison(migration, operation, outcome, at)
             differed = differing or {}
             for coordinate in {*(values or {}), *differed}:
-                batch.add_coverage(migration, _name(coordinate), operation, at, (values or {}).get(coordinate, 0),
-                                   differed.get(coordinate, 0))
+                batch.add_coverage(
+                    migration,
+                    _name(coordinate),
+                    operation,
+                    at,
+                    (values or {}).get(coordinate, 0),
+                    differed.get(coordinate, 0),
+                )
             seen: set[str] = set()
             for difference in differences:
                 coordinate, kind = _name(difference.coordinate), _name(difference.kind)
@@ -203,26 +209,39 @@ class Recorder:
             if not self._full():
                 self._pending.add_latency(_name(migration), side, ms, at)
 
-    def repeat(self, migration: str, values: Mapping[str, int], differing: Mapping[str, int], *,
-               at: datetime | None = None) -> None:
+    def repeat(
+        self,
+        migration: str,
+        values: Mapping[str, int],
+        differing: Mapping[str, int],
+        *,
+        at: datetime | None = None,
+    ) -> None:
         """Count one noise run: the old side compared with itself, per coordinate."""
         at = at or self.clock()
         with self._lock:
             if self._full():
                 return
             for coordinate in {*values, *differing}:
-                self._pending.add_repeat(_name(migration), _name(coordinate), at, values.get(coordinate, 0),
-                                         differing.get(coordinate, 0))
+                self._pending.add_repeat(
+                    _name(migration),
+                    _name(coordinate),
+                    at,
+                    values.get(coordinate, 0),
+                    differing.get(coordinate, 0),
+                )
 
-    def fallback(self, migration: str, operation: str, coordinates: Iterable[str] = (), *,
-                 at: datetime | None = None) -> None:
+    def fallback(
+        self, migration: str, operation: str, coordinates: Iterable[str] = (), *, at: datetime | None = None
+    ) -> None:
         """Count one fallback (a failed `to` fetch re-run on `from`), and one at each migrating field it was
         asked for."""
         at = at or self.clock()
         with self._lock:
             if not self._full():
-                self._pending.add_fallback(_name(migration), _name(operation), at,
-                                           coordinates=[_name(c) for c in coordinates])
+                self._pending.add_fallback(
+                    _name(migration), _name(operation), at, coordinates=[_name(c) for c in coordinates]
+                )
 
     def shadow_dropped(self, migration: str, *, at: datetime | None = None) -> None:
         """Count one comparison dropped because the shadow queue was full."""
@@ -235,8 +254,11 @@ class Recorder:
         if self._pending.size() + self._unsent_rows < self.max_pending:
             return False
         if not self._drop_told:  # the first drop of an episode is logged at once; the rest in sums
-            log.warning("evidence recorder: %d rows wait for the store (store.max_pending); new evidence is "
-                        "dropped and counted (turnout_evidence_dropped_total)", self.max_pending)
+            log.warning(
+                "evidence recorder: %d rows wait for the store (store.max_pending); new evidence is "
+                "dropped and counted (turnout_evidence_dropped_total)",
+                self.max_pending,
+            )
             self._drop_told = True
             self._dropped_logged = self._dropped + 1
             self._dropped_logged_at = time.monotonic()
@@ -247,8 +269,12 @@ class Recorder:
         """Say how much was dropped since the last time it was said (at most once a minute, unless `force`)."""
         new = self._dropped - self._dropped_logged
         if new > 0 and (force or time.monotonic() - self._dropped_logged_at >= 60):
-            log.warning("evidence recorder: %d more records dropped (%d in all) while %d rows waited for the "
-                        "store", new, self._dropped, self.pending)
+            log.warning(
+                "evidence recorder: %d more records dropped (%d in all) while %d rows waited for the store",
+                new,
+                self._dropped,
+                self.pending,
+            )
             self._dropped_logged = self._dropped
             self._dropped_logged_at = time.monotonic()
         if force:
@@ -323,9 +349,12 @@ class Recorder:
                 except Exception as error:
                     self._failed_flushes += 1
                     if not self._failing:
-                        log.warning("evidence recorder: store write failed (%s: %s), keeping %d rows in memory",
-                                    type(error).__name__, str(error).splitlines()[0][:200] if str(error) else "",
-                                    self.pending)
+                        log.warning(
+                            "evidence recorder: store write failed (%s: %s), keeping %d rows in memory",
+                            type(error).__name__,
+                            str(error).splitlines()[0][:200] if str(error) else "",
+                            self.pending,
+                        )
                     else:
                         log.debug("evidence recorder: store write failed again", exc_info=True)
                     self._failing = True
@@ -335,8 +364,11 @@ class Recorder:
                     self._unsent, self._unsent_rows = None, 0
                 if not written:
                     self._duplicates += 1
-                    log.info("evidence recorder: batch %s was written before (its acknowledgement was lost); "
-                             "not counted again", batch_id)
+                    log.info(
+                        "evidence recorder: batch %s was written before (its acknowledgement was lost); "
+                        "not counted again",
+                        batch_id,
+                    )
                 if self._failing:
                     log.warning("evidence recorder: store writes succeed again")
                     self._failing = False

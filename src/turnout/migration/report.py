@@ -72,8 +72,10 @@ def evidence_json(evidence: MigrationEvidence) -> dict[str, Any]:
     out["last_fallback"] = _iso(evidence.last_fallback)
     out["latency_from_ms"] = list(evidence.latency_from_ms)
     out["latency_to_ms"] = list(evidence.latency_to_ms)
-    out["coverage"] = {coordinate: {**asdict(covered), "differing_share": covered.differing_share}
-                       for coordinate, covered in sorted(evidence.coverage.items())}
+    out["coverage"] = {
+        coordinate: {**asdict(covered), "differing_share": covered.differing_share}
+        for coordinate, covered in sorted(evidence.coverage.items())
+    }
     return out
 
 
@@ -84,13 +86,19 @@ def fields_json(migration: Migration, evidence: MigrationEvidence, rates: Rates)
     out = []
     for coordinate in migration.fields:
         covered = evidence.coverage.get(coordinate, Coverage())
-        row: dict[str, Any] = {"coordinate": coordinate, "rare": coordinate in migration.rare_fields,
-                               **asdict(covered), "differing_share": covered.differing_share}
+        row: dict[str, Any] = {
+            "coordinate": coordinate,
+            "rare": coordinate in migration.rare_fields,
+            **asdict(covered),
+            "differing_share": covered.differing_share,
+        }
         itself = rates.itself_values.get(coordinate, 0)
         candidate = rates.candidate_values.get(coordinate, 0)
         row["noise"] = {
-            "itself_values": itself, "itself_differing": rates.itself_differing.get(coordinate, 0),
-            "candidate_values": candidate, "candidate_differing": rates.candidate_differing.get(coordinate, 0),
+            "itself_values": itself,
+            "itself_differing": rates.itself_differing.get(coordinate, 0),
+            "candidate_values": candidate,
+            "candidate_differing": rates.candidate_differing.get(coordinate, 0),
             "noisy": coordinate in noisy,
         }
         out.append(row)
@@ -100,7 +108,9 @@ def fields_json(migration: Migration, evidence: MigrationEvidence, rates: Rates)
 def removal_message(migration: Migration, model: SupergraphModel | None) -> str:
     """Whether `from` may drop the migrated fields: what the supergraph says it still declares."""
     if model is None:
-        return f"no supergraph known: cannot tell whether {migration.from_subgraph} still declares these fields"
+        return (
+            f"no supergraph known: cannot tell whether {migration.from_subgraph} still declares these fields"
+        )
     still_declared = fields_declared_by(model, migration, migration.from_subgraph)
     if still_declared:
         return f"{migration.from_subgraph} still declares {', '.join(still_declared)}"
@@ -108,7 +118,9 @@ def removal_message(migration: Migration, model: SupergraphModel | None) -> str:
 
 
 def migration_report(
-    migrations: list[Migration], store: MigrationStore, model: SupergraphModel | None = None,
+    migrations: list[Migration],
+    store: MigrationStore,
+    model: SupergraphModel | None = None,
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Every migration: its fields, stage, rollout, evidence and what the next stage needs."""
@@ -125,30 +137,41 @@ def migration_report(
         verdict = check_move(migration, state, target, gated, model=model, now=now) if target else None
         days = (now - state.changed_at).total_seconds() / 86400 if state.changed_at else None
         removal = removal_message(migration, model) if state.stage == Stage.REMOVED else None
-        out.append({
-            "name": migration.name,
-            "from": migration.from_subgraph,
-            "to": migration.to_subgraph,
-            "fields": list(migration.fields),
-            "label": migration.label,
-            "stage": str(state.stage),
-            "percent": state.percent if state.stage == Stage.MIGRATED else None,
-            "sampling": state.percent if state.stage == Stage.SIDE_BY_SIDE else None,
-            "changed_at": _iso(state.changed_at),
-            "changed_by": state.changed_by,
-            "days_in_stage": days,
-            "evidence": evidence_json(evidence),
-            "field_evidence": fields_json(migration, evidence, store.noise_rates(migration.name, noise_since(now))),
-            "gate_evidence": evidence_json(gated),
-            "gate_evidence_since": _iso(since),
-            "next_stage": str(target) if target else None,
-            "ready": verdict.ok if verdict else None,
-            "readiness": verdict.summary if verdict else "final stage",
-            "blockers": list(verdict.reasons) if verdict else [],
-            "removal": removal,
-            # what each gateway instance seen in the last minute runs, and since when
-            "instances": [{"instance": i.instance, "stage": str(i.stage), "percent": i.percent,
-                           "since": _iso(i.since), "seen_at": _iso(i.seen_at)}
-                          for i in store.instances(migration.name)],
-        })
+        out.append(
+            {
+                "name": migration.name,
+                "from": migration.from_subgraph,
+                "to": migration.to_subgraph,
+                "fields": list(migration.fields),
+                "label": migration.label,
+                "stage": str(state.stage),
+                "percent": state.percent if state.stage == Stage.MIGRATED else None,
+                "sampling": state.percent if state.stage == Stage.SIDE_BY_SIDE else None,
+                "changed_at": _iso(state.changed_at),
+                "changed_by": state.changed_by,
+                "days_in_stage": days,
+                "evidence": evidence_json(evidence),
+                "field_evidence": fields_json(
+                    migration, evidence, store.noise_rates(migration.name, noise_since(now))
+                ),
+                "gate_evidence": evidence_json(gated),
+                "gate_evidence_since": _iso(since),
+                "next_stage": str(target) if target else None,
+                "ready": verdict.ok if verdict else None,
+                "readiness": verdict.summary if verdict else "final stage",
+                "blockers": list(verdict.reasons) if verdict else [],
+                "removal": removal,
+                # what each gateway instance seen in the last minute runs, and since when
+                "instances": [
+                    {
+                        "instance": i.instance,
+                        "stage": str(i.stage),
+                        "percent": i.percent,
+                        "since": _iso(i.since),
+                        "seen_at": _iso(i.seen_at),
+                    }
+                    for i in store.instances(migration.name)
+                ],
+            }
+        )
     return out

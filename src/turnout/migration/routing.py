@@ -44,8 +44,12 @@ def _claim(headers: Mapping[str, str], claim: str) -> Any:
     return claims.get(claim) if isinstance(claims, dict) else None
 
 
-def cohort_bucket(key: CohortKey, headers: Mapping[str, str], variables: Mapping[str, Any] | None,
-                  rng: random.Random | None = None) -> float:
+def cohort_bucket(
+    key: CohortKey,
+    headers: Mapping[str, str],
+    variables: Mapping[str, Any] | None,
+    rng: random.Random | None = None,
+) -> float:
     """A number in [0, 100): the same for every request of one cohort (a user, a tenant...)."""
     value: Any = None
     if key.source == "header":
@@ -125,10 +129,16 @@ class Router:
                 candidates[name] = self._flip(assignments, labels, [migration], to=True)
             elif state.stage == Stage.MIGRATED and migration.reverse_compare and sides[name]:
                 candidates[name] = self._flip(assignments, labels, [migration], to=False)
-        return Decision(primary=primary, served_by_to=tuple(uses_to), fallback=fallback,
-                        candidates=MappingProxyType(candidates))
+        return Decision(
+            primary=primary,
+            served_by_to=tuple(uses_to),
+            fallback=fallback,
+            candidates=MappingProxyType(candidates),
+        )
 
-    def _flip(self, assignments: dict[str, str], labels: set[str], migrations: list[Migration], to: bool) -> Routing:
+    def _flip(
+        self, assignments: dict[str, str], labels: set[str], migrations: list[Migration], to: bool
+    ) -> Routing:
         changed = dict(assignments)
         active = set(labels)
         for migration in migrations:

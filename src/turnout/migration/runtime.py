@@ -30,9 +30,13 @@ __all__ = ["RequestRun", "compare_later", "fall_back"]
 class RequestRun:
     """One request as the migration runtime sees it."""
 
-    plan: Callable[[Routing], QueryPlan | None]  # the request under another routing; None if it cannot be planned
+    plan: Callable[
+        [Routing], QueryPlan | None
+    ]  # the request under another routing; None if it cannot be planned
     execute: Callable[[QueryPlan, FetchMemo | None], Awaitable[ExecutionState]]
-    writes_known: Callable[[QueryPlan, FetchMemo], bool]  # every write of the plan already answered in the memo
+    writes_known: Callable[
+        [QueryPlan, FetchMemo], bool
+    ]  # every write of the plan already answered in the memo
     project: Callable[[QueryPlan, ExecutionState], dict[str, Any]]  # the response ({"data", "errors"})
     count: Callable[[list[FetchRecord], str], None]  # subgraph calls made, by purpose (fallback, shadow)
     schema: GraphQLSchema
@@ -41,8 +45,14 @@ class RequestRun:
     operation_name: str
 
 
-async def fall_back(engine: MigrationEngine, run: RequestRun, decision: Decision, plan: QueryPlan,
-                    state: ExecutionState, memo: FetchMemo | None) -> tuple[QueryPlan, ExecutionState]:
+async def fall_back(
+    engine: MigrationEngine,
+    run: RequestRun,
+    decision: Decision,
+    plan: QueryPlan,
+    state: ExecutionState,
+    memo: FetchMemo | None,
+) -> tuple[QueryPlan, ExecutionState]:
     """When a migrated field's new subgraph failed, the old one answers what the failed fetches were to answer
     (executor.fallback); the rest of the response stays the new side's. Recorded per migration and per field.
     The whole response comes from the old side only where the two runs' objects do not match up."""
@@ -71,8 +81,15 @@ async def fall_back(engine: MigrationEngine, run: RequestRun, decision: Decision
     return fallback_plan, fallback_state
 
 
-def compare_later(engine: MigrationEngine, run: RequestRun, decision: Decision, plan: QueryPlan,
-                  state: ExecutionState, response: dict[str, Any], memo: FetchMemo) -> None:
+def compare_later(
+    engine: MigrationEngine,
+    run: RequestRun,
+    decision: Decision,
+    plan: QueryPlan,
+    state: ExecutionState,
+    response: dict[str, Any],
+    memo: FetchMemo,
+) -> None:
     """Pick the migration this request is compared for (if any) and queue the comparison: the candidate plan
     run with the request's memo (only what migrates goes to the network), compared on that migration's
     coordinates, and, for a share of comparisons, the old side run again alongside (noise)."""
@@ -94,9 +111,16 @@ def compare_later(engine: MigrationEngine, run: RequestRun, decision: Decision, 
     decided = engine.states.get(migration.name)
 
     def compare(candidate: dict[str, Any]) -> MigrationComparison:
-        return compare_for_migration(response, candidate, schema=run.schema, root_type=plan.root_type,
-                                     selections=plan.selections, variables=run.variables,
-                                     coordinates=frozenset(migration.fields), rules=migration.rules)
+        return compare_for_migration(
+            response,
+            candidate,
+            schema=run.schema,
+            root_type=plan.root_type,
+            selections=plan.selections,
+            variables=run.variables,
+            coordinates=frozenset(migration.fields),
+            rules=migration.rules,
+        )
 
     async def job() -> None:
         if engine.states.get(migration.name) != decided:
@@ -114,9 +138,12 @@ def compare_later(engine: MigrationEngine, run: RequestRun, decision: Decision, 
                     runs.append(run.execute(plan, memo.copy(fresh=frozenset(migration.fields))))
                 candidate_state, *again = await asyncio.gather(*runs)
         except TimeoutError:
-            engine.record_comparison(migration, run.operation_name,
-                                     MigrationComparison(differences=[], values={}, differing={}),
-                                     candidate_failed=True)
+            engine.record_comparison(
+                migration,
+                run.operation_name,
+                MigrationComparison(differences=[], values={}, differing={}),
+                candidate_failed=True,
+            )
             return
         _record(engine, run, migration, candidate_plan, candidate_state, compare)
         if again:
@@ -129,16 +156,37 @@ def compare_later(engine: MigrationEngine, run: RequestRun, decision: Decision, 
         engine.record_drop(migration)
 
 
-def _record(engine: MigrationEngine, run: RequestRun, migration: Migration, candidate_plan: QueryPlan,
-            candidate_state: ExecutionState, compare: Callable[[dict[str, Any]], MigrationComparison]) -> None:
+def _record(
+    engine: MigrationEngine,
+    run: RequestRun,
+    migration: Migration,
+    candidate_plan: QueryPlan,
+    candidate_state: ExecutionState,
+    compare: Callable[[dict[str, Any]], MigrationComparison],
+) -> None:
     """One comparison's outcome: an `error` when the new side failed (compare_failure), else the differences."""
     failed = [f for f in candidate_state.fetches if not f.ok and f.service == migration.to_subgraph]
     if not failed:
-        engine.record_comparison(migration, run.operation_name, compare(run.project(candidate_plan, candidate_state)),
-                                 candidate_failed=False)
+        engine.record_comparison(
+            migration,
+            run.operation_name,
+            compare(run.project(candidate_plan, candidate_state)),
+            candidate_failed=False,
+        )
         return
-    errors = [e for e in candidate_state.errors if e.get("extensions", {}).get("serviceName") == migration.to_subgraph]
-    failure = compare_failure(errors, failed, schema=run.schema, root_type=candidate_plan.root_type,
-                              selections=candidate_plan.selections, variables=run.variables,
-                              data=candidate_state.data, coordinates=frozenset(migration.fields))
+    errors = [
+        e
+        for e in candidate_state.errors
+        if e.get("extensions", {}).get("serviceName") == migration.to_subgraph
+    ]
+    failure = compare_failure(
+        errors,
+        failed,
+        schema=run.schema,
+        root_type=candidate_plan.root_type,
+        selections=candidate_plan.selections,
+        variables=run.variables,
+        data=candidate_state.data,
+        coordinates=frozenset(migration.fields),
+    )
     engine.record_comparison(migration, run.operation_name, failure, candidate_failed=True)

@@ -24,8 +24,9 @@ class ShadowQueue:
     side did, and a queue that lags under load would turn every write in between into a difference.
     """
 
-    def __init__(self, *, size: int = 5000, concurrency: int = 16, timeout: float = 30.0,
-                 max_wait: float = 10.0) -> None:
+    def __init__(
+        self, *, size: int = 5000, concurrency: int = 16, timeout: float = 30.0, max_wait: float = 10.0
+    ) -> None:
         self.size = size
         self.concurrency = concurrency
         self.timeout = timeout
@@ -40,7 +41,9 @@ class ShadowQueue:
         if self._queue is not None:
             return
         self._queue = asyncio.Queue(self.size)
-        self._workers = [asyncio.create_task(self._work(), name=f"turnout-shadow-{i}") for i in range(self.concurrency)]
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"turnout-shadow-{i}") for i in range(self.concurrency)
+        ]
 
     def submit(self, job: Job, on_stale: Callable[[], None] | None = None) -> bool:
         """Queue a job; False (and counted) when the queue is full or not running. `on_stale` is called instead

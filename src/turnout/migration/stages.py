@@ -25,9 +25,9 @@ __all__ = ["Move", "default_percent", "move_stage"]
 class Move:
     """What came of a move: the verdict, the change made (None when refused or when nothing was to change)."""
 
-    state: MigrationState          # the state the verdict was made on
+    state: MigrationState  # the state the verdict was made on
     verdict: Verdict
-    evidence: MigrationEvidence    # what the gate read
+    evidence: MigrationEvidence  # what the gate read
     change: StageChange | None = None
 
     @property
@@ -44,9 +44,18 @@ def default_percent(migration: Migration, state: MigrationState, target: Stage) 
     return 100.0
 
 
-def move_stage(store: MigrationStore, migration: Migration, target: Stage, *, by: str, percent: float | None = None,
-               reason: str | None = None, force: bool = False, model: SupergraphModel | None = None,
-               now: datetime | None = None) -> Move:
+def move_stage(
+    store: MigrationStore,
+    migration: Migration,
+    target: Stage,
+    *,
+    by: str,
+    percent: float | None = None,
+    reason: str | None = None,
+    force: bool = False,
+    model: SupergraphModel | None = None,
+    now: datetime | None = None,
+) -> Move:
     """Move `migration` to `target` if its gate allows (or `force`); StageConflict if it moved meanwhile."""
     state = store.get_states().get(migration.name, MigrationState(name=migration.name))
     evidence = store.evidence(migration.name, since=evidence_since(migration, state, now))
@@ -59,7 +68,14 @@ def move_stage(store: MigrationStore, migration: Migration, target: Stage, *, by
     logged = evidence_json(evidence)
     if not verdict.ok:
         logged["blockers"] = list(verdict.reasons)  # what the force overrode
-    change = store.set_stage(migration.name, target, percent=share, by=by,
-                             reason=reason or ("" if verdict.ok else verdict.summary), forced=not verdict.ok,
-                             evidence=logged, expected=state)
+    change = store.set_stage(
+        migration.name,
+        target,
+        percent=share,
+        by=by,
+        reason=reason or ("" if verdict.ok else verdict.summary),
+        forced=not verdict.ok,
+        evidence=logged,
+        expected=state,
+    )
     return Move(state=state, verdict=verdict, evidence=evidence, change=change)

@@ -113,8 +113,10 @@ class Store(StageRecords):
             self._add_rows(
                 conn,
                 tables.fallback_fields,
-                [{"migration": m, "coordinate": c, "hour": hour, "count": n}
-                 for (m, c, hour), n in batch.fallback_fields.items()],
+                [
+                    {"migration": m, "coordinate": c, "hour": hour, "count": n}
+                    for (m, c, hour), n in batch.fallback_fields.items()
+                ],
                 keys=("migration", "coordinate", "hour"),
             )
             self._add_rows(
@@ -127,8 +129,15 @@ class Store(StageRecords):
                 conn,
                 tables.coverage,
                 [
-                    {"migration": m, "coordinate": c, "operation": op, "hour": hour, "comparisons": n,
-                     "values": values, "differing": differing}
+                    {
+                        "migration": m,
+                        "coordinate": c,
+                        "operation": op,
+                        "hour": hour,
+                        "comparisons": n,
+                        "values": values,
+                        "differing": differing,
+                    }
                     for (m, c, op, hour), (n, values, differing) in batch.coverage.items()
                 ],
                 keys=("migration", "coordinate", "operation", "hour"),
@@ -189,9 +198,16 @@ class Store(StageRecords):
             for signature, hour, count in conn.execute(query):
                 stored[(signature, hour)] = int(count)
         rows = [
-            {"signature": sample.signature, "hour": sample.hour, "at": sample.at, "path": sample.path,
-             "primary": sample.primary, "candidate": sample.candidate, "primary_hash": sample.primary_hash,
-             "candidate_hash": sample.candidate_hash}
+            {
+                "signature": sample.signature,
+                "hour": sample.hour,
+                "at": sample.at,
+                "path": sample.path,
+                "primary": sample.primary,
+                "candidate": sample.candidate,
+                "primary_hash": sample.primary_hash,
+                "candidate_hash": sample.candidate_hash,
+            }
             for sample in samples_within_quota(batch.diff_samples, stored, self.samples_per_hour)
         ]
         if rows:
@@ -231,9 +247,9 @@ class Store(StageRecords):
             ):
                 latency.setdefault(side, {})[int(bucket)] = int(count or 0)
             fallbacks, last_fallback = conn.execute(
-                sa.select(sa.func.sum(tables.fallbacks.c.count), sa.func.max(tables.fallbacks.c.last_at)).where(
-                    *recent(tables.fallbacks)
-                )
+                sa.select(
+                    sa.func.sum(tables.fallbacks.c.count), sa.func.max(tables.fallbacks.c.last_at)
+                ).where(*recent(tables.fallbacks))
             ).one()
             dropped = conn.execute(
                 sa.select(sa.func.sum(tables.shadow_drops.c.count)).where(*recent(tables.shadow_drops))
@@ -241,7 +257,10 @@ class Store(StageRecords):
             open_query = sa.select(sa.func.count()).where(
                 tables.diff_groups.c.migration == name,
                 tables.diff_groups.c.noise.is_(False),
-                sa.or_(tables.diff_groups.c.acknowledged_until.is_(None), tables.diff_groups.c.acknowledged_until <= now),
+                sa.or_(
+                    tables.diff_groups.c.acknowledged_until.is_(None),
+                    tables.diff_groups.c.acknowledged_until <= now,
+                ),
             )
             if hour is not None:  # from the same minute as the counters, so that both tell one story
                 open_query = open_query.where(tables.diff_groups.c.last_seen >= hour)
@@ -249,9 +268,12 @@ class Store(StageRecords):
             coverage = self._coverage(conn, recent(tables.coverage))
             for coordinate, count in conn.execute(
                 sa.select(tables.fallback_fields.c.coordinate, sa.func.sum(tables.fallback_fields.c.count))
-                .where(*recent(tables.fallback_fields)).group_by(tables.fallback_fields.c.coordinate)
+                .where(*recent(tables.fallback_fields))
+                .group_by(tables.fallback_fields.c.coordinate)
             ):
-                coverage[coordinate] = replace(coverage.get(coordinate, Coverage()), fallbacks=int(count or 0))
+                coverage[coordinate] = replace(
+                    coverage.get(coordinate, Coverage()), fallbacks=int(count or 0)
+                )
         return MigrationEvidence(
             name=name,
             comparisons=sum(outcomes.values()),
@@ -276,17 +298,28 @@ class Store(StageRecords):
         hour = minute_bucket(since)
         with self._begin() as conn:
             for coordinate, values, differing in conn.execute(
-                sa.select(tables.noise.c.coordinate, sa.func.sum(tables.noise.c["values"]), sa.func.sum(tables.noise.c.differing))
-                .where(tables.noise.c.migration == name, tables.noise.c.hour >= hour).group_by(tables.noise.c.coordinate)
+                sa.select(
+                    tables.noise.c.coordinate,
+                    sa.func.sum(tables.noise.c["values"]),
+                    sa.func.sum(tables.noise.c.differing),
+                )
+                .where(tables.noise.c.migration == name, tables.noise.c.hour >= hour)
+                .group_by(tables.noise.c.coordinate)
             ):
                 rates.itself_values[coordinate] = int(values or 0)
                 rates.itself_differing[coordinate] = int(differing or 0)
             if rates.itself_values:
                 for coordinate, values, differing in conn.execute(
-                    sa.select(tables.coverage.c.coordinate, sa.func.sum(tables.coverage.c["values"]),
-                              sa.func.sum(tables.coverage.c.differing))
-                    .where(tables.coverage.c.migration == name, tables.coverage.c.hour >= hour,
-                           tables.coverage.c.coordinate.in_(list(rates.itself_values)))
+                    sa.select(
+                        tables.coverage.c.coordinate,
+                        sa.func.sum(tables.coverage.c["values"]),
+                        sa.func.sum(tables.coverage.c.differing),
+                    )
+                    .where(
+                        tables.coverage.c.migration == name,
+                        tables.coverage.c.hour >= hour,
+                        tables.coverage.c.coordinate.in_(list(rates.itself_values)),
+                    )
                     .group_by(tables.coverage.c.coordinate)
                 ):
                     rates.candidate_values[coordinate] = int(values or 0)
@@ -297,14 +330,23 @@ class Store(StageRecords):
     def _coverage(conn: Connection, where: list[sa.ColumnElement[bool]]) -> dict[str, Coverage]:
         found: dict[str, Coverage] = {}
         query = (
-            sa.select(tables.coverage.c.coordinate, sa.func.sum(tables.coverage.c.comparisons), sa.func.sum(tables.coverage.c["values"]),
-                      sa.func.sum(tables.coverage.c.differing), sa.func.count(sa.distinct(tables.coverage.c.operation)))
+            sa.select(
+                tables.coverage.c.coordinate,
+                sa.func.sum(tables.coverage.c.comparisons),
+                sa.func.sum(tables.coverage.c["values"]),
+                sa.func.sum(tables.coverage.c.differing),
+                sa.func.count(sa.distinct(tables.coverage.c.operation)),
+            )
             .where(*where)
             .group_by(tables.coverage.c.coordinate)
         )
         for coordinate, comparisons, values, differing, operations in conn.execute(query):
-            found[coordinate] = Coverage(comparisons=int(comparisons or 0), values=int(values or 0),
-                                         differing=int(differing or 0), operations=int(operations or 0))
+            found[coordinate] = Coverage(
+                comparisons=int(comparisons or 0),
+                values=int(values or 0),
+                differing=int(differing or 0),
+                operations=int(operations or 0),
+            )
         return found
 
     def diff_groups(
@@ -320,7 +362,9 @@ class Store(StageRecords):
                 )
             )
         query = query.order_by(
-            tables.diff_groups.c.count.desc(), tables.diff_groups.c.last_seen.desc(), tables.diff_groups.c.signature
+            tables.diff_groups.c.count.desc(),
+            tables.diff_groups.c.last_seen.desc(),
+            tables.diff_groups.c.signature,
         )
         samples: dict[str, list[DiffSample]] = defaultdict(list)
         with self._begin() as conn:
@@ -336,7 +380,9 @@ class Store(StageRecords):
                 )
                 ranked = (
                     sa.select(tables.diff_samples, rank)
-                    .join(tables.diff_groups, tables.diff_groups.c.signature == tables.diff_samples.c.signature)
+                    .join(
+                        tables.diff_groups, tables.diff_groups.c.signature == tables.diff_samples.c.signature
+                    )
                     .where(tables.diff_groups.c.migration == name)
                     .subquery()
                 )
@@ -397,15 +443,22 @@ class Store(StageRecords):
         drops: dict[datetime, int] = {}
         with self._begin() as conn:
             for hour, outcome, count in conn.execute(
-                sa.select(tables.comparisons.c.hour, tables.comparisons.c.outcome, sa.func.sum(tables.comparisons.c.count))
+                sa.select(
+                    tables.comparisons.c.hour,
+                    tables.comparisons.c.outcome,
+                    sa.func.sum(tables.comparisons.c.count),
+                )
                 .where(tables.comparisons.c.migration == name, tables.comparisons.c.hour >= start)
                 .group_by(tables.comparisons.c.hour, tables.comparisons.c.outcome)
             ):
                 outcomes[hour][outcome] = int(count or 0)
             for hour, side, bucket, count in conn.execute(
-                sa.select(tables.latency.c.hour, tables.latency.c.side, tables.latency.c.bucket, tables.latency.c.count).where(
-                    tables.latency.c.migration == name, tables.latency.c.hour >= start
-                )
+                sa.select(
+                    tables.latency.c.hour,
+                    tables.latency.c.side,
+                    tables.latency.c.bucket,
+                    tables.latency.c.count,
+                ).where(tables.latency.c.migration == name, tables.latency.c.hour >= start)
             ):
                 histograms[hour].setdefault(side, {})[int(bucket)] = int(count)
             for hour, count in conn.execute(

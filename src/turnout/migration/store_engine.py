@@ -21,8 +21,13 @@ __all__ = ["CONNECT_TIMEOUT", "POOL_SIZE", "create_store_engine"]
 
 CONNECT_TIMEOUT = 5  # seconds, PostgreSQL
 POOL_SIZE = 5  # connections kept per process (and as many more at a peak); docs/deploy.md counts them
-_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
-              "tcp_user_timeout": 30_000}  # ms data may stay unacknowledged before the connection is dropped
+_KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}  # ms data may stay unacknowledged before the connection is dropped
 
 
 def _json_dumps(value: Any) -> str:
@@ -36,9 +41,18 @@ def create_store_engine(url: str, *, busy_timeout: float = 5.0) -> Engine:
         if parsed.drivername in ("postgres", "postgresql"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         given = set(parsed.query)
-        connect_args = {k: v for k, v in {"connect_timeout": CONNECT_TIMEOUT, **_KEEPALIVE}.items() if k not in given}
-        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_SIZE, pool_timeout=30,
-                                json_serializer=_json_dumps, connect_args=connect_args)
+        connect_args = {
+            k: v for k, v in {"connect_timeout": CONNECT_TIMEOUT, **_KEEPALIVE}.items() if k not in given
+        }
+        return sa.create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_SIZE,
+            pool_timeout=30,
+            json_serializer=_json_dumps,
+            connect_args=connect_args,
+        )
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if not database or database == ":memory:" or database.startswith("file:"):

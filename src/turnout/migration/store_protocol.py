@@ -33,8 +33,18 @@ class MigrationStore(Protocol):
     # stages
     def get_states(self) -> dict[str, MigrationState]: ...
 
-    def set_stage(self, name: str, stage: Stage, *, percent: float, by: str, reason: str, forced: bool = False,
-                  evidence: dict[str, Any], expected: MigrationState | None = None) -> StageChange: ...
+    def set_stage(
+        self,
+        name: str,
+        stage: Stage,
+        *,
+        percent: float,
+        by: str,
+        reason: str,
+        forced: bool = False,
+        evidence: dict[str, Any],
+        expected: MigrationState | None = None,
+    ) -> StageChange: ...
 
     def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]: ...
 
@@ -54,7 +64,8 @@ class MigrationStore(Protocol):
 
     def noise_rates(self, name: str, since: datetime) -> Rates: ...
 
-    def diff_groups(self, name: str, include_acknowledged: bool = True,
-                    samples_per_group: int = 5) -> list[DiffGroup]: ...
+    def diff_groups(
+        self, name: str, include_acknowledged: bool = True, samples_per_group: int = 5
+    ) -> list[DiffGroup]: ...
 
     def timeseries(self, name: str, since: datetime) -> list[dict[str, Any]]: ...

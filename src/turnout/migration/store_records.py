@@ -84,7 +84,6 @@ class StoreBase:
         conn.execute(insert.on_conflict_do_update(index_elements=list(keys), set_=update), rows)
 
 
-
 class StageRecords(StoreBase):
     """Stages (compare-and-set), the stage log, and the stages each gateway instance reports it runs."""
 
@@ -132,11 +131,18 @@ class StageRecords(StoreBase):
                 .on_conflict_do_nothing(index_elements=["name"])
             )
             old, old_percent, changed_by, changed_at = conn.execute(
-                sa.select(tables.state.c.stage, tables.state.c.percent, tables.state.c.changed_by, tables.state.c.changed_at)
-                .where(tables.state.c.name == name).with_for_update()
+                sa.select(
+                    tables.state.c.stage,
+                    tables.state.c.percent,
+                    tables.state.c.changed_by,
+                    tables.state.c.changed_at,
+                )
+                .where(tables.state.c.name == name)
+                .with_for_update()
             ).one()
-            if expected is not None and (old != Stage(expected.stage).value
-                                         or float(old_percent) != float(expected.percent)):
+            if expected is not None and (
+                old != Stage(expected.stage).value or float(old_percent) != float(expected.percent)
+            ):
                 raise StageConflict(name, Stage(old), float(old_percent), changed_by, changed_at)
             conn.execute(
                 sa.update(tables.state)
@@ -170,30 +176,48 @@ class StageRecords(StoreBase):
 
     def report_instance(self, instance: str, stages: dict[str, InstanceStage]) -> None:
         """What the gateway instance `instance` runs now (written on each of its stage refreshes)."""
-        row = {"instance": instance[:200], "seen_at": _now(),
-               "stages": {name: {"stage": str(s.stage), "percent": s.percent, "since": s.since.isoformat()}
-                          for name, s in stages.items()}}
+        row = {
+            "instance": instance[:200],
+            "seen_at": _now(),
+            "stages": {
+                name: {"stage": str(s.stage), "percent": s.percent, "since": s.since.isoformat()}
+                for name, s in stages.items()
+            },
+        }
         with self._begin(write=True) as conn:
             insert = self._insert(tables.instances)
-            conn.execute(insert.on_conflict_do_update(
-                index_elements=["instance"], set_={"seen_at": insert.excluded.seen_at,
-                                                   "stages": insert.excluded.stages}), [row])
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["instance"],
+                    set_={"seen_at": insert.excluded.seen_at, "stages": insert.excluded.stages},
+                ),
+                [row],
+            )
 
     def instances(self, name: str, seen_within: timedelta = timedelta(seconds=60)) -> list[InstanceReport]:
         """The instances seen within `seen_within`, with what each runs of migration `name`; instances not seen
         for a day are forgotten."""
         now = _now()
         with self._begin() as conn:
-            rows = conn.execute(sa.select(tables.instances).where(tables.instances.c.seen_at >= now - seen_within)
-                                .order_by(tables.instances.c.instance)).all()
+            rows = conn.execute(
+                sa.select(tables.instances)
+                .where(tables.instances.c.seen_at >= now - seen_within)
+                .order_by(tables.instances.c.instance)
+            ).all()
         found = []
         for row in rows:
             picked = (row.stages or {}).get(name)
             if not isinstance(picked, dict):
                 continue
-            found.append(InstanceReport(instance=row.instance, seen_at=row.seen_at, stage=Stage(picked["stage"]),
-                                        percent=float(picked["percent"]),
-                                        since=datetime.fromisoformat(picked["since"])))
+            found.append(
+                InstanceReport(
+                    instance=row.instance,
+                    seen_at=row.seen_at,
+                    stage=Stage(picked["stage"]),
+                    percent=float(picked["percent"]),
+                    since=datetime.fromisoformat(picked["since"]),
+                )
+            )
         return found
 
     def stage_log(self, name: str | None = None, limit: int = 100) -> list[StageChange]:

@@ -157,7 +157,7 @@ diff_samples = sa.Table(
         sa.ForeignKey("turnout_diff_groups.signature", ondelete="CASCADE"),
         nullable=False,
     ),
-    sa.Column("hour", UTCDateTime, nullable=False),   # hour bucket of `at`: samples are bounded per hour
+    sa.Column("hour", UTCDateTime, nullable=False),  # hour bucket of `at`: samples are bounded per hour
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("path", sa.Text, nullable=False),
     sa.Column("primary", sa.Text, nullable=False),

@@ -18,8 +18,21 @@ def _ms(value: float | None) -> str:
 def migrations_table(report: list[dict[str, Any]], *, title: str = "turnout migrations") -> Table:
     """One row per migration: fields, stage, rollout, evidence, latency old vs new, what the next stage needs."""
     table = Table(title=title, show_lines=False)
-    for column in ("migration", "fields", "stage", "rollout", "instances", "comparisons", "match", "ops", "noise",
-                   "fallbacks", "from p50/p99 ms", "to p50/p99 ms", "next"):
+    for column in (
+        "migration",
+        "fields",
+        "stage",
+        "rollout",
+        "instances",
+        "comparisons",
+        "match",
+        "ops",
+        "noise",
+        "fallbacks",
+        "from p50/p99 ms",
+        "to p50/p99 ms",
+        "next",
+    ):
         table.add_column(column, overflow="fold")
     for row in report:
         ev = row["evidence"]

@@ -34,7 +34,8 @@ FIELDS = ("migration", "operation", "outcome", "status", "duration_ms", "subgrap
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/=+-]{1,128}$")
 
 request_context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
-    "turnout_request_context", default=None)
+    "turnout_request_context", default=None
+)
 """The running request's {"request_id", "trace_id"}: one dict per request, so what the gateway notes in it (the
 trace id) is seen by the request's handler whatever task it was noted from."""
 

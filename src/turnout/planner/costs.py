@@ -64,7 +64,9 @@ class CostModel:
 
     # -- what a subgraph offers ------------------------------------------------------------------------------
 
-    def local_ok(self, graph: str, type_name: str, field: Field, provided: dict[str, Field], internal: bool) -> bool:
+    def local_ok(
+        self, graph: str, type_name: str, field: Field, provided: dict[str, Field], internal: bool
+    ) -> bool:
         """Whether `graph`, fetching an object of `type_name`, answers `field` there."""
         if field.name in provided:
             return True
@@ -101,8 +103,9 @@ class CostModel:
                 out.append((target, interface))
         return out
 
-    def sub_provided(self, graph: str, type_name: str, field: Field, provided_here: ProvidedFields
-                     ) -> tuple[Selection, ...] | None:
+    def sub_provided(
+        self, graph: str, type_name: str, field: Field, provided_here: ProvidedFields
+    ) -> tuple[Selection, ...] | None:
         """What `@provides` makes local below `field` when `graph` answers it."""
         if field.name in provided_here and provided_here[field.name].selections:
             return provided_here[field.name].selections
@@ -115,16 +118,28 @@ class CostModel:
 
     # -- jumps ------------------------------------------------------------------------------------------------
 
-    def reach(self, graph: str, type_name: str, target: str, entity_type: str,
-              provided: ProvidedFields = NOTHING_PROVIDED) -> float:
+    def reach(
+        self,
+        graph: str,
+        type_name: str,
+        target: str,
+        entity_type: str,
+        provided: ProvidedFields = NOTHING_PROVIDED,
+    ) -> float:
         """Fetches needed to jump from `graph` into `target` for an object of `type_name` (INF: impossible).
 
         One for the jump itself, plus whatever obtaining the cheapest key's fields costs from `graph`.
         """
         return 1.0 + self.best_key(graph, type_name, target, entity_type, provided)[0]
 
-    def best_key(self, graph: str, type_name: str, target: str, entity_type: str,
-                 provided: ProvidedFields = NOTHING_PROVIDED) -> tuple[float, KeyDef | None]:
+    def best_key(
+        self,
+        graph: str,
+        type_name: str,
+        target: str,
+        entity_type: str,
+        provided: ProvidedFields = NOTHING_PROVIDED,
+    ) -> tuple[float, KeyDef | None]:
         """The key of `target` that is cheapest to obtain from `graph` here, and what obtaining it costs."""
         key = ("reach", graph, type_name, target, entity_type, id(provided.selections) if provided else 0)
         if provided:
@@ -141,8 +156,13 @@ class CostModel:
 
         return self._memo(self._reach, key, compute, (INF, None))
 
-    def _memo(self, cache: dict[tuple[object, ...], T], key: tuple[object, ...], compute: Callable[[], T],
-              in_cycle: T) -> T:
+    def _memo(
+        self,
+        cache: dict[tuple[object, ...], T],
+        key: tuple[object, ...],
+        compute: Callable[[], T],
+        in_cycle: T,
+    ) -> T:
         """Memoize `compute`; a computation that re-enters one under way sees `in_cycle` (a cycle is never
         the cheapest way). A result is kept when the only guesses below it were about itself (the cycle closed
         there, the value is final); the computations inside a larger cycle are not kept (their guesses were
@@ -174,15 +194,24 @@ class CostModel:
         if not selections:
             return 0.0
         provided = spot.provided
-        key = (spot.graph, spot.type_name, id(selections), id(provided) if provided else 0, spot.internal,
-               spot.exclude)
+        key = (
+            spot.graph,
+            spot.type_name,
+            id(selections),
+            id(provided) if provided else 0,
+            spot.internal,
+            spot.exclude,
+        )
         self.view.pin(selections)
 
         def compute() -> float:
             typedef = self.model.types.get(spot.type_name)
             result = 0.0
-            if typedef is not None and typedef.is_abstract and not self.caps.is_interface_object(
-                    spot.graph, spot.type_name):
+            if (
+                typedef is not None
+                and typedef.is_abstract
+                and not self.caps.is_interface_object(spot.graph, spot.type_name)
+            ):
                 for runtime in self.caps.runtime_types_in(spot.graph, spot.type_name):
                     items = self.view.flatten(selections, runtime)
                     result = max(result, self._estimate_object(_at_type(spot, runtime), items))
@@ -197,7 +226,9 @@ class CostModel:
     def _estimate_object(self, spot: Spot, items: Sequence[Selection]) -> float:
         provided_here = self.view.provided_for(spot.provided, spot.type_name)
         targets: set[str] = set()
-        real_type_jump = False  # an interface object's `__typename` and type conditions: one jump for them all
+        real_type_jump = (
+            False  # an interface object's `__typename` and type conditions: one jump for them all
+        )
         total = 0.0
         interface_object = self.caps.is_interface_object(spot.graph, spot.type_name)
         joined = Joined(targets)
@@ -208,8 +239,9 @@ class CostModel:
                         real_type_jump = True
                         total += 1
                     continue
-                total += self._estimate_object(spot, self.view.flatten(item.selections, spot.type_name,
-                                                                       interface_object))
+                total += self._estimate_object(
+                    spot, self.view.flatten(item.selections, spot.type_name, interface_object)
+                )
                 continue
             if item.name == "__typename":
                 if interface_object and not real_type_jump:
@@ -229,8 +261,14 @@ class CostModel:
 
     # -- the decision -----------------------------------------------------------------------------------------
 
-    def choose(self, spot: Spot, field: Field, ftype: FieldType, provided_here: ProvidedFields,
-               joined: Joined = NOT_JOINED) -> Choice:
+    def choose(
+        self,
+        spot: Spot,
+        field: Field,
+        ftype: FieldType,
+        provided_here: ProvidedFields,
+        joined: Joined = NOT_JOINED,
+    ) -> Choice:
         """The cheapest move for `field` (of type `ftype`) on an object at `spot`: staying wins ties, then the
         first option; a value type no subgraph answers whole is split."""
         composite = ftype.composite and bool(field.selections)
@@ -267,8 +305,9 @@ class CostModel:
                 return split
         return best
 
-    def _split(self, spot: Spot, field: Field, ftype: FieldType, provided_here: ProvidedFields, joined: Joined
-               ) -> Choice | None:
+    def _split(
+        self, spot: Spot, field: Field, ftype: FieldType, provided_here: ProvidedFields, joined: Joined
+    ) -> Choice | None:
         """Share a field's selections among several subgraphs that all serve the field (value types): each
         selection goes where it costs least (a jump counted once). None when some selection fits nowhere."""
         if self.model.types[ftype.named].is_abstract:
@@ -280,8 +319,11 @@ class CostModel:
         for target, entity in self.options(graph, type_name, field):
             if target in spot.exclude:
                 continue
-            reach = (0.0 if joined.built and target in joined.targets
-                     else self.reach(graph, type_name, target, entity, provided_here))
+            reach = (
+                0.0
+                if joined.built and target in joined.targets
+                else self.reach(graph, type_name, target, entity, provided_here)
+            )
             if reach != INF:
                 candidates.append((target, entity, reach))
         chosen: dict[tuple[str, str], tuple[float, list[Selection]]] = {}
@@ -290,8 +332,11 @@ class CostModel:
             single = (sub,)
             self.view.pin(single)
             for index, (target, entity, reach) in enumerate(candidates):
-                provides = (self.sub_provided(graph, type_name, field, provided_here) if target == graph
-                            else self.target_provides(target, entity, field))
+                provides = (
+                    self.sub_provided(graph, type_name, field, provided_here)
+                    if target == graph
+                    else self.target_provides(target, entity, field)
+                )
                 cost = self.estimate(Spot(target, ftype.named, provides), single)
                 if (target, entity) not in chosen:
                     cost += reach

@@ -26,7 +26,14 @@ class FieldBuilder:
     """A field of a subgraph operation under construction."""
 
     __slots__ = (
-        "arguments", "arguments_text", "data_key", "directives", "directives_text", "name", "response_key", "sub",
+        "arguments",
+        "arguments_text",
+        "data_key",
+        "directives",
+        "directives_text",
+        "name",
+        "response_key",
+        "sub",
     )
 
     def __init__(self, response_key: str, name: str, composite: bool, of: Field | None = None) -> None:
@@ -49,7 +56,9 @@ class SelectionBuilder:
     __slots__ = ("condition", "items", "parent_type")
 
     def __init__(
-        self, condition: tuple[str | None, tuple[DirectiveNode, ...]] = (None, ()), parent_type: str | None = None
+        self,
+        condition: tuple[str | None, tuple[DirectiveNode, ...]] = (None, ()),
+        parent_type: str | None = None,
     ) -> None:
         # for an inline fragment: its type condition and directives
         self.condition = condition
@@ -61,8 +70,9 @@ class SelectionBuilder:
     def __bool__(self) -> bool:
         return bool(self.items)
 
-    def field(self, response_key: str, name: str, *, composite: bool = False, of: Field | None = None
-              ) -> FieldBuilder:
+    def field(
+        self, response_key: str, name: str, *, composite: bool = False, of: Field | None = None
+    ) -> FieldBuilder:
         """The field under `response_key` (added unless there), asking what `of` asks (arguments, directives)."""
         key = ("f", response_key, of.directives_text if of is not None else "")
         existing = self.items.get(key)
@@ -76,7 +86,10 @@ class SelectionBuilder:
         self.field("__typename", "__typename")
 
     def fragment(
-        self, type_condition: str | None, directives: tuple[DirectiveNode, ...] = (), directives_text: str = ""
+        self,
+        type_condition: str | None,
+        directives: tuple[DirectiveNode, ...] = (),
+        directives_text: str = "",
     ) -> SelectionBuilder:
         key = ("t", type_condition or "", directives_text)
         existing = self.items.get(key)
@@ -102,11 +115,19 @@ class SelectionBuilder:
             if mine is None:
                 continue
             if isinstance(item, FieldBuilder) and isinstance(mine, FieldBuilder):
-                if (mine.name, mine.arguments_text, mine.data_key) != (item.name, item.arguments_text, item.data_key):
+                if (mine.name, mine.arguments_text, mine.data_key) != (
+                    item.name,
+                    item.arguments_text,
+                    item.data_key,
+                ):
                     return False
                 if mine.sub is not None and item.sub is not None and not mine.sub.can_merge(item.sub):
                     return False
-            elif isinstance(item, SelectionBuilder) and isinstance(mine, SelectionBuilder) and not mine.can_merge(item):
+            elif (
+                isinstance(item, SelectionBuilder)
+                and isinstance(mine, SelectionBuilder)
+                and not mine.can_merge(item)
+            ):
                 return False
         return True
 
@@ -183,8 +204,11 @@ class SelectionBuilder:
                 item.variables(found)
 
 
-def separate_conflicting_fields(selection: SelectionBuilder, type_of: Callable[[str | None, str], str],
-                                taken: frozenset[str] = frozenset()) -> bool:
+def separate_conflicting_fields(
+    selection: SelectionBuilder,
+    type_of: Callable[[str | None, str], str],
+    taken: frozenset[str] = frozenset(),
+) -> bool:
     """Alias apart fields that share a response key but not a type across sibling fragments.
 
     `... on User { id }` and `... on Admin { id }` are invalid together in a subgraph whose `User.id`

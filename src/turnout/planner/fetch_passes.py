@@ -99,11 +99,16 @@ def _mergeable(a: FetchGroup, b: FetchGroup) -> bool:
     mine, theirs = _by_condition(a.requires), _by_condition(b.requires)
     if any(mine[condition] != theirs[condition] for condition in mine.keys() & theirs.keys()):
         return False
-    return (a.selection.can_merge(b.selection) and a.requires.can_merge(b.requires)
-            and _same_response_shapes(a.selection, b.selection))
+    return (
+        a.selection.can_merge(b.selection)
+        and a.requires.can_merge(b.requires)
+        and _same_response_shapes(a.selection, b.selection)
+    )
 
 
-def _fields_by_key(selection: SelectionBuilder, into: dict[str, list[FieldBuilder]]) -> dict[str, list[FieldBuilder]]:
+def _fields_by_key(
+    selection: SelectionBuilder, into: dict[str, list[FieldBuilder]]
+) -> dict[str, list[FieldBuilder]]:
     """The fields of one object level, fragments flattened, by response key."""
     for item in selection.items.values():
         if isinstance(item, FieldBuilder):

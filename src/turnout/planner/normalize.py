@@ -153,8 +153,13 @@ class _Normalizer:
     Response order is the spec's: nothing moves ahead of a field that came before it.
     """
 
-    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode], schema: GraphQLSchema | None,
-                 max_selections: int | None, max_work: int | None) -> None:
+    def __init__(
+        self,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        schema: GraphQLSchema | None,
+        max_selections: int | None,
+        max_work: int | None,
+    ) -> None:
         self.fragments = fragments
         self.schema = schema
         self.max_selections = max_selections
@@ -180,15 +185,22 @@ class _Normalizer:
                 if directives is None:
                     continue
                 name = child.name.value
-                self._add(level, order, Field(
-                    response_key=child.alias.value if child.alias else name,
-                    name=name,
-                    arguments=tuple(child.arguments or ()),
-                    directives=directives,
-                    selections=self.selection_set(child.selection_set, _field_type(self.schema, parent, name)),
-                    arguments_text=print_arguments(child.arguments or ()),
-                    directives_text=print_directives(directives),
-                ), parent)
+                self._add(
+                    level,
+                    order,
+                    Field(
+                        response_key=child.alias.value if child.alias else name,
+                        name=name,
+                        arguments=tuple(child.arguments or ()),
+                        directives=directives,
+                        selections=self.selection_set(
+                            child.selection_set, _field_type(self.schema, parent, name)
+                        ),
+                        arguments_text=print_arguments(child.arguments or ()),
+                        directives_text=print_directives(directives),
+                    ),
+                    parent,
+                )
                 continue
             if isinstance(child, InlineFragmentNode):
                 condition = child.type_condition.name.value if child.type_condition else None
@@ -204,9 +216,17 @@ class _Normalizer:
             directives = _kept_directives(child.directives)
             if directives is None:
                 continue
-            self._add(level, order, Fragment(type_condition=condition, directives=directives,
-                                             selections=selections, directives_text=print_directives(directives)),
-                      parent)
+            self._add(
+                level,
+                order,
+                Fragment(
+                    type_condition=condition,
+                    directives=directives,
+                    selections=selections,
+                    directives_text=print_directives(directives),
+                ),
+                parent,
+            )
         return self._finish(order, parent)
 
     def fragment(self, name: str, definition: FragmentDefinitionNode) -> tuple[Selection, ...]:
@@ -227,9 +247,12 @@ class _Normalizer:
             self.work_left -= amount
             if self.work_left < 0:
                 raise SelectionLimitError(
-                    "The operation's fragments expand to more selections than the gateway plans.")
+                    "The operation's fragments expand to more selections than the gateway plans."
+                )
 
-    def _add(self, level: dict[object, _Entry], order: list[_Entry], item: Selection, parent: str | None) -> None:
+    def _add(
+        self, level: dict[object, _Entry], order: list[_Entry], item: Selection, parent: str | None
+    ) -> None:
         self._spend(1)
         if isinstance(item, Field):
             key: object = (item.response_key, item.name, item.arguments_text, item.directives_text)
@@ -247,8 +270,11 @@ class _Normalizer:
         key = (None, item.type_condition, item.directives_text)
         entry = level.get(key)
         last = order[-1] if order else None
-        if last is not None and isinstance(last.item, Fragment) and \
-                (last.item.type_condition, last.item.directives_text) == key[1:]:
+        if (
+            last is not None
+            and isinstance(last.item, Fragment)
+            and (last.item.type_condition, last.item.directives_text) == key[1:]
+        ):
             last.add(item.selections)  # merged into the fragment just before: nothing moves ahead
         elif entry is not None and any(s is item.selections for s in entry.subs):
             pass  # identical to an earlier fragment: adds nothing
@@ -288,9 +314,11 @@ class _Normalizer:
 
     def _intern(self, selections: tuple[Selection, ...]) -> tuple[Selection, ...]:
         key = tuple(
-            (s.response_key, s.name, s.arguments_text, s.directives_text, id(s.selections)) if isinstance(s, Field)
+            (s.response_key, s.name, s.arguments_text, s.directives_text, id(s.selections))
+            if isinstance(s, Field)
             else (s.type_condition, s.directives_text, id(s.selections))
-            for s in selections)
+            for s in selections
+        )
         found = self.interned.get(key)
         if found is not None:
             return found
@@ -300,7 +328,8 @@ class _Normalizer:
         if self.max_selections is not None and size > self.max_selections:
             raise SelectionLimitError(
                 f"The operation selects {size} fields and fragments once its fragments are expanded and merged, "
-                f"more than the limit of {self.max_selections}.")
+                f"more than the limit of {self.max_selections}."
+            )
         return selections
 
 
@@ -345,7 +374,9 @@ def client_keys(selections: Iterable[Selection]) -> frozenset[str]:
     return frozenset(found)
 
 
-def collect_variables(arguments: Iterable[ArgumentNode], directives: Iterable[DirectiveNode], found: set[str]) -> None:
+def collect_variables(
+    arguments: Iterable[ArgumentNode], directives: Iterable[DirectiveNode], found: set[str]
+) -> None:
     for argument in arguments:
         _variables_in_value(argument.value, found)
     for directive in directives:

@@ -89,29 +89,34 @@ class QueryPlanner:
         return caps
 
     def plan(
-        self, document: DocumentNode, operation_name: str | None = None, routing: Routing = DEFAULT_ROUTING,
-        *, max_selections: int | None = None,
+        self,
+        document: DocumentNode,
+        operation_name: str | None = None,
+        routing: Routing = DEFAULT_ROUTING,
+        *,
+        max_selections: int | None = None,
     ) -> QueryPlan:
         """The plan of one operation. SelectionLimitError when its selections, fragments expanded and merged,
         exceed `max_selections` (the walk below visits each of them)."""
         operation = select_operation(document, operation_name)
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         kind = operation.operation.value
         root_type = self.model.root_type(kind)
         if root_type is None:
             raise PlanningError(f"The schema has no {kind} type.")
-        selections = normalize_selection_set(operation.selection_set, fragments, root_type,
-                                             schema=self.model.api_schema, max_selections=max_selections)
+        selections = normalize_selection_set(
+            operation.selection_set,
+            fragments,
+            root_type,
+            schema=self.model.api_schema,
+            max_selections=max_selections,
+        )
         walker = Walker(self.capabilities(routing))
         try:
             walker.plan_root(kind, root_type, selections)
         except RecursionError:  # the walk recurses per level of selections and of key jumps
             raise PlanningError("The operation is nested too deeply to be planned.") from None
-        variables = {
-            v.variable.name.value: print_ast(v) for v in operation.variable_definitions or ()
-        }
+        variables = {v.variable.name.value: print_ast(v) for v in operation.variable_definitions or ()}
         name = operation.name.value if operation.name else None
         groups = walker.groups
         for optimise in PASSES:
@@ -133,8 +138,9 @@ class QueryPlanner:
         self, group: FetchGroup, variables: Mapping[str, str], operation_name: str | None, walker: Walker
     ) -> Fetch:
         renames: tuple[Rename, ...] = ()
-        if separate_conflicting_fields(group.selection, lambda t, f: walker.field_shape(group.graph, t, f),
-                                       walker.client_keys):
+        if separate_conflicting_fields(
+            group.selection, lambda t, f: walker.field_shape(group.graph, t, f), walker.client_keys
+        ):
             renames = _renames(group.selection, None)
         used: set[str] = set()
         group.selection.variables(used)
@@ -175,15 +181,20 @@ class QueryPlanner:
             display_requires=display_requires,
             display_selection=group.selection.print(0),
             renames=renames,
-            internal_keys=frozenset(k for k in _response_keys(group.selection)
-                                    if k.startswith("_t_") and k not in walker.client_keys),
+            internal_keys=frozenset(
+                k
+                for k in _response_keys(group.selection)
+                if k.startswith("_t_") and k not in walker.client_keys
+            ),
             contexts=tuple(group.contexts),
             coordinates=frozenset(_coordinates(group.selection)),
             data_keys=frozenset(_data_keys(group.selection)),
-            shape=None if group.is_entity or group.operation_type != "query" or renames
+            shape=None
+            if group.is_entity or group.operation_type != "query" or renames
             else self._shape(group.selection),
-            entity_shapes=self._entity_shapes(group.selection) if group.is_entity and not renames
-            and not group.contexts else (),
+            entity_shapes=self._entity_shapes(group.selection)
+            if group.is_entity and not renames and not group.contexts
+            else (),
         )
 
     def _entity_shapes(self, selection: SelectionBuilder) -> tuple[tuple[str, Shape], ...]:
@@ -245,8 +256,13 @@ class QueryPlanner:
                     nodes.append(node)
                 else:
                     variable, include = condition
-                    nodes.append(Condition(variable=variable, if_clause=node if include else None,
-                                           else_clause=None if include else node))
+                    nodes.append(
+                        Condition(
+                            variable=variable,
+                            if_clause=node if include else None,
+                            else_clause=None if include else node,
+                        )
+                    )
             if nodes:
                 steps.append(_wrap(Parallel, nodes))
         return _wrap(Sequence, steps) if steps else None
@@ -326,8 +342,14 @@ def _renames(builder: SelectionBuilder, condition: str | None) -> tuple[Rename, 
         if isinstance(item, FieldBuilder):
             children = _renames(item.sub, None) if item.sub is not None else ()
             if children or item.data_key != item.response_key:
-                out.append(Rename(type_condition=condition, key=item.response_key, data_key=item.data_key,
-                                  children=children))
+                out.append(
+                    Rename(
+                        type_condition=condition,
+                        key=item.response_key,
+                        data_key=item.data_key,
+                        children=children,
+                    )
+                )
         else:
             out.extend(_renames(item, item.condition[0] or condition))
     return tuple(out)

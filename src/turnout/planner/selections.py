@@ -81,7 +81,9 @@ class SelectionView:
             self.pin(selection_set)
         return found
 
-    def flatten(self, selections: Sequence[Selection], type_name: str, keep_foreign: bool = False) -> list[Selection]:
+    def flatten(
+        self, selections: Sequence[Selection], type_name: str, keep_foreign: bool = False
+    ) -> list[Selection]:
         """The selections that apply to an object of `type_name`; type conditions resolved.
 
         Fragments that still carry @skip/@include stay as condition-only fragments. With keep_foreign
@@ -101,8 +103,14 @@ class SelectionView:
             if matches and not item.directives:
                 out.extend(self.flatten(item.selections, type_name, keep_foreign))
             elif matches:
-                out.append(Fragment(type_condition=None, directives=item.directives,
-                                    selections=item.selections, directives_text=item.directives_text))
+                out.append(
+                    Fragment(
+                        type_condition=None,
+                        directives=item.directives,
+                        selections=item.selections,
+                        directives_text=item.directives_text,
+                    )
+                )
             elif keep_foreign and condition is not None and self._may_overlap(type_name, condition):
                 out.append(item)
         self._flat[key] = out
@@ -155,8 +163,14 @@ class SelectionView:
 
     def with_selections(self, field: Field, selections: Sequence[Selection]) -> Field:
         """`field` asking only `selections` (a part of it, when a field's selections are split)."""
-        part = Field(response_key=field.response_key, name=field.name, arguments=field.arguments,
-                     directives=field.directives, selections=tuple(selections),
-                     arguments_text=field.arguments_text, directives_text=field.directives_text)
+        part = Field(
+            response_key=field.response_key,
+            name=field.name,
+            arguments=field.arguments,
+            directives=field.directives,
+            selections=tuple(selections),
+            arguments_text=field.arguments_text,
+            directives_text=field.directives_text,
+        )
         self.pin(part)
         return part

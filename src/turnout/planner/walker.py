@@ -85,10 +85,17 @@ class Walker:
 
     # -- groups -----------------------------------------------------------------------------------------------
 
-    def new_group(self, graph: str, path: tuple[str, ...], is_entity: bool, operation_type: str,
-                  root_index: int) -> FetchGroup:
-        group = FetchGroup(id=len(self.groups), graph=graph, path=path, is_entity=is_entity,
-                           operation_type=operation_type, root_index=root_index)
+    def new_group(
+        self, graph: str, path: tuple[str, ...], is_entity: bool, operation_type: str, root_index: int
+    ) -> FetchGroup:
+        group = FetchGroup(
+            id=len(self.groups),
+            graph=graph,
+            path=path,
+            is_entity=is_entity,
+            operation_type=operation_type,
+            root_index=root_index,
+        )
         if not is_entity:
             group.selection.parent_type = self.model.root_type(operation_type)
         self.groups.append(group)
@@ -114,18 +121,23 @@ class Walker:
         items = self.view.flatten(selections, root_type)
         self._plan_root_items(operation_type, root_type, items, [])
 
-    def _plan_root_items(self, operation_type: str, root_type: str, items: Sequence[Selection],
-                         wrappers: list[Fragment]) -> None:
+    def _plan_root_items(
+        self, operation_type: str, root_type: str, items: Sequence[Selection], wrappers: list[Fragment]
+    ) -> None:
         for item in items:
             if isinstance(item, Fragment):
-                self._plan_root_items(operation_type, root_type, self.view.flatten(item.selections, root_type),
-                                      [*wrappers, item])
+                self._plan_root_items(
+                    operation_type,
+                    root_type,
+                    self.view.flatten(item.selections, root_type),
+                    [*wrappers, item],
+                )
                 continue
             if item.name in ("__typename", "__schema", "__type"):
                 continue
             ftype = self.view.field_type(root_type, item.name)
             if ftype is None:
-                raise PlanningError(f"Cannot query field \"{item.name}\" on type \"{root_type}\".")
+                raise PlanningError(f'Cannot query field "{item.name}" on type "{root_type}".')
             for graph, part in self._root_parts(operation_type, root_type, item, ftype):
                 group = self._root_group(operation_type, graph)
                 sel = group.selection
@@ -133,15 +145,19 @@ class Walker:
                     sel = sel.fragment(None, wrapper.directives, wrapper.directives_text)
                 self.place(At(group, sel, root_type, ()), part, NOTHING_PROVIDED, ftype, root_type)
 
-    def _root_parts(self, operation_type: str, root_type: str, field: Field, ftype: FieldType
-                    ) -> list[tuple[str, Field]]:
+    def _root_parts(
+        self, operation_type: str, root_type: str, field: Field, ftype: FieldType
+    ) -> list[tuple[str, Field]]:
         """The subgraph answering a root field (the cheapest; a subgraph already asked counts one fetch less
         for queries), or, when none can answer it whole, the part each answers."""
         best: tuple[float, int, str] | None = None
         for order, graph in enumerate(self.caps.serving_graphs(root_type, field.name)):
             provides = self.costs.target_provides(graph, root_type, field)
-            cost = self.costs.estimate(Spot(graph, ftype.named, provides), field.selections) if ftype.composite \
+            cost = (
+                self.costs.estimate(Spot(graph, ftype.named, provides), field.selections)
+                if ftype.composite
                 else 0.0
+            )
             if operation_type == "query" and graph not in self._root_groups:
                 cost += 1
             candidate = (cost, order, graph)
@@ -180,12 +196,15 @@ class Walker:
         typedef = self.model.types[at.type_name]
         if typedef.is_abstract:
             if self.caps.is_interface_object(at.group.graph, at.type_name):
-                return self.walk_object(at, self.view.flatten(selections, at.type_name, keep_foreign=True), provided)
+                return self.walk_object(
+                    at, self.view.flatten(selections, at.type_name, keep_foreign=True), provided
+                )
             return self.walk_abstract(at, selections, provided)
         return self.walk_object(at, self.view.flatten(selections, at.type_name), provided)
 
-    def walk_abstract(self, at: At, selections: Sequence[Selection], provided: Sequence[Selection] | None
-                      ) -> set[int]:
+    def walk_abstract(
+        self, at: At, selections: Sequence[Selection], provided: Sequence[Selection] | None
+    ) -> set[int]:
         group, type_name = at.group, at.type_name
         producers = {group.id}
         at.sel.typename()
@@ -206,7 +225,9 @@ class Walker:
             items = self.view.flatten(selections, runtime)
             if all(isinstance(i, Field) and i.name == "__typename" and not i.directives for i in items):
                 continue
-            inside = At(at.group, at.sel.fragment(runtime), runtime, at.path, at.conds, at.exclude, at.internal)
+            inside = At(
+                at.group, at.sel.fragment(runtime), runtime, at.path, at.conds, at.exclude, at.internal
+            )
             producers |= self.walk_object(inside, items, provided)
         return producers
 
@@ -222,10 +243,12 @@ class Walker:
                 if not reachable:
                     raise PlanningError(
                         f"Cannot plan {type_name}.{item.name}: no subgraph can resolve it from "
-                        f"\"{self._name(graph)}\"."
+                        f'"{self._name(graph)}".'
                     )
 
-    def walk_object(self, at: At, items: Sequence[Selection], provided: Sequence[Selection] | None) -> set[int]:
+    def walk_object(
+        self, at: At, items: Sequence[Selection], provided: Sequence[Selection] | None
+    ) -> set[int]:
         level_keys = self._user_keys.setdefault(at.path, {})
         if not at.internal:
             for key, value in self.view.level_keys(items).items():
@@ -251,7 +274,9 @@ class Walker:
                 names.update(other.contexts)
         return frozenset(names)
 
-    def _walk_items(self, at: At, items: Sequence[Selection], provided: Sequence[Selection] | None) -> set[int]:
+    def _walk_items(
+        self, at: At, items: Sequence[Selection], provided: Sequence[Selection] | None
+    ) -> set[int]:
         producers = {at.group.id}
         interface_object = self.caps.is_interface_object(at.group.graph, at.type_name)
         provided_here = self.view.provided_for(provided, at.type_name)
@@ -262,9 +287,15 @@ class Walker:
                     needs_real_type.append(item)
                     continue
                 inner = self.view.flatten(item.selections, at.type_name, interface_object)
-                under = At(at.group, at.sel.fragment(None, item.directives, item.directives_text), at.type_name,
-                           at.path, (*at.conds, (tuple(item.directives), item.directives_text)), at.exclude,
-                           at.internal)
+                under = At(
+                    at.group,
+                    at.sel.fragment(None, item.directives, item.directives_text),
+                    at.type_name,
+                    at.path,
+                    (*at.conds, (tuple(item.directives), item.directives_text)),
+                    at.exclude,
+                    at.internal,
+                )
                 producers |= self.walk_object(under, inner, provided)
                 continue
             if item.name == "__typename":
@@ -285,16 +316,21 @@ class Walker:
         graph, type_name = at.group.graph, at.type_name
         ftype = self.view.field_type(type_name, field.name)
         if ftype is None:
-            raise PlanningError(f"Cannot query field \"{field.name}\" on type \"{type_name}\".")
+            raise PlanningError(f'Cannot query field "{field.name}" on type "{type_name}".')
         if self.caps.has_context_arguments(type_name, field.name):
             return self._plan_with_context(at, field, provided_here, ftype)
         opened: Set[str] = self._opened.get((at.path, at.group.id), frozenset())
-        choice: Choice = self.costs.choose(Spot(graph, type_name, None, at.exclude, at.internal), field, ftype,
-                                           provided_here, Joined(opened, True))
+        choice: Choice = self.costs.choose(
+            Spot(graph, type_name, None, at.exclude, at.internal),
+            field,
+            ftype,
+            provided_here,
+            Joined(opened, True),
+        )
         move = choice.move
         if choice.cost == INF or move is None:
             raise PlanningError(
-                f"Cannot plan {type_name}.{field.name}: no subgraph can resolve it from \"{self._name(graph)}\"."
+                f'Cannot plan {type_name}.{field.name}: no subgraph can resolve it from "{self._name(graph)}".'
             )
         if isinstance(move, Stay):
             return self.place(at, field, provided_here, ftype, type_name)
@@ -310,15 +346,18 @@ class Walker:
                 producers |= self._jump(at, part, provided_here, ftype, Jump(target, entity))
         return producers
 
-    def _jump(self, at: At, field: Field, provided_here: ProvidedFields, ftype: FieldType, jump: Jump) -> set[int]:
+    def _jump(
+        self, at: At, field: Field, provided_here: ProvidedFields, ftype: FieldType, jump: Jump
+    ) -> set[int]:
         """`field` from the `_entities` fetch of `jump.target` for the objects at `at`."""
         requires = self.caps.requires(jump.target, jump.entity, field.name)
         child, body = self.entity_group(at, jump, requires, provided_here)
         in_child = At(child, body, at.type_name, at.path, (), at.exclude, at.internal)
-        return {child.id} | self.place(in_child, field, NOTHING_PROVIDED, ftype,
-                                       jump.entity)
+        return {child.id} | self.place(in_child, field, NOTHING_PROVIDED, ftype, jump.entity)
 
-    def _plan_with_context(self, at: At, field: Field, provided_here: ProvidedFields, ftype: FieldType) -> set[int]:
+    def _plan_with_context(
+        self, at: At, field: Field, provided_here: ProvidedFields, ftype: FieldType
+    ) -> set[int]:
         """A field with `@fromContext` arguments: always an `_entities` fetch of its own kind (its subgraph may be
         the one already fetching the object), whose variables take their values from the nearest enclosing
         object that sets the context; that object gets the context's selection planned as a requirement."""
@@ -327,27 +366,36 @@ class Walker:
         if self.costs.local_ok(graph, type_name, field, provided_here, at.internal):
             choices.append((graph, type_name))
         choices += [(t, e) for t, e in self.costs.options(graph, type_name, field) if t not in at.exclude]
-        choices = [(t, e) for t, e in choices
-                   if (t, e) == (graph, type_name) or self.costs.reach(graph, type_name, t, e) != INF]
+        choices = [
+            (t, e)
+            for t, e in choices
+            if (t, e) == (graph, type_name) or self.costs.reach(graph, type_name, t, e) != INF
+        ]
         if not choices:
             raise PlanningError(
-                f"Cannot plan {type_name}.{field.name}: no subgraph can resolve it from \"{self._name(graph)}\"."
+                f'Cannot plan {type_name}.{field.name}: no subgraph can resolve it from "{self._name(graph)}".'
             )
         target, entity = choices[0]
         info = self.caps.field_in(target, entity, field.name)
         contexts = info.context_arguments if info is not None else ()
-        child, body = self.entity_group(at.to(conds=()), Jump(target, entity),
-                                        self.caps.requires(target, entity, field.name), provided_here)
+        child, body = self.entity_group(
+            at.to(conds=()),
+            Jump(target, entity),
+            self.caps.requires(target, entity, field.name),
+            provided_here,
+        )
         arguments = list(field.arguments)
         for context in contexts:
             frame = next((f for f in reversed(self._context_frames) if context.context in f.names), None)
             if frame is None:
                 raise PlanningError(
-                    f"Cannot plan {type_name}.{field.name}: its argument \"{context.name}\" takes its value from "
-                    f"the context \"{context.context}\", which no enclosing object sets."
+                    f'Cannot plan {type_name}.{field.name}: its argument "{context.name}" takes its value from '
+                    f'the context "{context.context}", which no enclosing object sets.'
                 )
-            needed = self._internal_keys(self.view.field_set(self._context_set(context.selection)),
-                                         self._user_keys.setdefault(frame.at.path, {}))
+            needed = self._internal_keys(
+                self.view.field_set(self._context_set(context.selection)),
+                self._user_keys.setdefault(frame.at.path, {}),
+            )
             if len(needed) != 1 or not isinstance(needed[0], Field):
                 raise PlanningError(
                     f"Cannot plan {type_name}.{field.name}: the context selection {context.selection.strip()!r} "
@@ -358,16 +406,32 @@ class Walker:
             child.parents |= producers - {child.id}
             self._context_variables += 1
             variable = f"contextualArgument_{self._context_variables}"
-            child.contexts.append(ContextRewrite(variable=variable, type=context.type, ancestor=frame.at.path,
-                                                 keys=(needed[0].response_key,)))
-            arguments.append(ArgumentNode(name=NameNode(value=context.name),
-                                          value=VariableNode(name=NameNode(value=variable))))
-        with_context = Field(response_key=field.response_key, name=field.name, arguments=tuple(arguments),
-                             directives=field.directives, selections=field.selections,
-                             arguments_text=print_arguments(arguments), directives_text=field.directives_text)
+            child.contexts.append(
+                ContextRewrite(
+                    variable=variable,
+                    type=context.type,
+                    ancestor=frame.at.path,
+                    keys=(needed[0].response_key,),
+                )
+            )
+            arguments.append(
+                ArgumentNode(
+                    name=NameNode(value=context.name), value=VariableNode(name=NameNode(value=variable))
+                )
+            )
+        with_context = Field(
+            response_key=field.response_key,
+            name=field.name,
+            arguments=tuple(arguments),
+            directives=field.directives,
+            selections=field.selections,
+            arguments_text=print_arguments(arguments),
+            directives_text=field.directives_text,
+        )
         self.view.pin(with_context)
-        return {child.id} | self.place(at.to(group=child, sel=body, conds=()), with_context, NOTHING_PROVIDED,
-                                       ftype, entity)
+        return {child.id} | self.place(
+            at.to(group=child, sel=body, conds=()), with_context, NOTHING_PROVIDED, ftype, entity
+        )
 
     def _context_set(self, selection: str) -> SelectionSetNode:
         found = self._context_sets.get(selection)
@@ -380,7 +444,9 @@ class Walker:
     def _name(self, graph: str) -> str:
         return self.model.subgraphs[graph].name
 
-    def place(self, at: At, field: Field, provided_here: ProvidedFields, ftype: FieldType, entity: str) -> set[int]:
+    def place(
+        self, at: At, field: Field, provided_here: ProvidedFields, ftype: FieldType, entity: str
+    ) -> set[int]:
         """Put `field` in `at.group` at `at.sel` (its subgraph knowing the object as `entity`) and walk its
         selections there."""
         graph = at.group.graph
@@ -397,11 +463,15 @@ class Walker:
         if sub_path not in self._positions:
             parents = self._positions.get(at.path)
             self._positions[sub_path] = frozenset(
-                g for g in self.caps.serving_graphs(at.type_name, field.name)
+                g
+                for g in self.caps.serving_graphs(at.type_name, field.name)
                 if parents is None or g in parents or self.caps.resolvable_keys(g, at.type_name)
             ) | {graph}
-        return self.walk(At(at.group, built.sub, local, sub_path, (), at.exclude, at.internal), field.selections,
-                         sub_provided)
+        return self.walk(
+            At(at.group, built.sub, local, sub_path, (), at.exclude, at.internal),
+            field.selections,
+            sub_provided,
+        )
 
     def field_shape(self, graph: str, type_name: str | None, field_name: str) -> str:
         """The field's type as the subgraph declares it (`[ID!]`), for field-merging checks."""
@@ -429,13 +499,18 @@ class Walker:
         """From an interface object, fetch `__typename` and type-conditioned selections where the interface is real."""
         graph, interface = at.group.graph, at.type_name
         candidates = [
-            g for g in self.caps.graph_order
-            if g not in at.exclude and self.caps.has_type(g, interface)
-            and not self.caps.is_interface_object(g, interface) and self.caps.resolvable_keys(g, interface)
+            g
+            for g in self.caps.graph_order
+            if g not in at.exclude
+            and self.caps.has_type(g, interface)
+            and not self.caps.is_interface_object(g, interface)
+            and self.caps.resolvable_keys(g, interface)
         ]
         candidates.sort(key=lambda g: self.costs.reach(graph, interface, g, interface))
         if not candidates or self.costs.reach(graph, interface, candidates[0], interface) == INF:
-            raise PlanningError(f"Cannot find the concrete type of {interface}: no subgraph defines it as an entity.")
+            raise PlanningError(
+                f"Cannot find the concrete type of {interface}: no subgraph defines it as an entity."
+            )
         target = candidates[0]
         child, body = self.entity_group(at, Jump(target, interface), None)
         # First the type: an interface's reference resolver need only tell the object's type. Then, for each
@@ -446,21 +521,31 @@ class Walker:
         producers = {child.id} | self.walk_abstract(in_child, names, None)
         conditioned = [item for item in items if isinstance(item, Fragment)]
         for runtime in self.caps.runtime_types_in(target, interface) if conditioned else ():
-            fields = [item for item in self.view.flatten(conditioned, runtime)
-                      if not (isinstance(item, Field) and item.name == "__typename" and not item.directives)]
+            fields = [
+                item
+                for item in self.view.flatten(conditioned, runtime)
+                if not (isinstance(item, Field) and item.name == "__typename" and not item.directives)
+            ]
             if not fields:
                 continue
             typed = body.fragment(runtime)
             typed.typename()
             entity = runtime if self.caps.resolvable_keys(target, runtime) else interface
-            grandchild, inner = self.entity_group(At(child, typed, runtime, at.path, at.conds, at.exclude),
-                                                  Jump(target, entity), None)
-            producers |= {grandchild.id} | self.walk_object(At(grandchild, inner, runtime, at.path, (), at.exclude),
-                                                            fields, None)
+            grandchild, inner = self.entity_group(
+                At(child, typed, runtime, at.path, at.conds, at.exclude), Jump(target, entity), None
+            )
+            producers |= {grandchild.id} | self.walk_object(
+                At(grandchild, inner, runtime, at.path, (), at.exclude), fields, None
+            )
         return producers
 
-    def entity_group(self, at: At, jump: Jump, requires: SelectionSetNode | None,
-                     provided: ProvidedFields = NOTHING_PROVIDED) -> tuple[FetchGroup, SelectionBuilder]:
+    def entity_group(
+        self,
+        at: At,
+        jump: Jump,
+        requires: SelectionSetNode | None,
+        provided: ProvidedFields = NOTHING_PROVIDED,
+    ) -> tuple[FetchGroup, SelectionBuilder]:
         """The `_entities` fetch on `jump.target` for the objects at `at`, with their representation planned.
 
         One fetch per (subgraph, path, parent) takes every field, `@requires` included, unless the
@@ -469,19 +554,23 @@ class Walker:
         group, sel, type_name, path = at.group, at.sel, at.type_name, at.path
         target, entity = jump.target, jump.entity
         keys = self.caps.resolvable_keys(target, entity)
-        chosen = self.costs.best_key(group.graph, type_name, target, entity, provided)[1] or (keys[0] if keys else None)
+        chosen = self.costs.best_key(group.graph, type_name, target, entity, provided)[1] or (
+            keys[0] if keys else None
+        )
         if chosen is None:
-            raise PlanningError(f"{entity} has no resolvable key in \"{self._name(target)}\".")
+            raise PlanningError(f'{entity} has no resolvable key in "{self._name(target)}".')
         level_keys = self._user_keys.setdefault(path, {})
         # every branch that reaches the fetch needs the key in its own part of the parent's selection
         sel.typename()
-        needed = self._internal_keys(self.view.field_set(chosen.selection), level_keys,
-                                     self._user_selections.get(path, ()))
+        needed = self._internal_keys(
+            self.view.field_set(chosen.selection), level_keys, self._user_selections.get(path, ())
+        )
         in_parent = At(group, sel, type_name, path, (), at.exclude | {target}, True)
         producers = self.walk(in_parent, needed, provided.selections)
         if requires is not None:
-            required = self._internal_keys(self.view.field_set(requires), level_keys,
-                                           self._user_selections.get(path, ()))
+            required = self._internal_keys(
+                self.view.field_set(requires), level_keys, self._user_selections.get(path, ())
+            )
             producers |= self.walk(in_parent.to(exclude=at.exclude), required, None)
             needed = needed + required
         self.view.pin(needed)
@@ -542,8 +631,12 @@ class Walker:
                 stack.extend(self.groups[current].parents)
         return False
 
-    def _internal_keys(self, required: Sequence[Selection], level_keys: Mapping[str, tuple[str, str]],
-                       user: Sequence[Selection] = ()) -> tuple[Selection, ...]:
+    def _internal_keys(
+        self,
+        required: Sequence[Selection],
+        level_keys: Mapping[str, tuple[str, str]],
+        user: Sequence[Selection] = (),
+    ) -> tuple[Selection, ...]:
         """A requirement's fields with the response keys they are fetched under: their own name unless the client
         wrote that key for another field (or the same field with other arguments), then an internal key. `user`:
         the client's selections at this level (deeper levels are checked against the client's fields they merge
@@ -551,9 +644,14 @@ class Walker:
         out: list[Selection] = []
         for item in required:
             if isinstance(item, Fragment):
-                out.append(Fragment(type_condition=item.type_condition, directives=item.directives,
-                                    selections=self._internal_keys(item.selections, {}),
-                                    directives_text=item.directives_text))
+                out.append(
+                    Fragment(
+                        type_condition=item.type_condition,
+                        directives=item.directives,
+                        selections=self._internal_keys(item.selections, {}),
+                        directives_text=item.directives_text,
+                    )
+                )
                 continue
             key = item.name
             theirs = level_keys.get(item.name)
@@ -561,18 +659,34 @@ class Walker:
                 # fields with arguments get a key of their own, so requirements never collide
                 digest = hashlib.sha1(item.arguments_text.encode()).hexdigest()[:6]
                 key = internal_key(f"_t_{item.name}_{digest}", self.client_keys)
-            elif theirs is not None and theirs != (item.name, item.arguments_text) and item.name != "__typename":
+            elif (
+                theirs is not None
+                and theirs != (item.name, item.arguments_text)
+                and item.name != "__typename"
+            ):
                 key = internal_key(f"_t_{item.name}", self.client_keys)
             below: list[Selection] = []
-            if key == item.name and theirs is not None:  # merged into the client's field: its keys count below
+            if (
+                key == item.name and theirs is not None
+            ):  # merged into the client's field: its keys count below
                 for field in _fields_named(user, key):
                     below.extend(field.selections)
-            out.append(Field(response_key=key, name=item.name, arguments=item.arguments, directives=(),
-                             selections=self._internal_keys(item.selections, self.view.level_keys(below), below),
-                             arguments_text=item.arguments_text, directives_text=""))
+            out.append(
+                Field(
+                    response_key=key,
+                    name=item.name,
+                    arguments=item.arguments,
+                    directives=(),
+                    selections=self._internal_keys(item.selections, self.view.level_keys(below), below),
+                    arguments_text=item.arguments_text,
+                    directives_text="",
+                )
+            )
         return tuple(out)
 
-    def _record_rep(self, rep: SelectionBuilder, renamed: Sequence[Selection], original: Sequence[Selection]) -> None:
+    def _record_rep(
+        self, rep: SelectionBuilder, renamed: Sequence[Selection], original: Sequence[Selection]
+    ) -> None:
         for item in renamed:
             if isinstance(item, Fragment):
                 sub = rep.fragment(item.type_condition)

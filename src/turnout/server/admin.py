@@ -60,13 +60,23 @@ class BearerTokens:
             message = "no admin token is configured (admin.tokens, admin.token or TURNOUT_ADMIN_TOKEN)"
         else:
             message = "a valid admin token is required: Authorization: Bearer <token>"
-        log.warning("admin request refused: %s %s from %s", request.method, request.url.path,
-                    request.client.host if request.client else "?")
-        return Response(message + "\n", status_code=401, media_type="text/plain",
-                        headers={"www-authenticate": 'Bearer realm="turnout-admin"'})
+        log.warning(
+            "admin request refused: %s %s from %s",
+            request.method,
+            request.url.path,
+            request.client.host if request.client else "?",
+        )
+        return Response(
+            message + "\n",
+            status_code=401,
+            media_type="text/plain",
+            headers={"www-authenticate": 'Bearer realm="turnout-admin"'},
+        )
 
 
-def create_admin_app(holder: GatewayHolder, tokens: BearerTokens, store: Store | None = None) -> Starlette | None:
+def create_admin_app(
+    holder: GatewayHolder, tokens: BearerTokens, store: Store | None = None
+) -> Starlette | None:
     """The dashboard of the holder's current gateway (the store outlives reloads; migrations and model are the
     current gateway's); None without a store (`store`, or the current gateway's), as there is nothing to show."""
 
@@ -89,8 +99,7 @@ def create_admin_app(holder: GatewayHolder, tokens: BearerTokens, store: Store |
     def model() -> SupergraphModel | None:
         return holder.gateway.model
 
-    routes = [Route("/health", health, methods=["GET"]),
-              *dashboard_routes(migrations, store, model, tokens)]
+    routes = [Route("/health", health, methods=["GET"]), *dashboard_routes(migrations, store, model, tokens)]
     return Starlette(routes=routes)
 
 
@@ -123,8 +132,11 @@ class AdminServer:
     def __init__(self, app: Starlette, host: str, port: int) -> None:
         self.host, self.port = host, port
         # no log_level nor log_config: uvicorn would configure its loggers again, the main server's included
-        self._server = _Quiet(uvicorn.Config(app, host=host, port=port, log_level=None, log_config=None,
-                                             lifespan="off", access_log=False))
+        self._server = _Quiet(
+            uvicorn.Config(
+                app, host=host, port=port, log_level=None, log_config=None, lifespan="off", access_log=False
+            )
+        )
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
 
@@ -140,8 +152,12 @@ class AdminServer:
         except OSError as error:
             # the public port serves on: GraphQL matters more than the dashboard; the operator is told
             sock.close()
-            log.error("the admin listener (dashboard) cannot listen on %s:%d: %s; GraphQL is served without it",
-                      self.host, self.port, error.strerror or error)
+            log.error(
+                "the admin listener (dashboard) cannot listen on %s:%d: %s; GraphQL is served without it",
+                self.host,
+                self.port,
+                error.strerror or error,
+            )
             return
         sock.set_inheritable(True)
         self._socket = sock

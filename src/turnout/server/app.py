@@ -68,7 +68,11 @@ def create_app(
     """An ASGI app serving `gateway`: one, or the current one of a holder (swapped by `reloader`). GraphQL,
     health, readiness and metrics only: the dashboard is `admin`'s, a listener of its own started and stopped with
     it. On SIGTERM /ready fails at once, and the server stops accepting `drain_delay` seconds later."""
-    holder = gateway if isinstance(gateway, GatewayHolder) else GatewayHolder(gateway, drain_timeout=shutdown_timeout)
+    holder = (
+        gateway
+        if isinstance(gateway, GatewayHolder)
+        else GatewayHolder(gateway, drain_timeout=shutdown_timeout)
+    )
     readiness = Readiness(holder, recorder, drain_delay=drain_delay)
     endpoints: weakref.WeakKeyDictionary[Gateway, GraphQLEndpoint] = weakref.WeakKeyDictionary()
 
@@ -90,10 +94,18 @@ def create_app(
         if access_log and access.isEnabledFor(logging.INFO):
             status = response.status_code
             outcome = "ok" if status == 200 else "rejected" if status < 500 else "failed"
-            access.info("%s %s %d", request.method, request.url.path, status,
-                        extra={"status": status, "outcome": outcome,
-                               "operation": request.query_params.get("operationName") or None,
-                               "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+            access.info(
+                "%s %s %d",
+                request.method,
+                request.url.path,
+                status,
+                extra={
+                    "status": status,
+                    "outcome": outcome,
+                    "operation": request.query_params.get("operationName") or None,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
         return response
 
     async def health(_request: Request) -> Response:

@@ -54,9 +54,11 @@ def descriptor_budget(wanted: int) -> int:
     return max(64, min(wanted, soft - _RESERVED_DESCRIPTORS))
 
 
-_TOO_MANY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
-             b"retry-after: 1\r\nconnection: close\r\ncontent-length: 38\r\n\r\n"
-             b"too many connections; try again later\n")
+_TOO_MANY = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"retry-after: 1\r\nconnection: close\r\ncontent-length: 38\r\n\r\n"
+    b"too many connections; try again later\n"
+)
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -74,7 +76,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.connections) > self.limits.max_connections:
             type(self).refused += 1
             if self.refused == 1 or self.refused % 1000 == 0:
-                log.warning("%d connections refused: more than %d open", self.refused, self.limits.max_connections)
+                log.warning(
+                    "%d connections refused: more than %d open", self.refused, self.limits.max_connections
+                )
             transport.write(_TOO_MANY)
             transport.close()
             return

@@ -23,7 +23,12 @@ from ..supergraph.model import SupergraphModel
 
 __all__ = ["Authorize", "dashboard_routes", "render_dashboard"]
 
-_STAGE_COLORS = {"monolith": "#6b7280", "side_by_side": "#2563eb", "migrated": "#059669", "removed": "#7c3aed"}
+_STAGE_COLORS = {
+    "monolith": "#6b7280",
+    "side_by_side": "#2563eb",
+    "migrated": "#059669",
+    "removed": "#7c3aed",
+}
 
 
 def _e(value: Any) -> str:
@@ -38,15 +43,18 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} ms"
 
 
-def _chart(points: list[dict[str, Any]], series: list[tuple[str, str, str]], *, title: str, percent: bool,
-           label: str) -> str:
+def _chart(
+    points: list[dict[str, Any]], series: list[tuple[str, str, str]], *, title: str, percent: bool, label: str
+) -> str:
     """An inline SVG line chart: one polyline per (key, colour, name) over the time series."""
     width, height, pad = 520, 150, 32
     values = [p[key] for p in points for key, _c, _n in series if p.get(key) is not None]
     if not points or not values:
-        return (f'<figure class="chart" data-chart="{_e(label)}"><figcaption>{_e(title)}</figcaption>'
-                '<svg width="520" height="150" role="img"><text x="20" y="80" class="muted">no data yet</text></svg>'
-                "</figure>")
+        return (
+            f'<figure class="chart" data-chart="{_e(label)}"><figcaption>{_e(title)}</figcaption>'
+            '<svg width="520" height="150" role="img"><text x="20" y="80" class="muted">no data yet</text></svg>'
+            "</figure>"
+        )
     top = 1.0 if percent else max(values) * 1.15 or 1.0
     span = max(len(points) - 1, 1)
 
@@ -60,7 +68,9 @@ def _chart(points: list[dict[str, Any]], series: list[tuple[str, str, str]], *, 
     for n, (key, colour, name) in enumerate(series):
         coords = [xy(i, p[key]) for i, p in enumerate(points) if p.get(key) is not None]
         if coords:
-            lines.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(coords)}"/>')
+            lines.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(coords)}"/>'
+            )
             for coord in coords:
                 cx, cy = coord.split(",")
                 lines.append(f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="{colour}"/>')
@@ -76,7 +86,9 @@ def _chart(points: list[dict[str, Any]], series: list[tuple[str, str, str]], *, 
         f'<text x="2" y="{pad + 4}" class="axis">{axis_top}</text>'
         f'<text x="{pad}" y="{height - 8}" class="axis">{_e(first)} UTC</text>'
         f'<text x="{width - pad - 40}" y="{height - 8}" class="axis">{_e(last)}</text>'
-        + "".join(legend) + "".join(lines) + "</svg></figure>"
+        + "".join(legend)
+        + "".join(lines)
+        + "</svg></figure>"
     )
 
 
@@ -92,10 +104,10 @@ def _inventory(rows: list[dict[str, Any]]) -> str:
         body.append(
             f'<tr data-migration="{_e(row["name"])}">'
             f'<td><a href="#m-{_e(row["name"])}">{_e(row["name"])}</a><div class="muted">'
-            f'{_e(row["from"])} → {_e(row["to"])}</div></td>'
+            f"{_e(row['from'])} → {_e(row['to'])}</div></td>"
             f'<td class="fields">{"<br>".join(_e(f) for f in row["fields"])}</td>'
             f'<td><span class="stage" style="background:{_STAGE_COLORS.get(stage, "#444")}">{_e(stage)}</span></td>'
-            f"<td>{_e(rollout)}</td><td class=\"instances\">{_e(instances_text(row))}</td><td>{days}</td>"
+            f'<td>{_e(rollout)}</td><td class="instances">{_e(instances_text(row))}</td><td>{days}</td>'
             f"<td>{ev['comparisons']}</td>"
             f'<td class="rate">{_pct(ev["match_rate"])}</td><td>{ev["noise"]}</td><td>{ev["fallbacks"]}</td>'
             f"<td>{_ms(ev['latency_from_ms'][0])} / {_ms(ev['latency_to_ms'][0])}</td>"
@@ -118,8 +130,10 @@ def _diff_groups(row: dict[str, Any]) -> str:
         if group["noise"]:
             status = '<span class="tag noise">noise</span>'
         elif group["acknowledged_until"] and group["acknowledged_until"] > datetime.now(UTC).isoformat():
-            status = (f'<span class="tag ack">acknowledged until {_e(group["acknowledged_until"][:16])}</span>'
-                      f'<div class="muted">{_e(group["acknowledged_by"])}: {_e(group["acknowledged_reason"])}</div>')
+            status = (
+                f'<span class="tag ack">acknowledged until {_e(group["acknowledged_until"][:16])}</span>'
+                f'<div class="muted">{_e(group["acknowledged_by"])}: {_e(group["acknowledged_reason"])}</div>'
+            )
         else:
             status = '<span class="tag open">open</span>'
         samples = "".join(
@@ -127,18 +141,22 @@ def _diff_groups(row: dict[str, Any]) -> str:
             f'<td class="new">{_e(s["candidate"])}</td></tr>'
             for s in group["samples"]
         )
-        form = "" if group["noise"] else (
-            f'<form class="ack" data-signature="{_e(group["signature"])}">'
-            '<input name="reason" placeholder="why this is acceptable" required>'
-            '<select name="days"><option value="1">1 day</option><option value="7" selected>7 days</option>'
-            '<option value="30">30 days</option></select><button type="submit">Acknowledge</button></form>'
+        form = (
+            ""
+            if group["noise"]
+            else (
+                f'<form class="ack" data-signature="{_e(group["signature"])}">'
+                '<input name="reason" placeholder="why this is acceptable" required>'
+                '<select name="days"><option value="1">1 day</option><option value="7" selected>7 days</option>'
+                '<option value="30">30 days</option></select><button type="submit">Acknowledge</button></form>'
+            )
         )
         out.append(
             f'<div class="diff-group" data-signature="{_e(group["signature"])}">'
             f'<div class="diff-head"><code>{_e(group["coordinate"])}</code> in <b>{_e(group["operation"])}</b> '
-            f'· {_e(group["kind"])} · {group["count"]} times {status}</div>'
+            f"· {_e(group['kind'])} · {group['count']} times {status}</div>"
             f'<table class="samples"><thead><tr><th>path</th><th>old ({_e(row["from"])})</th>'
-            f'<th>new ({_e(row["to"])})</th></tr></thead><tbody>{samples}</tbody></table>{form}</div>'
+            f"<th>new ({_e(row['to'])})</th></tr></thead><tbody>{samples}</tbody></table>{form}</div>"
         )
     return "".join(out)
 
@@ -155,25 +173,32 @@ def _fields(row: dict[str, Any]) -> str:
         verdict = '<span class="tag noise">noise</span>' if noise["noisy"] else ""
         body.append(
             f'<tr data-coordinate="{_e(field["coordinate"])}"><td><code>{_e(field["coordinate"])}</code>'
-            f'{" <span class=muted>rare</span>" if field["rare"] else ""}</td>'
-            f'<td>{field.get("comparisons", 0)}</td><td>{field.get("operations", 0)}</td>'
+            f"{' <span class=muted>rare</span>' if field['rare'] else ''}</td>"
+            f"<td>{field.get('comparisons', 0)}</td><td>{field.get('operations', 0)}</td>"
             f'<td class="differing">{share(field.get("differing", 0), field.get("values", 0))}</td>'
             f'<td class="fallbacks">{field.get("fallbacks", 0)}</td>'
             f'<td class="noise">{share(noise["itself_differing"], noise["itself_values"])} {verdict}</td></tr>'
         )
-    return ('<table class="fields"><thead><tr><th>field</th><th>comparisons</th><th>operations</th>'
-            "<th>values differing</th><th>fallbacks</th><th>old vs old (noise runs)</th></tr></thead><tbody>"
-            + "".join(body) + "</tbody></table>")
+    return (
+        '<table class="fields"><thead><tr><th>field</th><th>comparisons</th><th>operations</th>'
+        "<th>values differing</th><th>fallbacks</th><th>old vs old (noise runs)</th></tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table>"
+    )
 
 
 def _move_form(row: dict[str, Any]) -> str:
     """Move the migration (through its gate; the admin token's holder is recorded): next stage preselected."""
     chosen = row["next_stage"] or row["stage"]
-    options = "".join(f'<option value="{s.value}"{" selected" if s.value == chosen else ""}>{s.value}</option>'
-                      for s in Stage)
-    return (f'<form class="move" data-migration="{_e(row["name"])}">move to <select name="to">{options}</select>'
-            '<input name="percent" type="number" min="0" max="100" step="any" placeholder="percent">'
-            '<input name="reason" placeholder="why now" required><button type="submit">Move</button></form>')
+    options = "".join(
+        f'<option value="{s.value}"{" selected" if s.value == chosen else ""}>{s.value}</option>'
+        for s in Stage
+    )
+    return (
+        f'<form class="move" data-migration="{_e(row["name"])}">move to <select name="to">{options}</select>'
+        '<input name="percent" type="number" min="0" max="100" step="any" placeholder="percent">'
+        '<input name="reason" placeholder="why now" required><button type="submit">Move</button></form>'
+    )
 
 
 def _log(entries: list[dict[str, Any]]) -> str:
@@ -185,8 +210,10 @@ def _log(entries: list[dict[str, Any]]) -> str:
         f"</td><td>{_e(e['by'])}</td><td>{_e(e['reason'])}{' (forced)' if e['forced'] else ''}</td></tr>"
         for e in entries
     )
-    return ('<table id="log"><thead><tr><th>when (UTC)</th><th>migration</th><th>change</th><th>by</th>'
-            f"<th>why</th></tr></thead><tbody>{rows}</tbody></table>")
+    return (
+        '<table id="log"><thead><tr><th>when (UTC)</th><th>migration</th><th>change</th><th>by</th>'
+        f"<th>why</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
 
 
 _STYLE = """
@@ -253,24 +280,35 @@ def render_dashboard(document: dict[str, Any], *, refresh_seconds: float = 10.0)
     sections = []
     for row in rows:
         points = row["timeseries"]
-        charts = (
-            _chart(points, [("match_rate", "#2563eb", "match rate")], title="Match rate over time", percent=True,
-                   label="match-rate")
-            + _chart(points, [("p50_from_ms", "#6b7280", f"p50 {row['from']}"), ("p50_to_ms", "#059669",
-                                                                                  f"p50 {row['to']}")],
-                     title="Latency, old vs new (p50)", percent=False, label="latency")
+        charts = _chart(
+            points,
+            [("match_rate", "#2563eb", "match rate")],
+            title="Match rate over time",
+            percent=True,
+            label="match-rate",
+        ) + _chart(
+            points,
+            [("p50_from_ms", "#6b7280", f"p50 {row['from']}"), ("p50_to_ms", "#059669", f"p50 {row['to']}")],
+            title="Latency, old vs new (p50)",
+            percent=False,
+            label="latency",
         )
         blockers = "".join(f"<li>{_e(b)}</li>" for b in row["blockers"])
         since = row.get("gate_evidence_since")
-        judged = (f'<div class="muted gate-since">the gates judge the evidence since '
-                  f'{_e(since[:19].replace("T", " "))} UTC</div>' if since and blockers
-                  else "")
+        judged = (
+            f'<div class="muted gate-since">the gates judge the evidence since '
+            f"{_e(since[:19].replace('T', ' '))} UTC</div>"
+            if since and blockers
+            else ""
+        )
         sections.append(
             f'<section class="migration" id="m-{_e(row["name"])}"><h2>{_e(row["name"])} '
             f'<span class="muted">{_e(row["stage"])}</span></h2>'
-            + (f'<ul class="blockers">{blockers}</ul>' if blockers else "") + judged + _move_form(row)
+            + (f'<ul class="blockers">{blockers}</ul>' if blockers else "")
+            + judged
+            + _move_form(row)
             + f'<div class="charts">{charts}</div><h3>Fields</h3>{_fields(row)}'
-            + f'<h3>Differences</h3>{_diff_groups(row)}</section>'
+            + f"<h3>Differences</h3>{_diff_groups(row)}</section>"
         )
     script = _SCRIPT.replace("REFRESH_MS", str(int(refresh_seconds * 1000)))
     return (
@@ -302,8 +340,12 @@ async def _json_object(request: Request) -> dict[str, Any] | Response:
 
 
 def dashboard_routes(
-    migrations: Callable[[], list[Migration]], store: MigrationStore, model: Callable[[], SupergraphModel | None],
-    authorize: Authorize, *, prefix: str = "/migrations",
+    migrations: Callable[[], list[Migration]],
+    store: MigrationStore,
+    model: Callable[[], SupergraphModel | None],
+    authorize: Authorize,
+    *,
+    prefix: str = "/migrations",
 ) -> list[Route]:
     """`/migrations` (the page), `/migrations/api` (the JSON document), `POST /migrations/api/ack`; every
     request passes `authorize` first."""
@@ -340,8 +382,10 @@ def dashboard_routes(
         done = await asyncio.to_thread(store.acknowledge, signature, until=until, by=by, reason=reason[:500])
         if not done:
             return Response("no such diff group", status_code=404)
-        return Response(orjson.dumps({"signature": signature, "until": until.isoformat(), "by": by}),
-                        media_type="application/json")
+        return Response(
+            orjson.dumps({"signature": signature, "until": until.isoformat(), "by": by}),
+            media_type="application/json",
+        )
 
     async def move(request: Request) -> Response:
         """Move a migration to a stage, through the gate (migration.stages.move_stage: the CLI's use case, never
@@ -362,21 +406,41 @@ def dashboard_routes(
             return Response(f"to must be one of {', '.join(s.value for s in Stage)}", status_code=400)
         if not isinstance(reason, str) or not reason.strip():
             return Response("a reason is required", status_code=400)
-        if percent is not None and (isinstance(percent, bool) or not isinstance(percent, int | float)
-                                    or not 0 <= percent <= 100):
+        if percent is not None and (
+            isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 <= percent <= 100
+        ):
             return Response("percent must be between 0 and 100", status_code=400)
         try:
-            moved = await asyncio.to_thread(move_stage, store, found[name], target, by=who, reason=reason[:500],
-                                            percent=None if percent is None else float(percent), model=model())
+            moved = await asyncio.to_thread(
+                move_stage,
+                store,
+                found[name],
+                target,
+                by=who,
+                reason=reason[:500],
+                percent=None if percent is None else float(percent),
+                model=model(),
+            )
         except StageConflict as conflict:
             return Response(f"{conflict}\n", status_code=409, media_type="text/plain")
         if not moved.verdict.ok:
-            return Response(orjson.dumps({"moved": False, "reasons": list(moved.verdict.reasons)}),
-                            status_code=409, media_type="application/json")
+            return Response(
+                orjson.dumps({"moved": False, "reasons": list(moved.verdict.reasons)}),
+                status_code=409,
+                media_type="application/json",
+            )
         change = moved.change
-        return Response(orjson.dumps({"moved": change is not None, "stage": str(target),
-                                      "percent": change.percent if change is not None else moved.state.percent,
-                                      "by": who}), media_type="application/json")
+        return Response(
+            orjson.dumps(
+                {
+                    "moved": change is not None,
+                    "stage": str(target),
+                    "percent": change.percent if change is not None else moved.state.percent,
+                    "by": who,
+                }
+            ),
+            media_type="application/json",
+        )
 
     async def redirect(_request: Request) -> Response:
         return Response(status_code=307, headers={"location": f"{prefix}/"})

@@ -63,8 +63,14 @@ class GraphQLEndpoint:
     `limits` and `csrf` default to the gateway's (`Gateway.limits`, `Gateway.csrf`), read on every request.
     """
 
-    def __init__(self, gateway: Gateway, *, max_body_bytes: int = 2 * 1024 * 1024, limits: Limits | None = None,
-                 csrf: CsrfPrevention | None = None) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        max_body_bytes: int = 2 * 1024 * 1024,
+        limits: Limits | None = None,
+        csrf: CsrfPrevention | None = None,
+    ) -> None:
         self.gateway = gateway
         self.max_body_bytes = max_body_bytes
         self._limits = limits
@@ -111,16 +117,20 @@ class GraphQLEndpoint:
         """The request's parameters: an object, or a list of them (a batch)."""
         if request.method == "GET":
             if len(request.url.query) > self.max_body_bytes:
-                raise BadRequest(f"The query string exceeds {self.max_body_bytes} bytes.", status=414,
-                                 code="URI_TOO_LONG")
+                raise BadRequest(
+                    f"The query string exceeds {self.max_body_bytes} bytes.", status=414, code="URI_TOO_LONG"
+                )
             return dict(request.query_params)
         if request.method != "POST":
             raise BadRequest("Only GET and POST are supported.", status=405, code="METHOD_NOT_ALLOWED")
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in (JSON, GRAPHQL_RESPONSE, "application/graphql"):
-            raise BadRequest("POST requests must have content-type application/json (or "
-                             "application/graphql-response+json, or application/graphql).", status=415,
-                             code="UNSUPPORTED_MEDIA_TYPE")
+            raise BadRequest(
+                "POST requests must have content-type application/json (or "
+                "application/graphql-response+json, or application/graphql).",
+                status=415,
+                code="UNSUPPORTED_MEDIA_TYPE",
+            )
         body = await self._body(request)
         if content_type == "application/graphql":
             return {"query": body.decode("utf-8", "replace")}
@@ -135,8 +145,9 @@ class GraphQLEndpoint:
         """The body; 413 once it exceeds the limit. What is left of a body up to 4 times the limit is read and
         dropped first, so that the client, still sending, gets the answer rather than a reset connection; a
         larger one is refused without reading it (the connection is then closed)."""
-        too_large = BadRequest(f"The request body exceeds {self.max_body_bytes} bytes.", status=413,
-                               code="PAYLOAD_TOO_LARGE")
+        too_large = BadRequest(
+            f"The request body exceeds {self.max_body_bytes} bytes.", status=413, code="PAYLOAD_TOO_LARGE"
+        )
         drain_up_to = 4 * self.max_body_bytes
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > drain_up_to:
@@ -171,8 +182,9 @@ class GraphQLEndpoint:
         if variables is not None and not isinstance(variables, dict):
             raise BadRequest("variables must be an object.")
         if variables:
-            problem = variables_error(variables, self.limits,
-                                      (lambda: len(raw_variables.encode())) if raw_variables else None)
+            problem = variables_error(
+                variables, self.limits, (lambda: len(raw_variables.encode())) if raw_variables else None
+            )
             if problem is not None:
                 raise BadRequest(problem, code="VARIABLES_LIMIT")
         extensions = params.get("extensions")
@@ -197,8 +209,10 @@ class GraphQLEndpoint:
         if not items:
             raise BadRequest("The batch is empty.")
         if len(items) > limits.max_batch_size:
-            raise BadRequest(f"The batch has {len(items)} operations, more than the limit of "
-                             f"{limits.max_batch_size}.", code="BATCH_LIMIT_EXCEEDED")
+            raise BadRequest(
+                f"The batch has {len(items)} operations, more than the limit of {limits.max_batch_size}.",
+                code="BATCH_LIMIT_EXCEEDED",
+            )
         answers = await asyncio.gather(*(self._batch_item(item, request) for item in items))
         return _response(answers, 200, media_type)
 

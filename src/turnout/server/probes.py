@@ -47,8 +47,14 @@ class ReadinessReport:
 class Readiness:
     """The gateway's readiness, from its holder (started? stages read lately?) and its evidence recorder."""
 
-    def __init__(self, holder: GatewayHolder, recorder: Recorder | None = None, *, drain_delay: float = 0.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        holder: GatewayHolder,
+        recorder: Recorder | None = None,
+        *,
+        drain_delay: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.holder = holder
         self.recorder = recorder
         self.drain_delay = drain_delay
@@ -71,10 +77,16 @@ class Readiness:
                 reasons.append("store unreachable: serving the stages read last")
         recorder = self.recorder
         if recorder is not None:
-            details["evidence"] = {"pending": recorder.pending, "max_pending": recorder.max_pending,
-                                   "dropped": recorder.dropped, "failing": recorder.failing}
+            details["evidence"] = {
+                "pending": recorder.pending,
+                "max_pending": recorder.max_pending,
+                "dropped": recorder.dropped,
+                "failing": recorder.failing,
+            }
             if recorder.failing:
-                reasons.append(f"evidence buffered in memory ({recorder.pending} of {recorder.max_pending} rows)")
+                reasons.append(
+                    f"evidence buffered in memory ({recorder.pending} of {recorder.max_pending} rows)"
+                )
             if recorder.dropping:
                 reasons.append("evidence buffer full: new evidence is dropped (and counted)")
         return ReadinessReport(True, "degraded" if reasons else "ok", tuple(reasons), details)

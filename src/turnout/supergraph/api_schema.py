@@ -25,10 +25,18 @@ __all__ = ["build_api_schema"]
 
 N = TypeVar("N", bound=Node)
 
-_EXECUTABLE_LOCATIONS = frozenset({
-    "QUERY", "MUTATION", "SUBSCRIPTION", "FIELD", "FRAGMENT_DEFINITION", "FRAGMENT_SPREAD", "INLINE_FRAGMENT",
-    "VARIABLE_DEFINITION",
-})
+_EXECUTABLE_LOCATIONS = frozenset(
+    {
+        "QUERY",
+        "MUTATION",
+        "SUBSCRIPTION",
+        "FIELD",
+        "FRAGMENT_DEFINITION",
+        "FRAGMENT_SPREAD",
+        "INLINE_FRAGMENT",
+        "VARIABLE_DEFINITION",
+    }
+)
 
 
 def _named(node: Any) -> str:
@@ -52,8 +60,10 @@ class _Filter:
 
     def directives(self, directives: Iterable[DirectiveNode] | None) -> tuple[DirectiveNode, ...]:
         return tuple(
-            d for d in directives or ()
-            if not self.links.is_machinery_directive(d.name.value) and d.name.value not in self.removed_directives
+            d
+            for d in directives or ()
+            if not self.links.is_machinery_directive(d.name.value)
+            and d.name.value not in self.removed_directives
         )
 
     def strip(self, node: N, **changes: Any) -> N:
@@ -84,7 +94,9 @@ class _Filter:
         if "values" in node.keys and node.values is not None:
             changes["values"] = tuple(self.strip(v) for v in node.values if not self.hidden(v))
         if "interfaces" in node.keys and node.interfaces is not None:
-            changes["interfaces"] = tuple(i for i in node.interfaces if i.name.value not in self.removed_types)
+            changes["interfaces"] = tuple(
+                i for i in node.interfaces if i.name.value not in self.removed_types
+            )
         if "types" in node.keys and node.types is not None:
             changes["types"] = tuple(t for t in node.types if t.name.value not in self.removed_types)
         return self.strip(node, **changes)
@@ -114,7 +126,11 @@ def build_api_schema(document: DocumentNode, links: LinkedSpecs) -> GraphQLSchem
             definitions.append(keep.strip(definition, operation_types=operation_types))
         elif isinstance(definition, DirectiveDefinitionNode):
             name = definition.name.value
-            if name in ("link", "core") or links.is_machinery_directive(name) or name in keep.removed_directives:
+            if (
+                name in ("link", "core")
+                or links.is_machinery_directive(name)
+                or name in keep.removed_directives
+            ):
                 continue
             definitions.append(keep.strip(definition))
         elif isinstance(definition, TypeDefinitionNode | TypeExtensionNode):

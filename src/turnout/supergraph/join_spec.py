@@ -58,6 +58,7 @@ from .model import (
 
 __all__ = ["LinkedSpecs", "parse_field_set", "read_supergraph"]
 
+
 def _line(source: Source, node: Node | None) -> int | None:
     if node is None or node.loc is None:
         return None
@@ -125,8 +126,9 @@ class _Reader:
         for name in re.findall(r"'([_A-Za-z][_0-9A-Za-z.]*)'", message):
             word = re.compile(r"\b" + re.escape(name.split(".")[-1]) + r"\b")
             for number, line in enumerate(self.sdl.splitlines(), start=1):
-                if word.search(line) and not line.lstrip().startswith(("type ", "enum ", "interface ", "union ",
-                                                                        "input ", "scalar ")):
+                if word.search(line) and not line.lstrip().startswith(
+                    ("type ", "enum ", "interface ", "union ", "input ", "scalar ")
+                ):
                     return number
         return None
 
@@ -149,7 +151,9 @@ class _Reader:
             nodes = getattr(error, "nodes", None)
             if nodes:
                 raise self.error(f"invalid supergraph schema: {error}", nodes[0]) from None
-            raise SupergraphError(f"invalid supergraph schema: {error}", line=self._guess_line(str(error))) from None
+            raise SupergraphError(
+                f"invalid supergraph schema: {error}", line=self._guess_line(str(error))
+            ) from None
         self._read_graphs()
         self._read_types()
         query_type = schema.query_type.name if schema.query_type else None
@@ -166,7 +170,9 @@ class _Reader:
             api_schema = build_api_schema(self.document, self.links)
         except GraphQLError as error:
             nodes = error.nodes or []
-            raise self.error(f"cannot derive the API schema: {error.message}", nodes[0] if nodes else None) from None
+            raise self.error(
+                f"cannot derive the API schema: {error.message}", nodes[0] if nodes else None
+            ) from None
         return SupergraphModel(
             sdl=self.sdl,
             schema=schema,
@@ -224,7 +230,9 @@ class _Reader:
                         raise self.error(f"@{prefix}__graph needs name and url", marks[0])
                     self.subgraphs[value.name.value] = Subgraph(enum=value.name.value, name=name, url=url)
         if not self.subgraphs:
-            raise SupergraphError(f"the supergraph declares no subgraphs (enum {enum_name} is missing or empty)")
+            raise SupergraphError(
+                f"the supergraph declares no subgraphs (enum {enum_name} is missing or empty)"
+            )
 
     def _graph(self, args: dict[str, Any], node: Node) -> str:
         graph = args.get("graph")

@@ -20,10 +20,22 @@ __all__ = [
 SubgraphRequest = dict[str, Any]
 
 # never forwarded to a subgraph, whatever the rules say: they describe one connection, not the request
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade", "host",
-    "content-length", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+    }
+)
 # set by the transport itself (the body it sends is JSON it encoded): never copied from the client
 RESERVED_HEADERS = HOP_BY_HOP | {"content-type", "accept", "accept-encoding", "content-encoding"}
 
@@ -81,7 +93,9 @@ class HeaderRules:
                 out[rule.named.lower()] = rule.value
             elif rule.action == "remove":
                 for name in list(out):
-                    if name == (rule.named or "").lower() or (pattern is not None and pattern.fullmatch(name)):
+                    if name == (rule.named or "").lower() or (
+                        pattern is not None and pattern.fullmatch(name)
+                    ):
                         del out[name]
             elif rule.action == "propagate":
                 if pattern is not None:
@@ -102,7 +116,8 @@ class SubgraphClient(Protocol):
     `headers` are the client request's headers; the client decides which of them the subgraph receives.
     """
 
-    async def send(self, subgraph: str, url: str, request: SubgraphRequest,
-                   headers: Mapping[str, str] | None = None) -> dict[str, Any]: ...
+    async def send(
+        self, subgraph: str, url: str, request: SubgraphRequest, headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]: ...
 
     async def close(self) -> None: ...

@@ -68,12 +68,15 @@ class HttpTransport:
         if session is None or session.closed:
             size = self.pool_sizes.get(subgraph, self.pool_size)
             # idle connections are let go before common servers close them (uvicorn: 5 s, Node: 5 s)
-            connector = aiohttp.TCPConnector(limit=size, limit_per_host=size, ttl_dns_cache=300,
-                                             keepalive_timeout=self.keepalive_timeout)
+            connector = aiohttp.TCPConnector(
+                limit=size, limit_per_host=size, ttl_dns_cache=300, keepalive_timeout=self.keepalive_timeout
+            )
             # no aiohttp timers: `send` bounds each request (both attempts) with one asyncio.timeout, waiting
             # for a free connection of the pool included
             session = self._sessions[subgraph] = aiohttp.ClientSession(
-                connector=connector, json_serialize=lambda o: orjson.dumps(o).decode(), auto_decompress=True,
+                connector=connector,
+                json_serialize=lambda o: orjson.dumps(o).decode(),
+                auto_decompress=True,
                 timeout=aiohttp.ClientTimeout(total=None),
             )
         return session
@@ -85,22 +88,26 @@ class HttpTransport:
             return _HEADERS
         return {**rules.apply(incoming or {}), **_HEADERS}
 
-    async def send(self, subgraph: str, url: str, request: SubgraphRequest,
-                   headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    async def send(
+        self, subgraph: str, url: str, request: SubgraphRequest, headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         outgoing = self.headers_for(subgraph, headers)
         traced = with_trace_context(outgoing)  # when a span is recording (not part of the dedup key)
         body = orjson.dumps(request)
         # a pooled connection the server closed meanwhile fails before the request is read: a query
         # (never a mutation) is sent once more on a fresh connection
         query = str(request.get("query", "")).lstrip().startswith(("query", "{"))
-        if query and (self.deduplicate is True or (self.deduplicate is not False and subgraph in self.deduplicate)):
+        if query and (
+            self.deduplicate is True or (self.deduplicate is not False and subgraph in self.deduplicate)
+        ):
             status, raw = await self._shared(subgraph, url, body, outgoing, traced)
         else:
             status, raw = await self._post(subgraph, url, body, traced, 2 if query else 1)
         return self._payload(subgraph, status, raw)
 
-    async def _shared(self, subgraph: str, url: str, body: bytes, outgoing: Mapping[str, str],
-                      sent: Mapping[str, str]) -> tuple[int, bytes]:
+    async def _shared(
+        self, subgraph: str, url: str, body: bytes, outgoing: Mapping[str, str], sent: Mapping[str, str]
+    ) -> tuple[int, bytes]:
         """In-flight deduplication: an identical query (same subgraph, URL, body and headers) already on its
         way is not sent again; its answer's bytes are shared (each caller parses its own copy). The request runs
         in a task of its own, so that a caller that goes away does not cancel it for the others."""
@@ -119,8 +126,9 @@ class HttpTransport:
         if not task.cancelled():
             task.exception()  # retrieved here too: every caller may have gone away
 
-    async def _post(self, subgraph: str, url: str, body: bytes, outgoing: Mapping[str, str],
-                    attempts: int) -> tuple[int, bytes]:
+    async def _post(
+        self, subgraph: str, url: str, body: bytes, outgoing: Mapping[str, str], attempts: int
+    ) -> tuple[int, bytes]:
         timeout = self.timeouts.get(subgraph, self.timeout)
         try:
             async with asyncio.timeout(timeout):
@@ -132,8 +140,9 @@ class HttpTransport:
                         if attempt + 1 == attempts:
                             raise
         except TimeoutError:
-            raise TransportError(f'Subgraph "{subgraph}" did not answer within {timeout:g}s.',
-                                 code="SUBREQUEST_TIMEOUT") from None
+            raise TransportError(
+                f'Subgraph "{subgraph}" did not answer within {timeout:g}s.', code="SUBREQUEST_TIMEOUT"
+            ) from None
         except aiohttp.ClientError as error:
             log.warning("subgraph %s could not be reached at %s: %r", subgraph, url, error)
             raise TransportError(f'Subgraph "{subgraph}" could not be reached: {_failure(error)}.') from None
@@ -146,11 +155,15 @@ class HttpTransport:
         except orjson.JSONDecodeError:
             payload = None
         if not isinstance(payload, dict) or ("data" not in payload and "errors" not in payload):
-            log.warning("subgraph %s answered HTTP %d with no GraphQL response: %r", subgraph, status, raw[:500])
+            log.warning(
+                "subgraph %s answered HTTP %d with no GraphQL response: %r", subgraph, status, raw[:500]
+            )
             if status >= 400:
                 raise TransportError(f'Subgraph "{subgraph}" answered HTTP {status}.')
-            raise TransportError(f'Subgraph "{subgraph}" answered with a body that is not a GraphQL response.',
-                                 code="SUBREQUEST_MALFORMED_RESPONSE")
+            raise TransportError(
+                f'Subgraph "{subgraph}" answered with a body that is not a GraphQL response.',
+                code="SUBREQUEST_MALFORMED_RESPONSE",
+            )
         return payload
 
     async def close(self) -> None:
