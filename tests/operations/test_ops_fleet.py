@@ -261,6 +261,25 @@ def _per_operation(store: Store) -> dict[str, int]:
 # -- the test -------------------------------------------------------------------------------------------------------
 
 
+def _gateway_files(tmp_path: Path, subgraphs: ClassroomProcess, store_url: str) -> tuple[Path, Path]:
+    """The classroom supergraph (pointing at `subgraphs`) and a config with the migration on `store_url`."""
+    supergraph = tmp_path / "supergraph.graphql"
+    write_atomic(
+        supergraph,
+        with_subgraph_urls(load_supergraph("classroom"), {n: subgraphs.url(n) for n in subgraphs.ports}),
+    )
+    config = write_config(
+        tmp_path / "turnout.yaml",
+        {
+            "store": {"url": store_url, "flush_interval": 0.2},
+            "migrations": [classroom_migration()],
+            "cohort": {"header": "x-user"},
+            "refresh_interval": REFRESH,
+        },
+    )
+    return supergraph, config
+
+
 def test_three_instances_survive_a_store_outage_and_a_sigkill(
     tmp_path: Path, pg_schema: tuple[str, str]
 ) -> None:
@@ -273,22 +292,7 @@ def test_three_instances_survive_a_store_outage_and_a_sigkill(
     gateways: list[GatewayProcess] = []
     try:
         with TcpProxy((pg.host or "127.0.0.1", pg.port or 5432)) as proxy:
-            supergraph = tmp_path / "supergraph.graphql"
-            write_atomic(
-                supergraph,
-                with_subgraph_urls(
-                    load_supergraph("classroom"), {n: subgraphs.url(n) for n in subgraphs.ports}
-                ),
-            )
-            config = write_config(
-                tmp_path / "turnout.yaml",
-                {
-                    "store": {"url": _in_schema(dsn, schema, proxy.port), "flush_interval": 0.2},
-                    "migrations": [classroom_migration()],
-                    "cohort": {"header": "x-user"},
-                    "refresh_interval": REFRESH,
-                },
-            )
+            supergraph, config = _gateway_files(tmp_path, subgraphs, _in_schema(dsn, schema, proxy.port))
             args = ["--supergraph", str(supergraph), "--config", str(config), "--log-level", "info"]
             gateways = [GatewayProcess(args, tmp_path / f"gateway{i}.log") for i in range(INSTANCES)]
             for gateway in gateways:
@@ -413,22 +417,7 @@ def test_a_store_that_hangs_holds_no_request_and_loses_no_comparison(
     gateway: GatewayProcess | None = None
     try:
         with TcpProxy((pg.host or "127.0.0.1", pg.port or 5432)) as proxy:
-            supergraph = tmp_path / "supergraph.graphql"
-            write_atomic(
-                supergraph,
-                with_subgraph_urls(
-                    load_supergraph("classroom"), {n: subgraphs.url(n) for n in subgraphs.ports}
-                ),
-            )
-            config = write_config(
-                tmp_path / "turnout.yaml",
-                {
-                    "store": {"url": _in_schema(dsn, schema, proxy.port), "flush_interval": 0.2},
-                    "migrations": [classroom_migration()],
-                    "cohort": {"header": "x-user"},
-                    "refresh_interval": REFRESH,
-                },
-            )
+            supergraph, config = _gateway_files(tmp_path, subgraphs, _in_schema(dsn, schema, proxy.port))
             gateway = GatewayProcess(
                 ["--supergraph", str(supergraph), "--config", str(config), "--log-level", "info"],
                 tmp_path / "gateway.log",

@@ -14,39 +14,34 @@ from graphql import (
     DirectiveDefinitionNode,
     DirectiveNode,
     DocumentNode,
-    EnumTypeDefinitionNode,
     EnumTypeExtensionNode,
     EnumValueNode,
     FieldDefinitionNode,
     GraphQLSyntaxError,
-    InputObjectTypeDefinitionNode,
     InputObjectTypeExtensionNode,
     InputValueDefinitionNode,
-    InterfaceTypeDefinitionNode,
     InterfaceTypeExtensionNode,
     ListValueNode,
     NamedTypeNode,
     NameNode,
     Node,
-    ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
     ObjectValueNode,
-    ScalarTypeDefinitionNode,
     ScalarTypeExtensionNode,
     SchemaDefinitionNode,
     SchemaExtensionNode,
     Source,
     StringValueNode,
     TypeNode,
-    UnionTypeDefinitionNode,
     UnionTypeExtensionNode,
     ValueNode,
     parse,
 )
 from graphql.language import ListTypeNode, NonNullTypeNode
 
+from ..supergraph.join_spec import TYPE_KINDS
 from .errors import CompositionError, Location
-from .model import Applied, Kind, SubArg, SubEnumValue, SubField, Subgraph, SubKey, SubType
+from .model import Applied, SubArg, SubEnumValue, SubField, Subgraph, SubKey, SubType
 
 __all__ = ["FEDERATION_DIRECTIVES", "read_subgraph"]
 
@@ -87,20 +82,6 @@ _MACHINERY_TYPES = {
     "link__FieldSet",
 }
 _ROOTS = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
-_KINDS: dict[type, Kind] = {
-    ObjectTypeDefinitionNode: "object",
-    ObjectTypeExtensionNode: "object",
-    InterfaceTypeDefinitionNode: "interface",
-    InterfaceTypeExtensionNode: "interface",
-    UnionTypeDefinitionNode: "union",
-    UnionTypeExtensionNode: "union",
-    EnumTypeDefinitionNode: "enum",
-    EnumTypeExtensionNode: "enum",
-    InputObjectTypeDefinitionNode: "input",
-    InputObjectTypeExtensionNode: "input",
-    ScalarTypeDefinitionNode: "scalar",
-    ScalarTypeExtensionNode: "scalar",
-}
 _EXTENSIONS = (
     ObjectTypeExtensionNode,
     InterfaceTypeExtensionNode,
@@ -275,7 +256,7 @@ class _Reader:
         for definition in document.definitions:
             if isinstance(definition, DirectiveDefinitionNode | SchemaDefinitionNode | SchemaExtensionNode):
                 continue
-            if type(definition) not in _KINDS:
+            if type(definition) not in TYPE_KINDS:
                 self.error("INVALID_GRAPHQL", f"unexpected definition {definition.kind}", definition)
                 continue
             name = definition.name.value  # type: ignore[attr-defined]
@@ -300,7 +281,7 @@ class _Reader:
         return self.subgraph, self.errors
 
     def read_type(self, name: str, nodes: list[Node]) -> None:
-        kinds = {_KINDS[type(node)] for node in nodes}
+        kinds = {TYPE_KINDS[type(node)] for node in nodes}
         if len(kinds) > 1:
             self.error("INVALID_GRAPHQL", f'Type "{name}" is defined with different kinds', nodes[1])
             return

@@ -298,14 +298,26 @@ class _Comparator(ResponseCoordinates):
         path: Path,
         key: str,
     ) -> None:
-        """One key present on one side only."""
+        """One key of an object present on one side only."""
         if counted and not self._probing:
             self.values[entry.coordinate] = self.values.get(entry.coordinate, 0) + 1
+        self.absent(p, c, key, path, entry.coordinate, rule)
+
+    def absent(
+        self,
+        p: Mapping[str, Any],
+        c: Mapping[str, Any],
+        key: str,
+        path: Path,
+        coordinate: str,
+        rule: CoordinateRule,
+    ) -> None:
+        """`key` is on one side only: missing or extra (a null may stand for absent)."""
         if key in p:
             if not (rule.null_equals_missing and p[key] is None):
-                self.emit((*path, key), entry.coordinate, "missing", primary=p[key])
+                self.emit((*path, key), coordinate, "missing", primary=p[key])
         elif not (rule.null_equals_missing and c[key] is None):
-            self.emit((*path, key), entry.coordinate, "extra", candidate=c[key])
+            self.emit((*path, key), coordinate, "extra", candidate=c[key])
 
     def value(
         self,
@@ -436,11 +448,8 @@ class _Comparator(ResponseCoordinates):
         for key in [*p, *(k for k in c if k not in p)]:
             if key in p and key in c:
                 self.value(None, p[key], c[key], (*path, key), coordinate, rule, ())
-            elif key in p:
-                if not (rule.null_equals_missing and p[key] is None):
-                    self.emit((*path, key), coordinate, "missing", primary=p[key])
-            elif not (rule.null_equals_missing and c[key] is None):
-                self.emit((*path, key), coordinate, "extra", candidate=c[key])
+            else:
+                self.absent(p, c, key, path, coordinate, rule)
 
     def array(
         self,

@@ -56,7 +56,7 @@ from .model import (
     TypeKind,
 )
 
-__all__ = ["LinkedSpecs", "parse_field_set", "read_supergraph"]
+__all__ = ["TYPE_KINDS", "LinkedSpecs", "parse_field_set", "read_supergraph"]
 
 
 def _line(source: Source, node: Node | None) -> int | None:
@@ -92,7 +92,8 @@ def parse_field_set(text: str) -> SelectionSetNode:
     return selection_set
 
 
-_KIND_OF: dict[type, TypeKind] = {
+# the kind of type each definition or extension node declares
+TYPE_KINDS: dict[type, TypeKind] = {
     ObjectTypeDefinitionNode: "object",
     ObjectTypeExtensionNode: "object",
     InterfaceTypeDefinitionNode: "interface",
@@ -260,7 +261,7 @@ class _Reader:
         grouped: dict[str, list[Node]] = {}
         kinds: dict[str, TypeKind] = {}
         for definition in self.document.definitions:
-            kind = _KIND_OF.get(type(definition))
+            kind = TYPE_KINDS.get(type(definition))
             if kind is None:
                 continue
             name = definition.name.value  # type: ignore[attr-defined]
