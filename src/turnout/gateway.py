@@ -413,7 +413,7 @@ class Gateway:
         decision = None
         if routing is None:
             if self.engine is not None:
-                decision = self.engine.decide(request.headers, variables)
+                decision = self.engine.decide(request.headers, variables, kind)
                 routing = decision.primary
             else:
                 routing = DEFAULT_ROUTING

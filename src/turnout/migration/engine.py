@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -11,6 +12,7 @@ import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from ..executor.plan_executor import FetchRecord
@@ -228,21 +230,29 @@ class MigrationEngine:
 
     # -- per request ----------------------------------------------------------------------------------------
 
-    def decide(self, headers: Mapping[str, str], variables: Mapping[str, Any] | None) -> Decision:
+    def decide(self, headers: Mapping[str, str], variables: Mapping[str, Any] | None, kind: str) -> Decision:
+        """The routing of one request, with the candidate routings it is compared under. The sampling coin of
+        each comparison is flipped here, before the request runs: a request no comparison will use keeps no
+        answers for it (the fetch memo costs a serialization per fetch), and each migration is sampled at its
+        own rate. Writes are never candidates unless the migration declares them safe to run twice."""
         bucket = cohort_bucket(self.cohort, headers, variables, self.rng)
-        return self.router.decide(self.states, bucket)
+        decision = self.router.decide(self.states, bucket)
+        if not decision.candidates:
+            return decision
+        sampled = {
+            name: routing
+            for name, routing in decision.candidates.items()
+            if (kind == "query" or (kind == "mutation" and self.migrations[name].shadow_mutations))
+            and self.rng.random() < self.sampling(self.migrations[name])
+        }
+        return dataclasses.replace(decision, candidates=MappingProxyType(sampled))
 
-    def pick_shadow(self, eligible: Iterable[str], kind: str) -> Migration | None:
-        """One migration to compare for this request (or none): sampled, and never a write unless safe."""
-        chosen = [
-            self.migrations[name]
-            for name in eligible
-            if kind == "query" or (kind == "mutation" and self.migrations[name].shadow_mutations)
-        ]
-        if not chosen:
+    def pick_shadow(self, eligible: Sequence[str]) -> Migration | None:
+        """The one migration this request is compared for, among the sampled ones its plan touches: one
+        comparison per request at most, so two migrations sampled together take turns."""
+        if not eligible:
             return None
-        migration = self.rng.choice(chosen)
-        return migration if self.rng.random() < self.sampling(migration) else None
+        return self.migrations[self.rng.choice(eligible)]
 
     def sampling(self, migration: Migration) -> float:
         """The share of eligible requests compared: in side_by_side the stored stage's percent (set with

@@ -97,12 +97,13 @@ def compare_later(
         # part of the response came from a fallback, the candidates were made against the primary routing:
         # their differences would mix another migration's fallback into this one's evidence. Not compared.
         return
+    # the candidates were sampled in `decide`; those this operation's plan does not touch compare nothing
     eligible: dict[str, QueryPlan] = {}
     for name, candidate_routing in decision.candidates.items():
         candidate = run.plan(candidate_routing)
         if candidate is not None and candidate.signature != plan.signature:
             eligible[name] = candidate
-    migration = engine.pick_shadow(eligible, run.kind)
+    migration = engine.pick_shadow(list(eligible))
     if migration is None:
         return
     candidate_plan = eligible[migration.name]
