@@ -18,10 +18,8 @@ from graphql import (
     ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLSyntaxError,
-    InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
     execute,
@@ -30,6 +28,7 @@ from graphql import (
     parse,
     validate,
 )
+from graphql.execution.collect_fields import collect_fields
 from graphql.execution.values import get_variable_values
 from graphql.validation import ValidationRule, specified_rules
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
@@ -134,35 +133,6 @@ class _Prepared:
 def _format(error: GraphQLError) -> dict[str, Any]:
     out = error.formatted
     return dict(out)
-
-
-def _introspection_only(
-    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> SelectionSetNode:
-    """The root selections that introspect, fragments followed (named ones inlined)."""
-    kept: list[Any] = []
-    for node in selection_set.selections:
-        if isinstance(node, FieldNode):
-            if node.name.value in ("__schema", "__type"):
-                kept.append(node)
-        elif isinstance(node, InlineFragmentNode):
-            kept.append(
-                InlineFragmentNode(
-                    type_condition=node.type_condition,
-                    directives=node.directives,
-                    selection_set=_introspection_only(node.selection_set, fragments),
-                )
-            )
-        elif isinstance(node, FragmentSpreadNode) and node.name.value in fragments:
-            definition = fragments[node.name.value]
-            kept.append(
-                InlineFragmentNode(
-                    type_condition=definition.type_condition,
-                    directives=node.directives,
-                    selection_set=_introspection_only(definition.selection_set, fragments),
-                )
-            )
-    return SelectionSetNode(selections=tuple(kept))
 
 
 class _NoIntrospection(ValidationRule):
@@ -523,16 +493,28 @@ class Gateway:
     ) -> dict[str, Any]:
         """Answer `__schema` / `__type` root fields (in fragments too) from the API schema."""
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        schema = self.model.api_schema
+        root = schema.get_root_type(operation.operation)
+        assert root is not None  # the operation validated against this schema
+        # the root fields as GraphQL collects them (fragments followed, @skip/@include decided): the introspecting
+        # ones run here, the rest was planned
+        collected = collect_fields(schema, fragments, dict(variables), root, operation.selection_set)
+        introspecting = [
+            node
+            for nodes in collected.values()
+            for node in nodes
+            if node.name.value in ("__schema", "__type")
+        ]
         only = OperationDefinitionNode(
             operation=operation.operation,
             name=operation.name,
             variable_definitions=operation.variable_definitions,
             directives=operation.directives,
-            selection_set=_introspection_only(operation.selection_set, fragments),
+            selection_set=SelectionSetNode(selections=tuple(introspecting)),
         )
         definitions = tuple(d for d in document.definitions if not isinstance(d, OperationDefinitionNode))
         result = execute(
-            self.model.api_schema,
+            schema,
             DocumentNode(definitions=(only, *definitions)),
             variable_values=dict(variables),
         )

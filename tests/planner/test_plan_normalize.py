@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import pytest
-from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
+from graphql import (
+    FragmentDefinitionNode,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    OperationDefinitionNode,
+    build_schema,
+    parse,
+)
 
 from support.fixtures import load_supergraph
 from turnout.planner.display import print_plan
-from turnout.planner.normalize import Field, Fragment, Selection, SelectionLimitError, normalize_selection_set
+from turnout.planner.normalize import (
+    Field,
+    Fragment,
+    Selection,
+    SelectionLimitError,
+    collect_fields,
+    each_field,
+    normalize_selection_set,
+    type_applies,
+)
 from turnout.planner.query_planner import QueryPlanner
 from turnout.supergraph.join_spec import read_supergraph
 
@@ -116,3 +132,65 @@ def test_a_tree_larger_than_the_limit_is_refused() -> None:
         len(normalize(query.replace("{ users { ...U19 } }", "{ users { ...U3 } }"), max_selections=10_000))
         == 1
     )
+
+
+# -- field collection: the one CollectFields over normalized selections ----------------------------------------
+
+COLLECT_SCHEMA = build_schema(
+    """
+    interface Node { id: ID! }
+    interface Named implements Node { id: ID! name: String }
+    type Book implements Node & Named { id: ID! name: String pages: Int }
+    type Pen implements Node { id: ID! ink: String }
+    union Thing = Book | Pen
+    type Query { node: Node thing: Thing }
+    """
+)
+
+
+def _collected(query: str, variables: dict[str, object], runtime: str) -> list[tuple[str, str]]:
+    document = parse(query)
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    (node,) = normalize_selection_set(operation.selection_set, fragments, "Query", schema=COLLECT_SCHEMA)
+    assert isinstance(node, Field)
+    gtype = COLLECT_SCHEMA.get_type(runtime)
+    assert isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType)
+    collected = collect_fields(
+        node.selections, variables, lambda condition: type_applies(COLLECT_SCHEMA, gtype, condition)
+    )
+    return [(key, field.name) for key, fields in collected.items() for field in fields]
+
+
+def test_collect_fields_keeps_document_order_and_decides_conditions_per_request() -> None:
+    query = """query($more: Boolean!) { thing {
+        ... on Pen { ink }
+        ... on Book { title: name ... on Named { name } }
+        ... B @include(if: $more)
+        ... on Node { id }
+    } }
+    fragment B on Book { pages }"""
+    assert _collected(query, {"more": False}, "Book") == [("title", "name"), ("name", "name"), ("id", "id")]
+    assert _collected(query, {"more": True}, "Book") == [
+        ("title", "name"),
+        ("name", "name"),
+        ("pages", "pages"),
+        ("id", "id"),
+    ]
+    assert _collected(query, {"more": True}, "Pen") == [("ink", "ink"), ("id", "id")]
+
+
+def test_type_applies_to_interface_runtimes_through_what_they_implement() -> None:
+    named = COLLECT_SCHEMA.get_type("Named")
+    book = COLLECT_SCHEMA.get_type("Book")
+    assert isinstance(named, GraphQLInterfaceType) and isinstance(book, GraphQLObjectType)
+    assert type_applies(COLLECT_SCHEMA, named, "Node")  # an interface object is every interface it implements
+    assert not type_applies(COLLECT_SCHEMA, named, "Book")
+    assert not type_applies(COLLECT_SCHEMA, named, "Thing")
+    assert type_applies(COLLECT_SCHEMA, book, "Thing") and type_applies(COLLECT_SCHEMA, book, None)
+    operation = parse("{ node { ... on Named { ... on Book { pages } } } }").definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    (node,) = normalize_selection_set(operation.selection_set, {})
+    occurrences = [(f.name, conditions) for f, conditions in each_field(node.selections)]
+    assert occurrences == [("pages", ("Named", "Book"))]

@@ -237,7 +237,10 @@ class _Cost:
 
 
 class _CostWalker:
-    """Depth, aliases and fields of selection sets, named fragments computed once (cycles count as empty)."""
+    """Depth, aliases and fields of selection sets, named fragments computed once (cycles count as empty).
+
+    Not GraphQL's field collection (`collect_fields`, which the rest of turnout uses): this runs before
+    validation on documents built to explode, so it counts each named fragment once instead of expanding it."""
 
     def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
         self.fragments = fragments

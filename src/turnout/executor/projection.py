@@ -7,12 +7,10 @@ Fields the planner added (keys, requirements, internal aliases) are never copied
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from graphql import (
-    BooleanValueNode,
-    DirectiveNode,
     GraphQLAbstractType,
     GraphQLEnumType,
     GraphQLInterfaceType,
@@ -26,9 +24,9 @@ from graphql import (
     VariableNode,
 )
 
-from ..planner.normalize import Field, Selection
+from ..planner.normalize import Field, Selection, collect_fields, type_applies
 
-__all__ = ["Projector", "directives_include"]
+__all__ = ["Projector"]
 
 Path = list[str | int]
 
@@ -39,27 +37,6 @@ class _Bubble:
 
 _BUBBLE: _Bubble = _Bubble()
 _COMPOSITE = (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)
-
-
-def directives_include(directives: Sequence[DirectiveNode], variables: Mapping[str, Any]) -> bool:
-    """Evaluate @skip / @include against the request's variables."""
-    for directive in directives:
-        name = directive.name.value
-        if name not in ("skip", "include"):
-            continue
-        value: Any = None
-        for argument in directive.arguments or ():
-            if argument.name.value == "if":
-                node = argument.value
-                if isinstance(node, BooleanValueNode):
-                    value = node.value
-                elif isinstance(node, VariableNode):
-                    value = variables.get(node.name.value)
-        if name == "skip" and value is True:
-            return False
-        if name == "include" and value is not True:
-            return False
-    return True
 
 
 class Projector:
@@ -106,8 +83,7 @@ class Projector:
     ) -> dict[str, Any] | None:
         """The projection that reports errors with their paths."""
         run = _Run(self, variables, errors)
-        fields: dict[str, list[Field]] = {}
-        run.collect(root, selections, fields)
+        fields = run.collect(root, selections)
         result = run.object(root, data, fields, [], root=True)
         return result if isinstance(result, dict) else None
 
@@ -170,26 +146,13 @@ class _Run:
         self.errors = errors
         self.collected: dict[tuple[str, object], dict[str, list[Field]]] = {}
 
-    def matches(self, runtime: GraphQLObjectType | GraphQLInterfaceType, condition: str | None) -> bool:
-        if condition is None or condition == runtime.name:
-            return True
-        if isinstance(runtime, GraphQLInterfaceType):
-            return any(i.name == condition for i in runtime.interfaces)
-        return runtime.name in self.projector.possible(condition)
-
     def collect(
-        self,
-        runtime: GraphQLObjectType | GraphQLInterfaceType,
-        selections: Sequence[Selection],
-        out: dict[str, list[Field]],
-    ) -> None:
-        for item in selections:
-            if item.directives and not directives_include(item.directives, self.variables):
-                continue
-            if isinstance(item, Field):
-                out.setdefault(item.response_key, []).append(item)
-            elif self.matches(runtime, item.type_condition):
-                self.collect(runtime, item.selections, out)
+        self, runtime: GraphQLObjectType | GraphQLInterfaceType, selections: Iterable[Selection]
+    ) -> dict[str, list[Field]]:
+        """The fields that apply to a value of `runtime`, by response key (`collect_fields`)."""
+        return collect_fields(
+            selections, self.variables, lambda condition: type_applies(self.schema, runtime, condition)
+        )
 
     def object(
         self,
@@ -260,9 +223,7 @@ class _Run:
             key = (runtime.name, id(occurrences[0]) if len(occurrences) == 1 else tuple(map(id, occurrences)))
             fields = self.collected.get(key)
             if fields is None:
-                fields = {}
-                for occurrence in occurrences:
-                    self.collect(runtime, occurrence.selections, fields)
+                fields = self.collect(runtime, [item for o in occurrences for item in o.selections])
                 self.collected[key] = fields
             result = self.object(runtime, value, fields, path)
             return None if result is _BUBBLE else result
@@ -332,9 +293,7 @@ class _Compiler:
         selections: Sequence[Selection],
         root: bool = False,
     ) -> _Completer:
-        fields: dict[str, list[Field]] = {}
-        self.run.collect(otype, selections, fields)
-        return self._object(otype, fields, root)
+        return self._object(otype, self.run.collect(otype, selections), root)
 
     def _object(
         self, otype: GraphQLObjectType | GraphQLInterfaceType, fields: dict[str, list[Field]], root: bool
@@ -411,10 +370,8 @@ class _Compiler:
 
     def _lazy(self, otype: GraphQLObjectType | GraphQLInterfaceType, occurrences: list[Field]) -> _Completer:
         """The completer of the fields `occurrences` select on `otype` (compiled now: selections are finite)."""
-        fields: dict[str, list[Field]] = {}
-        for occurrence in occurrences:
-            self.run.collect(otype, occurrence.selections, fields)
-        return self._object(otype, fields, False)
+        selections = [item for occurrence in occurrences for item in occurrence.selections]
+        return self._object(otype, self.run.collect(otype, selections), False)
 
     def _abstract(
         self, gtype: GraphQLInterfaceType | GraphQLUnionType, occurrences: list[Field]

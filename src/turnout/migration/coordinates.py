@@ -19,8 +19,7 @@ from graphql import (
     GraphQLUnionType,
 )
 
-from ..executor.projection import directives_include
-from ..planner.normalize import Field, Selection
+from ..planner.normalize import Field, Occurrence, Selection, each_field, type_applies
 from .model import CoordinateRule
 
 __all__ = ["Composite", "Entry", "Occurrence", "ResponseCoordinates", "Runtime"]
@@ -36,10 +35,6 @@ class Entry:
     coordinate: str
     gtype: GraphQLOutputType | None
     groups: tuple[tuple[Selection, ...], ...]  # the sub-selections of the fields that select the key
-
-
-# A field of the operation with the type conditions of the fragments around it, outermost first.
-Occurrence = tuple[Field, tuple[str, ...]]
 
 
 class ResponseCoordinates:
@@ -85,14 +80,6 @@ class ResponseCoordinates:
             found = self._rule_of[coordinate] = self.default_rule if found is None else found
         return found
 
-    def matches(self, runtime: Runtime, condition: str) -> bool:
-        if condition == runtime.name:
-            return True
-        gtype = self.schema.get_type(condition)
-        return isinstance(gtype, GraphQLInterfaceType | GraphQLUnionType) and self.schema.is_sub_type(
-            gtype, runtime
-        )
-
     def runtimes(self, parent: Composite | None, values: Iterable[Any]) -> tuple[Runtime, ...]:
         """The object's runtime types: static for object types, else each side's known `__typename`."""
         if parent is None or isinstance(parent, GraphQLObjectType):
@@ -114,21 +101,10 @@ class ResponseCoordinates:
         if found is None:
             found = {}
             for group in groups:
-                self._collect(group, (), found)
+                for field, conditions in each_field(group, self.variables):
+                    found.setdefault(field.response_key, []).append((field, conditions))
             self._collected[key] = found
         return found
-
-    def _collect(
-        self, selections: Sequence[Selection], conditions: tuple[str, ...], out: dict[str, list[Occurrence]]
-    ) -> None:
-        for item in selections:
-            if item.directives and not directives_include(item.directives, self.variables):
-                continue
-            if isinstance(item, Field):
-                out.setdefault(item.response_key, []).append((item, conditions))
-            else:
-                inner = conditions if item.type_condition is None else (*conditions, item.type_condition)
-                self._collect(item.selections, inner, out)
 
     def entries(
         self,
@@ -175,7 +151,9 @@ class ResponseCoordinates:
         name = occurrences[0][0].name
         for runtime in runtimes:
             applicable = tuple(
-                f for f, conditions in occurrences if all(self.matches(runtime, c) for c in conditions)
+                f
+                for f, conditions in occurrences
+                if all(type_applies(self.schema, runtime, c) for c in conditions)
             )
             if applicable:
                 return Entry(

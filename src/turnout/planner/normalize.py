@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Union
+from typing import Any, Union
 
 from graphql import (
     ArgumentNode,
@@ -16,6 +16,7 @@ from graphql import (
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -28,13 +29,18 @@ from graphql import (
 __all__ = [
     "Field",
     "Fragment",
+    "Occurrence",
     "Selection",
     "SelectionLimitError",
     "client_keys",
+    "collect_fields",
     "collect_variables",
+    "directives_include",
+    "each_field",
     "normalize_selection_set",
     "print_arguments",
     "print_directives",
+    "type_applies",
 ]
 
 Selection = Union["Field", "Fragment"]
@@ -388,3 +394,76 @@ def operation_selections(
     operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
 ) -> tuple[Selection, ...]:
     return normalize_selection_set(operation.selection_set, fragments)
+
+
+# -- field collection ------------------------------------------------------------------------------------------
+# GraphQL's CollectFields over normalized selections: the one place that decides which fields of a selection
+# set apply (to a runtime type, under the request's @skip/@include), used by the planner, the projection and
+# the comparison. graphql-core's `collect_fields` does the same over the AST, where turnout has an AST.
+
+# a field of the operation with the type conditions of the fragments around it, outermost first
+Occurrence = tuple[Field, tuple[str, ...]]
+
+
+def directives_include(directives: Sequence[DirectiveNode], variables: Mapping[str, Any]) -> bool:
+    """Evaluate @skip / @include against the request's variables."""
+    for directive in directives:
+        name = directive.name.value
+        if name not in ("skip", "include"):
+            continue
+        value: Any = None
+        for argument in directive.arguments or ():
+            if argument.name.value == "if":
+                node = argument.value
+                if isinstance(node, BooleanValueNode):
+                    value = node.value
+                elif isinstance(node, VariableNode):
+                    value = variables.get(node.name.value)
+        if name == "skip" and value is True:
+            return False
+        if name == "include" and value is not True:
+            return False
+    return True
+
+
+def each_field(
+    selections: Iterable[Selection],
+    variables: Mapping[str, Any] | None = None,
+    applies: Callable[[str], bool] | None = None,
+    conditions: tuple[str, ...] = (),
+) -> Iterator[Occurrence]:
+    """Every field the selections include, fragments expanded in document order, with the type conditions of
+    the fragments it sits in. With `variables`, @skip/@include are decided (without: planning time, every field
+    is kept); fragments whose type condition `applies` rejects are left out (without: none is)."""
+    for item in selections:
+        if variables is not None and item.directives and not directives_include(item.directives, variables):
+            continue
+        if isinstance(item, Field):
+            yield item, conditions
+        elif item.type_condition is None:
+            yield from each_field(item.selections, variables, applies, conditions)
+        elif applies is None or applies(item.type_condition):
+            yield from each_field(item.selections, variables, applies, (*conditions, item.type_condition))
+
+
+def collect_fields(
+    selections: Iterable[Selection],
+    variables: Mapping[str, Any] | None = None,
+    applies: Callable[[str], bool] | None = None,
+) -> dict[str, list[Field]]:
+    """The included fields by response key, in document order (see `each_field`)."""
+    out: dict[str, list[Field]] = {}
+    for field, _conditions in each_field(selections, variables, applies):
+        out.setdefault(field.response_key, []).append(field)
+    return out
+
+
+def type_applies(
+    schema: GraphQLSchema, runtime: GraphQLObjectType | GraphQLInterfaceType, condition: str | None
+) -> bool:
+    """Whether a fragment on `condition` applies to a value of the `runtime` type (an interface runtime: a value
+    whose object type is not known, from an interface object)."""
+    if condition is None or condition == runtime.name:
+        return True
+    gtype = schema.get_type(condition)
+    return isinstance(gtype, GraphQLInterfaceType | GraphQLUnionType) and schema.is_sub_type(gtype, runtime)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from graphql import GraphQLInterfaceType, GraphQLList, GraphQLNonNull, GraphQLObjectType, SelectionSetNode
 
 from .capabilities import Capabilities
-from .normalize import Field, Fragment, Selection, normalize_selection_set
+from .normalize import Field, Fragment, Selection, collect_fields, normalize_selection_set
 
 __all__ = ["NOTHING_PROVIDED", "FieldType", "ProvidedFields", "SelectionView"]
 
@@ -142,14 +142,9 @@ class SelectionView:
 
     def level_keys(self, items: Sequence[Selection]) -> dict[str, tuple[str, str]]:
         """The response keys these selections write at their level: key -> (field name, arguments)."""
-        keys: dict[str, tuple[str, str]] = {}
-        for item in items:
-            if isinstance(item, Field):
-                keys.setdefault(item.response_key, (item.name, item.arguments_text))
-            else:
-                for key, value in self.level_keys(item.selections).items():
-                    keys.setdefault(key, value)
-        return keys
+        return {
+            key: (fields[0].name, fields[0].arguments_text) for key, fields in collect_fields(items).items()
+        }
 
     def provided_for(self, provided: Sequence[Selection] | None, type_name: str) -> ProvidedFields:
         """What `@provides` makes local on an object of `type_name`, by field name."""
