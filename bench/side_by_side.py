@@ -1,11 +1,13 @@
 """The primary path's latency with both classroom migrations in side_by_side at 0%, 10% and 100% sampling.
 
-    .venv/bin/python -m bench.side_by_side [--duration 20] [--rounds 3] [--concurrency 16] [--host 127.0.0.1]
+    .venv/bin/python -m bench.side_by_side [--duration 20] [--rounds 3] [--concurrency 16] [--rate R]
+                                           [--host 127.0.0.1]
 
 Starts the classroom's three subgraphs (monolith, assignments, progress) and three gateways, one per sampling
 rate (`turnout serve`, each its own process, one SQLite store shared by them), on loopback; sets both migrations
 to side_by_side; then, round after round, drives each gateway in turn (the order rotates every round) with a
-closed loop of classroom queries from this process, and prints requests/s, latency percentiles, errors, the
+closed loop of classroom queries from this process (or, with --rate, an open loop at that many requests per
+second), and prints requests/s, latency percentiles, errors, the
 comparisons and drops the gateway counted, and the CPU each process spent per request. See bench/README.md.
 """
 
@@ -231,6 +233,7 @@ async def measure(bench: Bench, rate: float, round_no: int, session: aiohttp.Cli
         on_response=on_response,
         seed=args.seed + round_no,
         timeout=args.timeout,
+        rate=args.rate,
     )
     result, first, last = await marks_around(traffic, t0, t1, functools.partial(cpu_mark, bench, gateway))
     after, settled = await settle(session, base_url, time.perf_counter())
@@ -599,7 +602,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--rounds", type=int, default=3, help="rounds of 0%%/10%%/100%%, interleaved (default 3)"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=16, help="requests in flight (closed loop, default 16)"
+        "--concurrency",
+        type=int,
+        default=16,
+        help="requests in flight (closed loop, default 16; with --rate: at most this many)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="open loop: requests per second, sent on time whatever the answers (latency from when each "
+        "was due); below the host's capacity, this shows what comparisons do to a user's latency rather "
+        "than to a saturated closed loop's throughput",
     )
     parser.add_argument("--users", type=int, default=50, help="simulated students (x-user-id), default 50")
     parser.add_argument("--host", type=loopback_host, default="127.0.0.1", help="loopback address to bind")
@@ -612,6 +626,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--keep", action="store_true", help="keep the temporary folder (logs, configs, store)"
     )
     args = parser.parse_args(argv)
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate must be positive")
     if args.duration <= 0 or args.warmup < 0 or args.rounds < 1 or args.concurrency < 1 or args.users < 1:
         parser.error(
             "--duration, --rounds, --concurrency and --users must be positive, --warmup not negative"
@@ -624,7 +640,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = []
     print(
         f"side_by_side benchmark: {args.rounds} round(s) x {len(RATES)} rows, {args.warmup:g}s warm-up + "
-        f"{args.duration:g}s each, concurrency {args.concurrency}, {args.users} users, host {args.host}"
+        f"{args.duration:g}s each, "
+        + (
+            f"open loop at {args.rate:g} req/s (at most {args.concurrency} in flight)"
+            if args.rate
+            else f"closed loop of {args.concurrency}"
+        )
+        + f", {args.users} users, host {args.host}"
     )
 
     def run(tmp: Path, procs: ChildProcesses) -> None:

@@ -12,7 +12,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -267,15 +267,22 @@ async def run_traffic(
     max_requests: int | None = None,
     seed: int | None = None,
     timeout: float = 10.0,
+    rate: float | None = None,
 ) -> TrafficResult:
     """Sends the classroom mix to ``gateway_url`` from ``concurrency`` workers until ``duration`` seconds pass,
     ``stop_event`` is set or ``max_requests`` were sent (with none of them: until cancelled).
 
     Each request is one simulated user's (header ``x-user-id: user-N``, N in 1..users, acting as student
     ``uN``); ``on_response`` (plain or async) sees every exchange. Returns the counts.
+
+    With ``rate`` (requests per second) the load is an open loop: a request leaves every 1/rate seconds
+    whether or not the earlier ones were answered, at most ``concurrency`` on the wire at once (the rest wait
+    for a connection, and their latency shows it).
     """
     if users < 1 or concurrency < 1:
         raise ValueError("users and concurrency must be at least 1")
+    if rate is not None and rate <= 0:
+        raise ValueError("rate must be positive")
     if not 0.0 <= mutation_share <= 1.0:
         raise ValueError("mutation_share must be between 0 and 1")
     result = TrafficResult()
@@ -294,22 +301,45 @@ async def run_traffic(
             budget[0] -= 1
         return True
 
+    async def exchange(session: aiohttp.ClientSession, rng: random.Random, due: float | None = None) -> None:
+        user = rng.randint(1, users)
+        operation = operation_for(rng, mutation_share)
+        variables = _variables(operation, student_for(user), rng)
+        response = await _send(session, gateway_url, operation, user, variables, timeout)
+        if due is not None:
+            # open loop: the latency counts from when the request was due, so a gateway that falls behind the
+            # rate is not flattered by requests that left late (coordinated omission)
+            response = replace(response, seconds=time.perf_counter() - due)
+        result.add(response)
+        if on_response is not None:
+            outcome = on_response(response)
+            if inspect.isawaitable(outcome):
+                await outcome
+
     async def worker(session: aiohttp.ClientSession, rng: random.Random) -> None:
         while more():
-            user = rng.randint(1, users)
-            operation = operation_for(rng, mutation_share)
-            variables = _variables(operation, student_for(user), rng)
-            response = await _send(session, gateway_url, operation, user, variables, timeout)
-            result.add(response)
-            if on_response is not None:
-                outcome = on_response(response)
-                if inspect.isawaitable(outcome):
-                    await outcome
+            await exchange(session, rng)
+
+    async def paced(session: aiohttp.ClientSession, rng: random.Random, rate: float) -> None:
+        due = time.perf_counter()
+        running: set[asyncio.Task[None]] = set()
+        while more():
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(exchange(session, rng, due))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            due += 1.0 / rate
+        await asyncio.gather(*running)
 
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
-        rngs = [random.Random(master.getrandbits(64)) for _ in range(concurrency)]
-        await asyncio.gather(*(worker(session, rng) for rng in rngs))
+        if rate is not None:
+            await paced(session, random.Random(master.getrandbits(64)), rate)
+        else:
+            rngs = [random.Random(master.getrandbits(64)) for _ in range(concurrency)]
+            await asyncio.gather(*(worker(session, rng) for rng in rngs))
     return result
 
 
