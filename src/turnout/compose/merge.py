@@ -4,63 +4,28 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 
-from graphql import TypeNode, ValueNode, print_ast
+from graphql import print_ast
 
-from .errors import CompositionError, Hint, Location
+from .errors import CompositionError, Hint
+from .merge_common import merge_applied, quoted_subgraphs
+from .merge_values import ValueMerger
 from .merged import (
     Graph,
     JoinField,
     JoinType,
-    MergedArg,
-    MergedEnumValue,
     MergedField,
     MergedType,
     Supergraph,
-    graph_enum_names,
 )
-from .model import Applied, Kind, SubArg, SubField, Subgraph, SubType, named_type
+from .model import Kind, SubField, Subgraph, SubType, named_type
 from .overrides import Override, validate_override
-from .types import is_strict_subtype, same_type, same_value
+from .types import is_strict_subtype, same_type
 
 __all__ = ["merge"]
 
 
-class _Merger:
-    def __init__(self, subgraphs: list[Subgraph]) -> None:
-        self.subgraphs = subgraphs
-        self.by_name = {s.name: s for s in subgraphs}
-        enums = graph_enum_names([s.name for s in subgraphs])
-        self.enum = {s.name: e for s, e in zip(subgraphs, enums, strict=True)}
-        self.errors: list[CompositionError] = []
-        self.hints: list[Hint] = []
-        self.types: dict[str, MergedType] = {}
-        self.kinds: dict[str, Kind] = {}
-        self.enum_usage: dict[str, set[str]] = {}
-        self.having: dict[str, set[str]] = {}  # type name -> the subgraphs with a type of that name
-        self.interface_objects: set[str] = set()  # interfaces some subgraph has as @interfaceObject
-
-    # -- reporting --------------------------------------------------------------------------------------------
-
-    def error(self, code: str, message: str, *where: tuple[str, int | None]) -> None:
-        self.errors.append(
-            CompositionError(
-                code=code,
-                message=message,
-                locations=tuple(Location(subgraph=s, line=line) for s, line in where),
-            )
-        )
-
-    def hint(self, code: str, message: str, *where: tuple[str, int | None]) -> None:
-        self.hints.append(
-            Hint(
-                code=code,
-                message=message,
-                locations=tuple(Location(subgraph=s, line=line) for s, line in where),
-            )
-        )
-
+class _Merger(ValueMerger):
     # -- types ------------------------------------------------------------------------------------------------
 
     def sources(self, name: str) -> list[tuple[Subgraph, SubType]]:
@@ -104,7 +69,7 @@ class _Merger:
                 self.error(
                     "INTERFACE_OBJECT_USAGE_ERROR",
                     f'Type "{name}" is declared with @interfaceObject in all the subgraphs in which it is '
-                    f"defined (it is defined in {_names(s.name for s, _t in self.sources(name))} but should "
+                    f"defined (it is defined in {quoted_subgraphs(s.name for s, _t in self.sources(name))} but should "
                     f"be defined as an interface in at least one subgraph)",
                 )
         self.collect_enum_usage()
@@ -167,7 +132,7 @@ class _Merger:
         sources = self.sources(merged.name)
         self.check_extension_with_no_base(merged, sources)
         merged.description = self.describe(merged.name, (t.description for _s, t in sources))
-        merged.applied = _merge_applied([t.applied for _s, t in sources])
+        merged.applied = merge_applied([t.applied for _s, t in sources])
         for subgraph, sub in sources:
             merged.contexts.extend(f"{subgraph.name}__{name}" for name in sub.contexts)
             graph = self.enum[subgraph.name]
@@ -229,17 +194,8 @@ class _Merger:
                 self.hint(
                     "INCONSISTENT_UNION_MEMBER",
                     f'Union type "{merged.name}" includes member type "{member}" in some but not all defining '
-                    f'subgraphs: "{member}" is not defined in {_names(lacking)}.',
+                    f'subgraphs: "{member}" is not defined in {quoted_subgraphs(lacking)}.',
                 )
-
-    def related(self, sup: str, sub: str) -> bool:
-        merged = self.types.get(sup)
-        if merged is None:
-            return False
-        if merged.kind == "union":
-            return sub in merged.members
-        target = self.types.get(sub)
-        return target is not None and sup in target.interfaces
 
     # -- fields -----------------------------------------------------------------------------------------------
 
@@ -252,8 +208,8 @@ class _Merger:
             self.hint(
                 "INCONSISTENT_ENTITY",
                 f'Type "{merged.name}" is declared as an entity (has a @key applied) in some but not all '
-                f"defining subgraphs: it has no @key in {_names(s.name for s, t in sources if not t.keys)} but "
-                f"has some @key in {_names(keyed)}.",
+                f"defining subgraphs: it has no @key in {quoted_subgraphs(s.name for s, t in sources if not t.keys)} but "
+                f"has some @key in {quoted_subgraphs(keyed)}.",
             )
         value_type = not keyed and merged.name not in ("Query", "Mutation", "Subscription")
         for name in names:
@@ -268,30 +224,9 @@ class _Merger:
                 self.hint(
                     f"INCONSISTENT_{'OBJECT' if merged.kind == 'object' else 'INTERFACE'}_VALUE_TYPE_FIELD",
                     f'Field "{merged.name}.{name}" of {kind} type "{merged.name}" is defined in some but not '
-                    f'all subgraphs that define "{merged.name}": it is not defined in {_names(lacking)}.',
+                    f'all subgraphs that define "{merged.name}": it is not defined in {quoted_subgraphs(lacking)}.',
                 )
             self.merge_field(merged, name, field_sources)
-
-    def describe(self, element: str, descriptions: Iterable[str | None]) -> str | None:
-        """The description the supergraph gets: the only one, the only non-empty one, or the most common."""
-        counts: dict[str, int] = {}
-        for description in descriptions:
-            if description is not None:
-                counts[description] = counts.get(description, 0) + 1
-        if not counts:
-            return None
-        non_empty = [d for d in counts if d != ""]
-        if len(counts) == 1:
-            return next(iter(counts))
-        if len(non_empty) == 1:
-            return non_empty[0]
-        chosen = max(non_empty, key=lambda d: counts[d])
-        self.hint(
-            "INCONSISTENT_DESCRIPTION",
-            f'Element "{element}" has inconsistent descriptions across subgraphs. '
-            f'The supergraph will use description "{chosen}".',
-        )
-        return chosen
 
     def may_abstract(self, merged: MergedType) -> bool:
         return merged.kind == "object" and any(i in self.interface_objects for i in merged.interfaces)
@@ -328,14 +263,14 @@ class _Merger:
             self.error(
                 "EXTERNAL_MISSING_ON_BASE",
                 f'Field "{coordinate}" is marked @external on all the subgraphs in which it is listed '
-                f"({_names(s.name for s, _f in present)}).",
+                f"({quoted_subgraphs(s.name for s, _f in present)}).",
                 *[(s.name, f.line) for s, f in present],
             )
             return
         internal = [(s, f) for s, f in present if not f.external]
         result = MergedField(name=name, type=present[0][1].type)
         result.description = self.describe(coordinate, (f.description for _s, f in internal))
-        result.applied = _merge_applied([f.applied for _s, f in internal])
+        result.applied = merge_applied([f.applied for _s, f in internal])
         self.merge_arguments(coordinate, result, internal)
         all_equal, result.type = self.merge_type_reference(
             coordinate, internal or present, input_position=False
@@ -356,131 +291,6 @@ class _Merger:
         if merged.kind == "object":
             self.validate_sharing(coordinate, merged.name, name, present, overrides)
         merged.fields[name] = result
-
-    def merge_arguments(
-        self, coordinate: str, result: MergedField, internal: list[tuple[Subgraph, SubField]]
-    ) -> None:
-        names: list[str] = []
-        for _s, f in internal:
-            names.extend(a for a in f.args if a not in names)
-        for arg_name in names:
-            args = [(s, f.args.get(arg_name)) for s, f in internal]
-            if any(a is not None and a.from_context for _s, a in args):
-                for s, a in args:
-                    if (
-                        a is not None
-                        and not a.from_context
-                        and a.type.kind == "non_null_type"
-                        and a.default is None
-                    ):
-                        self.error(
-                            "CONTEXTUAL_ARGUMENT_NOT_CONTEXTUAL_IN_ALL_SUBGRAPHS",
-                            f'Argument "{coordinate}({arg_name}:)" is contextual in at least one subgraph but '
-                            f'in "{s.name}" it does not have @fromContext, is not nullable and has no default '
-                            f"value.",
-                            (s.name, a.line),
-                        )
-                continue  # contextual: not part of the supergraph's arguments
-            missing = [s.name for s, a in args if a is None]
-            if missing:
-                required = [
-                    s.name
-                    for s, a in args
-                    if a is not None and a.type.kind == "non_null_type" and a.default is None
-                ]
-                if required:
-                    self.error(
-                        "REQUIRED_ARGUMENT_MISSING_IN_SOME_SUBGRAPH",
-                        f'Argument "{coordinate}({arg_name}:)" is required in some subgraphs but does not '
-                        f"appear in all subgraphs: it is required in {_names(required)} but does not appear "
-                        f"in {_names(missing)}",
-                        *[(s.name, a.line) for s, a in args if a is not None],
-                    )
-                else:
-                    self.hint(
-                        "INCONSISTENT_ARGUMENT_PRESENCE",
-                        f'Optional argument "{coordinate}({arg_name}:)" will not be included in the supergraph '
-                        f"as it does not appear in all subgraphs: it is not defined in {_names(missing)}.",
-                    )
-                continue
-            present = [(s, a) for s, a in args if a is not None]
-            _equal, arg_type = self.merge_type_reference(
-                f"{coordinate}({arg_name}:)", present, input_position=True, argument=True
-            )
-            default = self.merge_default(
-                f'Argument "{coordinate}({arg_name}:)"',
-                "FIELD_ARGUMENT_DEFAULT_MISMATCH",
-                [(s, a.default, a.line) for s, a in present],
-            )
-            result.args[arg_name] = MergedArg(
-                name=arg_name,
-                type=arg_type,
-                default=default,
-                description=self.describe(f"{coordinate}({arg_name}:)", (a.description for _s, a in present)),
-                applied=_merge_applied([a.applied for _s, a in present]),
-            )
-
-    def merge_default(
-        self, what: str, code: str, defaults: list[tuple[Subgraph, ValueNode | None, int | None]]
-    ) -> ValueNode | None:
-        values = [d for _s, d, _l in defaults]
-        distinct = [v for v in values if v is not None]
-        if any(not same_value(distinct[0], v) for v in distinct[1:]):
-            self.error(
-                code,
-                f"{what} has incompatible default values across subgraphs",
-                *[(s.name, line) for s, _d, line in defaults],
-            )
-            return distinct[0]
-        if distinct and len(distinct) != len(values):
-            self.hint(
-                "INCONSISTENT_DEFAULT_VALUE_PRESENCE",
-                f"{what} has a default value in only some subgraphs: the supergraph will not use a default.",
-            )
-            return None
-        return distinct[0] if distinct else None
-
-    def merge_type_reference(
-        self,
-        coordinate: str,
-        sources: Sequence[tuple[Subgraph, SubField | SubArg]],
-        *,
-        input_position: bool,
-        argument: bool = False,
-    ) -> tuple[bool, TypeNode]:
-        dest: TypeNode | None = None
-        subtypes = incompatible = False
-        for _s, element in sources:
-            node: TypeNode = element.type
-            if dest is None or same_type(dest, node):
-                dest = node
-            elif is_strict_subtype(dest, node, self.related):
-                subtypes = True
-                if input_position:
-                    dest = node
-            elif is_strict_subtype(node, dest, self.related):
-                subtypes = True
-                if not input_position:
-                    dest = node
-            else:
-                incompatible = True
-        assert dest is not None
-        if incompatible:
-            kind = "argument" if argument else "field"
-            described = ", ".join(f'type "{print_ast(e.type)}" in "{s.name}"' for s, e in sources)
-            self.error(
-                "FIELD_ARGUMENT_TYPE_MISMATCH" if argument else "FIELD_TYPE_MISMATCH",
-                f'Type of {kind} "{coordinate}" is incompatible across subgraphs: it has {described}',
-                *[(s.name, e.line) for s, e in sources],
-            )
-        elif subtypes:
-            kind = "ARGUMENT" if argument else "FIELD"
-            self.hint(
-                f"INCONSISTENT_BUT_COMPATIBLE_{kind}_TYPE",
-                f'Type of {kind.lower()} "{coordinate}" is inconsistent but compatible across subgraphs: will '
-                f'use type "{print_ast(dest)}" in the supergraph.',
-            )
-        return not (subtypes or incompatible), dest
 
     def validate_override(self, coordinate: str, present: list[tuple[Subgraph, SubField]]) -> Override:
         return validate_override(coordinate, present, self.by_name, self.error, self.hint)
@@ -557,9 +367,11 @@ class _Merger:
             categorize(subgraph, type_name, f, f'"{subgraph.name}"')
         non_shareable = [r for r in resolving if not r[1]]
         if non_shareable and len(resolving) > 1:
-            listing = _names(r[0] for r in resolving)
+            listing = quoted_subgraphs(r[0] for r in resolving)
             which = (
-                _names(r[0] for r in non_shareable) if len(non_shareable) < len(resolving) else "all of them"
+                quoted_subgraphs(r[0] for r in non_shareable)
+                if len(non_shareable) < len(resolving)
+                else "all of them"
             )
             self.error(
                 "INVALID_FIELD_SHARING",
@@ -608,114 +420,6 @@ class _Merger:
                             f'"{name}".',
                         )
 
-    # -- enums and inputs -------------------------------------------------------------------------------------
-
-    def merge_enum(self, merged: MergedType, sources: list[tuple[Subgraph, SubType]]) -> None:
-        usage = self.enum_usage.get(merged.name, set())
-        if not usage:
-            usage = {"output"}
-            self.hint(
-                "UNUSED_ENUM_TYPE",
-                f'Enum type "{merged.name}" is defined but unused. It will be included in the supergraph with '
-                f'all the values appearing in any subgraph ("as if" it was only used as an output type).',
-            )
-        names: list[str] = []
-        for _s, sub in sources:
-            names.extend(v for v in sub.values if v not in names)
-        for name in names:
-            having = [(s, sub.values[name]) for s, sub in sources if name in sub.values]
-            value = MergedEnumValue(
-                name=name,
-                description=self.describe(f"{merged.name}.{name}", (v.description for _s, v in having)),
-                applied=_merge_applied([v.applied for _s, v in having]),
-                graphs=[self.enum[s.name] for s, _v in having],
-            )
-            lacking = [s.name for s, t in sources if name not in t.values]
-            if lacking and usage == {"output"}:
-                self.hint(
-                    "INCONSISTENT_ENUM_VALUE_FOR_OUTPUT_ENUM",
-                    f'Value "{name}" of enum type "{merged.name}" has been added to the supergraph but is only '
-                    f'defined in a subset of the subgraphs defining "{merged.name}": it is not defined in '
-                    f"{_names(lacking)}.",
-                )
-            if len(having) < len(sources) and "input" in usage and not value.applied.inaccessible:
-                if "output" not in usage:
-                    self.hint(
-                        "INCONSISTENT_ENUM_VALUE_FOR_INPUT_ENUM",
-                        f'Value "{name}" of enum type "{merged.name}" will not be part of the supergraph as it '
-                        f'is not defined in all the subgraphs defining "{merged.name}": it is not defined in '
-                        f"{_names(lacking)}.",
-                    )
-                if "output" in usage:
-                    self.error(
-                        "ENUM_VALUE_MISMATCH",
-                        f'Enum type "{merged.name}" is used as both input type and output type, but value '
-                        f'"{name}" is not defined in all the subgraphs defining "{merged.name}": "{name}" is '
-                        f"defined in {_names(s.name for s, _v in having)} but not in "
-                        f"{_names(s.name for s, t in sources if name not in t.values)}",
-                        *[(s.name, t.line) for s, t in sources],
-                    )
-                else:
-                    continue  # input only: the value is left out
-            merged.values[name] = value
-        if not merged.values:
-            self.error(
-                "EMPTY_MERGED_ENUM_TYPE",
-                f'None of the values of enum type "{merged.name}" are defined consistently in all the '
-                f"subgraphs defining that type. As only values common to all subgraphs are merged, this "
-                f"would result in an empty type.",
-                *[(s.name, t.line) for s, t in sources],
-            )
-
-    def merge_input(self, merged: MergedType, sources: list[tuple[Subgraph, SubType]]) -> None:
-        names: list[str] = []
-        for _s, sub in sources:
-            names.extend(n for n in sub.fields if n not in names)
-        for name in names:
-            having = [(s, sub.fields[name]) for s, sub in sources if name in sub.fields]
-            coordinate = f"{merged.name}.{name}"
-            applied = _merge_applied([f.applied for _s, f in having])
-            if len(having) < len(sources) and not applied.inaccessible:
-                required = [s.name for s, f in having if f.type.kind == "non_null_type" and f.default is None]
-                if required:
-                    self.error(
-                        "REQUIRED_INPUT_FIELD_MISSING_IN_SOME_SUBGRAPH",
-                        f'Input object field "{coordinate}" is required in some subgraphs but does not appear '
-                        f"in all subgraphs: it is required in {_names(required)} but does not appear in "
-                        f"{_names(s.name for s, t in sources if name not in t.fields)}",
-                        *[(s.name, f.line) for s, f in having],
-                    )
-                else:
-                    self.hint(
-                        "INCONSISTENT_INPUT_OBJECT_FIELD",
-                        f'Input object field "{name}" will not be added to "{merged.name}" in the supergraph as '
-                        f"it does not appear in all subgraphs.",
-                    )
-                continue
-            all_equal, field_type = self.merge_type_reference(coordinate, having, input_position=True)
-            result = MergedField(
-                name=name,
-                type=field_type,
-                applied=applied,
-                description=self.describe(coordinate, (f.description for _s, f in having)),
-            )
-            result.default = self.merge_default(
-                f'Input field "{coordinate}"',
-                "INPUT_FIELD_DEFAULT_MISMATCH",
-                [(s, f.default, f.line) for s, f in having],
-            )
-            if not all_equal:
-                result.joins = [JoinField(graph=self.enum[s.name], type=print_ast(f.type)) for s, f in having]
-            merged.fields[name] = result
-        if not merged.fields:
-            self.error(
-                "EMPTY_MERGED_INPUT_TYPE",
-                f'None of the fields of input object type "{merged.name}" are consistently defined in all the '
-                f"subgraphs defining that type. As only fields common to all subgraphs are merged, this would "
-                f"result in an empty type.",
-                *[(s.name, t.line) for s, t in sources],
-            )
-
 
 _CONTEXT = re.compile(r"^(?:[\n\r\t ,]|#[^\n\r]*)*\$(?:[\n\r\t ,]|#[^\n\r]*)*([A-Za-z_]\w*)([\s\S]*)$")
 
@@ -741,25 +445,6 @@ def _kind_name(sub: SubType) -> str:
         "input": "Input Object Type",
         "scalar": "Scalar Type",
     }[sub.kind]
-
-
-def _names(names: Iterable[str]) -> str:
-    listed = [n if n.startswith('"') else f'"{n}"' for n in names]
-    if len(listed) == 1:
-        return f"subgraph {listed[0]}"
-    return "subgraphs " + (", ".join(listed[:-1]) + " and " + listed[-1] if listed else "")
-
-
-def _merge_applied(applied: list[Applied]) -> Applied:
-    result = Applied()
-    for one in applied:
-        result.inaccessible |= one.inaccessible
-        result.tags.extend(t for t in one.tags if t not in result.tags)
-        if result.deprecated is None:
-            result.deprecated = one.deprecated
-        if result.specified_by is None:
-            result.specified_by = one.specified_by
-    return result
 
 
 def merge(subgraphs: list[Subgraph]) -> tuple[Supergraph, list[CompositionError], list[Hint]]:

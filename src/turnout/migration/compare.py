@@ -19,13 +19,12 @@ from graphql import (
 
 from ..executor.plan_executor import FetchRecord
 from ..planner.normalize import Selection
-from .coordinates import Entry, ResponseCoordinates
+from .coordinates import MAX_DEPTH, Entry, Path, ResponseCoordinates, error_paths, unwrap
 from .json_values import PLAIN, canonical, deep_equal, kind_of, numbers_equal, same_json
 from .model import CoordinateRule, Difference
 
 __all__ = ["MigrationComparison", "compare_failure", "compare_for_migration", "compare_responses"]
 
-Path = tuple[str | int, ...]
 _Composite = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
 _Runtime = GraphQLObjectType | GraphQLInterfaceType
 
@@ -34,9 +33,6 @@ _NO_RULES: Mapping[str, CoordinateRule] = MappingProxyType({})
 # Unordered matching first pairs elements with equal canonical forms; the leftovers (which may still be
 # equal within a float tolerance) are paired by full comparison only while that stays this cheap.
 _PAIRWISE_LIMIT = 4096
-# Beyond this many path segments values are compared whole, as plain JSON without rules and without recursion,
-# so that no input can exhaust the stack.
-_MAX_DEPTH = 128
 
 
 def compare_responses(
@@ -155,10 +151,6 @@ def compare_failure(
         values={},
         differing={},
     )
-
-
-def _unwrap(gtype: GraphQLOutputType | None) -> GraphQLOutputType | None:
-    return gtype.of_type if isinstance(gtype, GraphQLNonNull) else gtype
 
 
 class _Comparator(ResponseCoordinates):
@@ -332,11 +324,11 @@ class _Comparator(ResponseCoordinates):
         """Compare two values at one coordinate; `gtype` None means plain JSON (a custom scalar, an unknown key)."""
         if rule.ignore:
             return
-        if len(path) > _MAX_DEPTH:
+        if len(path) > MAX_DEPTH:
             if not deep_equal(p, c):
                 self.emit(path, coordinate, "value", p, c)
             return
-        gtype = _unwrap(gtype)
+        gtype = unwrap(gtype)
         kind = kind_of(p)
         if kind != kind_of(c):
             self.emit(path, coordinate, "type", p, c)
@@ -395,7 +387,7 @@ class _Comparator(ResponseCoordinates):
         depth: int,
     ) -> None:
         """Count the migrating coordinates' values in `value`, as comparing it with an equal one would have."""
-        if depth >= _MAX_DEPTH:
+        if depth >= MAX_DEPTH:
             return
         if isinstance(gtype, GraphQLNonNull):
             gtype = gtype.of_type
@@ -561,53 +553,13 @@ class _Comparator(ResponseCoordinates):
                 paired_c.add(j)
         return [i for i in left_p if i not in paired_p], [j for j in left_c if j not in paired_c]
 
-    def normal(
-        self,
-        gtype: GraphQLOutputType | None,
-        value: Any,
-        coordinate: str,
-        rule: CoordinateRule,
-        groups: tuple[tuple[Selection, ...], ...],
-        depth: int,
-    ) -> Any:
-        """A value as the comparison sees it: ignored and null-equals-missing keys dropped, unordered lists
-        sorted, integral floats as ints. Equal normal forms compare equal (float tolerance aside)."""
-        if rule.ignore:
-            return None
-        if depth > _MAX_DEPTH:
-            return canonical(value)
-        gtype = _unwrap(gtype)
-        if isinstance(value, Mapping):
-            out: dict[str, Any] = {}
-            if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
-                entries = self.entries(gtype, gtype.name, groups, (value,))
-                for key, inner in value.items():
-                    entry = entries.get(key) or Entry(f"{gtype.name}.{key}", None, ())
-                    inner_rule = self.rule(entry.coordinate)
-                    if not inner_rule.ignore and not (inner is None and inner_rule.null_equals_missing):
-                        out[key] = self.normal(
-                            entry.gtype, inner, entry.coordinate, inner_rule, entry.groups, depth + 1
-                        )
-            else:
-                for key, inner in value.items():
-                    if not (inner is None and rule.null_equals_missing):
-                        out[key] = self.normal(None, inner, coordinate, rule, (), depth + 1)
-            return out
-        if isinstance(value, list | tuple):
-            item = gtype.of_type if isinstance(gtype, GraphQLList) else None
-            items = [self.normal(item, v, coordinate, rule, groups, depth + 1) for v in value]
-            return sorted(items, key=canonical) if rule.unordered else items
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        return value
-
     # -- errors -------------------------------------------------------------------------------------------
 
     def errors(
         self, p_errors: Any, c_errors: Any, p_data: Any, c_data: Any, selections: tuple[Selection, ...]
     ) -> None:
-        p_paths, p_bare = _error_paths(p_errors)
-        c_paths, c_bare = _error_paths(c_errors)
+        p_paths, p_bare = error_paths(p_errors)
+        c_paths, c_bare = error_paths(c_errors)
         found: list[tuple[list[tuple[int, int, str]], Difference]] = []
         for paths, other, side in ((p_paths, c_paths, "primary"), (c_paths, p_paths, "candidate")):
             for path, error in paths.items():
@@ -628,78 +580,3 @@ class _Comparator(ResponseCoordinates):
         self.out.extend(difference for _, difference in found)
         if p_bare != c_bare and not self.default_rule.ignore:
             self.emit((), self.root_type, "error", p_bare, c_bare)
-
-    def owner(
-        self,
-        path: Path,
-        p_data: Any,
-        c_data: Any,
-        selections: tuple[Selection, ...],
-        coordinates: frozenset[str],
-    ) -> tuple[str, int] | None:
-        """The nearest field of `coordinates` on `path`, with the index of its path segment; None if none is."""
-        along: list[tuple[int, str]] = []
-        self.locate(path, p_data, c_data, selections, along)
-        return next(
-            ((coordinate, depth) for depth, coordinate in reversed(along) if coordinate in coordinates), None
-        )
-
-    def locate(
-        self,
-        path: Path,
-        p_data: Any,
-        c_data: Any,
-        selections: tuple[Selection, ...],
-        along: list[tuple[int, str]] | None = None,
-    ) -> tuple[str, bool, list[tuple[int, int, str]]]:
-        """The coordinate at an error's path, whether a rule ignores it, and its document-order sort key."""
-        gtype: GraphQLOutputType | None = self.composite(self.root_type)
-        groups: tuple[tuple[Selection, ...], ...] = (selections,)
-        coordinate, ignored = self.root_type, self.default_rule.ignore
-        p, c = p_data, c_data
-        order: list[tuple[int, int, str]] = []
-        for depth, segment in enumerate(path):
-            gtype = _unwrap(gtype)
-            if isinstance(segment, int):
-                gtype = gtype.of_type if isinstance(gtype, GraphQLList) else None
-                p = p[segment] if isinstance(p, list | tuple) and -len(p) <= segment < len(p) else None
-                c = c[segment] if isinstance(c, list | tuple) and -len(c) <= segment < len(c) else None
-                order.append((1, segment, ""))
-                continue
-            parent = (
-                gtype
-                if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType)
-                else None
-            )
-            if parent is not None or depth == 0:  # (an unknown root type still names the root's fields)
-                parent_name = parent.name if parent is not None else self.root_type
-                entries = self.entries(parent, parent_name, groups, (p, c))
-                entry = entries.get(segment) or Entry(f"{parent_name}.{segment}", None, ())
-                position = list(entries).index(segment) if segment in entries else len(entries)
-                coordinate, gtype, groups = entry.coordinate, entry.gtype, entry.groups
-                ignored = ignored or self.rule(coordinate).ignore
-                if along is not None:
-                    along.append((depth, coordinate))
-            else:
-                gtype, groups, position = None, (), 0
-            order.append((0, position, segment))
-            p = p.get(segment) if isinstance(p, Mapping) else None
-            c = c.get(segment) if isinstance(c, Mapping) else None
-        return coordinate, ignored, order
-
-
-def _error_paths(errors: Any) -> tuple[dict[Path, Any], int]:
-    """Errors with a path, first per path; and how many errors have none."""
-    paths: dict[Path, Any] = {}
-    bare = 0
-    for error in errors if isinstance(errors, list | tuple) else ():
-        raw = error.get("path") if isinstance(error, Mapping) else None
-        if (
-            isinstance(raw, list | tuple)
-            and raw
-            and all(isinstance(s, str | int) and not isinstance(s, bool) for s in raw)
-        ):
-            paths.setdefault(tuple(raw), error)
-        else:
-            bare += 1
-    return paths, bare

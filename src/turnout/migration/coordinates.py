@@ -1,7 +1,8 @@
 """Where each key of a response is in the schema: its coordinate (`Type.field`), its type, the operation's fields
 that select it, and the comparison rule of that coordinate. The comparison (migration/compare.py) walks two
 responses with it; what it works out is the same for every object of one type under one selection, so it is
-kept by the selections' identity for the comparison's life.
+kept by the selections' identity for the comparison's life. It also finds the coordinate at an error's path,
+and a value's normal form (what the comparison sees of it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 
 from graphql import (
     GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
@@ -20,9 +23,21 @@ from graphql import (
 )
 
 from ..planner.normalize import Field, Occurrence, Selection, each_field, type_applies
+from .json_values import canonical
 from .model import CoordinateRule
 
-__all__ = ["Composite", "Entry", "Occurrence", "ResponseCoordinates", "Runtime"]
+__all__ = [
+    "MAX_DEPTH",
+    "Composite",
+    "Entry",
+    "Occurrence",
+    "Path",
+    "ResponseCoordinates",
+    "Runtime",
+    "unwrap",
+]
+
+Path = tuple[str | int, ...]
 
 Composite = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
 Runtime = GraphQLObjectType | GraphQLInterfaceType
@@ -35,6 +50,15 @@ class Entry:
     coordinate: str
     gtype: GraphQLOutputType | None
     groups: tuple[tuple[Selection, ...], ...]  # the sub-selections of the fields that select the key
+
+
+# Beyond this many path segments values are compared whole, as plain JSON without rules and without recursion,
+# so that no input can exhaust the stack.
+MAX_DEPTH = 128
+
+
+def unwrap(gtype: GraphQLOutputType | None) -> GraphQLOutputType | None:
+    return gtype.of_type if isinstance(gtype, GraphQLNonNull) else gtype
 
 
 class ResponseCoordinates:
@@ -198,3 +222,120 @@ class ResponseCoordinates:
                 stack.extend(item.selections)
             self._leads[id(groups)] = found
         return found
+
+    # -- paths and values -----------------------------------------------------------------------------
+
+    def owner(
+        self,
+        path: Path,
+        p_data: Any,
+        c_data: Any,
+        selections: tuple[Selection, ...],
+        coordinates: frozenset[str],
+    ) -> tuple[str, int] | None:
+        """The nearest field of `coordinates` on `path`, with the index of its path segment; None if none is."""
+        along: list[tuple[int, str]] = []
+        self.locate(path, p_data, c_data, selections, along)
+        return next(
+            ((coordinate, depth) for depth, coordinate in reversed(along) if coordinate in coordinates), None
+        )
+
+    def locate(
+        self,
+        path: Path,
+        p_data: Any,
+        c_data: Any,
+        selections: tuple[Selection, ...],
+        along: list[tuple[int, str]] | None = None,
+    ) -> tuple[str, bool, list[tuple[int, int, str]]]:
+        """The coordinate at an error's path, whether a rule ignores it, and its document-order sort key."""
+        gtype: GraphQLOutputType | None = self.composite(self.root_type)
+        groups: tuple[tuple[Selection, ...], ...] = (selections,)
+        coordinate, ignored = self.root_type, self.default_rule.ignore
+        p, c = p_data, c_data
+        order: list[tuple[int, int, str]] = []
+        for depth, segment in enumerate(path):
+            gtype = unwrap(gtype)
+            if isinstance(segment, int):
+                gtype = gtype.of_type if isinstance(gtype, GraphQLList) else None
+                p = p[segment] if isinstance(p, list | tuple) and -len(p) <= segment < len(p) else None
+                c = c[segment] if isinstance(c, list | tuple) and -len(c) <= segment < len(c) else None
+                order.append((1, segment, ""))
+                continue
+            parent = (
+                gtype
+                if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType)
+                else None
+            )
+            if parent is not None or depth == 0:  # (an unknown root type still names the root's fields)
+                parent_name = parent.name if parent is not None else self.root_type
+                entries = self.entries(parent, parent_name, groups, (p, c))
+                entry = entries.get(segment) or Entry(f"{parent_name}.{segment}", None, ())
+                position = list(entries).index(segment) if segment in entries else len(entries)
+                coordinate, gtype, groups = entry.coordinate, entry.gtype, entry.groups
+                ignored = ignored or self.rule(coordinate).ignore
+                if along is not None:
+                    along.append((depth, coordinate))
+            else:
+                gtype, groups, position = None, (), 0
+            order.append((0, position, segment))
+            p = p.get(segment) if isinstance(p, Mapping) else None
+            c = c.get(segment) if isinstance(c, Mapping) else None
+        return coordinate, ignored, order
+
+    def normal(
+        self,
+        gtype: GraphQLOutputType | None,
+        value: Any,
+        coordinate: str,
+        rule: CoordinateRule,
+        groups: tuple[tuple[Selection, ...], ...],
+        depth: int,
+    ) -> Any:
+        """A value as the comparison sees it: ignored and null-equals-missing keys dropped, unordered lists
+        sorted, integral floats as ints. Equal normal forms compare equal (float tolerance aside)."""
+        if rule.ignore:
+            return None
+        if depth > MAX_DEPTH:
+            return canonical(value)
+        gtype = unwrap(gtype)
+        if isinstance(value, Mapping):
+            out: dict[str, Any] = {}
+            if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+                entries = self.entries(gtype, gtype.name, groups, (value,))
+                for key, inner in value.items():
+                    entry = entries.get(key) or Entry(f"{gtype.name}.{key}", None, ())
+                    inner_rule = self.rule(entry.coordinate)
+                    if not inner_rule.ignore and not (inner is None and inner_rule.null_equals_missing):
+                        out[key] = self.normal(
+                            entry.gtype, inner, entry.coordinate, inner_rule, entry.groups, depth + 1
+                        )
+            else:
+                for key, inner in value.items():
+                    if not (inner is None and rule.null_equals_missing):
+                        out[key] = self.normal(None, inner, coordinate, rule, (), depth + 1)
+            return out
+        if isinstance(value, list | tuple):
+            item = gtype.of_type if isinstance(gtype, GraphQLList) else None
+            items = [self.normal(item, v, coordinate, rule, groups, depth + 1) for v in value]
+            return sorted(items, key=canonical) if rule.unordered else items
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+
+def error_paths(errors: Any) -> tuple[dict[Path, Any], int]:
+    """Errors with a path, first per path; and how many errors have none."""
+    paths: dict[Path, Any] = {}
+    bare = 0
+    for error in errors if isinstance(errors, list | tuple) else ():
+        raw = error.get("path") if isinstance(error, Mapping) else None
+        if (
+            isinstance(raw, list | tuple)
+            and raw
+            and all(isinstance(s, str | int) and not isinstance(s, bool) for s in raw)
+        ):
+            paths.setdefault(tuple(raw), error)
+        else:
+            bare += 1
+    return paths, bare

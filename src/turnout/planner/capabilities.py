@@ -194,3 +194,25 @@ class Capabilities:
                 if entry.interface_object:
                     found.append((interface, graph))
         return found
+
+    def field_shape(self, graph: str, type_name: str | None, field_name: str) -> str:
+        """The field's type as the subgraph declares it (`[ID!]`), for field-merging checks."""
+        if type_name is None:
+            return ""
+        info = self.field_in(graph, type_name, field_name)
+        if info is not None and info.type:
+            return info.type
+        gtype = self.model.schema.get_type(type_name)
+        fields = getattr(gtype, "fields", None)
+        if not fields or field_name not in fields:
+            return ""
+        return str(fields[field_name].type)
+
+    def local_type(self, graph: str, type_name: str, field_name: str, default: str) -> str:
+        """The field's type in that subgraph, where it differs from the supergraph's (`@join__field(type:)`)."""
+        info = self.field_in(graph, type_name, field_name)
+        if info is None or not info.type:
+            return default
+        named = info.type.replace("[", "").replace("]", "").replace("!", "").strip()
+        typedef = self.model.types.get(named)
+        return named if typedef is not None and typedef.is_composite else default

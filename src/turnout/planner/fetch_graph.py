@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from graphql import ArgumentNode, DirectiveNode
@@ -10,7 +10,14 @@ from graphql import ArgumentNode, DirectiveNode
 from .normalize import Field, collect_variables
 from .plan_nodes import ContextRewrite
 
-__all__ = ["FetchGroup", "FieldBuilder", "SelectionBuilder", "internal_key", "separate_conflicting_fields"]
+__all__ = [
+    "FetchGroup",
+    "FieldBuilder",
+    "SelectionBuilder",
+    "internal_key",
+    "runs_after",
+    "separate_conflicting_fields",
+]
 
 
 def internal_key(base: str, taken: frozenset[str] | set[str]) -> str:
@@ -265,3 +272,17 @@ class FetchGroup:
     more_paths: list[tuple[str, ...]] = field(default_factory=list)
     # `@fromContext` values this fetch's variables take from an ancestor of its objects
     contexts: list[ContextRewrite] = field(default_factory=list)
+
+
+def runs_after(groups: Sequence[FetchGroup], group_id: int, ancestor: int) -> bool:
+    """Whether group `group_id` runs after `ancestor` (directly or through other fetches); `groups` by id."""
+    stack = list(groups[group_id].parents)
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if current == ancestor:
+            return True
+        if current not in seen:
+            seen.add(current)
+            stack.extend(groups[current].parents)
+    return False

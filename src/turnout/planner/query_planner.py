@@ -139,7 +139,7 @@ class QueryPlanner:
     ) -> Fetch:
         renames: tuple[Rename, ...] = ()
         if separate_conflicting_fields(
-            group.selection, lambda t, f: walker.field_shape(group.graph, t, f), walker.client_keys
+            group.selection, lambda t, f: walker.caps.field_shape(group.graph, t, f), walker.client_keys
         ):
             renames = _renames(group.selection, None)
         used: set[str] = set()

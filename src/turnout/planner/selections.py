@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from graphql import GraphQLInterfaceType, GraphQLList, GraphQLNonNull, GraphQLObjectType, SelectionSetNode
 
 from .capabilities import Capabilities
-from .normalize import Field, Fragment, Selection, collect_fields, normalize_selection_set
+from .normalize import Field, Fragment, Selection, normalize_selection_set
 
 __all__ = ["NOTHING_PROVIDED", "FieldType", "ProvidedFields", "SelectionView"]
 
@@ -139,12 +139,6 @@ class SelectionView:
             self._sizes[id(selection)] = found
             self.pin(selection)
         return found
-
-    def level_keys(self, items: Sequence[Selection]) -> dict[str, tuple[str, str]]:
-        """The response keys these selections write at their level: key -> (field name, arguments)."""
-        return {
-            key: (fields[0].name, fields[0].arguments_text) for key, fields in collect_fields(items).items()
-        }
 
     def provided_for(self, provided: Sequence[Selection] | None, type_name: str) -> ProvidedFields:
         """What `@provides` makes local on an object of `type_name`, by field name."""

@@ -10,8 +10,7 @@ return; an interface object's `__typename` and type conditions take a jump to a 
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -19,10 +18,11 @@ from graphql import ArgumentNode, NameNode, OperationDefinitionNode, SelectionSe
 
 from .capabilities import Capabilities
 from .costs import INF, CostModel, Joined, Spot
-from .fetch_graph import FetchGroup, FieldBuilder, SelectionBuilder, internal_key
+from .fetch_graph import FetchGroup, SelectionBuilder, runs_after
 from .moves import Choice, Jump, Split, Stay
 from .normalize import Field, Fragment, Selection, client_keys, print_arguments
 from .plan_nodes import ContextRewrite
+from .representations import level_keys, record_rep, rep_conflicts, with_internal_keys
 from .selections import NOTHING_PROVIDED, FieldType, ProvidedFields, SelectionView
 
 __all__ = ["At", "PlanningError", "Walker"]
@@ -249,10 +249,10 @@ class Walker:
     def walk_object(
         self, at: At, items: Sequence[Selection], provided: Sequence[Selection] | None
     ) -> set[int]:
-        level_keys = self._user_keys.setdefault(at.path, {})
+        known = self._user_keys.setdefault(at.path, {})
         if not at.internal:
-            for key, value in self.view.level_keys(items).items():
-                level_keys.setdefault(key, value)
+            for key, value in level_keys(items).items():
+                known.setdefault(key, value)
             self._user_selections.setdefault(at.path, []).extend(items)
         names = self._contexts_set_by(at.type_name)
         if not names:
@@ -392,9 +392,10 @@ class Walker:
                     f'Cannot plan {type_name}.{field.name}: its argument "{context.name}" takes its value from '
                     f'the context "{context.context}", which no enclosing object sets.'
                 )
-            needed = self._internal_keys(
+            needed = with_internal_keys(
                 self.view.field_set(self._context_set(context.selection)),
                 self._user_keys.setdefault(frame.at.path, {}),
+                self.client_keys,
             )
             if len(needed) != 1 or not isinstance(needed[0], Field):
                 raise PlanningError(
@@ -455,7 +456,7 @@ class Walker:
             return {at.group.id}
         sub_path = at.path + (field.response_key,) + ("@",) * ftype.list_depth
         sub_provided = self.costs.sub_provided(graph, entity, field, provided_here)
-        local = self.local_type(graph, entity, field.name, ftype.named)
+        local = self.caps.local_type(graph, entity, field.name, ftype.named)
         built.sub.parent_type = local
         if local != ftype.named and self.model.types[ftype.named].is_abstract:
             # an object type in this subgraph, an abstract one for the client: the response needs its name
@@ -472,28 +473,6 @@ class Walker:
             field.selections,
             sub_provided,
         )
-
-    def field_shape(self, graph: str, type_name: str | None, field_name: str) -> str:
-        """The field's type as the subgraph declares it (`[ID!]`), for field-merging checks."""
-        if type_name is None:
-            return ""
-        info = self.caps.field_in(graph, type_name, field_name)
-        if info is not None and info.type:
-            return info.type
-        gtype = self.model.schema.get_type(type_name)
-        fields = getattr(gtype, "fields", None)
-        if not fields or field_name not in fields:
-            return ""
-        return str(fields[field_name].type)
-
-    def local_type(self, graph: str, type_name: str, field_name: str, default: str) -> str:
-        """The field's type in that subgraph, where it differs from the supergraph's (`@join__field(type:)`)."""
-        info = self.caps.field_in(graph, type_name, field_name)
-        if info is None or not info.type:
-            return default
-        named = info.type.replace("[", "").replace("]", "").replace("!", "").strip()
-        typedef = self.model.types.get(named)
-        return named if typedef is not None and typedef.is_composite else default
 
     def jump_to_real_type(self, at: At, items: list[Selection]) -> set[int]:
         """From an interface object, fetch `__typename` and type-conditioned selections where the interface is real."""
@@ -559,17 +538,20 @@ class Walker:
         )
         if chosen is None:
             raise PlanningError(f'{entity} has no resolvable key in "{self._name(target)}".')
-        level_keys = self._user_keys.setdefault(path, {})
+        client = self._user_keys.setdefault(path, {})
         # every branch that reaches the fetch needs the key in its own part of the parent's selection
         sel.typename()
-        needed = self._internal_keys(
-            self.view.field_set(chosen.selection), level_keys, self._user_selections.get(path, ())
+        needed = with_internal_keys(
+            self.view.field_set(chosen.selection),
+            client,
+            self.client_keys,
+            self._user_selections.get(path, ()),
         )
         in_parent = At(group, sel, type_name, path, (), at.exclude | {target}, True)
         producers = self.walk(in_parent, needed, provided.selections)
         if requires is not None:
-            required = self._internal_keys(
-                self.view.field_set(requires), level_keys, self._user_selections.get(path, ())
+            required = with_internal_keys(
+                self.view.field_set(requires), client, self.client_keys, self._user_selections.get(path, ())
             )
             producers |= self.walk(in_parent.to(exclude=at.exclude), required, None)
             needed = needed + required
@@ -581,8 +563,8 @@ class Walker:
             cache_key = (target, path, group.id, tuple(text for _directives, text in at.conds))
         child = self._entity_groups.get(cache_key)
         if child is not None and (
-            any(p == child.id or self._depends(p, child.id) for p in producers)
-            or self._rep_conflicts(child.requires.fragment(type_name), needed)
+            any(p == child.id or runs_after(self.groups, p, child.id) for p in producers)
+            or rep_conflicts(child.requires.fragment(type_name), needed)
         ):
             cache_key = (target, path, group.id, id(requires))
             child = self._entity_groups.get(cache_key)
@@ -594,7 +576,7 @@ class Walker:
         child.parents |= producers - {child.id}
         rep = child.requires.fragment(type_name)
         rep.typename()
-        self._record_rep(rep, needed, needed)
+        record_rep(rep, needed)
         if entity != type_name or self.caps.is_interface_object(target, entity):
             # the target knows the type by another name (an interface object knows only the interface's,
             # whatever `__typename` the objects were given by another subgraph)
@@ -603,107 +585,3 @@ class Walker:
         for directives, text in at.conds:
             body = body.fragment(None, directives, text)  # type: ignore[arg-type]
         return child, body
-
-    @staticmethod
-    def _rep_conflicts(rep: SelectionBuilder, needed: Sequence[Selection]) -> bool:
-        """Whether a representation already carries a field of the same name read from other data."""
-        for item in needed:
-            if isinstance(item, Field):
-                for existing in rep.items.values():
-                    if (
-                        isinstance(existing, FieldBuilder)
-                        and existing.name == item.name
-                        and existing.response_key != item.response_key
-                    ):
-                        return True
-        return False
-
-    def _depends(self, group_id: int, ancestor: int) -> bool:
-        """Whether group `group_id` runs after `ancestor` (directly or through other fetches)."""
-        stack = list(self.groups[group_id].parents)
-        seen: set[int] = set()
-        while stack:
-            current = stack.pop()
-            if current == ancestor:
-                return True
-            if current not in seen:
-                seen.add(current)
-                stack.extend(self.groups[current].parents)
-        return False
-
-    def _internal_keys(
-        self,
-        required: Sequence[Selection],
-        level_keys: Mapping[str, tuple[str, str]],
-        user: Sequence[Selection] = (),
-    ) -> tuple[Selection, ...]:
-        """A requirement's fields with the response keys they are fetched under: their own name unless the client
-        wrote that key for another field (or the same field with other arguments), then an internal key. `user`:
-        the client's selections at this level (deeper levels are checked against the client's fields they merge
-        into)."""
-        out: list[Selection] = []
-        for item in required:
-            if isinstance(item, Fragment):
-                out.append(
-                    Fragment(
-                        type_condition=item.type_condition,
-                        directives=item.directives,
-                        selections=self._internal_keys(item.selections, {}),
-                        directives_text=item.directives_text,
-                    )
-                )
-                continue
-            key = item.name
-            theirs = level_keys.get(item.name)
-            if item.arguments_text and theirs != (item.name, item.arguments_text):
-                # fields with arguments get a key of their own, so requirements never collide
-                digest = hashlib.sha1(item.arguments_text.encode()).hexdigest()[:6]
-                key = internal_key(f"_t_{item.name}_{digest}", self.client_keys)
-            elif (
-                theirs is not None
-                and theirs != (item.name, item.arguments_text)
-                and item.name != "__typename"
-            ):
-                key = internal_key(f"_t_{item.name}", self.client_keys)
-            below: list[Selection] = []
-            if (
-                key == item.name and theirs is not None
-            ):  # merged into the client's field: its keys count below
-                for field in _fields_named(user, key):
-                    below.extend(field.selections)
-            out.append(
-                Field(
-                    response_key=key,
-                    name=item.name,
-                    arguments=item.arguments,
-                    directives=(),
-                    selections=self._internal_keys(item.selections, self.view.level_keys(below), below),
-                    arguments_text=item.arguments_text,
-                    directives_text="",
-                )
-            )
-        return tuple(out)
-
-    def _record_rep(
-        self, rep: SelectionBuilder, renamed: Sequence[Selection], original: Sequence[Selection]
-    ) -> None:
-        for item in renamed:
-            if isinstance(item, Fragment):
-                sub = rep.fragment(item.type_condition)
-                self._record_rep(sub, item.selections, item.selections)
-                continue
-            built = rep.field(item.response_key, item.name, composite=bool(item.selections))
-            if item.selections and built.sub is not None:
-                self._record_rep(built.sub, item.selections, item.selections)
-
-
-def _fields_named(selections: Sequence[Selection], key: str) -> list[Field]:
-    """The fields answering `key` among `selections` (through fragments)."""
-    found: list[Field] = []
-    for item in selections:
-        if isinstance(item, Field):
-            if item.response_key == key:
-                found.append(item)
-        else:
-            found.extend(_fields_named(item.selections, key))
-    return found
