@@ -400,7 +400,8 @@ def print_results(rows: Sequence[Row], rounds: int) -> None:
         ]
         print(
             f"CPU per request of the gateway, subgraphs and load generator: {', '.join(shown)} "
-            "(with the cores saturated, the closed loop's latency grows with it)"
+            "(a closed loop saturates the cores: its latency grows with this; an open loop's only once the "
+            "rate nears the capacity)"
         )
     others = median(r.others_busy for r in rows)
     if others > 0.10:
