@@ -14,6 +14,7 @@ import pytest
 from graphql import GraphQLError
 from hardening_support import ServeAsgi, Served, serve_configured
 
+from support.clock import FakeClock
 from support.subgraph import SubgraphApp
 from test_gateway_support import RunSubgraphs, marketplace_specs
 from turnout.executor.plan_executor import REDACTED, _entity_errors, _LogBudget, _subgraph_error
@@ -187,9 +188,12 @@ def test_a_failing_subgraph_under_load_does_not_flood_the_log(
 
 
 def test_the_log_budget_says_what_it_held_back() -> None:
-    budget = _LogBudget(lines=3, seconds=0.2)
+    clock = FakeClock()
+    budget = _LogBudget(lines=3, seconds=10.0, clock=clock)
     assert [budget.allow("a") for _ in range(5)] == [(True, 0)] * 3 + [(False, 0)] * 2
     assert budget.allow("b") == (True, 0)  # per subgraph
-    time.sleep(0.25)
-    assert budget.allow("a") == (True, 2)  # a new window: the 2 held back are reported with its first line
+    clock.advance(9.9)
+    assert budget.allow("a") == (False, 0)  # the window is not over: still held back
+    clock.advance(0.1)
+    assert budget.allow("a") == (True, 3)  # a new window: the 3 held back are reported with its first line
     assert budget.allow("a") == (True, 0)

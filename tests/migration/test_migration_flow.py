@@ -2,31 +2,34 @@
 
 The new `assignments` service is deliberately imperfect: a timezone bug on one date, tags in another order,
 scores rounded differently, and a `renderedAt` that differs on every call (noise) — exactly what a team sees
-when it rewrites part of a monolith. Every test runs real subgraphs on loopback and a real SQLite store.
+when it rewrites part of a monolith. Every test runs real subgraphs on loopback; the
+instances share a store in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support.clock import FakeClock
 from support.fixtures import load_supergraph, with_subgraph_urls
 from support.servers import RunningSubgraph
 from support.subgraph import SubgraphSpec
+from support.waiting import eventually
 from turnout.gateway import Gateway, GraphQLRequest
 from turnout.metrics import Metrics
 from turnout.migration.engine import Fanout, MigrationEngine
+from turnout.migration.memory_store import MemoryStore
 from turnout.migration.model import CoordinateRule, Migration, Stage
 from turnout.migration.recorder import Recorder
 from turnout.migration.routing import CohortKey
 from turnout.migration.shadow import ShadowQueue
-from turnout.migration.store import Store
 from turnout.supergraph.join_spec import read_supergraph
 from turnout.transport.http import HttpTransport
 
@@ -117,13 +120,13 @@ BOARD = "query Board { assignments { id title createdDate tags score } }"
 
 
 class Setup:
-    """Subgraphs, a SQLite store, and a way to build gateway instances on them."""
+    """Subgraphs, a store in memory shared by the gateway instances built on them (as a database would be: the
+    engine's logic is under test here, the stores' is in test_store.py), and a clock for their intervals."""
 
-    def __init__(self, subgraphs: dict[str, RunningSubgraph], store_path: Path) -> None:
+    def __init__(self, subgraphs: dict[str, RunningSubgraph]) -> None:
         self.subgraphs = subgraphs
-        self.store_url = f"sqlite:///{store_path}"
-        self.store = Store.open(self.store_url)
-        self.store.create_schema()
+        self.store = MemoryStore()
+        self.clock = FakeClock()
         urls = {name: s.url for name, s in subgraphs.items()}
         self.model = read_supergraph(with_subgraph_urls(load_supergraph("classroom"), urls))
 
@@ -147,7 +150,7 @@ class Setup:
         metrics: Metrics | None = None,
         shadow: ShadowQueue | None = None,
     ) -> tuple[Gateway, Recorder]:
-        store = Store.open(self.store_url)
+        store = self.store
         recorder = Recorder(store, flush_interval=0.05)
         sinks: list[Any] = [recorder] + ([metrics] if metrics else [])
         engine = MigrationEngine(
@@ -158,11 +161,11 @@ class Setup:
             cohort=cohort or CohortKey(source="header", name="x-user"),
             shadow=shadow or ShadowQueue(size=100, concurrency=2, timeout=5.0),
             refresh_interval=refresh,
+            clock=self.clock,
         )
         gateway = Gateway(self.model, HttpTransport(timeout=5.0), engine=engine, metrics=metrics)
         gateway.on_start.append(recorder.start)
         gateway.on_close.append(recorder.close)
-        gateway.on_close.append(lambda: asyncio.to_thread(store.close))
         return gateway, recorder
 
     def stage(self, stage: Stage, percent: float = 100.0) -> None:
@@ -170,11 +173,8 @@ class Setup:
 
 
 @pytest.fixture
-def setup(run_subgraphs: RunSubgraphs, tmp_path: Path) -> Iterator[Setup]:
-    running = run_subgraphs(_specs())
-    made = Setup(running, tmp_path / "turnout.db")
-    yield made
-    made.store.close()
+def setup(run_subgraphs: RunSubgraphs) -> Setup:
+    return Setup(run_subgraphs(_specs()))
 
 
 async def _ask(
@@ -267,7 +267,10 @@ def test_a_field_that_differs_between_two_primary_runs_is_noise(setup: Setup) ->
         try:
             for _ in range(30):
                 await _ask(gateway, 'query Rendered { assignment(id: "a1") { id title renderedAt } }')
-                await asyncio.sleep(0.01)  # (each comparison and its repeat done before the next request)
+                assert (
+                    gateway.engine is not None
+                )  # each comparison and its repeat done before the next request:
+                await gateway.engine.shadow.drain(timeout=10)
             await _settle(gateway, recorder)
         finally:
             await gateway.close()
@@ -432,10 +435,11 @@ def test_migrated_serves_the_new_service_for_its_rollout_share_sticky_per_user(s
 
 def test_a_stage_change_through_one_instance_reaches_another(setup: Setup) -> None:
     async def scenario() -> tuple[str, str]:
-        first, _r1 = setup.gateway(setup.migration(), refresh=0.05)
-        second, _r2 = setup.gateway(setup.migration(), refresh=0.05)
+        first, _r1 = setup.gateway(setup.migration(), refresh=2.0)
+        second, _r2 = setup.gateway(setup.migration(), refresh=2.0)
         await first.start()
         await second.start()
+        await eventually(lambda: setup.clock.sleeping == 2, 5, describe="the refreshers never waited")
         try:
             before = await _ask(second, 'query D { assignment(id: "a2") { createdDate } }')
             # an operator moves the migration with the first instance's store
@@ -449,10 +453,16 @@ def test_a_stage_change_through_one_instance_reaches_another(setup: Setup) -> No
                 reason="done",
                 evidence={},
             )
-            deadline = time.monotonic() + 5
-            while second.engine is not None and second.engine.states["assignments"].stage != Stage.REMOVED:
-                assert time.monotonic() < deadline, "the second instance never saw the change"
-                await asyncio.sleep(0.05)
+            engine = second.engine
+            assert engine is not None
+
+            def seen() -> Stage:
+                return engine.states["assignments"].stage
+
+            setup.clock.advance(1.9)  # within a refresh interval: the second instance runs what it read
+            assert seen() == Stage.MONOLITH
+            setup.clock.advance(0.1)  # its refresh: it reads the change
+            await eventually(lambda: seen() == Stage.REMOVED, 5, describe="the second instance never saw it")
             after = await _ask(second, 'query D { assignment(id: "a2") { createdDate } }')
         finally:
             await first.close()

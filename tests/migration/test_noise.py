@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from support.clock import FakeClock
 from support.fixtures import load_supergraph
 from turnout.migration.compare import MigrationComparison
 from turnout.migration.engine import MigrationEngine
@@ -58,15 +59,15 @@ def test_too_few_values_decide_nothing() -> None:
 
 
 def test_the_verdict_expires_with_its_windows() -> None:
-    now = [0.0]
-    tally = NoiseTally(window_seconds=10.0, clock=lambda: now[0])
+    clock = FakeClock()
+    tally = NoiseTally(window_seconds=10.0, clock=clock)
     for _ in range(30):
         tally.against_itself(_comparison(Assignment_renderedAt=1))
         tally.against_candidate(_comparison(Assignment_renderedAt=1))
     assert tally.noisy() == {"Assignment.renderedAt"}
-    now[0] = 15.0  # the previous window still counts
+    clock.advance(15.0)  # the previous window still counts
     assert tally.noisy() == {"Assignment.renderedAt"}
-    now[0] = 35.0  # two windows later: forgotten
+    clock.advance(20.0)  # two windows later: forgotten
     assert tally.noisy() == set()
 
 

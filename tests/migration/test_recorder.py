@@ -15,6 +15,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from support.clock import FakeClock
+from support.waiting import eventually
 from turnout.migration.evidence import EvidenceBatch, canonical_json, diff_signature
 from turnout.migration.model import Difference
 from turnout.migration.recorder import Recorder
@@ -124,16 +126,18 @@ def test_flush_writes_the_pending_batch(store: Store) -> None:
 
 
 def test_the_background_task_flushes_every_interval_and_close_flushes_the_rest(store: Store) -> None:
-    recorder = Recorder(store, flush_interval=0.05)
+    clock = FakeClock()
+    recorder = Recorder(store, flush_interval=5.0, clock=clock)
 
     async def run() -> None:
         await recorder.start()
         await recorder.start()  # a second start is harmless
         recorder.comparison("m", "A", "match", [], set())
-        for _ in range(100):
-            await asyncio.sleep(0.02)
-            if recorder.pending == 0:
-                break
+        await eventually(lambda: clock.sleeping == 1, 5, describe="the background task never waited")
+        clock.advance(4.9)  # not yet an interval: the task still sleeps, nothing written
+        assert (clock.sleeping, recorder.pending, store.evidence("m").comparisons) == (1, 1, 0)
+        clock.advance(0.1)
+        await eventually(lambda: recorder.pending == 0, 5, describe="no flush after an interval")
         assert store.evidence("m").comparisons == 1
         recorder.comparison("m", "A", "match", [], set())
         await recorder.close()

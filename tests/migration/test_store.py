@@ -28,7 +28,7 @@ from turnout.migration.evidence import (
     minute_bucket,
 )
 from turnout.migration.memory_store import MemoryStore
-from turnout.migration.model import MigrationEvidence, MigrationState, Stage
+from turnout.migration.model import InstanceStage, MigrationEvidence, MigrationState, Stage
 from turnout.migration.store import StageConflict, Store
 from turnout.migration.store_protocol import MigrationStore
 
@@ -294,6 +294,29 @@ def test_a_compare_and_set_on_a_stale_state_changes_nothing(store_url: str) -> N
 
 
 # -- evidence ---------------------------------------------------------------------------------------------------
+
+
+def test_instances_report_what_each_runs_and_since_when(store: MigrationStore) -> None:
+    """Each instance's latest report, per migration, with the time it picked its stage up (to the microsecond)."""
+    since = datetime(2024, 3, 4, 12, 0, 0, 250_000, tzinfo=UTC)
+    store.report_instance("gw-2", {"m": InstanceStage(stage=Stage.MONOLITH, percent=100.0, since=since)})
+    store.report_instance("gw-1", {"m": InstanceStage(stage=Stage.MONOLITH, percent=100.0, since=since)})
+    later = since + timedelta(seconds=1.5)
+    store.report_instance(
+        "gw-1",
+        {
+            "m": InstanceStage(stage=Stage.SIDE_BY_SIDE, percent=25.0, since=later),
+            "other": InstanceStage(stage=Stage.MIGRATED, percent=10.0, since=later),
+        },
+    )
+    reports = store.instances("m")
+    assert [(r.instance, r.stage, r.percent, r.since) for r in reports] == [
+        ("gw-1", Stage.SIDE_BY_SIDE, 25.0, later),  # the latest report replaces the first
+        ("gw-2", Stage.MONOLITH, 100.0, since),
+    ]
+    assert all(abs(r.seen_at - datetime.now(UTC)) < timedelta(minutes=1) for r in reports)
+    assert [r.instance for r in store.instances("other")] == ["gw-1"]  # gw-2 runs nothing of it
+    assert store.instances("m", seen_within=timedelta(seconds=-1)) == []  # none seen in the future
 
 
 def test_write_adds_counters_up(store: MigrationStore) -> None:

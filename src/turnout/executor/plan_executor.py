@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
+from ..clock import SYSTEM_CLOCK, Clock
 from ..observability.redaction import redact
 from ..planner.plan_nodes import (
     Condition,
@@ -504,14 +505,15 @@ class _LogBudget:
     """At most `lines` log lines of subgraph errors per subgraph and `seconds`: a failing subgraph under load
     would otherwise write one per request. What is held back is counted and said in the next window's line."""
 
-    def __init__(self, lines: int = 20, seconds: float = 10.0) -> None:
+    def __init__(self, lines: int = 20, seconds: float = 10.0, clock: Clock = SYSTEM_CLOCK) -> None:
         self.lines = lines
         self.seconds = seconds
+        self.clock = clock
         self._windows: dict[str, tuple[float, int, int]] = {}  # service -> (window start, logged, held back)
 
     def allow(self, service: str) -> tuple[bool, int]:
         """(may this error be logged, how many were held back in the window that just ended)."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         start, logged, held = self._windows.get(service, (now, 0, 0))
         reported = 0
         if now - start >= self.seconds:

@@ -9,12 +9,11 @@ import logging
 import os
 import random
 import socket
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from ..clock import SYSTEM_CLOCK, Clock
 from ..executor.plan_executor import FetchRecord
 from ..supergraph.model import SupergraphModel
 from .compare import MigrationComparison
@@ -113,8 +112,10 @@ class MigrationEngine:
         refresh_interval: float = 2.0,
         rng: random.Random | None = None,
         instance: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.model = model
+        self.clock = clock
         self.migrations = {m.name: m for m in migrations}
         self.router = Router(model, list(migrations))
         self.state_source = states
@@ -129,11 +130,11 @@ class MigrationEngine:
         self.picked: dict[str, InstanceStage] = {}
         # per migration: how often each coordinate differs between two runs of the old side, and between the
         # old side and the new; a coordinate is noise when the first is about as frequent as the second
-        self.noise: dict[str, NoiseTally] = {m.name: NoiseTally() for m in migrations}
+        self.noise: dict[str, NoiseTally] = {m.name: NoiseTally(clock=clock) for m in migrations}
         # the verdicts from every instance's counts in the store (refreshed with the stages); None without one
         self._stored_noise: dict[str, set[str]] | None = None
         self._refresher: asyncio.Task[None] | None = None
-        self._refreshed_at: float | None = None  # time.monotonic() of the last stages read from the store
+        self._refreshed_at: float | None = None  # clock.monotonic() of the last stages read from the store
         self._refresh_failing = False
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -169,9 +170,9 @@ class MigrationEngine:
         if self.state_source is None:
             return
         stored = await asyncio.to_thread(self.state_source.get_states)
-        self._refreshed_at = time.monotonic()
+        self._refreshed_at = self.clock.monotonic()
         self.states = {name: stored.get(name, MigrationState(name=name)) for name in self.migrations}
-        now = datetime.now(UTC)
+        now = self.clock.now()
         for name, state in self.states.items():
             known = self.picked.get(name)
             if known is None or (known.stage, known.percent) != (state.stage, state.percent):
@@ -195,7 +196,7 @@ class MigrationEngine:
 
     async def _refresh_forever(self) -> None:
         while True:
-            await asyncio.sleep(self.refresh_interval)
+            await self.clock.sleep(self.refresh_interval)
             try:
                 await self.refresh()
             except Exception as error:
@@ -222,11 +223,11 @@ class MigrationEngine:
                 self.picked[name] = old.picked[name]
         self._refreshed_at = old._refreshed_at
 
-    def stages_age(self, now: float | None = None) -> float | None:
+    def stages_age(self) -> float | None:
         """Seconds since the stages were last read from the store (None: never, or no store)."""
         if self._refreshed_at is None:
             return None
-        return (time.monotonic() if now is None else now) - self._refreshed_at
+        return self.clock.monotonic() - self._refreshed_at
 
     # -- per request ----------------------------------------------------------------------------------------
 

@@ -11,11 +11,10 @@ before it, so that a verdict expires with the behaviour that earned it.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ..clock import SYSTEM_CLOCK, Clock
 from .compare import MigrationComparison
 
 __all__ = ["NOISE_WINDOW_SECONDS", "NoiseTally", "Rates", "noise_since", "noisy_coordinates"]
@@ -68,18 +67,18 @@ class NoiseTally:
         min_values: int = MIN_VALUES,
         ratio: float = RATIO,
         window_seconds: float = NOISE_WINDOW_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.min_values = min_values
         self.ratio = ratio
         self.window_seconds = window_seconds
         self.clock = clock
-        self._started = clock()
+        self._started = clock.monotonic()
         self.current = Rates()
         self.previous = Rates()
 
     def _rotate(self) -> None:
-        now = self.clock()
+        now = self.clock.monotonic()
         if now - self._started >= self.window_seconds:
             self.previous = self.current if now - self._started < 2 * self.window_seconds else Rates()
             self.current = Rates()

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import math
 import re
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from .evidence import DiffGroupRow, DiffSampleRow, EvidenceBatch, canonical_json, diff_signature, hour_bucket
 from .model import ComparisonOutcome, Difference
-from .store import Store
+from .store_protocol import MigrationStore
 
 __all__ = [
     "DEFAULT_REDACT_PATTERNS",
@@ -29,6 +27,7 @@ __all__ = [
     "diff_signature",
 ]
 
+from ..clock import SYSTEM_CLOCK, Clock
 from ..observability.redaction import DEFAULT_REDACT_PATTERNS, REDACTED
 
 log = logging.getLogger("turnout.migration.recorder")
@@ -37,10 +36,6 @@ _ERROR_CHARS = 1000  # what an error sample keeps of the error's message
 _MAX_NAME = 200  # migration, operation and coordinate names longer than this are cut (they are keys)
 _OUTCOMES = frozenset({"match", "mismatch", "noise", "error"})
 _SIDES = frozenset({"from", "to"})
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _name(value: str) -> str:
@@ -69,14 +64,14 @@ class Recorder:
 
     def __init__(
         self,
-        store: Store,
+        store: MigrationStore,
         flush_interval: float = 1.0,
         max_pending: int = 10000,
         *,
         full_values: bool = False,
         redact_patterns: Iterable[str | re.Pattern[str]] | None = None,
         preview_chars: int = 60,
-        clock: Callable[[], datetime] = _now,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if flush_interval <= 0:
             raise ValueError("flush_interval must be > 0")
@@ -156,7 +151,7 @@ class Recorder:
         the comparisons it appeared in)."""
         if outcome not in _OUTCOMES:
             raise ValueError(f"unknown comparison outcome {outcome!r}")
-        at = at or self.clock()
+        at = at or self.clock.now()
         migration, operation = _name(migration), _name(operation)
         with self._lock:
             if self._full():
@@ -204,7 +199,7 @@ class Recorder:
             raise ValueError(f"latency side must be 'from' or 'to', not {side!r}")
         if not math.isfinite(ms):
             return
-        at = at or self.clock()
+        at = at or self.clock.now()
         with self._lock:
             if not self._full():
                 self._pending.add_latency(_name(migration), side, ms, at)
@@ -218,7 +213,7 @@ class Recorder:
         at: datetime | None = None,
     ) -> None:
         """Count one noise run: the old side compared with itself, per coordinate."""
-        at = at or self.clock()
+        at = at or self.clock.now()
         with self._lock:
             if self._full():
                 return
@@ -236,7 +231,7 @@ class Recorder:
     ) -> None:
         """Count one fallback (a failed `to` fetch re-run on `from`), and one at each migrating field it was
         asked for."""
-        at = at or self.clock()
+        at = at or self.clock.now()
         with self._lock:
             if not self._full():
                 self._pending.add_fallback(
@@ -245,7 +240,7 @@ class Recorder:
 
     def shadow_dropped(self, migration: str, *, at: datetime | None = None) -> None:
         """Count one comparison dropped because the shadow queue was full."""
-        at = at or self.clock()
+        at = at or self.clock.now()
         with self._lock:
             if not self._full():
                 self._pending.add_shadow_drop(_name(migration), at)
@@ -261,14 +256,14 @@ class Recorder:
             )
             self._drop_told = True
             self._dropped_logged = self._dropped + 1
-            self._dropped_logged_at = time.monotonic()
+            self._dropped_logged_at = self.clock.monotonic()
         self._dropped += 1
         return True
 
     def _log_drops(self, *, force: bool = False) -> None:
         """Say how much was dropped since the last time it was said (at most once a minute, unless `force`)."""
         new = self._dropped - self._dropped_logged
-        if new > 0 and (force or time.monotonic() - self._dropped_logged_at >= 60):
+        if new > 0 and (force or self.clock.monotonic() - self._dropped_logged_at >= 60):
             log.warning(
                 "evidence recorder: %d more records dropped (%d in all) while %d rows waited for the store",
                 new,
@@ -276,7 +271,7 @@ class Recorder:
                 self.pending,
             )
             self._dropped_logged = self._dropped
-            self._dropped_logged_at = time.monotonic()
+            self._dropped_logged_at = self.clock.monotonic()
         if force:
             self._drop_told = False  # the next drop starts a new episode
 
@@ -320,15 +315,20 @@ class Recorder:
         self._task = asyncio.create_task(self._run(self._stop), name="turnout-evidence-recorder")
 
     async def _run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.flush_interval)
-            if stop.is_set():
-                return
-            try:
-                await self.flush()
-            except Exception:  # never let the loop die
-                log.exception("evidence recorder: flush failed")
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                interval = asyncio.ensure_future(self.clock.sleep(self.flush_interval))
+                await asyncio.wait((stopped, interval), return_when=asyncio.FIRST_COMPLETED)
+                interval.cancel()
+                if stop.is_set():
+                    return
+                try:
+                    await self.flush()
+                except Exception:  # never let the loop die
+                    log.exception("evidence recorder: flush failed")
+        finally:
+            stopped.cancel()
 
     async def flush(self) -> bool:
         """Write the batch not written yet, if any, then what is pending; False when the store failed (the

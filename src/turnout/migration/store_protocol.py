@@ -26,6 +26,8 @@ class MigrationStore(Protocol):
     Every method may block (a database call): the request path reaches a store only through the recorder or a
     thread. Datetimes are aware, in UTC."""
 
+    samples_per_hour: int  # diff samples kept per group and hour (the recorder skips the work past it)
+
     def create_schema(self) -> None: ...
 
     def close(self) -> None: ...

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
@@ -53,12 +52,10 @@ class Readiness:
         recorder: Recorder | None = None,
         *,
         drain_delay: float = 0.0,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.holder = holder
         self.recorder = recorder
         self.drain_delay = drain_delay
-        self.clock = clock
         self.started = False
         self.draining = False
 
@@ -71,7 +68,7 @@ class Readiness:
         details: dict[str, Any] = {"supergraph": self.holder.version}
         engine = self.holder.gateway.engine
         if engine is not None and engine.state_source is not None:
-            age = engine.stages_age(self.clock())
+            age = engine.stages_age()
             details["stages_age_seconds"] = None if age is None else round(age, 1)
             if age is None or age > STALE_REFRESHES * engine.refresh_interval:
                 reasons.append("store unreachable: serving the stages read last")
