@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from starlette.routing import Route
 
 from support.fixtures import SUPERGRAPHS_DIR, load_supergraph
 from support.servers import ServerThread
+from support.waiting import wait_until
 from test_gateway_support import RunSubgraphs, fail, marketplace_specs, subgraph_urls
 from turnout.executor.plan_executor import REDACTED
 from turnout.gateway import Gateway, GraphQLRequest
@@ -169,21 +169,20 @@ def test_serve_exports_spans_over_otlp(run_subgraphs: RunSubgraphs, tmp_path: Pa
         try:
             import urllib.request
 
-            deadline = time.monotonic() + 30
-            while True:
+            def answered() -> bool:
                 assert process.poll() is None, log.read_text()
-                try:
-                    request = urllib.request.Request(
-                        f"http://127.0.0.1:{port}/graphql",
-                        data=(b'{"query": "{ order(id: \\"o1\\") { id buyer { name } } }"}'),
-                        headers={"content-type": "application/json"},
-                    )
-                    with urllib.request.urlopen(request, timeout=5) as response:
-                        assert b'"errors"' not in response.read()
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline
-                    time.sleep(0.2)
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/graphql",
+                    data=(b'{"query": "{ order(id: \\"o1\\") { id buyer { name } } }"}'),
+                    headers={"content-type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    assert b'"errors"' not in response.read()
+                return True
+
+            wait_until(
+                answered, 30, interval=0.2, ignoring=(OSError,), describe="turnout serve never answered"
+            )
         finally:
             process.send_signal(signal.SIGTERM)  # the batch of spans is flushed on the way out
             process.wait(20)

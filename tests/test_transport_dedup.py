@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from support.fixtures import load_supergraph
+from support.waiting import eventually
 from test_gateway_support import RunSubgraphs, marketplace_specs, subgraph_urls, tasks_world
 from turnout.assembly import build_gateway
 from turnout.config import Config
@@ -77,9 +78,12 @@ def test_a_caller_that_goes_away_does_not_cancel_the_call_for_the_others(run_sub
         gw = gateway("marketplace", subgraphs, True)
         try:
             first = asyncio.create_task(gw.execute(GraphQLRequest(query=USERS)))
-            await asyncio.sleep(0.1)
+            await eventually(lambda: subgraphs["accounts"].requests, 5, describe="the call never left")
             second = asyncio.create_task(gw.execute(GraphQLRequest(query=USERS)))
-            await asyncio.sleep(0.1)
+            client = gw.client
+            assert isinstance(client, HttpTransport)
+            await eventually(lambda: client.deduplicated == 1, 5, describe="the second never joined the call")
+            assert not first.done()
             first.cancel()  # the caller whose request started the call
             return await second
         finally:

@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import Any
 
 import orjson
 import pytest
+
+from support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -77,15 +78,16 @@ def demo(tmp_path: Path) -> Iterator[int]:
         command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "160"}
     )
     try:
-        deadline = time.monotonic() + 240
-        while True:
+
+        def at_fallback() -> bool:
             assert process.poll() is None, (tmp_path / "demo.log").read_text()
-            assert time.monotonic() < deadline, "the demo never reached its fallback step"
             document = _document(admin_port)
             rows = {row["name"]: row for row in (document or {}).get("migrations", [])}
-            if rows and rows["progress"]["evidence"]["fallbacks"] > 0 and rows["assignments"]["diff_groups"]:
-                break
-            time.sleep(0.5)
+            return bool(
+                rows and rows["progress"]["evidence"]["fallbacks"] > 0 and rows["assignments"]["diff_groups"]
+            )
+
+        wait_until(at_fallback, 240, interval=0.5, describe="the demo never reached its fallback step")
         yield admin_port
     finally:
         process.terminate()

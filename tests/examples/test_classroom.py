@@ -22,6 +22,7 @@ from graphql import ObjectTypeDefinitionNode, ObjectTypeExtensionNode, parse, pr
 
 from support.client import fetch_entities, graphql_request
 from support.servers import ServerThread, stop_all
+from support.waiting import wait_until
 from turnout.assembly import build_migrations
 from turnout.config import Config
 from turnout.gateway import Gateway, GraphQLRequest
@@ -575,7 +576,6 @@ def test_traffic_command_line(urls: dict[str, str]) -> None:
 
 def test_serve_command_line() -> None:
     import socket
-    import time
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -600,21 +600,19 @@ def test_serve_command_line() -> None:
     )
     try:
         url = f"http://127.0.0.1:{port}/graphql"
-        deadline = time.monotonic() + 30
-        answer: Any = None
-        while time.monotonic() < deadline:
-            try:
-                answer = fetch_entities(
-                    url,
-                    [{"__typename": "User", "id": "u1"}],
-                    "... on User { progress { completion } }",
-                    timeout=2,
-                )
-                break
-            except OSError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                time.sleep(0.1)
-        assert answer is not None
+
+        def entities() -> Any:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            return fetch_entities(
+                url,
+                [{"__typename": "User", "id": "u1"}],
+                "... on User { progress { completion } }",
+                timeout=2,
+            )
+
+        answer = wait_until(
+            entities, 30, interval=0.1, ignoring=(OSError,), describe="the service never answered"
+        )
         assert answer.data["_entities"][0]["progress"][0] == {"completion": 0.59}
     finally:
         process.terminate()

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import yaml
 
 from support.fixtures import SUPERGRAPHS_DIR, load_supergraph
 from support.servers import RunningSubgraph, ServerThread
+from support.waiting import wait_until
 from turnout.assembly import build_gateway
 from turnout.config import Config
 from turnout.gateway import Gateway
@@ -192,14 +192,12 @@ def turnout_serve(
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def healthy() -> bool:
             assert process.poll() is None, (tmp_path / "gateway.log").read_text()
-            with contextlib.suppress(OSError):
-                if raw_request(base + "/health", "GET", timeout=2).status == 200:
-                    break
-            assert time.monotonic() < deadline, "turnout serve did not start"
-            time.sleep(0.1)
+            return raw_request(base + "/health", "GET", timeout=2).status == 200
+
+        wait_until(healthy, 60, interval=0.1, ignoring=(OSError,), describe="turnout serve did not start")
         yield base, process
     finally:
         if process.poll() is None:

@@ -15,14 +15,15 @@ import aiohttp
 import pytest
 from hardening_support import turnout_serve
 
+from support.waiting import eventually
 from test_gateway_support import RunSubgraphs, marketplace_specs
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @contextlib.contextmanager
-def hung_server() -> Iterator[str]:
-    """A server that accepts connections and reads what comes, never answering."""
+def hung_server() -> Iterator[tuple[str, list[socket.socket]]]:
+    """A server that accepts connections and never answers: its URL, and the connections it holds."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1024)
@@ -38,7 +39,7 @@ def hung_server() -> Iterator[str]:
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/graphql"
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/graphql", held
     finally:
         stop.set()
         thread.join()
@@ -52,7 +53,7 @@ def test_a_hung_subgraph_does_not_hold_the_others_connections(
 ) -> None:
     subgraphs = run_subgraphs(marketplace_specs())
     urls = {name: s.url for name, s in subgraphs.items()}
-    with hung_server() as hung:
+    with hung_server() as (hung, held):
         urls["orders"] = hung
         with turnout_serve(tmp_path, urls) as (base, _process):
             url = base + "/graphql"
@@ -69,7 +70,8 @@ def test_a_hung_subgraph_does_not_hold_the_others_connections(
                             return body
 
                     waiting = [asyncio.create_task(post("{ orders { id } }")) for _ in range(100)]
-                    await asyncio.sleep(1.0)  # all 100 sent to the hung subgraph
+                    # all 100 sent to the hung subgraph (its pool: 100 connections)
+                    await eventually(lambda: len(held) == 100, 10, describe=lambda: f"{len(held)} sent")
                     pending = sum(not task.done() for task in waiting)
                     times = []
                     for _ in range(5):
@@ -154,28 +156,45 @@ def test_the_default_header_timeout_is_ten_seconds(tmp_path: Path, run_subgraphs
     assert closed is not None and 9.5 < closed < 11.5, closed
 
 
-async def _idle_then_normal(base: str, idle_count: int) -> tuple[int, int, list[int]]:
-    """Opens `idle_count` connections that send nothing, then sends 20 normal requests; the connections
-    opened, how many of them were answered 503, the normal requests' statuses."""
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def _open_idle(base: str, count: int) -> tuple[list[Connection], int]:
+    """Opens `count` connections that send nothing; them, and how many were answered 503."""
     port = int(base.rsplit(":", 1)[1])
     idle = []
-    for _ in range(idle_count):
+    for _ in range(count):
         try:
             idle.append(await asyncio.open_connection("127.0.0.1", port))
         except OSError:
             break
+    # a window, not a wait for an event: the server's chance to refuse what is over its limit (and, for the
+    # connections within it, to show that it does not)
     await asyncio.sleep(0.5)
     refused = 0
     for reader, _writer in idle:
         with contextlib.suppress(TimeoutError, OSError):
             line = await asyncio.wait_for(reader.readline(), 0.001)
             refused += line.startswith(b"HTTP/1.1 503")
+    return idle, refused
+
+
+async def _normal(base: str) -> list[int]:
+    """20 normal requests' statuses."""
     statuses = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         for _ in range(20):
             async with session.post(base + "/graphql", json={"query": "{ users { id } }"}) as response:
                 await response.read()
                 statuses.append(response.status)
+    return statuses
+
+
+async def _idle_then_normal(base: str, idle_count: int) -> tuple[int, int, list[int]]:
+    """Opens `idle_count` connections that send nothing, then sends 20 normal requests; the connections
+    opened, how many of them were answered 503, the normal requests' statuses."""
+    idle, refused = await _open_idle(base, idle_count)
+    statuses = await _normal(base)
     for _reader, writer in idle:
         writer.close()
     return len(idle), refused, statuses
@@ -199,9 +218,22 @@ def test_connections_past_the_limit_are_refused_politely(tmp_path: Path, run_sub
         base,
         _process,
     ):
-        opened, refused, statuses = asyncio.run(_idle_then_normal(base, 300))
-        time.sleep(4.5)  # the idle ones are closed by the header timeout: room again
-        _opened, _refused, after = asyncio.run(_idle_then_normal(base, 0))
+
+        async def scenario() -> tuple[int, int, list[int], float, list[int]]:
+            idle, refused = await _open_idle(base, 300)
+            opened_at = time.monotonic()
+            statuses = await _normal(base)
+            # the idle ones (kept open here) are closed by the server's header timeout: room again
+            await asyncio.wait_for(asyncio.gather(*(reader.read() for reader, _ in idle)), 15)
+            closed_after = time.monotonic() - opened_at
+            after = await _normal(base)
+            for _reader, writer in idle:
+                writer.close()
+            return len(idle), refused, statuses, closed_after, after
+
+        opened, refused, statuses, closed_after, after = asyncio.run(scenario())
+    print(f"the idle connections closed by the server {closed_after:.2f}s after the window")
     assert (opened, refused) == (300, 100)
     assert statuses == [503] * 20  # full: refused with 503 and Retry-After, not left hanging
+    assert 3.0 < closed_after < 6.0, closed_after  # by the 4 s header timeout, not by this client
     assert after == [200] * 20

@@ -69,7 +69,7 @@ async def _alongside(url: str, queries: list[str]) -> tuple[list[tuple[float, in
                 elapsed, status, body = await _post(session, url, NORMAL)
                 assert (status, body) == (200, NORMAL_ANSWER)
                 normal_times.append(elapsed)
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.01)  # the normal client's pace: part of the traffic being measured
 
         loop = asyncio.create_task(normal())
         answers = []
@@ -160,7 +160,7 @@ def test_costly_validation_does_not_hold_other_requests(tmp_path: Path, run_subg
                 elapsed, status, body = await _post(session, url, NORMAL)
                 assert (status, body) == (200, NORMAL_ANSWER)
                 normal_times.append(elapsed)
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(0.02)  # the normal client's pace: part of the traffic being measured
             return [task.result() for task in costly], normal_times
 
     with turnout_serve(tmp_path, {name: s.url for name, s in subgraphs.items()}) as (base, _process):

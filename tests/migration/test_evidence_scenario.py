@@ -145,7 +145,7 @@ def _drive(old: list[dict[str, Any]], model: Any, store_url: str, *, sample_rate
         while not stop.is_set():
             row = old[rng.randrange(COUNT)]
             row["title"] = f"Homework {row['id']} v{rng.randrange(10**6)}"
-            time.sleep(0.0005)
+            time.sleep(0.0005)  # the renamer's pace: the concurrent writes are the scenario
 
     async def run() -> None:
         store = Store.open(store_url)

@@ -30,6 +30,7 @@ from graphql import DocumentNode, GraphQLError, execute, parse, validate
 from support.fixtures import SUPERGRAPHS_DIR
 from support.servers import RunningSubgraph, ServerThread
 from support.subgraph import SubgraphSpec
+from support.waiting import wait_until
 
 TURNOUT = Path(sys.executable).with_name("turnout")
 
@@ -105,19 +106,17 @@ class GatewayProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def wait_ready(self, timeout: float = 20.0) -> GatewayProcess:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def healthy() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"turnout serve exited with {self.process.returncode}:\n{self.log()}")
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
-            ):
-                status = asyncio.run(_get_status(self.base_url + "/health"))
-                if status == 200:
-                    return self
-            time.sleep(0.05)
-        raise TimeoutError(f"turnout serve not ready after {timeout}s:\n{self.log()}")
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return asyncio.run(_get_status(self.base_url + "/health")) == 200
+
+        try:
+            wait_until(healthy, timeout, ignoring=(OSError,))
+        except AssertionError:
+            raise TimeoutError(f"turnout serve not ready after {timeout}s:\n{self.log()}") from None
+        return self
 
     def signal(self, number: int = signal.SIGTERM) -> None:
         self.process.send_signal(number)
@@ -398,6 +397,7 @@ def _json(text: str) -> Any:
 
 
 async def sleep_until(started: float, second: float) -> None:
+    """The load scenario's timeline (a write at second 5.0 of the load): the timing is the scenario."""
     await asyncio.sleep(max(0.0, started + second - time.monotonic()))
 
 

@@ -5,7 +5,6 @@ name."""
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 from ops_support import classroom_world, gateway_process
 
 from support.client import graphql_request
+from support.waiting import wait_until
 from test_gateway_support import RunSubgraphs
 from turnout.migration.store import Store
 
@@ -52,16 +52,21 @@ def test_the_dashboard_and_its_writes_are_on_the_admin_listener_only(
             0
         ] in (404, 405)
         # the admin listener: reads open (protect_reads is off), a diff group to acknowledge
-        groups: list[dict[str, Any]] = []
-        deadline = time.monotonic() + 10
-        while not groups and time.monotonic() < deadline:
+
+        def diff_groups() -> list[dict[str, Any]]:
             status, body = _request(gateway.admin_url + "/migrations/api")
             assert status == 200
-            groups = next(m for m in json.loads(body)["migrations"] if m["name"] == "assignments")[
-                "diff_groups"
-            ]
-            time.sleep(0.2)
-        assert groups, "the classroom's new service differs: a diff group is expected"
+            found: list[dict[str, Any]] = next(
+                m for m in json.loads(body)["migrations"] if m["name"] == "assignments"
+            )["diff_groups"]
+            return found
+
+        groups = wait_until(
+            diff_groups,
+            10,
+            interval=0.2,
+            describe="the classroom's new service differs: a diff group is expected",
+        )
         signature = groups[0]["signature"]
         ack = {
             "signature": signature,

@@ -24,6 +24,7 @@ from ops_support import (
 )
 
 from support.fixtures import load_supergraph, with_subgraph_urls
+from support.waiting import eventually
 from turnout.migration.model import Stage
 from turnout.migration.store import Store
 
@@ -86,26 +87,30 @@ def _count(text: str, migration: str, outcome: str) -> int:
 
 async def _settled(url: str, timeout: float = 15.0) -> str:
     """/metrics once the comparisons have stopped moving (the shadow queue is empty) and the evidence is written."""
-    deadline = time.monotonic() + timeout
-    previous = None
+    previous: list[list[str] | None] = [None]
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        while time.monotonic() < deadline:
+
+        async def settled() -> str | None:
             async with session.get(url + "/ready") as response:
                 pending = (await response.json())["evidence"]["pending"]
             text = await _metrics(url)
             counts = re.findall(r"^turnout_migration_comparisons_total\{.*\} (\S+)$", text, re.M)
-            if counts == previous and pending == 0:
+            if counts == previous[0] and pending == 0:
                 return text
-            previous = counts
-            await asyncio.sleep(0.5)  # longer than a flush (0.2 s): a comparison in between shows
-    raise AssertionError(f"the comparisons did not settle within {timeout}s")
+            previous[0] = counts
+            return None
+
+        # asked every 0.5 s, longer than a flush (0.2 s): a comparison in between shows
+        return await eventually(settled, timeout, interval=0.5, describe="the comparisons did not settle")
 
 
 async def _wait_for(gateway: GatewayProcess, pattern: str, count: int = 1, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while gateway.count(pattern) < count:
-        assert time.monotonic() < deadline, f"no {pattern!r} in the log:\n{gateway.log()}"
-        await asyncio.sleep(0.05)
+    await eventually(
+        lambda: gateway.count(pattern) >= count,
+        timeout,
+        interval=0.05,
+        describe=lambda: f"no {pattern!r} in the log:\n{gateway.log()}",
+    )
 
 
 def test_a_migration_added_and_a_rule_changed_under_load(tmp_path: Path) -> None:
@@ -228,7 +233,8 @@ def test_sighup_applies_the_file_and_keeps_what_needs_a_restart(tmp_path: Path) 
             ],
         )
         write_atomic(config, text.replace("flush_interval: 0.2", "flush_interval: 5"))  # a store setting
-        time.sleep(0.3)  # what a poll would take (there is no event for a poll that does not happen)
+        # a window, what a poll would take: there is no event for a poll that does not happen
+        time.sleep(0.3)
         assert gateway.count(r"now serving config") == 0  # not polled
         gateway.signal(signal.SIGHUP)
         asyncio.run(_wait_for(gateway, r"now serving config"))
@@ -306,10 +312,11 @@ def test_the_first_migration_is_added_without_a_restart(tmp_path: Path) -> None:
                         gateway.url, json={"query": BOARD}, headers={"x-user": "u1"}
                     ) as r:
                         assert r.status == 200
-                deadline = time.monotonic() + 10
-                while _count(await _metrics(gateway.base_url), "assignments", "mismatch") < 5:
-                    assert time.monotonic() < deadline
-                    await asyncio.sleep(0.1)
+
+                async def compared() -> bool:
+                    return _count(await _metrics(gateway.base_url), "assignments", "mismatch") >= 5
+
+                await eventually(compared, 10, interval=0.1)
                 async with session.get(gateway.admin_url + "/migrations/api") as r:
                     return r.status, await r.json()
 

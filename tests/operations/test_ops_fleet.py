@@ -30,6 +30,7 @@ from ops_support import ClassroomProcess, GatewayProcess, classroom_migration, w
 from sqlalchemy.engine import make_url
 
 from support.fixtures import load_supergraph, with_subgraph_urls
+from support.waiting import wait_until
 from turnout.migration.model import Stage
 from turnout.migration.store import Store
 
@@ -215,7 +216,7 @@ async def _probe_ready(fleet: Fleet, started: float, until: float) -> None:
                         fleet.ready.append(
                             (round(time.monotonic() - started, 1), i, response.status, body["status"])
                         )
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5)  # the probe's sampling period: the timeline is the measurement
 
 
 def _metric(text: str, name: str) -> float:
@@ -234,19 +235,25 @@ async def _scrape(gateway: GatewayProcess) -> tuple[str, dict[str, Any]]:
 def _settled(gateway: GatewayProcess, timeout: float = 30.0) -> int:
     """The instance's comparisons once its queue is empty and its evidence written (none pending, none failing,
     the count unchanged across a flush): what its /metrics says it compared."""
-    deadline = time.monotonic() + timeout
-    previous = -1.0
-    while time.monotonic() < deadline:
+    seen: dict[str, Any] = {"count": -1.0, "ready": None}
+
+    def settled() -> tuple[int] | None:
         metrics, ready = asyncio.run(_scrape(gateway))
         count = _metric(metrics, "turnout_migration_comparisons_total")
         evidence = ready["evidence"]
-        if count == previous and evidence["pending"] == 0 and not evidence["failing"]:
-            return int(count)
-        previous = count
-        time.sleep(
-            0.6
-        )  # one flush interval (0.2 s) and more: a comparison finishing now is counted then written
-    raise AssertionError(f"instance on port {gateway.port} did not settle: {ready}")
+        if count == seen["count"] and evidence["pending"] == 0 and not evidence["failing"]:
+            return (int(count),)  # a tuple: found even when the count is 0
+        seen.update(count=count, ready=ready)
+        return None
+
+    # asked every 0.6 s, one flush interval (0.2 s) and more: a comparison finishing now is counted then written
+    [count] = wait_until(
+        settled,
+        timeout,
+        interval=0.6,
+        describe=lambda: f"instance on port {gateway.port} did not settle: {seen['ready']}",
+    )
+    return count
 
 
 def _per_operation(store: Store) -> dict[str, int]:
@@ -305,9 +312,9 @@ def test_three_instances_survive_a_store_outage_and_a_sigkill(
                 cut_at, restored_at = 4.0, 4.0 + OUTAGE
 
                 async def timeline() -> None:
-                    await asyncio.sleep(cut_at)
+                    await asyncio.sleep(cut_at)  # the outage's timeline is the scenario under test
                     proxy.cut()
-                    await asyncio.sleep(OUTAGE)
+                    await asyncio.sleep(OUTAGE)  # (the store is cut for OUTAGE seconds)
                     proxy.restore()
 
                 await asyncio.gather(
@@ -353,14 +360,16 @@ def test_three_instances_survive_a_store_outage_and_a_sigkill(
                 evidence={},
             )
             pids = {str(g.pid) for g in gateways}
-            deadline = time.monotonic() + 4 * REFRESH + 5
             picked: dict[str, float] = {}
-            while time.monotonic() < deadline and len(picked) < INSTANCES:
+
+            def everyone_picked_it_up() -> bool:
                 for report in direct.instances("assignments"):
                     pid = report.instance.rsplit(":", 1)[-1]
                     if pid in pids and report.percent == 50:
                         picked[pid] = (report.since - change.at).total_seconds()
-                time.sleep(0.1)
+                return len(picked) == INSTANCES
+
+            wait_until(everyone_picked_it_up, 4 * REFRESH + 5, interval=0.1, describe=lambda: str(picked))
             print(
                 f"stage change picked up after {sorted(round(s, 2) for s in picked.values())} s "
                 f"(refresh_interval {REFRESH} s)"
@@ -374,7 +383,7 @@ def test_three_instances_survive_a_store_outage_and_a_sigkill(
                 started = time.monotonic()
 
                 async def killer() -> None:
-                    await asyncio.sleep(3.0)
+                    await asyncio.sleep(3.0)  # the kill's place in the load is the scenario
                     fleet.dead.add(2)
                     os.killpg(gateways[2].pid, signal.SIGKILL)
 
@@ -428,9 +437,9 @@ def test_a_store_that_hangs_holds_no_request_and_loses_no_comparison(
                 started = time.monotonic()
 
                 async def timeline() -> None:
-                    await asyncio.sleep(2.0)
+                    await asyncio.sleep(2.0)  # the hang's timeline is the scenario under test
                     proxy.hang()
-                    await asyncio.sleep(8.0)
+                    await asyncio.sleep(8.0)  # (the store hangs for 8 s)
                     proxy.resume()
 
                 await asyncio.gather(

@@ -85,7 +85,7 @@ def test_ready_fails_first_on_sigterm_and_requests_are_served_until_the_drain(
                     except aiohttp.ClientConnectionError:
                         timeline.append((at, "refused", 0))
                         break
-                    await asyncio.sleep(0.05)
+                    await asyncio.sleep(0.05)  # the sampling period: the timeline is the measurement
 
         asyncio.run(through_sigterm())
         code = gateway.wait(timeout=20)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from starlette.routing import Route
 from support.client import graphql_request
 from support.fixtures import load_supergraph, with_subgraph_urls
 from support.servers import RunningSubgraph, ServerThread
+from support.waiting import eventually, wait_until
 from test_gateway_support import MARKET_ORDERS, MARKET_PRODUCTS, MARKET_USERS, marketplace_specs
 from turnout.gateway import Gateway, GraphQLRequest
 from turnout.migration.store import Store
@@ -153,9 +153,7 @@ def test_supergraph_reloads_under_load_without_a_failed_request(
         assert stats.total > 500, stats.summary()
         assert stats.failures == 0, (stats.summary(), stats.problems[:10])
 
-        deadline = time.monotonic() + 5
-        while graphql_request(gateway.url, NICKNAMES).errors and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: not graphql_request(gateway.url, NICKNAMES).errors, 5, interval=0.1)
         after = graphql_request(gateway.url, NICKNAMES)
         assert after.json == {
             "data": {"users": [{"id": u["id"], "nickname": u["nickname"]} for u in MARKET_USERS]}
@@ -209,21 +207,19 @@ def test_supergraph_from_a_url_is_polled_with_its_etag(
     with gateway_process(
         ["--supergraph", url, "--reload-interval", "0.2", "--log-level", "info"], tmp_path / "gateway.log"
     ) as gateway:
-        time.sleep(1.0)
-        conditional = [r for r in source.requests if "if-none-match" in r]
-        assert len(conditional) >= 3  # polled, and answered 304: nothing rebuilt
+        # polled, and answered 304: nothing rebuilt
+        wait_until(lambda: len([r for r in source.requests if "if-none-match" in r]) >= 3, 5)
         assert graphql_request(gateway.url, NICKNAMES).errors
 
         source.status = 503  # the URL fails: logged once, the old supergraph keeps serving
-        time.sleep(0.8)
+        failing_from = len(source.requests)
+        wait_until(lambda: len(source.requests) >= failing_from + 3, 5, describe="not polled while failing")
         assert graphql_request(gateway.url, "{ users { id } }").json == {
             "data": {"users": [{"id": u["id"]} for u in MARKET_USERS]}
         }
 
         source.status, source.text = 200, v2
-        deadline = time.monotonic() + 5
-        while graphql_request(gateway.url, NICKNAMES).errors and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: not graphql_request(gateway.url, NICKNAMES).errors, 5, interval=0.1)
         assert graphql_request(gateway.url, NICKNAMES).data["users"][0] == {
             "id": "u1",
             "nickname": "countess",
@@ -260,8 +256,9 @@ def test_a_swap_lets_running_requests_finish_on_the_old_gateway(
             with holder.lease() as gateway:
                 return await gateway.execute(GraphQLRequest(query="{ users { id } }"))
 
+        asked = len(subgraphs["accounts"].requests)
         running = asyncio.create_task(slow())
-        await asyncio.sleep(0.3)
+        await eventually(lambda: len(subgraphs["accounts"].requests) > asked, 5, describe="never sent")
         write_atomic(path, v2)
         assert await reloader.check()
         assert holder.gateway is not old and holder.retiring == 1
@@ -273,11 +270,7 @@ def test_a_swap_lets_running_requests_finish_on_the_old_gateway(
             }
         assert not running.done() and holder.retiring == 1
         assert await running == {"data": {"users": [{"id": u["id"]} for u in MARKET_USERS]}}
-        for _ in range(50):
-            if holder.retiring == 0:
-                break
-            await asyncio.sleep(0.02)
-        assert holder.retiring == 0  # closed once its request was done
+        await eventually(lambda: holder.retiring == 0, 1, describe="not closed once its request was done")
         assert holder.current.in_flight == 0
         # unchanged file: no reload; a broken one: refused
         assert not await reloader.check()
@@ -324,20 +317,16 @@ def test_reload_keeps_the_migration_engine_and_its_evidence(
     with gateway_process(args, tmp_path / "gateway.log") as gateway:
         for _ in range(5):
             assert not graphql_request(gateway.url, BOARD, headers={"x-user": "u1"}).errors
-        deadline = time.monotonic() + 5
-        while _comparisons(store_url) < 5 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: _comparisons(store_url) >= 5, 5, interval=0.1)
         assert _comparisons(store_url) == 5
         requests_before = _metric(asyncio.run(_text(gateway.base_url + "/metrics")), "turnout_requests_total")
 
         # a new supergraph (same graph, new text): a new engine on the same store and recorder
         write_atomic(path, classroom_world["supergraph"] + "\n# v2\n")
-        _wait_for(lambda: gateway.count("now serving supergraph") == 1, gateway.log)
+        wait_until(lambda: gateway.count("now serving supergraph") == 1, 5, describe=gateway.log)
         for _ in range(5):
             assert not graphql_request(gateway.url, BOARD, headers={"x-user": "u1"}).errors
-        deadline = time.monotonic() + 5
-        while _comparisons(store_url) < 10 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: _comparisons(store_url) >= 10, 5, interval=0.1)
         assert _comparisons(store_url) == 10  # side_by_side goes on after the reload
         metrics = asyncio.run(_text(gateway.base_url + "/metrics"))
         assert (
@@ -349,19 +338,11 @@ def test_reload_keeps_the_migration_engine_and_its_evidence(
         # a supergraph without a migrating field does not fit the migrations: refused, the current one serves
         without_tags = classroom_world["supergraph"].replace("  tags: [String!]!\n", "", 1)
         write_atomic(path, without_tags)
-        _wait_for(lambda: gateway.count("refused supergraph") == 1, gateway.log)
+        wait_until(lambda: gateway.count("refused supergraph") == 1, 5, describe=gateway.log)
         assert not graphql_request(gateway.url, BOARD, headers={"x-user": "u1"}).errors
         log = gateway.log()
     refusal = next(line for line in log.splitlines() if "refused supergraph" in line)
     assert "Assignment.tags is not a field of the supergraph" in refusal
-
-
-def _wait_for(condition: Callable[[], bool], describe: Callable[[], str], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(describe())
-        time.sleep(0.05)
 
 
 async def _text(url: str) -> str:

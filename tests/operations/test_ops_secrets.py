@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from ops_support import (
 
 from support.fixtures import load_supergraph, with_subgraph_urls
 from support.servers import RunningSubgraph
+from support.waiting import wait_until
 from turnout.migration.model import Stage
 from turnout.migration.store import Store
 
@@ -153,9 +153,7 @@ def test_planted_secrets_are_never_stored_or_logged_in_clear(
             answers[0]
         )  # the users get the monolith's answer, secrets included: they are theirs
         with Store.open(f"sqlite:///{db}") as store:
-            deadline = time.monotonic() + 10
-            while store.evidence("assignments").comparisons < 40 and time.monotonic() < deadline:
-                time.sleep(0.1)
+            wait_until(lambda: store.evidence("assignments").comparisons >= 40, 10, interval=0.1)
             evidence = store.evidence("assignments")
             groups = store.diff_groups("assignments")
         running_texts = _store_texts(db)  # the WAL is still there while the gateway runs

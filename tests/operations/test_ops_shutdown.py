@@ -31,6 +31,7 @@ from ops_support import (
 from support.client import graphql_request
 from support.fixtures import load_supergraph, with_subgraph_urls
 from support.servers import RunningSubgraph
+from support.waiting import wait_until
 from turnout.migration.model import Stage
 from turnout.migration.store import Store
 
@@ -43,7 +44,7 @@ SLOW_SECONDS = 2.5
 
 async def _slow_assignment(_obj: Any, _info: Any, id: str) -> dict[str, Any] | None:
     if id == "slow":
-        await asyncio.sleep(SLOW_SECONDS)
+        await asyncio.sleep(SLOW_SECONDS)  # the slow request the shutdown must let finish
         return {**assignment_record(0), "id": "slow"}
     return None
 
@@ -105,15 +106,15 @@ def test_sigterm_lets_a_slow_request_finish_and_flushes_the_evidence(
 
         asker = threading.Thread(target=ask_slow)
         asker.start()
-        deadline = time.monotonic() + 5
-        while not any(r.query and "slow" in r.query for r in subgraphs["monolith"].requests):
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_until(
+            lambda: any(r.query and "slow" in r.query for r in subgraphs["monolith"].requests),
+            5,
+            interval=0.01,
+        )
         assert _comparisons(store_url) == 0  # nothing flushed yet
         signalled = time.monotonic()
         gateway.signal(signal.SIGTERM)
-        time.sleep(0.5)
-        refused_while_draining = _refused(gateway.port)
+        refused_while_draining = wait_until(lambda: _refused(gateway.port), 1.0)
         assert asker.is_alive()  # still running after SIGTERM
         code = gateway.wait(timeout=15)
         exited = time.monotonic()
@@ -152,10 +153,7 @@ def test_two_workers_serve_and_shut_down_cleanly(run_subgraphs: RunSubgraphs, tm
     total = 200
     try:
         gateway.wait_ready(timeout=30)
-        deadline = time.monotonic() + 20
-        while gateway.count(r"Application startup complete") < 2:
-            assert time.monotonic() < deadline, gateway.log()
-            time.sleep(0.05)
+        wait_until(lambda: gateway.count(r"Application startup complete") >= 2, 20, describe=gateway.log)
 
         async def load() -> tuple[list[int], set[float]]:
             # a new connection per request: the kernel hands each to either worker

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import socket
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,6 +14,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from .subgraph import Mode, RecordedRequest, SubgraphApp, SubgraphSpec
+from .waiting import wait_until
 
 __all__ = [
     "RunningSubgraph",
@@ -116,15 +116,21 @@ class ServerThread:
             target=self._run, args=(server, sock), name=f"uvicorn-{self.name}-{self.port}", daemon=True
         )
         self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not self._thread.is_alive():
+        thread = self._thread
+
+        def started() -> bool:
+            if server.started:
+                return True
+            if not thread.is_alive():
                 sock.close()
                 raise RuntimeError(f"server {self.name} failed to start") from self._error
-            if time.monotonic() > deadline:
-                self.stop()
-                raise TimeoutError(f"server {self.name} did not start within {timeout}s")
-            time.sleep(0.001)
+            return False
+
+        try:
+            wait_until(started, timeout, interval=0.001)
+        except AssertionError:
+            self.stop()
+            raise TimeoutError(f"server {self.name} did not start within {timeout}s") from None
         return self
 
     def _run(self, server: _Server, sock: socket.socket) -> None:

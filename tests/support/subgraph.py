@@ -568,14 +568,14 @@ class SubgraphApp:
         while self._mode == "hang" and not self._closing:
             if time.monotonic() >= deadline:
                 return False
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.005)  # the hang under test (released by a mode set from another thread)
         return not self._closing
 
     async def _endpoint(self, request: Request) -> Response:
         recorded = await self._record(request)
         mode = self._take_mode()
         if self.delay:
-            await asyncio.sleep(self.delay)
+            await asyncio.sleep(self.delay)  # the slow subgraph under test
         if mode == "hang":
             if not await self._hang():
                 return PlainTextResponse("subgraph stopped hanging without answering", status_code=503)

@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from support.client import fetch_entities, graphql_request
 from support.servers import RunningSubgraph, serve_asgi
+from support.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,18 +114,15 @@ def test_serve_module_runs_a_subgraph() -> None:
     )
     try:
         url = f"http://127.0.0.1:{port}/graphql"
-        deadline = time.monotonic() + 30
-        result: Any = None
-        while time.monotonic() < deadline:
-            try:
-                result = graphql_request(url, '{ product(upc: "0002") { name category } }', timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                time.sleep(0.1)
-        assert result is not None and result.data == {
-            "product": {"name": "Chef Knife", "category": "KITCHEN"}
-        }
+
+        def answered() -> Any:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            return graphql_request(url, '{ product(upc: "0002") { name category } }', timeout=2)
+
+        result = wait_until(
+            answered, 30, interval=0.1, ignoring=(OSError,), describe="the example never answered"
+        )
+        assert result.data == {"product": {"name": "Chef Knife", "category": "KITCHEN"}}
     finally:
         process.terminate()
         try:

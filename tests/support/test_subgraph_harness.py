@@ -20,6 +20,7 @@ from starlette.routing import Route
 from support.client import fetch_entities, graphql_request, post_graphql
 from support.servers import RunningSubgraph, ServerThread, run_subgraphs, serve_asgi
 from support.subgraph import SubgraphSpec, build_subgraph_schema, executable_sdl
+from support.waiting import eventually
 
 ACCOUNTS_SDL = """
 extend schema
@@ -356,8 +357,8 @@ def test_hang_until_released(accounts: RunningSubgraph) -> None:
 
     async def released_later() -> int:
         request = asyncio.ensure_future(post_graphql(accounts.url, "{ me { id } }", timeout=5))
-        await asyncio.sleep(0.2)
-        assert not request.done()
+        await eventually(lambda: len(accounts.requests) == 2, 5, describe="the request never arrived")
+        assert not request.done()  # arrived, and held
         accounts.mode = "ok"
         return (await request).status
 
@@ -372,7 +373,7 @@ def test_hanging_request_does_not_block_shutdown() -> None:
         async def abandoned() -> None:
             async with aiohttp.ClientSession() as session:
                 request = asyncio.ensure_future(post_graphql(accounts.url, "{ me { id } }", session=session))
-                await asyncio.sleep(0.1)
+                await eventually(lambda: accounts.requests, 5, describe="the request never arrived")
                 accounts.stop()  # the hanging request is answered 503 and the server stops
                 response = await request
                 assert response.status == 503

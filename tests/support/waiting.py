@@ -5,9 +5,10 @@ all: the code takes a `Clock` and the test moves a `FakeClock` (support/clock.py
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar, overload
 
 __all__ = ["eventually", "wait_until"]
 
@@ -22,7 +23,7 @@ def _failure(timeout: float, describe: Describe) -> AssertionError:
 
 
 def wait_until(
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     timeout: float,
     *,
     interval: float = 0.05,
@@ -45,17 +46,40 @@ def wait_until(
         time.sleep(interval)
 
 
+@overload
 async def eventually(
-    condition: Callable[[], T],
+    condition: Callable[[], Awaitable[T | None]],
+    timeout: float,
+    *,
+    interval: float = ...,
+    describe: Describe = ...,
+) -> T: ...
+
+
+@overload
+async def eventually(
+    condition: Callable[[], T | None],
+    timeout: float,
+    *,
+    interval: float = ...,
+    describe: Describe = ...,
+) -> T: ...
+
+
+async def eventually(
+    condition: Callable[[], object],
     timeout: float,
     *,
     interval: float = 0.02,
     describe: Describe = "",
-) -> T:
-    """`wait_until` inside an event loop: the loop keeps running between two checks."""
+) -> object:
+    """`wait_until` inside an event loop: the loop keeps running between two checks (and `condition` may be a
+    coroutine function: a check that asks the network)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if time.monotonic() >= deadline:
