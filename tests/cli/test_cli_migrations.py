@@ -1,5 +1,8 @@
-"""The operator's commands (`migrations`, `diffs`, `ack`, `migrate`) run for real: a config file, the classroom
-supergraph in a file, and a store in an SQLite file (and in PostgreSQL when TURNOUT_TEST_POSTGRES_DSN is set)."""
+"""The operator's commands (`migrations`, `diffs`, `ack`, `migrate`): a config file and the classroom supergraph in
+a file. Their logic runs in process on a store in memory, handed to the app through its context object (the
+config names a store the real opener refuses, so a command that bypassed it would fail); a few end-to-end tests
+open the config's database as an operator's command does: an SQLite file (and PostgreSQL when
+TURNOUT_TEST_POSTGRES_DSN is set)."""
 
 from __future__ import annotations
 
@@ -21,8 +24,10 @@ from typer.testing import CliRunner, Result
 from support.fixtures import load_supergraph
 from turnout.assembly import build_gateway
 from turnout.cli import app
+from turnout.cli.common import CommandContext
 from turnout.config import load_config
 from turnout.migration.evidence import diff_signature
+from turnout.migration.memory_store import MemoryStore
 from turnout.migration.model import Difference, Stage
 from turnout.migration.recorder import Recorder
 from turnout.migration.store import Store
@@ -84,13 +89,19 @@ class Setup:
     config: Path
     supergraph: Path
     store_url: str
+    memory: MemoryStore | None = None  # the store the commands are handed (None: they open the config's)
 
     def run(self, *args: str, config: bool = True) -> Result:
         extra = ["--config", str(self.config)] if config else []
-        return CliRunner().invoke(app, [*args, *extra], catch_exceptions=False)
+        memory = self.memory
+        given = None if memory is None else CommandContext(open_store=lambda _cfg: memory)
+        return CliRunner().invoke(app, [*args, *extra], catch_exceptions=False, obj=given)
 
-    def store(self) -> Store:
-        """A fresh Store on the same database: what another gateway instance would read."""
+    def store(self) -> Store | MemoryStore:
+        """The commands' store in memory, or a fresh Store on the same database: what another gateway
+        instance would read."""
+        if self.memory is not None:
+            return self.memory
         store = Store.open(self.store_url)
         store.create_schema()
         return store
@@ -101,15 +112,28 @@ class Setup:
         return state.stage, state.percent
 
 
-@pytest.fixture
-def setup(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Setup:
+def _setup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str, memory: MemoryStore | None
+) -> Setup:
     for variable in TURNOUT_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     supergraph = tmp_path / "supergraph.graphql"
     supergraph.write_text(load_supergraph("classroom"), encoding="utf-8")
     config = tmp_path / "turnout.yaml"
     config.write_text(CONFIG.format(supergraph=supergraph, store=store_url), encoding="utf-8")
-    return Setup(config=config, supergraph=supergraph, store_url=store_url)
+    return Setup(config=config, supergraph=supergraph, store_url=store_url, memory=memory)
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Setup:
+    """The commands in process on a store in memory. The config's store is one `open_store` refuses."""
+    return _setup(tmp_path, monkeypatch, "sqlite:///:memory:", MemoryStore())
+
+
+@pytest.fixture
+def db_setup(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Setup:
+    """End to end: the commands open the config's database, as they do for an operator."""
+    return _setup(tmp_path, monkeypatch, store_url, None)
 
 
 FIELDS = {
@@ -206,17 +230,17 @@ def test_migrations_json(setup: Setup) -> None:
     assert row["evidence"]["comparisons"] == 0
 
 
-def test_migrations_show_recorded_evidence(setup: Setup) -> None:
-    record(setup, matches={"ListAssignments": 3, "GetAssignment": 2}, mismatches={"ListAssignments": 1})
-    assert setup.run("migrate", "assignments", "--to", "side_by_side", "--by", "ada").exit_code == 0
-    row = migrations_json(setup)["assignments"]
+def test_migrations_show_recorded_evidence(db_setup: Setup) -> None:
+    record(db_setup, matches={"ListAssignments": 3, "GetAssignment": 2}, mismatches={"ListAssignments": 1})
+    assert db_setup.run("migrate", "assignments", "--to", "side_by_side", "--by", "ada").exit_code == 0
+    row = migrations_json(db_setup)["assignments"]
     evidence = row["evidence"]
     assert (evidence["comparisons"], evidence["matches"], evidence["mismatches"]) == (6, 5, 1)
     assert (evidence["operations"], evidence["open_diff_groups"]) == (2, 1)
     assert evidence["latency_from_ms"][0] < evidence["latency_to_ms"][0]
     assert (row["stage"], row["changed_by"], row["ready"]) == ("side_by_side", "ada", False)
     assert row["blockers"] == ["1 diff groups open (fix or acknowledge them)"]
-    table = setup.run("migrations").stdout
+    table = db_setup.run("migrations").stdout
     assert "83.3%" in table and "migrated: 1 diff groups" in table and "10% compared" in table
 
 
@@ -313,10 +337,10 @@ def test_migrate_refuses_side_by_side_when_to_does_not_resolve_the_fields(setup:
     assert "assignments does not resolve Query.users" in result.stderr
 
 
-def test_migrate_forced_is_logged(setup: Setup) -> None:
-    assert setup.run("migrate", "assignments", "--to", "side_by_side").exit_code == 0
-    record(setup, matches={"ListAssignments": 1})
-    result = setup.run(
+def test_migrate_forced_is_logged(db_setup: Setup) -> None:
+    assert db_setup.run("migrate", "assignments", "--to", "side_by_side").exit_code == 0
+    record(db_setup, matches={"ListAssignments": 1})
+    result = db_setup.run(
         "migrate",
         "assignments",
         "--to",
@@ -333,8 +357,8 @@ def test_migrate_forced_is_logged(setup: Setup) -> None:
     assert result.stdout.startswith(
         "assignments: side_by_side -> migrated at 10% (forced past: 1 comparisons, 4 needed;"
     )
-    assert setup.stage("assignments") == (Stage.MIGRATED, 10.0)
-    with setup.store() as store:
+    assert db_setup.stage("assignments") == (Stage.MIGRATED, 10.0)
+    with db_setup.store() as store:
         latest, first = store.stage_log("assignments")
     assert (first.to_stage, first.forced) == (Stage.SIDE_BY_SIDE, False)
     assert (latest.from_stage, latest.to_stage, latest.percent) == (Stage.SIDE_BY_SIDE, Stage.MIGRATED, 10.0)
@@ -361,16 +385,16 @@ def test_migrate_forced_when_the_gate_agrees_is_not_marked_forced(setup: Setup) 
     assert (change.forced, change.reason) == (False, "just in case")
 
 
-def test_the_whole_way_through_evidence_diffs_ack_and_rollout(setup: Setup) -> None:
-    assert setup.run("migrate", "assignments", "--to", "side_by_side").exit_code == 0
-    record(setup, matches={"ListAssignments": 5, "GetAssignment": 3}, mismatches={"ListAssignments": 2})
+def test_the_whole_way_through_evidence_diffs_ack_and_rollout(db_setup: Setup) -> None:
+    assert db_setup.run("migrate", "assignments", "--to", "side_by_side").exit_code == 0
+    record(db_setup, matches={"ListAssignments": 5, "GetAssignment": 3}, mismatches={"ListAssignments": 2})
 
     # the mismatches form one open diff group, which blocks `migrated`
-    result = setup.run("migrate", "assignments", "--to", "migrated", "--percent", "25")
+    result = db_setup.run("migrate", "assignments", "--to", "migrated", "--percent", "25")
     assert result.exit_code == 1
     assert "1 diff groups open" in result.stderr
 
-    listed = setup.run("diffs", "assignments")
+    listed = db_setup.run("diffs", "assignments")
     assert listed.exit_code == 0, listed.output
     for text in (
         signature()[:12],
@@ -381,14 +405,14 @@ def test_the_whole_way_through_evidence_diffs_ack_and_rollout(setup: Setup) -> N
         '"2024-03-02T10:00:00Z" -> "2024-03-02T09:00:00Z"',
     ):
         assert text in listed.stdout
-    [group] = orjson.loads(setup.run("diffs", "assignments", "--json").stdout)["groups"]
+    [group] = orjson.loads(db_setup.run("diffs", "assignments", "--json").stdout)["groups"]
     assert (group["signature"], group["count"], group["acknowledged_until"]) == (signature(), 2, None)
     assert {sample["path"] for sample in group["samples"]} == {
         "assignments.0.createdDate",
         "assignments.1.createdDate",
     }
 
-    acked = setup.run(
+    acked = db_setup.run(
         "ack",
         signature()[:8],
         "--migration",
@@ -402,44 +426,44 @@ def test_the_whole_way_through_evidence_diffs_ack_and_rollout(setup: Setup) -> N
     )
     assert acked.exit_code == 0, acked.output
     assert acked.stdout.strip() == f"acknowledged {signature()[:12]} for 3 days"
-    with setup.store() as store:
+    with db_setup.store() as store:
         assert store.evidence("assignments").open_diff_groups == 0
         [stored] = store.diff_groups("assignments")
     assert (stored.acknowledged_by, stored.acknowledged_reason) == ("ada", "timezone fixed in v2")
     assert stored.acknowledged_until is not None
     assert timedelta(days=2.9) < stored.acknowledged_until - datetime.now(UTC) <= timedelta(days=3)
-    assert "acknowledged until" in setup.run("diffs", "assignments").stdout
+    assert "acknowledged until" in db_setup.run("diffs", "assignments").stdout
 
     # 8 matches of 10 judged: 80% >= 75%, over 2 operations
-    moved = setup.run("migrate", "assignments", "--to", "migrated", "--percent", "25")
+    moved = db_setup.run("migrate", "assignments", "--to", "migrated", "--percent", "25")
     assert moved.exit_code == 0, moved.output
     assert moved.stdout.strip() == "assignments: side_by_side -> migrated at 25%"
-    assert setup.stage("assignments") == (Stage.MIGRATED, 25.0)
+    assert db_setup.stage("assignments") == (Stage.MIGRATED, 25.0)
 
     # `removed` needs the whole rollout (and an hour in migrated, per this config)
-    result = setup.run("migrate", "assignments", "--to", "removed")
+    result = db_setup.run("migrate", "assignments", "--to", "removed")
     assert result.exit_code == 1
     assert "rollout is 25%, 100% needed" in result.stderr
     assert "s needed" in result.stderr.split("rollout is 25%, 100% needed")[1]
 
     # the same stage again: a new rollout; without --percent the rollout is kept, and nothing is logged
-    assert setup.run("migrate", "assignments", "--to", "migrated", "--percent", "100").exit_code == 0
-    assert setup.stage("assignments") == (Stage.MIGRATED, 100.0)
-    again = setup.run("migrate", "assignments", "--to", "migrated")
+    assert db_setup.run("migrate", "assignments", "--to", "migrated", "--percent", "100").exit_code == 0
+    assert db_setup.stage("assignments") == (Stage.MIGRATED, 100.0)
+    again = db_setup.run("migrate", "assignments", "--to", "migrated")
     assert (again.exit_code, again.stdout.strip()) == (
         0,
         "assignments: already migrated at 100%; nothing changed",
     )
-    assert setup.stage("assignments") == (Stage.MIGRATED, 100.0)
+    assert db_setup.stage("assignments") == (Stage.MIGRATED, 100.0)
 
-    row = migrations_json(setup)["assignments"]
+    row = migrations_json(db_setup)["assignments"]
     assert (row["stage"], row["percent"], row["next_stage"]) == ("migrated", 100.0, "removed")
     assert row["readiness"].startswith("migrated for ")
 
     # moving back needs no evidence
-    back = setup.run("migrate", "assignments", "--to", "monolith", "--reason", "incident 42")
+    back = db_setup.run("migrate", "assignments", "--to", "monolith", "--reason", "incident 42")
     assert (back.exit_code, back.stdout.strip()) == (0, "assignments: migrated -> monolith")
-    with setup.store() as store:
+    with db_setup.store() as store:
         log = store.stage_log("assignments")
     assert [(c.from_stage.value, c.to_stage.value, c.percent) for c in reversed(log)] == [
         ("monolith", "side_by_side", 10.0),
@@ -449,9 +473,9 @@ def test_the_whole_way_through_evidence_diffs_ack_and_rollout(setup: Setup) -> N
     ]
 
 
-def test_a_stage_set_by_the_cli_is_seen_by_every_gateway(setup: Setup) -> None:
-    cfg = load_config(setup.config, env={})
-    model = read_supergraph(setup.supergraph.read_text(encoding="utf-8"))
+def test_a_stage_set_by_the_cli_is_seen_by_every_gateway(db_setup: Setup) -> None:
+    cfg = load_config(db_setup.config, env={})
+    model = read_supergraph(db_setup.supergraph.read_text(encoding="utf-8"))
     gateways = [build_gateway(cfg, model), build_gateway(cfg, model)]
 
     async def stages() -> list[tuple[Stage, float]]:
@@ -469,12 +493,14 @@ def test_a_stage_set_by_the_cli_is_seen_by_every_gateway(setup: Setup) -> None:
 
     try:
         assert asyncio.run(stages()) == [(Stage.MONOLITH, 100.0)] * 2
-        assert setup.run("migrate", "assignments", "--to", "side_by_side").exit_code == 0
+        assert db_setup.run("migrate", "assignments", "--to", "side_by_side").exit_code == 0
         assert asyncio.run(stages()) == [(Stage.SIDE_BY_SIDE, 10.0)] * 2
         # the sampling share, changed at runtime: stored and picked up like a stage
-        assert setup.run("migrate", "assignments", "--to", "side_by_side", "--percent", "100").exit_code == 0
+        assert (
+            db_setup.run("migrate", "assignments", "--to", "side_by_side", "--percent", "100").exit_code == 0
+        )
         assert asyncio.run(stages()) == [(Stage.SIDE_BY_SIDE, 100.0)] * 2
-        result = setup.run(
+        result = db_setup.run(
             "migrate", "assignments", "--to", "migrated", "--percent", "25", "--force", "--reason", "canary"
         )
         assert result.exit_code == 0, result.output
@@ -482,7 +508,7 @@ def test_a_stage_set_by_the_cli_is_seen_by_every_gateway(setup: Setup) -> None:
     finally:
         asyncio.run(close())
     # and so does a third CLI invocation
-    assert migrations_json(setup)["assignments"]["percent"] == 25.0
+    assert migrations_json(db_setup)["assignments"]["percent"] == 25.0
 
 
 # -- diffs and ack ------------------------------------------------------------------------------------------------
@@ -646,10 +672,10 @@ def test_a_missing_supergraph_file(setup: Setup, tmp_path: Path) -> None:
     assert result.stderr.startswith(f"turnout: cannot load supergraph {tmp_path / 'missing.graphql'}")
 
 
-def test_a_store_that_cannot_be_opened(setup: Setup) -> None:
-    text = setup.config.read_text(encoding="utf-8").replace(setup.store_url, "sqlite:///:memory:")
-    setup.config.write_text(text, encoding="utf-8")
-    result = setup.run("migrations")
+def test_a_store_that_cannot_be_opened(db_setup: Setup) -> None:
+    text = db_setup.config.read_text(encoding="utf-8").replace(db_setup.store_url, "sqlite:///:memory:")
+    db_setup.config.write_text(text, encoding="utf-8")
+    result = db_setup.run("migrations")
     assert result.exit_code == 2
     assert result.stderr.startswith(
         "turnout: cannot open the store sqlite:///:memory:: the SQLite store needs a file path"

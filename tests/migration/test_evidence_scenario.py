@@ -29,6 +29,7 @@ from support.servers import RunningSubgraph
 from support.subgraph import SubgraphSpec
 from turnout.gateway import Gateway, GraphQLRequest
 from turnout.migration.engine import MigrationEngine
+from turnout.migration.memory_store import MemoryStore
 from turnout.migration.model import Migration, Stage
 from turnout.migration.recorder import Recorder
 from turnout.migration.routing import CohortKey
@@ -268,14 +269,14 @@ def test_an_error_sample_keeps_the_message_redacted_not_cut(tmp_path: Path) -> N
 
 def _users_world(
     run_subgraphs: RunSubgraphs,
-    tmp_path: Path,
     mine: slice,
     stage: Stage,
     *,
     new_service: SubgraphSpec | None = None,
-) -> tuple[dict[str, RunningSubgraph], Any, str]:
+) -> tuple[dict[str, RunningSubgraph], Any, MemoryStore]:
     """The scenario's subgraphs with `users` (of the monolith) listing the assignments `mine`, a store with the
-    migration at `stage` (100%): the subgraphs, the model, the store's URL."""
+    migration at `stage` (100%): the subgraphs, the model, the store (in memory: what the engine records is under
+    test here; the evidence through a database is `_drive`'s)."""
     old = [_old(n) for n in range(1, COUNT + 1)]
     specs = _specs(old)
     specs[0] = SubgraphSpec(
@@ -293,14 +294,12 @@ def _users_world(
     model = read_supergraph(
         with_subgraph_urls(load_supergraph("classroom"), {name: s.url for name, s in subgraphs.items()})
     )
-    store_url = f"sqlite:///{tmp_path / 'turnout.db'}"
-    with Store.open(store_url) as store:
-        store.create_schema()
-        store.set_stage("assignments", stage, percent=100, by="test", reason="test", evidence={})
-    return subgraphs, model, store_url
+    store = MemoryStore()
+    store.set_stage("assignments", stage, percent=100, by="test", reason="test", evidence={})
+    return subgraphs, model, store
 
 
-def _ask(model: Any, store_url: str, query: str, times: int = 1) -> list[dict[str, Any]]:
+def _ask(model: Any, store: MemoryStore, query: str, times: int = 1) -> list[dict[str, Any]]:
     """`query` `times` over, through a gateway on the store (comparisons drained, evidence flushed)."""
     migration = Migration(
         name="assignments",
@@ -312,7 +311,6 @@ def _ask(model: Any, store_url: str, query: str, times: int = 1) -> list[dict[st
     )
 
     async def run() -> list[dict[str, Any]]:
-        store = Store.open(store_url)
         recorder = Recorder(store, flush_interval=0.05)
         engine = MigrationEngine(
             model,
@@ -330,14 +328,11 @@ def _ask(model: Any, store_url: str, query: str, times: int = 1) -> list[dict[st
             return answers
         finally:
             await gateway.close()
-            store.close()
 
     return asyncio.run(run())
 
 
-def test_an_entity_failure_is_charged_to_the_fields_asked_of_it(
-    run_subgraphs: RunSubgraphs, tmp_path: Path
-) -> None:
+def test_an_entity_failure_is_charged_to_the_fields_asked_of_it(run_subgraphs: RunSubgraphs) -> None:
     """The new service's `_entities` resolver fails for one id: the whole entity fetch errs without a field on
     its path. The error lands on each migrating field that fetch was asked for, never on `User.assignments`
     (the field above the entity path) nor `Query.users`; the nulls it causes are no differences."""
@@ -360,29 +355,26 @@ def test_an_entity_failure_is_charged_to_the_fields_asked_of_it(
         resolvers=[new_type],
         root={"Assignment.renderedAt": _rendered_at},
     )
-    _subgraphs, model, store_url = _users_world(
-        run_subgraphs, tmp_path, slice(9, 12), Stage.SIDE_BY_SIDE, new_service=new_service
+    _subgraphs, model, store = _users_world(
+        run_subgraphs, slice(9, 12), Stage.SIDE_BY_SIDE, new_service=new_service
     )
     [answer] = _ask(
-        model, store_url, "query Mine { users { name assignments { id title createdDate tags renderedAt } } }"
+        model, store, "query Mine { users { name assignments { id title createdDate tags renderedAt } } }"
     )
     assert "errors" not in answer and len(answer["data"]["users"][0]["assignments"]) == 3
-    with Store.open(store_url) as store:
-        groups = {(g.coordinate, g.kind): g for g in store.diff_groups("assignments")}
-        evidence = store.evidence("assignments")
+    groups = {(g.coordinate, g.kind): g for g in store.diff_groups("assignments")}
+    evidence = store.evidence("assignments")
     assert set(groups) == {(c, "error") for c in MIGRATING}, sorted(groups)
     assert (evidence.comparisons, evidence.errors) == (1, 1)
     sample = groups[("Assignment.createdDate", "error")].samples[0]
     assert "a11 is not in the new store" in sample.candidate
 
 
-def test_in_migrated_only_the_failed_values_come_from_the_old_side(
-    run_subgraphs: RunSubgraphs, tmp_path: Path
-) -> None:
+def test_in_migrated_only_the_failed_values_come_from_the_old_side(run_subgraphs: RunSubgraphs) -> None:
     """`createdDate` fails on the new side for a11 (an error inside the `_entities` answer): a11's values of
     that fetch come from the monolith, a10's and a12's stay the new service's; the user sees no error."""
-    _subgraphs, model, store_url = _users_world(run_subgraphs, tmp_path, slice(9, 12), Stage.MIGRATED)
-    [answer] = _ask(model, store_url, "query Mine { users { assignments { id createdDate tags } } }")
+    _subgraphs, model, store = _users_world(run_subgraphs, slice(9, 12), Stage.MIGRATED)
+    [answer] = _ask(model, store, "query Mine { users { assignments { id createdDate tags } } }")
     assert "errors" not in answer, answer
     served = {a["id"]: a for a in answer["data"]["users"][0]["assignments"]}
     for n in (10, 12):  # answered by the new service: its values (tags reversed; a10 dropped a tag)
@@ -394,8 +386,7 @@ def test_in_migrated_only_the_failed_values_come_from_the_old_side(
         _old(11)["createdDate"],
         _old(11)["tags"],
     )
-    with Store.open(store_url) as store:
-        evidence = store.evidence("assignments")
+    evidence = store.evidence("assignments")
     assert evidence.fallbacks == 1
     # per field: the migrating fields the failed fetch was asked for (not renderedAt, not asked)
     assert {c: v.fallbacks for c, v in evidence.coverage.items() if v.fallbacks} == {
@@ -404,20 +395,17 @@ def test_in_migrated_only_the_failed_values_come_from_the_old_side(
     }
 
 
-def test_the_comparison_reads_the_old_side_only_through_the_request(
-    run_subgraphs: RunSubgraphs, tmp_path: Path
-) -> None:
+def test_the_comparison_reads_the_old_side_only_through_the_request(run_subgraphs: RunSubgraphs) -> None:
     """The candidate's root fetch to the monolith asks for less than the user's did (plus `__typename`, known for
     a concrete type): it is answered from the user's answer, so the monolith is called once per request and a
     field that does not migrate is, in the comparison, exactly what the user got."""
-    subgraphs, model, store_url = _users_world(run_subgraphs, tmp_path, slice(20, 25), Stage.SIDE_BY_SIDE)
-    _ask(model, store_url, "query Mine { users { name assignments { id title createdDate tags } } }", times=5)
+    subgraphs, model, store = _users_world(run_subgraphs, slice(20, 25), Stage.SIDE_BY_SIDE)
+    _ask(model, store, "query Mine { users { name assignments { id title createdDate tags } } }", times=5)
     monolith = [r for r in subgraphs["monolith"].requests if r.query and "users" in r.query]
     assert len(monolith) == 5  # the users' own calls; the comparisons made none
     assert len([r for r in subgraphs["assignments"].requests if r.is_entities]) == 5
-    with Store.open(store_url) as store:
-        evidence = store.evidence("assignments")
-        kinds = {(g.coordinate, g.kind) for g in store.diff_groups("assignments")}
+    evidence = store.evidence("assignments")
+    kinds = {(g.coordinate, g.kind) for g in store.diff_groups("assignments")}
     assert evidence.comparisons == 5
     assert kinds == {
         ("Assignment.tags", "order"),

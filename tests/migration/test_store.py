@@ -29,6 +29,7 @@ from turnout.migration.evidence import (
 )
 from turnout.migration.memory_store import MemoryStore
 from turnout.migration.model import InstanceStage, MigrationEvidence, MigrationState, Stage
+from turnout.migration.noise import Rates
 from turnout.migration.store import StageConflict, Store
 from turnout.migration.store_protocol import MigrationStore
 
@@ -317,6 +318,26 @@ def test_instances_report_what_each_runs_and_since_when(store: MigrationStore) -
     assert all(abs(r.seen_at - datetime.now(UTC)) < timedelta(minutes=1) for r in reports)
     assert [r.instance for r in store.instances("other")] == ["gw-1"]  # gw-2 runs nothing of it
     assert store.instances("m", seen_within=timedelta(seconds=-1)) == []  # none seen in the future
+
+
+def test_noise_rates_from_the_repeats_and_the_coverage_since_a_minute(store: MigrationStore) -> None:
+    """Old-vs-old counts per coordinate from the repeats, old-vs-new from the coverage of the coordinates that
+    were repeated, over every operation, from the minute `since` falls in; other migrations apart."""
+    old, recent = NOW - timedelta(minutes=30), minute_bucket(NOW)
+    batch = EvidenceBatch()
+    batch.add_repeat("m", "A.x", recent, values=10, differing=4)
+    batch.add_repeat("m", "A.x", recent + timedelta(seconds=30), values=5, differing=1)
+    batch.add_repeat("m", "A.x", old, values=100, differing=100)  # before `since`
+    batch.add_repeat("other", "A.x", recent, values=7, differing=7)
+    batch.add_coverage("m", "A.x", "Q1", recent, values=8, differing=3)
+    batch.add_coverage("m", "A.x", "Q2", recent, values=2, differing=0)
+    batch.add_coverage("m", "A.x", "Q1", old, values=50, differing=50)
+    batch.add_coverage("m", "A.y", "Q1", recent, values=9, differing=9)  # never repeated: no rate
+    assert store.write(batch)
+    rates = store.noise_rates("m", since=recent + timedelta(seconds=59))
+    assert (rates.itself_values, rates.itself_differing) == ({"A.x": 15}, {"A.x": 5})
+    assert (rates.candidate_values, rates.candidate_differing) == ({"A.x": 10}, {"A.x": 3})
+    assert store.noise_rates("m", since=NOW + timedelta(hours=1)) == Rates()
 
 
 def test_write_adds_counters_up(store: MigrationStore) -> None:

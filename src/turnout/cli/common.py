@@ -3,8 +3,10 @@ the configured migrations with their store."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,7 +14,11 @@ from ..config import Config, ConfigError, load_config
 from ..supergraph.join_spec import read_supergraph
 from ..supergraph.model import SupergraphError, SupergraphModel
 
+if TYPE_CHECKING:
+    from ..migration.store_protocol import MigrationStore
+
 __all__ = [
+    "CommandContext",
     "ConfigOption",
     "SupergraphOption",
     "build_config",
@@ -49,9 +55,26 @@ def build_config(config: Path | None, overrides: dict[tuple[str, ...], object]) 
         raise typer.Exit(2) from None
 
 
-def migration_context(config: Path | None, supergraph: str | None) -> tuple[Config, list[Any], Any, Any]:
+@dataclass(frozen=True)
+class CommandContext:
+    """What the operators' commands open, when the app is given one as its context object (`app(obj=...)`,
+    `CliRunner().invoke(app, args, obj=...)`, read from the command's `typer.Context`): tests run the commands in
+    process on a store in memory. Without one, the store is the config's (`assembly.open_store`)."""
+
+    open_store: Callable[[Config], MigrationStore]
+
+
+def _store_opener(ctx: typer.Context) -> Callable[[Config], MigrationStore]:
+    from ..assembly import open_store
+
+    return ctx.obj.open_store if isinstance(ctx.obj, CommandContext) else open_store
+
+
+def migration_context(
+    ctx: typer.Context, config: Path | None, supergraph: str | None
+) -> tuple[Config, list[Any], Any, Any]:
     """The config, its migrations (checked against the supergraph when one is known) and the store."""
-    from ..assembly import AssemblyError, build_migrations, migration_from_config, open_store
+    from ..assembly import AssemblyError, build_migrations, migration_from_config
     from ..migration.model import Migration
 
     cfg = build_config(config, {("supergraph",): supergraph})
@@ -62,7 +85,7 @@ def migration_context(config: Path | None, supergraph: str | None) -> tuple[Conf
             migrations = build_migrations(cfg.migrations, model)
         else:  # nothing to check them against: as configured (gates and rules included)
             migrations = [migration_from_config(m) for m in cfg.migrations]
-        store = open_store(cfg)
+        store = _store_opener(ctx)(cfg)
     except AssemblyError as error:
         typer.echo(f"turnout: {error}", err=True)
         raise typer.Exit(2) from None

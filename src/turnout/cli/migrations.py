@@ -18,6 +18,7 @@ __all__ = ["ack", "diffs", "migrate", "migrations"]
 
 
 def migrations(
+    ctx: typer.Context,
     config: ConfigOption = None,
     supergraph: SupergraphOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -28,7 +29,7 @@ def migrations(
     from ..migration.api import migrations_document
     from ..migration.table import migrations_table
 
-    _cfg, found, store, model = migration_context(config, supergraph)
+    _cfg, found, store, model = migration_context(ctx, config, supergraph)
     try:
         document = migrations_document(found, store, model)
     finally:
@@ -43,6 +44,7 @@ def migrations(
 
 
 def diffs(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The migration.")],
     config: ConfigOption = None,
     supergraph: SupergraphOption = None,
@@ -54,7 +56,7 @@ def diffs(
     from rich.console import Console
     from rich.table import Table
 
-    _cfg, found, store, _model = migration_context(config, supergraph)
+    _cfg, found, store, _model = migration_context(ctx, config, supergraph)
     try:
         find_migration(found, name)
         groups = store.diff_groups(name)
@@ -97,6 +99,7 @@ def diffs(
 
 
 def ack(
+    ctx: typer.Context,
     signature: Annotated[str, typer.Argument(help="A diff group's signature (a unique prefix is enough).")],
     name: Annotated[str, typer.Option("--migration", help="The migration.")],
     reason: Annotated[str, typer.Option(help="Why this difference is acceptable.")],
@@ -120,7 +123,7 @@ def ack(
     if not 0 < days <= 3650:
         typer.echo("turnout: --days must be more than 0 (and at most 3650)", err=True)
         raise typer.Exit(2)
-    _cfg, found, store, _model = migration_context(config, None)
+    _cfg, found, store, _model = migration_context(ctx, config, None)
     try:
         find_migration(found, name)
         matches = [g.signature for g in store.diff_groups(name) if g.signature.startswith(prefix)]
@@ -141,6 +144,7 @@ def ack(
 
 
 def migrate(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The migration.")],
     to: Annotated[str, typer.Option("--to", help="monolith, side_by_side, migrated or removed.")],
     percent: Annotated[
@@ -180,7 +184,7 @@ def migrate(
 
     from ..assembly import store_problem
 
-    _cfg, found, store, model = migration_context(config, supergraph)
+    _cfg, found, store, model = migration_context(ctx, config, supergraph)
     try:
         migration = find_migration(found, name)
         try:

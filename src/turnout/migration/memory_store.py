@@ -1,9 +1,9 @@
 """A store in memory: the same contract as `Store` (migration/store.py), for one process and for tests.
 
 Nothing survives the process and nothing is shared between instances: a gateway runs on it only when no
-`store.url` is configured for a quick try; the tests of the engine, the report and the stage moves use it where
-no database is the point. `tests/migration/test_store.py` runs the store's contract against it too, so the two
-cannot drift apart.
+`store.url` is configured for a quick try; the tests of the engine, the report, the stage moves and the CLI
+(handed to the commands as `cli.common.CommandContext`) use it where no database is the point.
+`tests/migration/test_store.py` runs the store's contract against it too, so the two cannot drift apart.
 """
 
 from __future__ import annotations
