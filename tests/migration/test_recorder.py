@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from sqlalchemy.engine import make_url
 from support.clock import FakeClock
 from support.waiting import eventually
 from turnout.migration.evidence import EvidenceBatch, canonical_json, diff_signature
+from turnout.migration.memory_store import MemoryStore
 from turnout.migration.model import Difference
 from turnout.migration.recorder import Recorder
 from turnout.migration.store import Store
@@ -455,3 +457,35 @@ def test_bad_arguments_are_refused_and_odd_latencies_ignored(tmp_path: Path) -> 
             Recorder(store, flush_interval=0)
     finally:
         store.close()
+
+
+class _Away(MemoryStore):
+    """A store that does not answer."""
+
+    def write(self, batch: EvidenceBatch, batch_id: str | None = None) -> bool:
+        raise ConnectionError("the store is away")
+
+
+def test_drops_are_summed_in_the_log_at_most_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    recorder = Recorder(_Away(), max_pending=1, clock=clock)
+    caplog.set_level(logging.WARNING, "turnout.migration.recorder")
+
+    async def run() -> None:
+        for i in range(4):  # 1 row pending, 3 dropped: the first drop is said at once
+            recorder.fallback("m", f"Op{i}", at=NOW)
+        assert await recorder.flush() is False  # the other 2: not yet a minute since
+        clock.advance(59.9)
+        assert await recorder.flush() is False
+        clock.advance(0.2)
+        assert await recorder.flush() is False  # past a minute: said
+        recorder.fallback("m", "Op4", at=NOW)
+        assert await recorder.flush() is False  # just said: waits for the next minute
+
+    asyncio.run(run())
+    assert recorder.dropped == 4
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("new evidence is dropped and counted" in m for m in messages) == 1
+    assert [m for m in messages if "more records dropped" in m] == [
+        "evidence recorder: 2 more records dropped (3 in all) while 1 rows waited for the store"
+    ]

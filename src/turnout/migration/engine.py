@@ -121,7 +121,7 @@ class MigrationEngine:
         self.state_source = states
         self.evidence = evidence
         self.cohort = cohort or CohortKey()
-        self.shadow = shadow or ShadowQueue()
+        self.shadow = shadow or ShadowQueue(clock=clock)
         self.refresh_interval = refresh_interval
         self.rng = rng or random.Random()
         self.states: dict[str, MigrationState] = {m.name: MigrationState(name=m.name) for m in migrations}

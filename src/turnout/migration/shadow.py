@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from contextvars import Context, copy_context
+
+from ..clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["ShadowQueue"]
 
@@ -25,12 +26,19 @@ class ShadowQueue:
     """
 
     def __init__(
-        self, *, size: int = 5000, concurrency: int = 16, timeout: float = 30.0, max_wait: float = 10.0
+        self,
+        *,
+        size: int = 5000,
+        concurrency: int = 16,
+        timeout: float = 30.0,
+        max_wait: float = 10.0,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.size = size
         self.concurrency = concurrency
         self.timeout = timeout
         self.max_wait = max_wait
+        self.clock = clock
         self._queue: asyncio.Queue[tuple[float, Job, Callable[[], None] | None, Context]] | None = None
         self._workers: list[asyncio.Task[None]] = []
         self.dropped = 0
@@ -53,7 +61,7 @@ class ShadowQueue:
         assert self._queue is not None
         try:
             # the submitter's context (its request's id, for the log lines of the comparison)
-            self._queue.put_nowait((time.monotonic(), job, on_stale, copy_context()))
+            self._queue.put_nowait((self.clock.monotonic(), job, on_stale, copy_context()))
         except asyncio.QueueFull:
             self.dropped += 1
             return False
@@ -67,7 +75,7 @@ class ShadowQueue:
         assert self._queue is not None
         while True:
             queued_at, job, on_stale, context = await self._queue.get()
-            if time.monotonic() - queued_at > self.max_wait:
+            if self.clock.monotonic() - queued_at > self.max_wait:
                 self.dropped += 1
                 if on_stale is not None:
                     on_stale()
