@@ -316,6 +316,7 @@ class Recorder:
 
     async def _run(self, stop: asyncio.Event) -> None:
         stopped = asyncio.ensure_future(stop.wait())
+        interval: asyncio.Future[None] | None = None
         try:
             while not stop.is_set():
                 interval = asyncio.ensure_future(self.clock.sleep(self.flush_interval))
@@ -327,8 +328,10 @@ class Recorder:
                     await self.flush()
                 except Exception:  # never let the loop die
                     log.exception("evidence recorder: flush failed")
-        finally:
+        finally:  # stopped, or cancelled while waiting: leave no task behind
             stopped.cancel()
+            if interval is not None:
+                interval.cancel()
 
     async def flush(self) -> bool:
         """Write the batch not written yet, if any, then what is pending; False when the store failed (the
