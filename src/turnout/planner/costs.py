@@ -47,6 +47,7 @@ class Joined(NamedTuple):
 
 
 NOT_JOINED = Joined()
+_FREE_STAY = Choice(0.0, STAY)
 
 
 class CostModel:
@@ -142,6 +143,9 @@ class CostModel:
     ) -> tuple[float, KeyDef | None]:
         """The key of `target` that is cheapest to obtain from `graph` here, and what obtaining it costs."""
         key = ("reach", graph, type_name, target, entity_type, id(provided.selections) if provided else 0)
+        found = self._reach.get(key)
+        if found is not None:  # (the common case: no closure made, nothing pinned again)
+            return found
         if provided:
             self.view.pin(provided.selections)
 
@@ -202,6 +206,9 @@ class CostModel:
             spot.internal,
             spot.exclude,
         )
+        found = self._estimates.get(key)
+        if found is not None:
+            return found
         self.view.pin(selections)
 
         def compute() -> float:
@@ -279,7 +286,7 @@ class CostModel:
                 sub = self.sub_provided(spot.graph, spot.type_name, field, provided_here)
                 cost = self.estimate(Spot(spot.graph, ftype.named, sub), field.selections)
             if cost == 0.0:
-                return Choice(0.0, STAY)
+                return _FREE_STAY
             best = Choice(cost, STAY)
         for target, entity in self.options(spot.graph, spot.type_name, field):
             if target in spot.exclude:

@@ -450,11 +450,23 @@ def collect_fields(
     selections: Iterable[Selection],
     variables: Mapping[str, Any] | None = None,
     applies: Callable[[str], bool] | None = None,
+    out: dict[str, list[Field]] | None = None,
 ) -> dict[str, list[Field]]:
-    """The included fields by response key, in document order (see `each_field`)."""
-    out: dict[str, list[Field]] = {}
-    for field, _conditions in each_field(selections, variables, applies):
-        out.setdefault(field.response_key, []).append(field)
+    """The included fields by response key, in document order: the rule of `each_field`, without the type
+    conditions (written out as a plain recursion: the planner collects a level for every object it walks)."""
+    if out is None:
+        out = {}
+    for item in selections:
+        if variables is not None and item.directives and not directives_include(item.directives, variables):
+            continue
+        if isinstance(item, Field):
+            found = out.get(item.response_key)
+            if found is None:
+                out[item.response_key] = [item]
+            else:
+                found.append(item)
+        elif item.type_condition is None or applies is None or applies(item.type_condition):
+            collect_fields(item.selections, variables, applies, out)
     return out
 
 

@@ -56,8 +56,10 @@ class SelectionView:
 
     def field_type(self, type_name: str, field_name: str) -> FieldType | None:
         key = (type_name, field_name)
-        if key in self._field_types:
+        try:
             return self._field_types[key]
+        except KeyError:
+            pass
         gtype = self.model.schema.get_type(type_name)
         result: FieldType | None = None
         if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType) and field_name in gtype.fields:
