@@ -48,6 +48,7 @@ class Joined(NamedTuple):
 
 NOT_JOINED = Joined()
 _FREE_STAY = Choice(0.0, STAY)
+_NO_MOVE = Choice(INF, None)
 
 
 class CostModel:
@@ -279,7 +280,9 @@ class CostModel:
         """The cheapest move for `field` (of type `ftype`) on an object at `spot`: staying wins ties, then the
         first option; a value type no subgraph answers whole is split."""
         composite = ftype.composite and bool(field.selections)
-        best = Choice(INF, None)
+        # the best so far, as plain values (a Choice is made once, at the end)
+        best_cost, best_target, best_entity = INF, "", ""
+        stay = False
         if self.local_ok(spot.graph, spot.type_name, field, provided_here, spot.internal):
             cost = 0.0
             if composite:
@@ -287,7 +290,7 @@ class CostModel:
                 cost = self.estimate(Spot(spot.graph, ftype.named, sub), field.selections)
             if cost == 0.0:
                 return _FREE_STAY
-            best = Choice(cost, STAY)
+            best_cost, stay = cost, True
         for target, entity in self.options(spot.graph, spot.type_name, field):
             if target in spot.exclude:
                 continue
@@ -304,13 +307,12 @@ class CostModel:
             if composite:
                 provides = self.target_provides(target, entity, field)
                 cost += self.estimate(Spot(target, ftype.named, provides), field.selections)
-            if cost < best.cost:
-                best = Choice(cost, Jump(target, entity))
-        if best.cost == INF and composite:
-            split = self._split(spot, field, ftype, provided_here, joined)
-            if split is not None:
-                return split
-        return best
+            if cost < best_cost:
+                best_cost, best_target, best_entity, stay = cost, target, entity, False
+        if best_cost == INF:
+            split = self._split(spot, field, ftype, provided_here, joined) if composite else None
+            return split if split is not None else _NO_MOVE
+        return Choice(best_cost, STAY if stay else Jump(best_target, best_entity))
 
     def _split(
         self, spot: Spot, field: Field, ftype: FieldType, provided_here: ProvidedFields, joined: Joined

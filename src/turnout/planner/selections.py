@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from graphql import GraphQLInterfaceType, GraphQLList, GraphQLNonNull, GraphQLObjectType, SelectionSetNode
 
@@ -37,6 +38,9 @@ class ProvidedFields(dict[str, Field]):
 NOTHING_PROVIDED = ProvidedFields()
 
 
+_MISSING = object()
+
+
 class SelectionView:
     """The schema and the operation's selections, read for one plan (under one routing's capabilities)."""
 
@@ -56,10 +60,9 @@ class SelectionView:
 
     def field_type(self, type_name: str, field_name: str) -> FieldType | None:
         key = (type_name, field_name)
-        try:
-            return self._field_types[key]
-        except KeyError:
-            pass
+        known = self._field_types.get(key, _MISSING)
+        if known is not _MISSING:
+            return cast(FieldType | None, known)
         gtype = self.model.schema.get_type(type_name)
         result: FieldType | None = None
         if isinstance(gtype, GraphQLObjectType | GraphQLInterfaceType) and field_name in gtype.fields:

@@ -82,6 +82,7 @@ class Walker:
         self._context_frames: list[_ContextFrame] = []
         self._context_variables = 0
         self._context_sets: dict[str, SelectionSetNode] = {}
+        self._contexts_of: dict[str, frozenset[str]] = {}  # type name -> the contexts its objects set
 
     # -- groups -----------------------------------------------------------------------------------------------
 
@@ -252,7 +253,8 @@ class Walker:
         known = self._user_keys.setdefault(at.path, {})
         if not at.internal:
             for key, value in level_keys(items).items():
-                known.setdefault(key, value)
+                if key not in known:
+                    known[key] = value
             self._user_selections.setdefault(at.path, []).extend(items)
         names = self._contexts_set_by(at.type_name)
         if not names:
@@ -264,15 +266,19 @@ class Walker:
             self._context_frames.pop()
 
     def _contexts_set_by(self, type_name: str) -> frozenset[str]:
+        found = self._contexts_of.get(type_name)
+        if found is not None:
+            return found
         typedef = self.model.types.get(type_name)
-        if typedef is None:
-            return frozenset()
-        names = set(typedef.contexts)
-        for interface in typedef.interfaces:
-            other = self.model.types.get(interface)
-            if other is not None:
-                names.update(other.contexts)
-        return frozenset(names)
+        names: set[str] = set()
+        if typedef is not None:
+            names.update(typedef.contexts)
+            for interface in typedef.interfaces:
+                other = self.model.types.get(interface)
+                if other is not None:
+                    names.update(other.contexts)
+        found = self._contexts_of[type_name] = frozenset(names)
+        return found
 
     def _walk_items(
         self, at: At, items: Sequence[Selection], provided: Sequence[Selection] | None
