@@ -34,3 +34,16 @@ def test_the_layers_are_those_lint_enforces() -> None:
         for name in (part.strip() for part in layer.split("|")):
             path = name.removeprefix("turnout.").replace(".", "/")
             assert f"{path}.py" in NAMED or any(m.startswith(f"{path}/") for m in NAMED), name
+
+
+LINES_LIMIT = 600
+
+
+def test_no_module_is_longer_than_one_person_can_hold() -> None:
+    """Issue 15's bound: a module over 600 lines is split along a real seam (docs/architecture.md names them)."""
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > LINES_LIMIT
+    }
+    assert long == {}

@@ -6,7 +6,8 @@ import copy
 from typing import Any
 
 from turnout.executor.fallback import replace_failed
-from turnout.executor.plan_executor import ExecutionState, FetchRecord
+from turnout.executor.memo import FetchRecord
+from turnout.executor.plan_executor import ExecutionState
 from turnout.planner.plan_nodes import Fetch
 
 NEW = "assignments"

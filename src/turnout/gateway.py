@@ -41,7 +41,8 @@ from .admission.limits import (
     nesting_error,
     remove_suggestions,
 )
-from .executor.plan_executor import ExecutionState, FetchMemo, FetchRecord, PlanExecutor
+from .executor.memo import FetchMemo, FetchRecord
+from .executor.plan_executor import ExecutionState, PlanExecutor
 from .executor.projection import Projector
 from .metrics import Metrics
 from .migration.engine import MigrationEngine

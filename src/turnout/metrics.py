@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from .executor.plan_executor import FetchRecord
+from .executor.memo import FetchRecord
 from .migration.model import ComparisonOutcome, Difference
 from .migration.recorder import Recorder
 

@@ -3,7 +3,8 @@ what a re-run may reuse (`FetchMemo`), replaces what failed from another run (`r
 response as the client asked (`Projector`)."""
 
 from .fallback import replace_failed
-from .plan_executor import ExecutionState, FetchMemo, FetchRecord, PlanExecutor
+from .memo import FetchMemo, FetchRecord
+from .plan_executor import ExecutionState, PlanExecutor
 from .projection import Projector
 
 __all__ = ["ExecutionState", "FetchMemo", "FetchRecord", "PlanExecutor", "Projector", "replace_failed"]

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from .plan_executor import ExecutionState, FetchRecord
+from .memo import FetchRecord
+from .plan_executor import ExecutionState
 
 __all__ = ["replace_failed"]
 

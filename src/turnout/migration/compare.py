@@ -17,7 +17,7 @@ from graphql import (
     GraphQLUnionType,
 )
 
-from ..executor.plan_executor import FetchRecord
+from ..executor.memo import FetchRecord
 from ..planner.normalize import Selection
 from .coordinates import MAX_DEPTH, Entry, Path, ResponseCoordinates, error_paths, unwrap
 from .json_values import PLAIN, canonical, deep_equal, kind_of, numbers_equal, same_json

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from ..clock import SYSTEM_CLOCK, Clock
-from ..executor.plan_executor import FetchRecord
+from ..executor.memo import FetchRecord
 from ..supergraph.model import SupergraphModel
 from .compare import MigrationComparison
 from .model import ComparisonOutcome, Difference, InstanceStage, Migration, MigrationState, Stage

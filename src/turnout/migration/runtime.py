@@ -15,7 +15,8 @@ from typing import Any
 from graphql import GraphQLSchema
 
 from ..executor.fallback import replace_failed
-from ..executor.plan_executor import ExecutionState, FetchMemo, FetchRecord
+from ..executor.memo import FetchMemo, FetchRecord
+from ..executor.plan_executor import ExecutionState
 from ..planner.plan_nodes import QueryPlan
 from ..planner.routing import Routing
 from .compare import MigrationComparison, compare_failure, compare_for_migration
