@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint clean browser difftest
+.PHONY: demo test test-fast lint clean browser difftest compiled pure test-compiled
 
 # the browser test drives Debian's Chromium (playwright's own browser download is not used)
 CHROMIUM := /usr/bin/chromium
@@ -54,5 +54,24 @@ difftest: $(STAMP)
 	@test -d bench/peers/node_modules/@apollo/gateway || bench/peers/install.sh
 	$(BIN)/python -m difftest $(DIFFTEST_ARGS)
 
-clean:
+# The hot modules of the request path compiled by mypyc (installed with mypy), in place: Python imports an extension
+# module before the .py beside it, so `turnout serve` and the tests run them once built, and the pure-Python package
+# again after `make pure`. Optional (needs a C compiler); `make test` and `make demo` run the pure-Python build.
+# Measured on the gateway benchmark: about -30% CPU per request.
+COMPILED := turnout/executor/entities.py turnout/executor/merge.py turnout/executor/plan_executor.py \
+	turnout/executor/projection.py turnout/transport/http.py turnout/transport/http_client.py
+compiled: $(STAMP) pure
+	cd src && ../$(BIN)/mypyc $(COMPILED) >/dev/null
+	rm -rf src/build
+
+pure:
+	find src -name '*.so' -delete
+
+# the fast tests on the compiled build (tests/test_compiled.py checks that the compiled modules are the ones loaded),
+# then the pure-Python build is restored
+test-compiled: compiled
+	TURNOUT_EXPECT_COMPILED="$(COMPILED)" $(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS); \
+	  status=$$?; $(MAKE) --no-print-directory pure; exit $$status
+
+clean: pure
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

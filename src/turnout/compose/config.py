@@ -19,12 +19,14 @@ import concurrent.futures
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import yaml
 
 from .compose import SubgraphInput
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = [
     "CompositionConfig",
@@ -126,6 +128,8 @@ def _subgraph(path: Path, name: str, entry: Any) -> SubgraphConfig:
 
 
 async def _fetch(session: aiohttp.ClientSession, subgraph: SubgraphConfig) -> str:
+    import aiohttp
+
     assert subgraph.subgraph_url is not None
     try:
         async with session.post(
@@ -159,6 +163,8 @@ async def load_sdls_async(config: CompositionConfig, timeout: float = 30.0) -> l
     remote = [s for s in config.subgraphs if s.subgraph_url is not None]
     fetched: dict[str, str] = {}
     if remote:
+        import aiohttp  # here only: a gateway process that never fetches an SDL does not load it (memory)
+
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
             texts = await asyncio.gather(*(_fetch(session, s) for s in remote))
         fetched = {s.name: text for s, text in zip(remote, texts, strict=True)}

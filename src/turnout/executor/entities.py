@@ -165,17 +165,40 @@ class Representations:
         representations: list[dict[str, Any]] = []
         targets: list[list[dict[str, Any]]] = []
         index_of: dict[Any, int] = {}
+        # one key field whose value is a string (the common `@key(fields: "id")`): deduplicated by the value
+        # alone, in a table per (fragment, __typename sent); nothing is built for a repeat
+        by_value: dict[tuple[int, str], dict[str, int]] = {}
         by_type = self._by_type
+        last: Any = _MISSING  # the type of the previous object: objects of one type come in runs
+        position, sent, shape = -1, "", None
+        single: tuple[str, str] | None = None
+        seen: dict[str, int] = {}
         for obj in objects:
             typename = obj.get("__typename")
-            if type(typename) is not str:
-                continue
-            entry = by_type.get(typename)
-            if entry is None:
-                entry = by_type[typename] = self._entry(typename)
-            position, sent, shape = entry
+            if typename != last:
+                if type(typename) is not str:
+                    continue
+                last = typename
+                entry = by_type.get(typename)
+                if entry is None:
+                    entry = by_type[typename] = self._entry(typename)
+                position, sent, shape = entry
+                single = shape[0] if shape is not None and len(shape) == 1 else None
+                if single is not None:
+                    seen = by_value.setdefault((position, sent), {})
             if position < 0:
                 continue
+            if single is not None:
+                value = obj.get(single[0])
+                if type(value) is str:
+                    index = seen.get(value)
+                    if index is None:
+                        seen[value] = len(representations)
+                        representations.append({"__typename": sent, single[1]: value})
+                        targets.append([obj])
+                    else:
+                        targets[index].append(obj)
+                    continue
             key: Any = None
             rep: dict[str, Any] | None = None
             if shape is not None:  # the key values are the dedup key: no representation built for repeats

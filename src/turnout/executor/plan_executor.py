@@ -29,7 +29,7 @@ from ..supergraph.model import SupergraphModel
 from ..transport.base import SubgraphClient, TransportError
 from .entities import Representations, collect_objects, object_paths, objects_by_context
 from .memo import FetchMemo, FetchRecord
-from .merge import deep_merge
+from .merge import deep_merge, merge_into
 
 __all__ = ["REDACTED", "ExecutionState", "PlanExecutor"]
 
@@ -323,8 +323,7 @@ class PlanExecutor:
             if isinstance(entity, dict):
                 if fetch.renames:
                     self._rename(entity, fetch.renames, representations[index].get("__typename"))
-                for obj in targets[index]:
-                    deep_merge(obj, entity, self.object_types)
+                merge_into(targets[index], entity, self.object_types)
 
 
 def _with_paths(

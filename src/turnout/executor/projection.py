@@ -129,7 +129,10 @@ class Projector:
         if found is None:
             gtype = self.schema.get_type(abstract)
             if isinstance(gtype, GraphQLInterfaceType | GraphQLUnionType):
-                found = frozenset(t.name for t in self.schema.get_possible_types(gtype))
+                # typed Any: graphql-core declares a list and may return a tuple (compiled, the type is checked)
+                schema: Any = self.schema
+                possible_types = schema.get_possible_types(gtype)
+                found = frozenset(t.name for t in possible_types)
             else:
                 found = frozenset()
             self._possible[abstract] = found

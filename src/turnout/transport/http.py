@@ -1,4 +1,4 @@
-"""The HTTP transport: aiohttp with pooled keep-alive connections and per-subgraph timeouts."""
+"""The HTTP transport: pooled keep-alive connections (http_client.py) and per-subgraph timeouts."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ import logging
 from collections.abc import Collection, Mapping
 from typing import Any
 
-import aiohttp
 import orjson
 
 from ..observability.tracing import with_trace_context
 from .base import HeaderRules, SubgraphRequest, TransportError
+from .http_client import (
+    ConnectFailed,
+    Disconnected,
+    IncompleteResponse,
+    InvalidResponse,
+    Pool,
+    TransportProblem,
+)
 
 __all__ = ["HttpTransport"]
 
@@ -20,17 +27,28 @@ log = logging.getLogger("turnout.subgraph")
 _HEADERS = {"content-type": "application/json", "accept": "application/json"}
 
 
-def _failure(error: aiohttp.ClientError) -> str:
+def _failure(error: TransportProblem) -> str:
     """A class of failure for the client; the exception's own text (URLs, addresses) is only logged."""
-    if isinstance(error, aiohttp.ClientConnectorError):
+    if isinstance(error, ConnectFailed):
         return "connection failed"
-    if isinstance(error, aiohttp.ServerDisconnectedError):
+    if isinstance(error, Disconnected):
         return "connection closed"
-    if isinstance(error, aiohttp.ClientPayloadError):
+    if isinstance(error, IncompleteResponse):
         return "incomplete response"
-    if isinstance(error, aiohttp.ClientResponseError):
+    if isinstance(error, InvalidResponse):
         return "invalid response"
     return "request failed"
+
+
+def _header_lines(headers: Mapping[str, str]) -> bytes:
+    """The request's own header lines (the pool's head has content-type, accept and the rest); a header whose
+    name or value could break the request's framing is not sent."""
+    lines = []
+    for name, value in headers.items():
+        if name in _HEADERS or any(c in name or c in value for c in "\r\n\0"):
+            continue
+        lines.append(f"{name}: {value}\r\n")
+    return "".join(lines).encode("latin-1", "replace")
 
 
 class HttpTransport:
@@ -58,28 +76,20 @@ class HttpTransport:
         self.pool_sizes = dict(pool_sizes or {})
         # per subgraph: which client headers it receives (none without rules)
         self.header_rules = {name: rules for name, rules in (headers or {}).items() if rules}
-        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._pools: dict[tuple[str, str], Pool] = {}
         self.deduplicate = deduplicate if isinstance(deduplicate, bool) else frozenset(deduplicate)
         self._in_flight: dict[tuple[object, ...], asyncio.Future[tuple[int, bytes]]] = {}
         self.deduplicated = 0  # requests answered by another one's subgraph call
 
-    def _client(self, subgraph: str) -> aiohttp.ClientSession:
-        session = self._sessions.get(subgraph)
-        if session is None or session.closed:
-            size = self.pool_sizes.get(subgraph, self.pool_size)
-            # idle connections are let go before common servers close them (uvicorn: 5 s, Node: 5 s)
-            connector = aiohttp.TCPConnector(
-                limit=size, limit_per_host=size, ttl_dns_cache=300, keepalive_timeout=self.keepalive_timeout
+    def _pool(self, subgraph: str, url: str) -> Pool:
+        pool = self._pools.get((subgraph, url))
+        if pool is None:
+            pool = self._pools[(subgraph, url)] = Pool(
+                url,
+                size=self.pool_sizes.get(subgraph, self.pool_size),
+                keepalive_timeout=self.keepalive_timeout,
             )
-            # no aiohttp timers: `send` bounds each request (both attempts) with one asyncio.timeout, waiting
-            # for a free connection of the pool included
-            session = self._sessions[subgraph] = aiohttp.ClientSession(
-                connector=connector,
-                json_serialize=lambda o: orjson.dumps(o).decode(),
-                auto_decompress=True,
-                timeout=aiohttp.ClientTimeout(total=None),
-            )
-        return session
+        return pool
 
     def headers_for(self, subgraph: str, incoming: Mapping[str, str] | None) -> dict[str, str]:
         """The headers of a request to `subgraph`: the header rules applied to the client's, then ours."""
@@ -130,22 +140,24 @@ class HttpTransport:
         self, subgraph: str, url: str, body: bytes, outgoing: Mapping[str, str], attempts: int
     ) -> tuple[int, bytes]:
         timeout = self.timeouts.get(subgraph, self.timeout)
+        lines = b"" if outgoing is _HEADERS else _header_lines(outgoing)
         try:
             async with asyncio.timeout(timeout):
+                pool = self._pool(subgraph, url)
                 for attempt in range(attempts):
                     try:
-                        async with self._client(subgraph).post(url, data=body, headers=outgoing) as response:
-                            return response.status, await response.read()
-                    except aiohttp.ServerDisconnectedError:
+                        return await pool.post(body, lines)
+                    except Disconnected:
                         if attempt + 1 == attempts:
                             raise
         except TimeoutError:
             raise TransportError(
                 f'Subgraph "{subgraph}" did not answer within {timeout:g}s.', code="SUBREQUEST_TIMEOUT"
             ) from None
-        except aiohttp.ClientError as error:
+        except (TransportProblem, ValueError) as error:
             log.warning("subgraph %s could not be reached at %s: %r", subgraph, url, error)
-            raise TransportError(f'Subgraph "{subgraph}" could not be reached: {_failure(error)}.') from None
+            reason = _failure(error) if isinstance(error, TransportProblem) else "request failed"
+            raise TransportError(f'Subgraph "{subgraph}" could not be reached: {reason}.') from None
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     @staticmethod
@@ -167,7 +179,6 @@ class HttpTransport:
         return payload
 
     async def close(self) -> None:
-        sessions, self._sessions = list(self._sessions.values()), {}
-        for session in sessions:
-            if not session.closed:
-                await session.close()
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
