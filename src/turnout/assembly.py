@@ -351,6 +351,7 @@ def build_gateway(cfg: Config, model: SupergraphModel, services: Services | None
         pool_sizes={name: s.pool_size for name, s in cfg.subgraphs.items() if s.pool_size},
         headers={name: header_rules(s.headers) for name, s in cfg.subgraphs.items() if s.headers},
         deduplicate=cfg.deduplicated_subgraphs(g.name for g in model.subgraphs.values()),
+        max_response_bytes=cfg.subgraph_max_response_bytes,
     )
     engine = None
     if migrations:

@@ -370,6 +370,12 @@ class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     admin: AdminConfig = Field(default_factory=AdminConfig)
     subgraph_timeout: float = Field(default=30.0, gt=0, description="Default seconds per subgraph request.")
+    subgraph_max_response_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="The largest response body read from a subgraph, as sent and once decompressed; a larger "
+        "one fails that fetch.",
+    )
     subgraph_pool_size: int = Field(
         default=100, ge=1, description="Connections per subgraph (each its own pool)."
     )

@@ -12,11 +12,13 @@ import orjson
 from ..observability.tracing import with_trace_context
 from .base import HeaderRules, SubgraphRequest, TransportError
 from .http_client import (
+    DEFAULT_MAX_RESPONSE_BYTES,
     ConnectFailed,
     Disconnected,
     IncompleteResponse,
     InvalidResponse,
     Pool,
+    ResponseTooLarge,
     TransportProblem,
 )
 
@@ -35,6 +37,8 @@ def _failure(error: TransportProblem) -> str:
         return "connection closed"
     if isinstance(error, IncompleteResponse):
         return "incomplete response"
+    if isinstance(error, ResponseTooLarge):
+        return "response too large"
     if isinstance(error, InvalidResponse):
         return "invalid response"
     return "request failed"
@@ -65,11 +69,14 @@ class HttpTransport:
         keepalive_timeout: float = 4.0,
         headers: Mapping[str, HeaderRules] | None = None,
         deduplicate: bool | Collection[str] = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         """`deduplicate`: in-flight deduplication of identical queries, for every subgraph (True) or the ones
         named; off by default (as Apollo Router's `deduplicate_query`). `pool_size`: connections per subgraph
-        (`pool_sizes` by subgraph name where one differs)."""
+        (`pool_sizes` by subgraph name where one differs). `max_response_bytes`: the largest response body read
+        from a subgraph, as sent and once decompressed (a larger one fails that fetch, like a garbled one)."""
         self.keepalive_timeout = keepalive_timeout
+        self.max_response_bytes = max_response_bytes
         self.timeout = timeout
         self.timeouts = dict(timeouts or {})
         self.pool_size = pool_size
@@ -88,6 +95,7 @@ class HttpTransport:
                 url,
                 size=self.pool_sizes.get(subgraph, self.pool_size),
                 keepalive_timeout=self.keepalive_timeout,
+                max_body=self.max_response_bytes,
             )
         return pool
 

@@ -23,6 +23,7 @@ __all__ = [
     "IncompleteResponse",
     "InvalidResponse",
     "Pool",
+    "ResponseTooLarge",
     "TransportProblem",
 ]
 
@@ -47,11 +48,21 @@ class InvalidResponse(TransportProblem):
     """What came back is not HTTP."""
 
 
+class ResponseTooLarge(InvalidResponse):
+    """The response's body (as sent, or once decompressed) is larger than the bound: not read any further."""
+
+
+# the default bound of a subgraph response's body, sent and decompressed: far above any answer a gateway should
+# merge, far below what would let one subgraph (or a gzip bomb) exhaust the gateway's memory
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
 class _Connection(asyncio.Protocol):
     """One connection: at most one request on it at a time."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, max_body: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
         self.loop = loop
+        self.max_body = max_body
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
@@ -61,6 +72,7 @@ class _Connection(asyncio.Protocol):
 
     def _reset(self) -> None:
         self.chunks: list[bytes] = []
+        self.received = 0  # body bytes so far
         self.started = False  # a byte of the response came
         self.headers_done = False
         self.framed = False  # content-length or chunked: the body does not end with the connection
@@ -94,12 +106,26 @@ class _Connection(asyncio.Protocol):
             self.encoding = value.strip().lower()
         elif name == b"content-length" or (name == b"transfer-encoding" and b"chunked" in value.lower()):
             self.framed = True
+            if name == b"content-length" and value.strip().isdigit() and int(value) > self.max_body:
+                self._too_large()
 
     def on_headers_complete(self) -> None:
         self.headers_done = True
 
     def on_body(self, body: bytes) -> None:
+        if self.waiter is None or self.waiter.done():
+            return  # refused (too large) or abandoned: nothing more is kept
+        self.received += len(body)
+        if self.received > self.max_body:
+            self._too_large()
+            return
         self.chunks.append(body)
+
+    def _too_large(self) -> None:
+        """Stop reading: the answer fails, the connection (mid-response) is closed, what came is dropped."""
+        self.chunks = []
+        self._fail(ResponseTooLarge(f"the response body is larger than {self.max_body} bytes"))
+        self.close()
 
     def on_message_complete(self) -> None:
         self.keep_alive = self.parser.should_keep_alive()
@@ -113,7 +139,10 @@ class _Connection(asyncio.Protocol):
         self.chunks = []
         if self.encoding and self.encoding != b"identity":
             try:
-                body = _decoded(body, self.encoding)
+                body = _decoded(body, self.encoding, self.max_body)
+            except ResponseTooLarge as error:
+                waiter.set_exception(error)
+                return
             except (zlib.error, ValueError) as error:
                 waiter.set_exception(IncompleteResponse(f"body not decoded: {error}"))
                 return
@@ -138,15 +167,26 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-def _decoded(body: bytes, encoding: bytes) -> bytes:
+def _decoded(body: bytes, encoding: bytes, limit: int) -> bytes:
+    """The body decompressed, never to more than `limit` bytes (a small gzip body can expand a thousandfold)."""
     if encoding in (b"gzip", b"x-gzip"):
-        return zlib.decompress(body, 16 + zlib.MAX_WBITS)
+        return _inflate(body, 16 + zlib.MAX_WBITS, limit)
     if encoding == b"deflate":
         try:
-            return zlib.decompress(body)
+            return _inflate(body, zlib.MAX_WBITS, limit)
         except zlib.error:
-            return zlib.decompress(body, -zlib.MAX_WBITS)  # raw deflate, as some servers send it
+            return _inflate(body, -zlib.MAX_WBITS, limit)  # raw deflate, as some servers send it
     raise ValueError(f"unsupported content-encoding {encoding.decode('latin-1')!r}")
+
+
+def _inflate(body: bytes, wbits: int, limit: int) -> bytes:
+    inflater = zlib.decompressobj(wbits)
+    out = inflater.decompress(body, limit + 1)
+    if len(out) > limit:
+        raise ResponseTooLarge(f"the response body is larger than {limit} bytes once decompressed")
+    if not inflater.eof:
+        raise zlib.error("truncated compressed body")
+    return out
 
 
 _COMMON = (
@@ -159,7 +199,9 @@ class Pool:
     """The connections to one subgraph: at most `size` open, idle ones closed after `keepalive_timeout`
     seconds (before common servers close them: uvicorn and Node wait 5 s)."""
 
-    def __init__(self, url: str, *, size: int, keepalive_timeout: float) -> None:
+    def __init__(
+        self, url: str, *, size: int, keepalive_timeout: float, max_body: int = DEFAULT_MAX_RESPONSE_BYTES
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
@@ -169,6 +211,7 @@ class Pool:
         self.ssl: ssl.SSLContext | None = ssl.create_default_context() if secure else None
         self.size = max(1, size)
         self.keepalive_timeout = keepalive_timeout
+        self.max_body = max_body
         host = f"[{self.host}]" if ":" in self.host else self.host
         authority = host if parts.port is None else f"{host}:{parts.port}"
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -220,7 +263,7 @@ class Pool:
         self.open += 1
         try:
             _, connection = await loop.create_connection(
-                lambda: _Connection(loop), self.host, self.port, ssl=self.ssl
+                lambda: _Connection(loop, self.max_body), self.host, self.port, ssl=self.ssl
             )
         except BaseException as error:
             self.open -= 1
