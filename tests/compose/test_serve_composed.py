@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from support.client import graphql_request
 from support.servers import RunningSubgraph
 from support.subgraph import SubgraphSpec
 from turnout.cli import ServeError, serving_app
+from turnout.cli.serving import SWITCH_INTERVAL
 from turnout.config import load_config
 from turnout.reload import ComposedSource, SourceError, open_source
 
@@ -45,7 +47,10 @@ def test_serve_composes_a_supergraph_yaml(tmp_path: Path, run_subgraphs: Any, se
     cfg = load_config(
         None, overrides={("supergraph",): str(_config(tmp_path, running)), ("reload_interval",): 0}
     )
+    sys.setswitchinterval(0.005)  # Python's default
     server = serve_asgi(serving_app(cfg), lifespan="on")
+    # the serving process hands the GIL back to its event loop sooner than Python's default (cli/serving.py)
+    assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
     response = graphql_request(server.base_url + "/graphql", "{ me { name reviews } }")
     assert response.json == {"data": {"me": {"name": "Ada", "reviews": ["fine", "great"]}}}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -31,6 +32,9 @@ SERVE_CONFIG_ENV = (
 SERVE_CONFIG_FILE_ENV = "TURNOUT_SERVE_CONFIG_FILE"  # ... the config file they re-read on change or SIGHUP
 SERVE_OVERRIDES_ENV = "TURNOUT_SERVE_OVERRIDES"  # ... and the flags applied over it again
 WORKER_STARTUP_FAILURE = 3  # uvicorn.config.STARTUP_FAILURE
+SWITCH_INTERVAL = (
+    0.0005  # seconds a thread holds the GIL before the event loop's thread gets it (see serving_app)
+)
 
 
 class ServeError(Exception):
@@ -50,6 +54,12 @@ def serving_app(
     from ..server.app import create_app
     from ..server.connections import ConnectionLimits, configure, descriptor_budget
 
+    # The event loop shares the GIL with the threads the gateway runs beside it (the recorder's store writes,
+    # parsing, validation and planning off the loop); by default a thread that holds it keeps it for 5 ms before the
+    # loop gets a turn, which a request waiting on the loop pays. 0.5 ms bounds that wait: bench/side_by_side at
+    # 120 req/s, p99 at 10% / 0% sampling 1.25, 0.89, 0.61 per round (was 2.17, 1.76, 0.91), at 100% sampling
+    # p99 22-37 ms (was 44-95 ms).
+    sys.setswitchinterval(SWITCH_INTERVAL)
     configure(
         ConnectionLimits(
             header_timeout=cfg.server.header_timeout,
