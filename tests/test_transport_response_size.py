@@ -12,7 +12,7 @@ import pytest
 from test_transport_http_client import _answer, _finish, _read_request, _serve, run
 from turnout.transport.base import TransportError
 from turnout.transport.http import HttpTransport
-from turnout.transport.http_client import Pool, ResponseTooLarge
+from turnout.transport.http_client import DEFAULT_MAX_RESPONSE_BYTES, Pool, ResponseTooLarge
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -87,8 +87,15 @@ def test_a_compressed_body_is_bounded_once_decompressed() -> None:
     run(main())
 
 
-def test_the_bound_is_the_configs() -> None:
+def test_the_configured_bound_reaches_the_gateways_transport() -> None:
+    from support.fixtures import load_supergraph
+    from turnout.assembly import build_gateway
     from turnout.config import Config
+    from turnout.supergraph.join_spec import read_supergraph
 
-    assert Config.model_fields["subgraph_max_response_bytes"].default == 64 * 1024 * 1024
-    assert HttpTransport(max_response_bytes=LIMIT).max_response_bytes == LIMIT
+    model = read_supergraph(load_supergraph("marketplace"))
+    gateway = build_gateway(Config.model_validate({"subgraph_max_response_bytes": LIMIT}), model)
+    assert isinstance(gateway.client, HttpTransport)
+    assert gateway.client.max_response_bytes == LIMIT
+    default = build_gateway(Config(), model).client
+    assert isinstance(default, HttpTransport) and default.max_response_bytes == DEFAULT_MAX_RESPONSE_BYTES

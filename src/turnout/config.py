@@ -11,6 +11,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .transport.http_client import DEFAULT_MAX_RESPONSE_BYTES
+
 __all__ = [
     "LOG_LEVELS",
     "AdminConfig",
@@ -371,7 +373,7 @@ class Config(_Strict):
     admin: AdminConfig = Field(default_factory=AdminConfig)
     subgraph_timeout: float = Field(default=30.0, gt=0, description="Default seconds per subgraph request.")
     subgraph_max_response_bytes: int = Field(
-        default=64 * 1024 * 1024,
+        default=DEFAULT_MAX_RESPONSE_BYTES,
         ge=1024,
         description="The largest response body read from a subgraph, as sent and once decompressed; a larger "
         "one fails that fetch.",

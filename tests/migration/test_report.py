@@ -77,6 +77,26 @@ def row_of(
     return row
 
 
+# what the report says of a migration nothing was recorded for, whole and since its stage began
+NO_EVIDENCE = {
+    "name": "assignments",
+    "comparisons": 0,
+    "matches": 0,
+    "mismatches": 0,
+    "noise": 0,
+    "errors": 0,
+    "operations": 0,
+    "fallbacks": 0,
+    "last_fallback": None,
+    "shadow_dropped": 0,
+    "latency_from_ms": [None, None],
+    "latency_to_ms": [None, None],
+    "open_diff_groups": 0,
+    "match_rate": None,
+    "coverage": {},
+}
+
+
 def test_a_migration_never_moved_is_in_monolith() -> None:
     row = row_of(ASSIGNMENTS, Evidence())
     assert row == {
@@ -90,40 +110,8 @@ def test_a_migration_never_moved_is_in_monolith() -> None:
         "changed_at": None,
         "changed_by": None,
         "days_in_stage": None,
-        "evidence": {
-            "name": "assignments",
-            "comparisons": 0,
-            "matches": 0,
-            "mismatches": 0,
-            "noise": 0,
-            "errors": 0,
-            "operations": 0,
-            "fallbacks": 0,
-            "last_fallback": None,
-            "shadow_dropped": 0,
-            "latency_from_ms": [None, None],
-            "latency_to_ms": [None, None],
-            "open_diff_groups": 0,
-            "match_rate": None,
-            "coverage": {},
-        },
-        "gate_evidence": {
-            "name": "assignments",
-            "comparisons": 0,
-            "matches": 0,
-            "mismatches": 0,
-            "noise": 0,
-            "errors": 0,
-            "operations": 0,
-            "fallbacks": 0,
-            "last_fallback": None,
-            "shadow_dropped": 0,
-            "latency_from_ms": [None, None],
-            "latency_to_ms": [None, None],
-            "open_diff_groups": 0,
-            "match_rate": None,
-            "coverage": {},
-        },
+        "evidence": NO_EVIDENCE,
+        "gate_evidence": NO_EVIDENCE,
         "gate_evidence_since": None,
         "next_stage": "side_by_side",
         "ready": True,

@@ -49,7 +49,6 @@ class Projector:
 
     def __init__(self, schema: GraphQLSchema, *, compiled_size: int = 1000) -> None:
         self.schema = schema
-        self._possible: dict[str, frozenset[str]] = {}
         self._compiled: dict[tuple[Any, ...], tuple[Sequence[Selection], _Completer]] = {}
         self._conditions: dict[int, tuple[Sequence[Selection], tuple[str, ...]]] = {}
         self.compiled_size = compiled_size
@@ -123,20 +122,6 @@ class Projector:
         result = tuple(sorted(names))
         self._conditions[id(selections)] = (selections, result)
         return result
-
-    def possible(self, abstract: str) -> frozenset[str]:
-        found = self._possible.get(abstract)
-        if found is None:
-            gtype = self.schema.get_type(abstract)
-            if isinstance(gtype, GraphQLInterfaceType | GraphQLUnionType):
-                # typed Any: graphql-core declares a list and may return a tuple (compiled, the type is checked)
-                schema: Any = self.schema
-                possible_types = schema.get_possible_types(gtype)
-                found = frozenset(t.name for t in possible_types)
-            else:
-                found = frozenset()
-            self._possible[abstract] = found
-        return found
 
 
 class _Run:
@@ -239,7 +224,7 @@ class _Run:
             return gtype
         typename = value.get("__typename")
         found = self.schema.get_type(typename) if isinstance(typename, str) else None
-        if isinstance(found, GraphQLObjectType) and found.name in self.projector.possible(gtype.name):
+        if isinstance(found, GraphQLObjectType) and self.schema.is_sub_type(gtype, found):
             return found
         if isinstance(found, GraphQLInterfaceType) and (
             found.name == gtype.name
