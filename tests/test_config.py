@@ -245,3 +245,12 @@ def test_a_variable_cannot_reach_into_a_setting_that_is_not_a_section(tmp_path: 
         f"invalid configuration in {tmp_path / 'turnout.yaml'}: server must be a mapping of settings "
         "to take TURNOUT_HOST"
     )
+
+
+def test_the_execution_limit_is_auto_a_number_or_refused() -> None:
+    assert load_config(env={}).server.execution_limit == "auto"
+    assert load_config(env={"TURNOUT_EXECUTION_LIMIT": "16"}).server.execution_limit == 16
+    assert load_config(env={"TURNOUT_EXECUTION_LIMIT": "auto"}).server.execution_limit == "auto"
+    for wrong in ("0", "-3", "fast"):
+        with pytest.raises(ConfigError, match="execution_limit"):
+            load_config(env={"TURNOUT_EXECUTION_LIMIT": wrong})

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import make_url
 
 from .admission.csrf import CsrfPrevention
+from .admission.gate import ExecutionGate
 from .admission.limits import Limits
 from .config import Config, HeaderRuleConfig, MigrationConfig
 from .gateway import Gateway
@@ -253,8 +254,10 @@ class Services:
         store: Store | None = None,
         recorder: Recorder | None = None,
         retention: _Retention | None = None,
+        gate: ExecutionGate | None = None,
     ) -> None:
         self.metrics = metrics
+        self.gate = gate
         self.store = store
         self.recorder = recorder
         self.retention = retention
@@ -288,8 +291,12 @@ def build_services(cfg: Config, *, reloadable: bool = False) -> Services:
     `reloadable` (the config may be reloaded), also without migrations when `store.url` is set, so that a reload
     may add the first one."""
     metrics = Metrics() if cfg.metrics else None
+    limit = cfg.server.execution_limit
+    gate = ExecutionGate(None if limit == "auto" else limit)
+    if metrics is not None:
+        metrics.watch_gate(gate)
     if not cfg.migrations and not (reloadable and "url" in cfg.store.model_fields_set):
-        return Services(metrics)
+        return Services(metrics, gate=gate)
     store = open_store(cfg)
     recorder = Recorder(
         store,
@@ -300,7 +307,9 @@ def build_services(cfg: Config, *, reloadable: bool = False) -> Services:
     )
     if metrics is not None:
         metrics.watch_recorder(recorder)
-    return Services(metrics, store, recorder, _Retention(store, timedelta(days=cfg.store.retention_days)))
+    return Services(
+        metrics, store, recorder, _Retention(store, timedelta(days=cfg.store.retention_days)), gate=gate
+    )
 
 
 def header_rules(rules: list[HeaderRuleConfig]) -> HeaderRules:
@@ -389,6 +398,7 @@ def build_gateway(cfg: Config, model: SupergraphModel, services: Services | None
         csrf=CsrfPrevention.with_headers(cfg.csrf.required_headers, enabled=cfg.csrf.enabled),
         expose_errors=frozenset(name for name, s in cfg.subgraphs.items() if s.expose_errors),
         request_timeout=cfg.request_timeout,
+        gate=services.gate,
     )
     if own:
         gateway.on_start.extend(services.on_start)

@@ -34,6 +34,7 @@ from graphql.validation import ValidationRule, specified_rules
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from .admission.csrf import CsrfPrevention
+from .admission.gate import ExecutionGate
 from .admission.limits import (
     Limits,
     collapse_repeated_selections,
@@ -178,8 +179,10 @@ class Gateway:
         expose_errors: bool | Collection[str] = True,
         request_timeout: float | None = None,
         tracer: Tracer | None = None,
+        gate: ExecutionGate | None = None,
     ) -> None:
-        """`limits`: what one request may cost (`Limits()`'s defaults when None); `csrf`: the CSRF prevention
+        """`gate`: how many requests execute at once, the others waiting their turn within the request's
+        timeout (none when None; `turnout serve` shares one per process across reloads). `limits`: what one request may cost (`Limits()`'s defaults when None); `csrf`: the CSRF prevention
         the HTTP endpoint applies (none when None); `expose_errors`: the subgraphs whose errors clients see
         as written (True: all), the others' are redacted. `turnout serve` builds it from the config, whose
         defaults are the safe ones: CSRF prevention on, every subgraph's errors redacted."""
@@ -194,6 +197,7 @@ class Gateway:
         self.client = client
         self.introspection = introspection
         self.request_timeout = request_timeout  # seconds a whole request may take (None: no limit)
+        self.gate = gate
         self.tracer = tracer if tracer is not None else default_tracer()  # None: no spans
         self.planner = QueryPlanner(model)
         self.executor = PlanExecutor(model, client, urls, expose_errors=expose_errors, tracer=self.tracer)
@@ -366,17 +370,28 @@ class Gateway:
         """`_execute` bounded by the request timeout: past it, what is still running is cancelled (shared
         in-flight subgraph calls go on for their other callers) and the client gets a clean timeout error."""
         if self.request_timeout is None:
-            return await self._execute(request, routing)
+            return await self._gated(request, routing)
         deadline = asyncio.timeout(self.request_timeout)
         try:
             async with deadline:
-                return await self._execute(request, routing)
+                return await self._gated(request, routing)
         except TimeoutError:
             if not deadline.expired():
                 raise
             raise RequestError(
                 [{"message": "Request timed out", "extensions": {"code": "REQUEST_TIMEOUT"}}], status=504
             ) from None
+
+    async def _gated(self, request: GraphQLRequest, routing: Routing | None) -> tuple[dict[str, Any], str]:
+        """`_execute` once the gate lets the request in (its wait counts in the request's timeout)."""
+        gate = self.gate
+        if gate is None:
+            return await self._execute(request, routing)
+        await gate.acquire()
+        try:
+            return await self._execute(request, routing)
+        finally:
+            gate.release()
 
     async def _execute(self, request: GraphQLRequest, routing: Routing | None) -> tuple[dict[str, Any], str]:
         document, operation, variables = self._admit(request, await self.prepare_off_loop(request.query))

@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from .admission.gate import ExecutionGate
 from .executor.memo import FetchRecord
 from .migration.model import ComparisonOutcome, Difference
 from .migration.recorder import Recorder
@@ -145,8 +146,32 @@ class Metrics:
         waiting in memory, failed writes, batches the store had already taken."""
         self.registry.register(_RecorderCollector(recorder))
 
+    def watch_gate(self, gate: ExecutionGate) -> None:
+        """Export the execution gate's limit, requests executing and waiting, and how many had to wait."""
+        self.registry.register(_GateCollector(gate))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _GateCollector(Collector):
+    def __init__(self, gate: ExecutionGate) -> None:
+        self.gate = gate
+
+    def collect(self) -> Iterator[Metric]:
+        g = self.gate
+        yield GaugeMetricFamily(
+            "turnout_execution_limit",
+            "Requests this process executes at once (server.execution_limit).",
+            g.limit,
+        )
+        yield GaugeMetricFamily("turnout_executing_requests", "Requests in execution.", g.active)
+        yield GaugeMetricFamily(
+            "turnout_waiting_requests", "Requests waiting for their turn to execute.", g.waiting
+        )
+        yield CounterMetricFamily(
+            "turnout_requests_waited", "Requests that waited for their turn before executing.", value=g.waited
+        )
 
 
 class _RecorderCollector(Collector):

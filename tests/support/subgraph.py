@@ -468,6 +468,8 @@ class SubgraphApp:
         self.hang_timeout = hang_timeout
         self.requests: list[RecordedRequest] = []
         self.delay = 0.0
+        self.in_flight = 0  # requests being answered now
+        self.most_in_flight = 0  # the most at once since the start (or `reset`)
         self._mode: Mode = "ok"
         self._mode_budget: int | None = None
         self._closing = False
@@ -503,6 +505,7 @@ class SubgraphApp:
         self.requests.clear()
         self.set_mode("ok")
         self.delay = 0.0
+        self.most_in_flight = 0
 
     def close(self) -> None:
         """Releases hanging requests (they answer 503); called before the server stops."""
@@ -572,6 +575,14 @@ class SubgraphApp:
         return not self._closing
 
     async def _endpoint(self, request: Request) -> Response:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> Response:
         recorded = await self._record(request)
         mode = self._take_mode()
         if self.delay:
