@@ -6,11 +6,12 @@ response) is pushed out of the CPU's caches by the others' before it is used aga
 benchmark (50 client connections, one process): 1.52 CPU-ms per request with all 50 in execution, 1.12 with 4.
 
 `ExecutionGate` admits requests in arrival order up to a limit. A fixed limit is a plain FIFO semaphore; the
-automatic one (`turnout serve`'s default) looks at the event loop's thread every `window` seconds while requests
-wait: if the thread was busy (running, or ready to run and waiting for a core) for less than `LOW` of the window,
-requests are waiting on subgraphs, not on the loop, and the limit doubles (up to `maximum`); if it was busy for
-`HIGH` or more, the loop is the bottleneck and the limit shrinks by an eighth (down to `minimum`). Slow subgraphs
-therefore never hold requests back for long, and a saturated gateway keeps only as many interleaved as it needs.
+automatic one (`turnout serve`'s default) looks at the event loop's thread at the end of every `window` seconds:
+if the thread was busy (running, or ready to run and waiting for a core) for less than `SATURATED` of the window
+while requests waited, they waited on subgraphs, not on the loop, and the limit doubles (up to `maximum`); if it
+was busy for `SATURATED` or more, the loop is the bottleneck and the limit shrinks by an eighth (down to
+`minimum`). Slow subgraphs therefore never hold requests back for long, and a saturated gateway keeps only as
+many interleaved as it needs.
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ from ..clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["ExecutionGate", "thread_busy_seconds"]
 
-LOW = 0.75  # the loop's thread busy for less of a window than this, with requests waiting: more at once
-HIGH = 0.9  # busy for this much or more: fewer at once
+SATURATED = 0.9  # the share of a window the loop's thread is busy from which more requests at once add nothing
 
 
 def thread_busy_seconds() -> float:
@@ -117,9 +117,9 @@ class ExecutionGate:
             return
         busy_now = self.busy()
         busy = (busy_now - self._busy_start) / elapsed
-        if self._queued and busy < LOW:
+        if self._queued and busy < SATURATED:
             self.limit = min(self.maximum, self.limit * 2)
-        elif busy >= HIGH and self.limit > self.minimum:
+        elif busy >= SATURATED and self.limit > self.minimum:
             self.limit = max(self.minimum, self.limit - math.ceil(self.limit / 8))
         self._window_start = now
         self._busy_start = busy_now
