@@ -26,7 +26,8 @@ from ..clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["ExecutionGate", "thread_busy_seconds"]
 
-SATURATED = 0.9  # the share of a window the loop's thread is busy from which more requests at once add nothing
+# the share of a window the loop's thread is busy from which more requests at once add nothing
+SATURATED = 0.9
 
 
 def thread_busy_seconds() -> float:
