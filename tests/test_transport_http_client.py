@@ -12,7 +12,7 @@ import pytest
 
 from turnout.transport.base import TransportError
 from turnout.transport.http import HttpTransport
-from turnout.transport.http_client import Disconnected, IncompleteResponse, InvalidResponse, Pool
+from turnout.transport.http_client import Disconnected, IncompleteResponse, InvalidResponse, Pool, TimedOut
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -263,5 +263,49 @@ def test_a_cancelled_call_does_not_leave_its_answer_to_the_next() -> None:
                 await pool.post(b"slow")
         assert await pool.post(b"fast") == (200, b"fast")
         await _finish(pool, server)
+
+    run(main())
+
+
+def test_a_call_past_its_deadline_times_out_and_closes_its_connection() -> None:
+    """The deadline of a subgraph call: while the answer is awaited (a timer on the connection: `TimedOut`, the
+    connection closed so the late answer reaches nobody) and while waiting for a connection of a full pool
+    (`TimeoutError`). HttpTransport gives both as SUBREQUEST_TIMEOUT."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            _head, body = await _read_request(reader)
+            await asyncio.sleep(0.3 if b"slow" in body else 0)
+            writer.write(_answer(body))
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server, url = await _serve(handler)
+        pool = Pool(url, size=1, keepalive_timeout=5)
+        started = loop.time()
+        with pytest.raises(TimedOut):
+            await pool.post(b"slow", deadline=loop.time() + 0.05)
+        assert loop.time() - started < 0.25
+        assert (pool.open, pool.idle) == (0, [])  # closed, not kept
+        assert await pool.post(b"fast", deadline=loop.time() + 5) == (200, b"fast")
+        # the only connection busy with a slow call: the next one's deadline passes while it waits for it
+        slow = asyncio.ensure_future(pool.post(b"slow"))
+        await asyncio.sleep(0.02)
+        with pytest.raises(TimeoutError):
+            await pool.post(b"fast", deadline=loop.time() + 0.05)
+        assert await slow == (200, b"slow")
+        assert await pool.post(b"fast") == (200, b"fast")
+        await _finish(pool, server)
+
+        server, url = await _serve(handler)
+        transport = HttpTransport(timeout=0.05)
+        with pytest.raises(TransportError, match=r"did not answer within 0\.05s") as caught:
+            await transport.send("a", url, {"query": "{ slow }"})
+        assert caught.value.code == "SUBREQUEST_TIMEOUT"
+        assert await transport.send("a", url, {"query": "{ fast }", "data": 1}) == {
+            "query": "{ fast }",
+            "data": 1,
+        }
+        await _finish(transport, server)
 
     run(main())

@@ -19,6 +19,7 @@ from .http_client import (
     InvalidResponse,
     Pool,
     ResponseTooLarge,
+    TimedOut,
     TransportProblem,
 )
 
@@ -148,17 +149,17 @@ class HttpTransport:
         self, subgraph: str, url: str, body: bytes, outgoing: Mapping[str, str], attempts: int
     ) -> tuple[int, bytes]:
         timeout = self.timeouts.get(subgraph, self.timeout)
+        deadline = asyncio.get_running_loop().time() + timeout  # every attempt within it
         lines = b"" if outgoing is _HEADERS else _header_lines(outgoing)
         try:
-            async with asyncio.timeout(timeout):
-                pool = self._pool(subgraph, url)
-                for attempt in range(attempts):
-                    try:
-                        return await pool.post(body, lines)
-                    except Disconnected:
-                        if attempt + 1 == attempts:
-                            raise
-        except TimeoutError:
+            pool = self._pool(subgraph, url)
+            for attempt in range(attempts):
+                try:
+                    return await pool.post(body, lines, deadline)
+                except Disconnected:
+                    if attempt + 1 == attempts:
+                        raise
+        except (TimeoutError, TimedOut):
             raise TransportError(
                 f'Subgraph "{subgraph}" did not answer within {timeout:g}s.', code="SUBREQUEST_TIMEOUT"
             ) from None

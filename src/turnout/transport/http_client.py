@@ -24,6 +24,7 @@ __all__ = [
     "InvalidResponse",
     "Pool",
     "ResponseTooLarge",
+    "TimedOut",
     "TransportProblem",
 ]
 
@@ -48,6 +49,11 @@ class InvalidResponse(TransportProblem):
     """What came back is not HTTP."""
 
 
+class TimedOut(TransportProblem):
+    """No complete response before the call's deadline (the connection is closed: a late answer is never read as
+    another request's)."""
+
+
 class ResponseTooLarge(InvalidResponse):
     """The response's body (as sent, or once decompressed) is larger than the bound: not read any further."""
 
@@ -66,6 +72,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.timer: asyncio.TimerHandle | None = None  # the running request's deadline
         self.closed = False
         self.idle_since = 0.0
         self._reset()
@@ -82,12 +89,28 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a stream transport (uvloop's is no subclass)
 
-    def send(self, data: bytes) -> asyncio.Future[tuple[int, bytes]]:
+    def send(self, data: bytes, deadline: float | None = None) -> asyncio.Future[tuple[int, bytes]]:
+        """The answer's future; past `deadline` (the loop's time) it fails with `TimedOut` and the connection
+        closes. A timer handle, not a task's cancellation: a third of `asyncio.timeout`'s cost per call."""
         assert self.transport is not None
         self._reset()
         waiter = self.waiter = self.loop.create_future()
+        if deadline is not None:
+            self.timer = self.loop.call_at(deadline, self._expire)
         self.transport.write(data)
         return waiter
+
+    def disarm(self) -> None:
+        """The request is over (answered, failed or abandoned): its deadline no longer applies."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _expire(self) -> None:
+        self.timer = None
+        if self.waiter is not None and not self.waiter.done():
+            self._fail(TimedOut("no complete response before the deadline"))
+            self.close()
 
     def data_received(self, data: bytes) -> None:
         if self.waiter is None or self.waiter.done():
@@ -223,20 +246,25 @@ class Pool:
         self._sweeper: asyncio.TimerHandle | None = None
         self.closed = False
 
-    async def post(self, body: bytes, headers: bytes = b"") -> tuple[int, bytes]:
-        """(status, body) of one POST; `headers`: more header lines, each ending with CRLF."""
-        connection = await self._acquire()
+    async def post(
+        self, body: bytes, headers: bytes = b"", deadline: float | None = None
+    ) -> tuple[int, bytes]:
+        """(status, body) of one POST; `headers`: more header lines, each ending with CRLF. Past `deadline` (the
+        event loop's time), `TimedOut` while the answer is awaited, `TimeoutError` while waiting for a
+        connection."""
+        connection = await self._acquire(deadline)
         reusable = False
         try:
             status, raw = await connection.send(
-                b"%s%scontent-length: %d\r\n\r\n%s" % (self.head, headers, len(body), body)
+                b"%s%scontent-length: %d\r\n\r\n%s" % (self.head, headers, len(body), body), deadline
             )
             reusable = connection.keep_alive
             return status, raw
         finally:
+            connection.disarm()
             self._release(connection, reusable)
 
-    async def _acquire(self) -> _Connection:
+    async def _acquire(self, deadline: float | None = None) -> _Connection:
         loop = asyncio.get_running_loop()
         while True:
             if self.closed:
@@ -253,7 +281,8 @@ class Pool:
             waiter: asyncio.Future[None] = loop.create_future()
             self.waiters.append(waiter)
             try:
-                await waiter
+                async with asyncio.timeout_at(deadline):
+                    await waiter
             except BaseException:
                 if waiter.done() and not waiter.cancelled():
                     self._wake()  # woken, but leaving: the next one in line takes the turn
@@ -262,9 +291,10 @@ class Pool:
                 raise
         self.open += 1
         try:
-            _, connection = await loop.create_connection(
-                lambda: _Connection(loop, self.max_body), self.host, self.port, ssl=self.ssl
-            )
+            async with asyncio.timeout_at(deadline):
+                _, connection = await loop.create_connection(
+                    lambda: _Connection(loop, self.max_body), self.host, self.port, ssl=self.ssl
+                )
         except BaseException as error:
             self.open -= 1
             self._wake()
