@@ -8,9 +8,10 @@ benchmark (50 client connections, one process): 1.52 CPU-ms per request with all
 `ExecutionGate` admits requests in arrival order up to a limit. A fixed limit is a plain FIFO semaphore; the
 automatic one (`turnout serve`'s default) looks at the event loop's thread at the end of every `window` seconds:
 if the thread was busy (running, or ready to run and waiting for a core) for less than `SATURATED` of the window
-while requests waited, they waited on subgraphs, not on the loop, and the limit doubles (up to `maximum`); if it
-was busy for `SATURATED` or more, the loop is the bottleneck and the limit shrinks by an eighth (down to
-`minimum`). Slow subgraphs therefore never hold requests back for long, and a saturated gateway keeps only as
+while requests waited, they waited on subgraphs, not on the loop, and the limit grows (up to `maximum`): it
+doubles when the loop was busy under `IDLE`, a quarter more otherwise, so that a brief dip of a saturated loop
+(a subgraph's pause) does not let many more requests interleave; if it was busy for `SATURATED` or more, the
+loop is the bottleneck and the limit shrinks by an eighth (down to `minimum`). Slow subgraphs therefore never hold requests back for long, and a saturated gateway keeps only as
 many interleaved as it needs.
 """
 
@@ -28,6 +29,8 @@ __all__ = ["ExecutionGate", "thread_busy_seconds"]
 
 # the share of a window the loop's thread is busy from which more requests at once add nothing
 SATURATED = 0.9
+# under this share, with requests waiting, the loop mostly waits on subgraphs: the limit grows fast
+IDLE = 0.5
 
 
 def thread_busy_seconds() -> float:
@@ -119,7 +122,10 @@ class ExecutionGate:
         busy_now = self.busy()
         busy = (busy_now - self._busy_start) / elapsed
         if self._queued and busy < SATURATED:
-            self.limit = min(self.maximum, self.limit * 2)
+            # idle: the requests wait on subgraphs, twice as many at once; nearly saturated (a subgraph's
+            # hiccup, or the limit just under what the loop needs): a quarter more
+            grown = self.limit * 2 if busy < IDLE else self.limit + math.ceil(self.limit / 4)
+            self.limit = min(self.maximum, grown)
         elif busy >= SATURATED and self.limit > self.minimum:
             self.limit = max(self.minimum, self.limit - math.ceil(self.limit / 8))
         self._window_start = now
