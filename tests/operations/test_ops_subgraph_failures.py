@@ -132,6 +132,9 @@ def test_a_subgraph_killed_under_load(run_subgraphs: RunSubgraphs, tmp_path: Pat
     async def kill_and_revive(started: float) -> None:
         timeline["started"] = started
         await sleep_until(started, 3.0)
+        # accounts is going down from here: it stops accepting at once, but its graceful stop may wait up to
+        # 5 s for a request still running (seen once in CI, on a loaded machine)
+        timeline["stopping"] = time.monotonic() - started
         await asyncio.to_thread(subgraphs["accounts"].server.stop)
         timeline["stopped"] = time.monotonic() - started
         await sleep_until(started, 6.0)
@@ -163,7 +166,7 @@ def test_a_subgraph_killed_under_load(run_subgraphs: RunSubgraphs, tmp_path: Pat
     assert stats.sent["products"] > 50 and stats.sent["lines"] > 50
     partial = [second for second, kind in answers if kind == "partial"]
     assert partial, "no Buyers request ran while accounts was down"
-    assert all(timeline["stopped"] - 0.5 <= second <= timeline["restarted"] + 1.0 for second in partial), (
+    assert all(timeline["stopping"] - 0.5 <= second <= timeline["restarted"] + 1.0 for second in partial), (
         timeline
     )
     recovered = [kind for second, kind in answers if second > timeline["restarted"] + 1.0]
