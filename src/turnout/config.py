@@ -218,8 +218,8 @@ class ServerConfig(_Strict):
     execution_limit: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
         default="auto",
         description="Requests executed at once by each worker; the others wait their turn, first come first "
-        "served, within request_timeout. auto: as few as keep the worker's event loop busy (from 8, doubling "
-        "while subgraphs are slow); fewer interleaved requests keep each one's data in the CPU's caches "
+        "served, within request_timeout. auto: as few as keep the worker's event loop busy (from 8, growing "
+        "while requests wait on slow subgraphs); fewer interleaved requests keep each one's data in the CPU's caches "
         "(measured: -20% CPU per request under load). A number fixes it.",
     )
     shutdown_timeout: float = Field(

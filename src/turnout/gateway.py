@@ -182,8 +182,9 @@ class Gateway:
         gate: ExecutionGate | None = None,
     ) -> None:
         """`gate`: how many requests execute at once, the others waiting their turn within the request's
-        timeout (none when None; `turnout serve` shares one per process across reloads). `limits`: what one request may cost (`Limits()`'s defaults when None); `csrf`: the CSRF prevention
-        the HTTP endpoint applies (none when None); `expose_errors`: the subgraphs whose errors clients see
+        timeout (none when None; `turnout serve` shares one per process across reloads). `limits`: what one
+        request may cost (`Limits()`'s defaults when None); `csrf`: the CSRF prevention the HTTP endpoint applies
+        (none when None); `expose_errors`: the subgraphs whose errors clients see
         as written (True: all), the others' are redacted. `turnout serve` builds it from the config, whose
         defaults are the safe ones: CSRF prevention on, every subgraph's errors redacted."""
         self.limits = limits if limits is not None else Limits()

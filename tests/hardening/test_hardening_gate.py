@@ -21,8 +21,8 @@ def _burst(post: Callable[[str], Answer], count: int) -> list[Answer]:
         return list(pool.map(post, [QUERY] * count))
 
 
-def _metric(served_url: str, name: str) -> float:
-    text = raw_request(served_url + "/metrics", "GET").body.decode()
+def _metric(base_url: str, name: str) -> float:
+    text = raw_request(base_url + "/metrics", "GET").body.decode()
     line = next(line for line in text.splitlines() if line.startswith(name + " "))
     return float(line.split()[1])
 

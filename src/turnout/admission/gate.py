@@ -11,8 +11,8 @@ if the thread was busy (running, or ready to run and waiting for a core) for les
 while requests waited, they waited on subgraphs, not on the loop, and the limit grows (up to `maximum`): it
 doubles when the loop was busy under `IDLE`, a quarter more otherwise, so that a brief dip of a saturated loop
 (a subgraph's pause) does not let many more requests interleave; if it was busy for `SATURATED` or more, the
-loop is the bottleneck and the limit shrinks by an eighth (down to `minimum`). Slow subgraphs therefore never hold requests back for long, and a saturated gateway keeps only as
-many interleaved as it needs.
+loop is the bottleneck and the limit shrinks by an eighth (down to `minimum`). Slow subgraphs therefore never
+hold requests back for long, and a saturated gateway keeps only as many interleaved as it needs.
 """
 
 from __future__ import annotations
@@ -75,8 +75,9 @@ class ExecutionGate:
         self.active = 0  # requests in execution
         self.waited = 0  # requests that had to wait, in all
         self._waiters: deque[asyncio.Future[None]] = deque()
-        self._window_start = clock.monotonic()
-        self._busy_start = busy() if self.adaptive else 0.0
+        self._window_start = 0.0
+        # read on the loop's thread, from the first request: the gate is built before the loop runs
+        self._busy_start: float | None = None
         self._queued = False  # a request waited during the current window
         self._timer: asyncio.TimerHandle | None = None
 
@@ -87,6 +88,8 @@ class ExecutionGate:
     async def acquire(self) -> None:
         """Wait for a slot (at once when one is free and nobody is waiting before). Cancelled while waiting, the
         request leaves the queue; cancelled just after a slot was handed to it, the slot passes on."""
+        if self._busy_start is None and self.adaptive:  # the first window starts with the first request
+            self._window_start, self._busy_start = self.clock.monotonic(), self.busy()
         if self.active < self.limit and not self._waiters:
             self.active += 1
             return
@@ -106,18 +109,19 @@ class ExecutionGate:
 
     def release(self) -> None:
         self.active -= 1
-        if self.adaptive:
-            self.adapt()
-        else:
-            self._admit()
+        self.adapt()
 
     def adapt(self) -> None:
-        """At the end of each window, the limit follows how busy the loop's thread was (module text); then as
-        many wait no more as the limit allows."""
+        """At the end of each window, an automatic limit follows how busy the loop's thread was (module text);
+        then as many wait no more as the limit allows."""
+        if self.adaptive:
+            self._resize()
+        self._admit()
+
+    def _resize(self) -> None:
         now = self.clock.monotonic()
         elapsed = now - self._window_start
-        if elapsed < self.window:
-            self._admit()
+        if self._busy_start is None or elapsed < self.window:
             return
         busy_now = self.busy()
         busy = (busy_now - self._busy_start) / elapsed
@@ -131,7 +135,6 @@ class ExecutionGate:
         self._window_start = now
         self._busy_start = busy_now
         self._queued = bool(self._waiters)
-        self._admit()
 
     def _admit(self) -> None:
         while self._waiters and self.active < self.limit:
